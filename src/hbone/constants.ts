@@ -1,0 +1,55 @@
+// HBONE wire constants, as ztunnel uses them (see DESIGN.md section 3).
+import { constants as h2 } from 'node:http2';
+
+export const HBONE_PORT = 15008;
+export const ALPN_H2 = 'h2';
+export const TLS_VERSION = 'TLSv1.3' as const;
+
+/** Flow-control windows. Unequal on purpose: equal windows can deadlock (ztunnel #1539). */
+export const STREAM_WINDOW_BYTES = 4 * 1024 * 1024;
+export const CONNECTION_WINDOW_BYTES = 16 * 1024 * 1024;
+/** ztunnel's HTTP2_FRAME_SIZE default. */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+
+/** Keepalive: ping every 10 s, drop the session when a ping is unanswered for 20 s. */
+export const PING_INTERVAL_MS = 10_000;
+export const PING_TIMEOUT_MS = 20_000;
+
+/** Client side: ztunnel's POOL_MAX_STREAMS_PER_CONNECTION and POOL_UNUSED_RELEASE_TIMEOUT. */
+export const POOL_MAX_STREAMS_PER_CONNECTION = 100;
+export const POOL_UNUSED_RELEASE_TIMEOUT_MS = 5 * 60_000;
+/** Server side: concurrent streams one peer may open on one session. */
+export const SERVER_MAX_CONCURRENT_STREAMS = 200;
+/**
+ * node:http2 refuses new streams (ENHANCE_YOUR_CALM) once a session holds more than this many
+ * MB of queued outbound data. The 10 MB default fails at about 1,000 busy streams; backpressure,
+ * not this limit, is what bounds memory, so it only has to sit above the worst honest case.
+ */
+export const MAX_SESSION_MEMORY_MB = 256;
+
+export const CONNECT_TIMEOUT_MS = 10_000;
+
+/** Inbound answers (DESIGN.md section 3). */
+export const STATUS_OK = 200;
+export const STATUS_BAD_REQUEST = 400;
+export const STATUS_UNAUTHORIZED = 401;
+export const STATUS_SERVICE_UNAVAILABLE = 503;
+
+/** A TCP reset crosses the tunnel as RST_STREAM(CONNECT_ERROR), RFC 9113 section 8.5. */
+export const RST_CONNECT_ERROR = h2.NGHTTP2_CONNECT_ERROR;
+export const RST_NO_ERROR = h2.NGHTTP2_NO_ERROR;
+/** GOAWAY code for a peer whose certificate is not of this mesh. */
+export const GOAWAY_INADEQUATE_SECURITY = h2.NGHTTP2_INADEQUATE_SECURITY;
+
+/** Request headers ztunnel sends on every CONNECT, plus the waypoint's original-destination header. */
+export const HEADER_BAGGAGE = 'baggage';
+export const HEADER_FORWARDED = 'forwarded';
+export const HEADER_TRACEPARENT = 'traceparent';
+export const HEADER_ORIGINAL_DST = 'x-envoy-original-dst-host';
+
+/** Local windows and limits both peers announce. */
+export const HTTP2_SETTINGS = {
+  initialWindowSize: STREAM_WINDOW_BYTES,
+  maxFrameSize: MAX_FRAME_BYTES,
+  enablePush: false,
+} as const;

@@ -1,0 +1,65 @@
+// The two ends of a tunnel: a captured TCP connection carried over HBONE (outbound), and an
+// accepted CONNECT stream delivered to a TCP destination (inbound).
+import * as net from 'node:net';
+import { InboundConnect } from './server';
+import { ConnectRequest, HbonePool, HboneConnectError } from './pool';
+import { PipeResult, pipeTunnel } from './pipe';
+import { CONNECT_TIMEOUT_MS, STATUS_SERVICE_UNAVAILABLE } from './constants';
+
+export interface TcpTarget {
+  readonly host: string;
+  readonly port: number;
+  readonly localAddress?: string;
+  readonly timeoutMs?: number;
+}
+
+/** Dials the destination, then answers 200 and pipes; 503 when it refuses or times out. */
+export function deliverToTcp(conn: InboundConnect, target: TcpTarget): Promise<PipeResult | { refused: Error }> {
+  return new Promise((resolve) => {
+    const timeout = target.timeoutMs ?? CONNECT_TIMEOUT_MS;
+    const socket = net.connect({ host: target.host, port: target.port, localAddress: target.localAddress, allowHalfOpen: true });
+    socket.setNoDelay(true);
+    const timer = setTimeout(() => socket.destroy(new Error(`connect to ${target.host}:${target.port} timed out after ${timeout} ms`)), timeout);
+    const refused = (err: Error): void => {
+      clearTimeout(timer);
+      if (!conn.stream.destroyed) conn.reject(STATUS_SERVICE_UNAVAILABLE, err.message);
+      resolve({ refused: err });
+    };
+    socket.once('error', refused);
+    // If the tunnel dies while we dial, abandon the dial.
+    const abandon = (): void => {
+      socket.destroy();
+    };
+    conn.stream.once('close', abandon);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.off('error', refused);
+      conn.stream.off('close', abandon);
+      if (conn.stream.destroyed) {
+        socket.destroy();
+        return resolve({ refused: new Error('tunnel closed while dialling') });
+      }
+      const stream = conn.accept();
+      resolve(pipeTunnel(socket, stream));
+    });
+  });
+}
+
+/**
+ * Carries an accepted (and still paused) TCP connection over a pooled CONNECT stream.
+ * When the CONNECT fails the client connection is closed and the error returned.
+ */
+export async function carryOverHbone(socket: net.Socket, pool: HbonePool, req: ConnectRequest): Promise<PipeResult | { refused: Error; status?: number }> {
+  let stream;
+  try {
+    stream = await pool.connect(req);
+  } catch (err) {
+    socket.destroy();
+    return { refused: err as Error, status: err instanceof HboneConnectError ? err.status : undefined };
+  }
+  if (socket.destroyed) {
+    stream.close();
+    return { refused: new Error('client closed before the tunnel was up') };
+  }
+  return pipeTunnel(socket, stream);
+}

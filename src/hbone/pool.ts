@@ -1,0 +1,258 @@
+// The HBONE client: CONNECT streams over pooled mutual-TLS HTTP/2 sessions, as ztunnel's pool
+// does. One pool key is (source identity, expected destination identity, destination address,
+// source IP); a key holds as many sessions as its streams need, at most 100 streams each.
+import * as http2 from 'node:http2';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import type { ClientHttp2Session, ClientHttp2Stream, OutgoingHttpHeaders } from 'node:http2';
+import { WorkloadCertificate } from '../identity/workload-cert';
+import { logger, Logger } from '../telemetry/log';
+import {
+  HBONE_PORT,
+  HTTP2_SETTINGS,
+  CONNECTION_WINDOW_BYTES,
+  MAX_SESSION_MEMORY_MB,
+  POOL_MAX_STREAMS_PER_CONNECTION,
+  POOL_UNUSED_RELEASE_TIMEOUT_MS,
+  CONNECT_TIMEOUT_MS,
+  STATUS_OK,
+} from './constants';
+import { formatAuthority } from './authority';
+import { keepAlive, KeepaliveOptions } from './keepalive';
+import { logKeysOfSocket } from './keylog';
+import { PeerMatcher, clientTlsOptions, describeMatcher } from './tls';
+
+export interface ConnectRequest {
+  /** Who we are: the source workload's (or the waypoint's) certificate. */
+  readonly source: WorkloadCertificate;
+  /** Who the server must prove to be. */
+  readonly expect: PeerMatcher;
+  /** Where to dial: the destination pod's (or waypoint's) address, port 15008 by default. */
+  readonly address: string;
+  readonly port?: number;
+  /** Local address to dial from: the source pod's IP. */
+  readonly sourceIp?: string;
+  /** The CONNECT :authority: the final ip:port, or the VIP:port when sent to a waypoint. */
+  readonly authority: string;
+  /** baggage, forwarded, traceparent, x-envoy-original-dst-host. */
+  readonly headers?: OutgoingHttpHeaders;
+}
+
+export class HboneConnectError extends Error {
+  override name = 'HboneConnectError';
+  constructor(
+    message: string,
+    /** The CONNECT response status when the server answered, otherwise undefined. */
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface HbonePoolOptions {
+  readonly maxStreamsPerConnection?: number;
+  readonly idleTimeoutMs?: number;
+  readonly connectTimeoutMs?: number;
+  /** Disable pooling: every CONNECT gets its own TLS session (for benchmarks). */
+  readonly disablePooling?: boolean;
+  readonly keepalive?: KeepaliveOptions;
+  readonly log?: Logger;
+}
+
+/** One pooled HTTP/2 session. */
+interface PooledSession {
+  readonly key: string;
+  readonly session: ClientHttp2Session;
+  active: number;
+  /** Set once the server sent GOAWAY or the session failed: never picked again. */
+  retired: boolean;
+  failure?: Error;
+  idleTimer?: NodeJS.Timeout;
+}
+
+export class HbonePool {
+  private readonly byKey = new Map<string, PooledSession[]>();
+  private readonly log: Logger;
+  private readonly maxStreams: number;
+  private readonly idleTimeoutMs: number;
+  /** TLS sessions opened since start: tests read it to prove reuse. */
+  sessionsOpened = 0;
+
+  constructor(private readonly options: HbonePoolOptions = {}) {
+    this.log = options.log ?? logger('hbone::pool');
+    this.maxStreams = options.maxStreamsPerConnection ?? POOL_MAX_STREAMS_PER_CONNECTION;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? POOL_UNUSED_RELEASE_TIMEOUT_MS;
+  }
+
+  /** Opens a CONNECT stream; resolves once the server answered 200, rejects with the reason otherwise. */
+  connect(req: ConnectRequest): Promise<ClientHttp2Stream> {
+    const pooled = this.pick(req);
+    pooled.active++;
+    if (pooled.idleTimer) {
+      clearTimeout(pooled.idleTimer);
+      pooled.idleTimer = undefined;
+    }
+    return new Promise((resolve, reject) => {
+      let stream: ClientHttp2Stream;
+      try {
+        stream = pooled.session.request(
+          { ...req.headers, ':method': 'CONNECT', ':authority': req.authority },
+          { endStream: false },
+        );
+      } catch (err) {
+        this.release(pooled);
+        return reject(this.failureOf(pooled, err as Error));
+      }
+      let settled = false;
+      stream.once('close', () => {
+        this.release(pooled);
+        if (!settled) {
+          settled = true;
+          reject(this.failureOf(pooled, new HboneConnectError(`CONNECT ${req.authority} closed before a response (RST_STREAM code ${stream.rstCode})`)));
+        }
+      });
+      stream.on('error', (err) => {
+        if (!settled) {
+          settled = true;
+          reject(this.failureOf(pooled, err));
+        }
+      });
+      stream.once('response', (headers) => {
+        const status = Number(headers[':status']);
+        if (settled) return;
+        settled = true;
+        if (status === STATUS_OK) return resolve(stream);
+        stream.close();
+        reject(new HboneConnectError(`CONNECT ${req.authority} to ${describeMatcher(req.expect)} answered ${status}`, status));
+      });
+    });
+  }
+
+  /** Sessions currently pooled for all keys (open, not retired). */
+  get openSessions(): number {
+    let n = 0;
+    for (const list of this.byKey.values()) n += list.filter((p) => !p.retired).length;
+    return n;
+  }
+
+  /** Closes every session: GOAWAY, then a hard stop after graceMs. */
+  close(graceMs = 0): Promise<void> {
+    const all = [...this.byKey.values()].flat();
+    this.byKey.clear();
+    return Promise.all(
+      all.map(
+        (p) =>
+          new Promise<void>((resolve) => {
+            if (p.idleTimer) clearTimeout(p.idleTimer);
+            if (p.session.destroyed) return resolve();
+            p.session.once('close', () => resolve());
+            p.session.close();
+            setTimeout(() => p.session.destroy(), graceMs).unref();
+          }),
+      ),
+    ).then(() => undefined);
+  }
+
+  private keyOf(req: ConnectRequest): string {
+    return [req.source.spiffeId, describeMatcher(req.expect), formatAuthority(req.address, req.port ?? HBONE_PORT), req.sourceIp ?? ''].join('|');
+  }
+
+  private pick(req: ConnectRequest): PooledSession {
+    const key = this.keyOf(req);
+    const list = this.byKey.get(key) ?? [];
+    if (!this.options.disablePooling) {
+      for (const p of list) if (!p.retired && p.active < this.streamLimit(p)) return p;
+    }
+    const fresh = this.open(key, req);
+    list.push(fresh);
+    this.byKey.set(key, list);
+    return fresh;
+  }
+
+  /** Our own cap, lowered if the server announced fewer concurrent streams. */
+  private streamLimit(p: PooledSession): number {
+    const announced = p.session.remoteSettings?.maxConcurrentStreams;
+    return announced !== undefined && announced < this.maxStreams ? announced : this.maxStreams;
+  }
+
+  private open(key: string, req: ConnectRequest): PooledSession {
+    const port = req.port ?? HBONE_PORT;
+    const target = formatAuthority(req.address, port);
+    const timeout = this.options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
+    // The certificate is read now: after a renewal, new sessions present the new one.
+    const tlsOptions = clientTlsOptions(req.source.tls, req.expect);
+    const session = http2.connect(`https://${target}`, {
+      settings: HTTP2_SETTINGS,
+      maxSessionMemory: MAX_SESSION_MEMORY_MB,
+      createConnection: () => {
+        // Dial from the source pod's address, as ztunnel binds outbound sockets in the pod's netns.
+        const tcp = net.connect({ host: req.address, port, localAddress: req.sourceIp });
+        const socket = tls.connect({ ...tlsOptions, socket: tcp });
+        logKeysOfSocket(socket);
+        tcp.setNoDelay(true);
+        socket.setTimeout(timeout, () => {
+          if (!socket.authorized) socket.destroy(new HboneConnectError(`TLS connect to ${target} timed out after ${timeout} ms`));
+        });
+        socket.once('secureConnect', () => socket.setTimeout(0));
+        return socket;
+      },
+    });
+    this.sessionsOpened++;
+    const pooled: PooledSession = { key, session, active: 0, retired: false };
+    const fields = { dst: target, identity: describeMatcher(req.expect), src_identity: req.source.spiffeId };
+    session.once('connect', () => session.setLocalWindowSize(CONNECTION_WINDOW_BYTES));
+    session.on('error', (err) => {
+      pooled.failure ??= err;
+      this.retire(pooled);
+      this.log.warn('HBONE session failed', { ...fields, error: err.message });
+    });
+    session.on('goaway', (code) => {
+      // Streams already open finish; new ones go to a new session.
+      this.retire(pooled);
+      this.log.debug('HBONE session received GOAWAY', { ...fields, code });
+    });
+    session.once('close', () => {
+      this.retire(pooled);
+      this.remove(pooled);
+    });
+    keepAlive(session, {
+      ...this.options.keepalive,
+      onTimeout: (ms) => this.log.warn('dropping HBONE session: keepalive timeout', { ...fields, silent_ms: ms }),
+    });
+    return pooled;
+  }
+
+  private release(p: PooledSession): void {
+    p.active--;
+    if (p.active > 0) return;
+    if (p.retired || this.options.disablePooling) {
+      p.session.close();
+      return;
+    }
+    p.idleTimer = setTimeout(() => {
+      this.retire(p);
+      p.session.close();
+    }, this.idleTimeoutMs);
+    p.idleTimer.unref();
+  }
+
+  private retire(p: PooledSession): void {
+    p.retired = true;
+    if (p.idleTimer) clearTimeout(p.idleTimer);
+  }
+
+  private remove(p: PooledSession): void {
+    const list = this.byKey.get(p.key);
+    if (!list) return;
+    const i = list.indexOf(p);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) this.byKey.delete(p.key);
+  }
+
+  /** A stream's error is often only "cancelled"; the session's own failure says why. */
+  private failureOf(p: PooledSession, err: Error): Error {
+    const cause = p.failure;
+    if (!cause || cause === err) return err;
+    return new HboneConnectError(cause.message);
+  }
+}

@@ -1,0 +1,94 @@
+// A workload's own certificate and key, renewed at half-life as ztunnel's SecretManager does.
+// Renewal only changes what new connections present; open TLS sessions keep theirs.
+import { EventEmitter } from 'node:events';
+import { generateKeyPair } from './crypto';
+import { IssuedCertificate, MeshCa, IssueOptions } from './ca';
+import { SpiffeId, formatSpiffeId } from './spiffe';
+
+/** What TLS needs to present this identity; handed to node:tls as-is. */
+export interface TlsMaterial {
+  readonly cert: string; // leaf + root chain, PEM
+  readonly key: string;
+  readonly ca: string; // the mesh root, the only trust anchor
+}
+
+/** Something that can sign a workload's public key: the in-process CA, or (later) a CA client. */
+export interface CertificateIssuer {
+  issue(id: SpiffeId, publicKeyPem: string, options?: IssueOptions): Promise<IssuedCertificate>;
+}
+
+export interface WorkloadCertificateEvents {
+  renewed: [IssuedCertificate];
+  error: [Error];
+}
+
+export class WorkloadCertificate extends EventEmitter<WorkloadCertificateEvents> {
+  private current!: IssuedCertificate;
+  private key!: string;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  private constructor(
+    readonly id: SpiffeId,
+    private readonly issuer: CertificateIssuer,
+    private readonly options: IssueOptions,
+  ) {
+    super();
+  }
+
+  /** Generates a key, gets it signed and schedules renewal at half-life. */
+  static async obtain(id: SpiffeId, issuer: CertificateIssuer | MeshCa, options: IssueOptions = {}): Promise<WorkloadCertificate> {
+    const wc = new WorkloadCertificate(id, issuer, options);
+    await wc.refresh();
+    return wc;
+  }
+
+  get spiffeId(): string {
+    return formatSpiffeId(this.id);
+  }
+
+  get certificate(): IssuedCertificate {
+    return this.current;
+  }
+
+  get tls(): TlsMaterial {
+    return { cert: this.current.chainPem, key: this.key, ca: this.current.rootPem };
+  }
+
+  /** Half-life of the current certificate: when the next renewal happens. */
+  get renewAt(): Date {
+    const { notBefore, notAfter } = this.current;
+    return new Date(notBefore.getTime() + (notAfter.getTime() - notBefore.getTime()) / 2);
+  }
+
+  /** Stops renewing; the current certificate stays usable until it expires. */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  private async refresh(): Promise<void> {
+    const pair = await generateKeyPair();
+    const issued = await this.issuer.issue(this.id, pair.publicKeyPem, this.options);
+    const first = this.current === undefined;
+    this.current = issued;
+    this.key = pair.privateKeyPem;
+    if (!first) this.emit('renewed', issued);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    const delay = Math.max(0, this.renewAt.getTime() - Date.now());
+    this.timer = setTimeout(() => {
+      this.refresh().catch((err: Error) => {
+        // Keep the old certificate and try again soon; an 'error' listener decides how loud to be.
+        if (this.listenerCount('error') > 0) this.emit('error', err);
+        this.timer = setTimeout(() => void this.refresh().catch(() => undefined), 1000);
+        this.timer.unref();
+      });
+    }, delay);
+    // A certificate timer alone must not keep a process alive.
+    this.timer.unref();
+  }
+}
