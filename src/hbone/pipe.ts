@@ -56,8 +56,15 @@ export function pipeTunnel(tcp: Socket, tunnel: Http2Stream): Promise<PipeResult
       if (!tcp.write(chunk)) tunnel.pause();
     });
     tcp.on('drain', () => tunnel.resume());
+    // When a session dies, node:http2 emits 'aborted' and then 'end' on its streams: that 'end'
+    // is a truncation, not an END_STREAM, and must not become a FIN.
+    let aborted = false;
+    tunnel.on('aborted', () => {
+      aborted = true;
+      resetTcp(tcp);
+    });
     tunnel.on('end', () => {
-      if (!tcp.destroyed) tcp.end(); // END_STREAM -> FIN
+      if (!aborted && !tcp.destroyed) tcp.end(); // END_STREAM -> FIN
     });
 
     // A TCP error is a reset (ECONNRESET) or a write into a dead socket (EPIPE): reset the stream.
@@ -83,19 +90,24 @@ export function pipeTunnel(tcp: Socket, tunnel: Http2Stream): Promise<PipeResult
     tunnel.on('close', () => {
       tunnelClosed = true;
       const code = tunnel.rstCode ?? RST_NO_ERROR;
-      const truncated = !tunnel.readableEnded;
+      const truncated = aborted || !tunnel.readableEnded;
       if (code !== RST_NO_ERROR || truncated) {
         if (end === 'closed') {
           end = 'reset-by-tunnel';
           error ??= new Error(`HBONE stream reset (RST_STREAM code ${code}${truncated ? ', before END_STREAM' : ''})`);
         }
-        if (!tcp.destroyed) tcp.resetAndDestroy(); // TCP RST, so the app sees ECONNRESET
+        resetTcp(tcp);
       } else if (!tcp.destroyed && !tunnel.writableFinished) {
         // The peer closed cleanly but no longer reads: what we still hold cannot be delivered.
         tcp.destroySoon();
       }
       finish();
     });
+
+    // Sockets accepted with pauseOnConnect (captures) stay paused until told: a 'data'
+    // listener alone does not start them.
+    tcp.resume();
+    tunnel.resume();
   });
 }
 
@@ -107,4 +119,14 @@ export function resetStream(stream: Http2Stream): void {
   // running, and the RST_STREAM goes out alone.
   if (!stream.writableEnded) stream.write(EMPTY);
   stream.close(RST_CONNECT_ERROR);
+}
+
+/** Closes a socket with a TCP RST, so the application sees ECONNRESET rather than a clean EOF. */
+export function resetTcp(tcp: Socket): void {
+  if (tcp.destroyed) return;
+  // libuv cannot reset a socket whose FIN is already queued (uv_tcp_close_reset gives EINVAL),
+  // and Node then drops the handle without closing it. That direction already ended cleanly,
+  // so a plain close is the honest answer there.
+  if (tcp.writableEnded || tcp.connecting) tcp.destroy();
+  else tcp.resetAndDestroy();
 }

@@ -186,10 +186,12 @@ export class HbonePool {
       maxSessionMemory: MAX_SESSION_MEMORY_MB,
       createConnection: () => {
         // Dial from the source pod's address, as ztunnel binds outbound sockets in the pod's netns.
-        const tcp = net.connect({ host: req.address, port, localAddress: req.sourceIp });
-        const socket = tls.connect({ ...tlsOptions, socket: tcp });
+        // tls.connect hands these options to net.Socket#connect, localAddress included (only the
+        // typings omit it). Wrapping our own net.Socket instead would leave its handle to us.
+        const dial: tls.ConnectionOptions & net.TcpSocketConnectOpts = { ...tlsOptions, host: req.address, port, localAddress: req.sourceIp };
+        const socket = tls.connect(dial);
         logKeysOfSocket(socket);
-        tcp.setNoDelay(true);
+        socket.setNoDelay(true);
         socket.setTimeout(timeout, () => {
           if (!socket.authorized) socket.destroy(new HboneConnectError(`TLS connect to ${target} timed out after ${timeout} ms`));
         });
@@ -209,6 +211,9 @@ export class HbonePool {
     session.on('goaway', (code) => {
       // Streams already open finish; new ones go to a new session.
       this.retire(pooled);
+      if (code !== http2.constants.NGHTTP2_NO_ERROR) {
+        pooled.failure ??= new HboneConnectError(`${target} sent GOAWAY ${h2ErrorName(code)}${code === http2.constants.NGHTTP2_INADEQUATE_SECURITY ? ': it refused our certificate' : ''}`);
+      }
       this.log.debug('HBONE session received GOAWAY', { ...fields, code });
     });
     session.once('close', () => {
@@ -255,4 +260,14 @@ export class HbonePool {
     if (!cause || cause === err) return err;
     return new HboneConnectError(cause.message);
   }
+}
+
+/** RFC 9113 section 7 error code names, as Envoy and nghttp2 print them. */
+const H2_ERROR_NAMES = [
+  'NO_ERROR', 'PROTOCOL_ERROR', 'INTERNAL_ERROR', 'FLOW_CONTROL_ERROR', 'SETTINGS_TIMEOUT', 'STREAM_CLOSED', 'FRAME_SIZE_ERROR',
+  'REFUSED_STREAM', 'CANCEL', 'COMPRESSION_ERROR', 'CONNECT_ERROR', 'ENHANCE_YOUR_CALM', 'INADEQUATE_SECURITY', 'HTTP_1_1_REQUIRED',
+];
+
+export function h2ErrorName(code: number): string {
+  return `${H2_ERROR_NAMES[code] ?? 'UNKNOWN'} (${code})`;
 }

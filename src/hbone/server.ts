@@ -129,7 +129,9 @@ export class HboneServer {
       if (peer.trustDomain !== ours) throw new Error(`peer ${formatSpiffeId(peer)} is not in trust domain ${ours}`);
     } catch (err) {
       this.log.warn('rejecting HBONE peer', { src, error: (err as Error).message });
-      session.destroy(undefined, GOAWAY_INADEQUATE_SECURITY);
+      // destroy(undefined, code) sends GOAWAY NO_ERROR on Node 20: the code only sticks with an Error.
+      session.on('error', () => undefined);
+      session.destroy(err as Error, GOAWAY_INADEQUATE_SECURITY);
       return;
     }
     this.peers.set(session, peer);

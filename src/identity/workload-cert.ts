@@ -5,6 +5,8 @@ import { generateKeyPair } from './crypto';
 import { IssuedCertificate, MeshCa, IssueOptions } from './ca';
 import { SpiffeId, formatSpiffeId } from './spiffe';
 
+const RENEW_RETRY_MS = 1000;
+
 /** What TLS needs to present this identity; handed to node:tls as-is. */
 export interface TlsMaterial {
   readonly cert: string; // leaf + root chain, PEM
@@ -77,18 +79,20 @@ export class WorkloadCertificate extends EventEmitter<WorkloadCertificateEvents>
     this.schedule();
   }
 
-  private schedule(): void {
+  private schedule(delayMs = Math.max(0, this.renewAt.getTime() - Date.now())): void {
     if (this.stopped) return;
-    const delay = Math.max(0, this.renewAt.getTime() - Date.now());
-    this.timer = setTimeout(() => {
-      this.refresh().catch((err: Error) => {
-        // Keep the old certificate and try again soon; an 'error' listener decides how loud to be.
-        if (this.listenerCount('error') > 0) this.emit('error', err);
-        this.timer = setTimeout(() => void this.refresh().catch(() => undefined), 1000);
-        this.timer.unref();
-      });
-    }, delay);
+    this.timer = setTimeout(() => void this.renew(), delayMs);
     // A certificate timer alone must not keep a process alive.
     this.timer.unref();
+  }
+
+  private async renew(): Promise<void> {
+    try {
+      await this.refresh();
+    } catch (err) {
+      // Keep serving with the current certificate and try again soon.
+      if (this.listenerCount('error') > 0) this.emit('error', err as Error);
+      this.schedule(RENEW_RETRY_MS);
+    }
   }
 }

@@ -93,7 +93,7 @@ t.test('a server certificate from another CA is refused by the client', async (t
 
 t.test('a client from another trust domain is refused with GOAWAY', async (t) => {
   const err = await expectRefusal({ clientTd: 'evil.local' });
-  t.match(err.message, /GOAWAY|INADEQUATE_SECURITY|closed|cancel/i);
+  t.match(err.message, 'sent GOAWAY INADEQUATE_SECURITY (12): it refused our certificate');
 });
 
 t.test('the client refuses a server whose SAN is not the expected identity, naming both', async (t) => {
