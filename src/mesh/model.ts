@@ -1,0 +1,126 @@
+// The scenario model: what a scenario file describes once loaded and checked. Every process
+// (runner, ztunnel, apps) loads the same file and builds this same model.
+//
+// Cluster addresses (10.a.b.c) are what a learner sees everywhere; each is served on the
+// loopback address 127.a.b.c (DESIGN.md section 2), so every pod binds its own address.
+
+export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
+export const CLUSTER_DOMAIN = 'svc.cluster.local';
+
+export interface Labels {
+  readonly [key: string]: string;
+}
+
+export interface Node {
+  readonly name: string;
+  /** Cluster address, e.g. 10.1.0.1. */
+  readonly ip: string;
+}
+
+/** Which program a pod runs, and on which port. */
+export interface AppSpec {
+  /** productpage, details, reviews, ratings, sleep, echo, sink. */
+  readonly kind: string;
+  readonly port: number;
+}
+
+/** One pod. Replicas are separate pods that share labels and service account. */
+export interface Workload {
+  readonly name: string;
+  readonly namespace: string;
+  readonly serviceAccount: string;
+  readonly node: string;
+  /** Cluster address of the pod, e.g. 10.4.0.5. */
+  readonly ip: string;
+  readonly labels: Labels;
+  readonly app: AppSpec;
+  /** The workload (Deployment) name the pod belongs to, e.g. reviews-v2; defaults to app-version. */
+  readonly workloadName: string;
+}
+
+export interface ServicePort {
+  readonly name: string;
+  readonly port: number;
+  readonly targetPort: number;
+}
+
+export interface Service {
+  readonly name: string;
+  readonly namespace: string;
+  /** Cluster address (ClusterIP), e.g. 10.8.4.226. */
+  readonly vip: string;
+  readonly ports: readonly ServicePort[];
+  readonly selector: Labels;
+  /** Labels on the Service object itself (istio.io/use-waypoint, later). */
+  readonly labels: Labels;
+}
+
+/** A plain local port that stands for one workload's connections to one destination. */
+export interface PortCapture {
+  /** Where the capture listens (a host address, 127.0.0.1 by default) and on which port. */
+  readonly listen: { readonly address: string; readonly port: number };
+  /** The source pod whose identity the connections carry. */
+  readonly source: string;
+  /** The original destination: host:port, VIP:port or pod IP:port. */
+  readonly target: string;
+}
+
+/** An Istio AuthorizationPolicy exactly as written (apiVersion/kind/metadata/spec). */
+export interface AuthorizationPolicyDoc {
+  readonly apiVersion: string;
+  readonly kind: 'AuthorizationPolicy';
+  readonly metadata: { readonly name: string; readonly namespace: string };
+  readonly spec: Readonly<Record<string, unknown>>;
+  /** Where it was written, for messages: file:line. */
+  readonly origin: string;
+}
+
+export interface Expectation {
+  /** The source pod. */
+  readonly from: string;
+  /** http://host:port/path, or host:port for a raw TCP check. */
+  readonly to: string;
+  /** An HTTP status, or 'denied' (the connection is closed by policy). */
+  readonly outcome: number | 'denied';
+  readonly origin: string;
+}
+
+export interface Scenario {
+  readonly name: string;
+  readonly file: string;
+  readonly trustDomain: string;
+  readonly nodes: readonly Node[];
+  readonly workloads: readonly Workload[];
+  readonly services: readonly Service[];
+  readonly captures: readonly PortCapture[];
+  readonly policies: readonly AuthorizationPolicyDoc[];
+  readonly expect: readonly Expectation[];
+}
+
+/** 10.a.b.c -> 127.a.b.c: the loopback address that serves a cluster address. */
+export function hostAddress(clusterIp: string): string {
+  const parts = clusterIp.split('.');
+  if (parts.length === 4 && parts[0] === '10') return `127.${parts[1]}.${parts[2]}.${parts[3]}`;
+  return clusterIp;
+}
+
+/** 127.a.b.c -> 10.a.b.c, for addresses that belong to the simulated cluster. */
+export function clusterAddress(hostIp: string): string {
+  const ip = hostIp.startsWith('::ffff:') ? hostIp.slice(7) : hostIp;
+  const parts = ip.split('.');
+  if (parts.length === 4 && parts[0] === '127' && ip !== '127.0.0.1') return `10.${parts[1]}.${parts[2]}.${parts[3]}`;
+  return ip;
+}
+
+export function serviceHost(s: Pick<Service, 'name' | 'namespace'>): string {
+  return `${s.name}.${s.namespace}.${CLUSTER_DOMAIN}`;
+}
+
+export function selects(selector: Labels, labels: Labels): boolean {
+  const keys = Object.keys(selector);
+  return keys.length > 0 && keys.every((k) => labels[k] === selector[k]);
+}
+
+export function spiffeIdOf(w: Pick<Workload, 'namespace' | 'serviceAccount'>, trustDomain: string): string {
+  return `spiffe://${trustDomain}/ns/${w.namespace}/sa/${w.serviceAccount}`;
+}

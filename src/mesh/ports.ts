@@ -1,0 +1,18 @@
+// The ports every ambient process uses (DESIGN.md section 2). Real Istio numbers.
+
+export const PORT_OUTBOUND_CAPTURE = 15001;
+export const PORT_INBOUND_PLAINTEXT = 15006;
+export const PORT_HBONE = 15008;
+export const PORT_SOCKS5 = 15080;
+export const PORT_ADMIN = 15000;
+export const PORT_METRICS = 15020;
+export const PORT_READINESS = 15021;
+
+/** ztunnel refuses inbound CONNECTs to its own ports (answers 503). */
+export const ILLEGAL_INBOUND_PORTS: readonly number[] = [PORT_OUTBOUND_CAPTURE, PORT_INBOUND_PLAINTEXT, PORT_HBONE, PORT_SOCKS5];
+
+/**
+ * The simulator's stand-in for `kubectl exec`: client apps (sleep) take commands on this port
+ * of their pod address. Not part of Istio; never captured.
+ */
+export const PORT_EXEC = 15099;
