@@ -3,10 +3,20 @@
 import { parseFlags, parseDuration, UsageError } from './args';
 import { writeWorkloadCert } from './cert';
 import { SpiffeIdError } from '../identity/spiffe';
+import { ScenarioError } from '../mesh/load';
+import { appCommand, scenarioCommand } from './commands';
+import { ztunnelCommand } from '../ztunnel/main';
 
 const USAGE = `usage: hbone-sim <command> [flags]
 
 commands:
+  scenario <name|file.yaml> [--hold] [--json] [--verbose] [--ca-dir <dir>]
+      Start the scenario's mesh (one ztunnel per node, one process per pod), check its
+      expectations hop by hop, and tear it down; --hold keeps it up until Ctrl-C.
+  ztunnel --scenario <name|file> --node <node> [--ca-dir <dir>]
+      One node's ztunnel (the runner starts these).
+  app --scenario <name|file> --pod <pod>
+      One pod's application (the runner starts these).
   cert --spiffe <spiffe://td/ns/NS/sa/SA> --out <dir> [--ca-dir <dir>] [--lifetime 24h]
       Issue a mesh certificate for a third-party client: cert-chain.pem, key.pem, root-cert.pem.
 `;
@@ -27,6 +37,18 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`issued ${flags.spiffe} (serial ${written.serial})\n  ${written.chain}\n  ${written.key}\n  ${written.root}\n`);
       return 0;
     }
+    case 'scenario': {
+      const { flags, positional } = parseFlags(rest, { hold: 'boolean', json: 'boolean', verbose: 'boolean', 'ca-dir': 'string' });
+      return scenarioCommand(positional, flags);
+    }
+    case 'ztunnel': {
+      const { flags } = parseFlags(rest, { scenario: 'string', node: 'string', 'ca-dir': 'string' });
+      return ztunnelCommand(flags);
+    }
+    case 'app': {
+      const { flags } = parseFlags(rest, { scenario: 'string', pod: 'string' });
+      return appCommand(flags);
+    }
     case undefined:
     case 'help':
     case '--help':
@@ -38,8 +60,15 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  // A negative code means a service that keeps running until a signal.
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
   (err: Error) => {
+    if (err instanceof ScenarioError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
     if (err instanceof UsageError || err instanceof SpiffeIdError) {
       process.stderr.write(`hbone-sim: ${err.message}\n`);
       if (err instanceof UsageError) process.stderr.write(USAGE);

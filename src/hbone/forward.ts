@@ -11,6 +11,8 @@ export interface TcpTarget {
   readonly port: number;
   readonly localAddress?: string;
   readonly timeoutMs?: number;
+  /** Called once the destination accepted and the tunnel answered 200. */
+  readonly onConnected?: () => void;
 }
 
 /** Dials the destination, then answers 200 and pipes; 503 when it refuses or times out. */
@@ -40,6 +42,7 @@ export function deliverToTcp(conn: InboundConnect, target: TcpTarget): Promise<P
         return resolve({ refused: new Error('tunnel closed while dialling') });
       }
       const stream = conn.accept();
+      target.onConnected?.();
       resolve(pipeTunnel(socket, stream));
     });
   });

@@ -80,8 +80,8 @@ export interface Expectation {
   readonly from: string;
   /** http://host:port/path, or host:port for a raw TCP check. */
   readonly to: string;
-  /** An HTTP status, or 'denied' (the connection is closed by policy). */
-  readonly outcome: number | 'denied';
+  /** An HTTP status, 'denied' (the connection is closed by policy), or 'connected' (raw TCP got through). */
+  readonly outcome: number | 'denied' | 'connected';
   readonly origin: string;
 }
 

@@ -1,0 +1,55 @@
+// Listening for the apps: an HTTP or raw TCP server on the pod's address whose close() also
+// drops open connections, so stopping a pod never waits on a client's keep-alive.
+import * as http from 'node:http';
+import * as net from 'node:net';
+import type { RunningApp } from './app';
+
+export interface Listening extends RunningApp {
+  readonly address: string;
+  readonly port: number;
+}
+
+function listen(server: net.Server, address: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, address, () => {
+      server.off('error', reject);
+      resolve((server.address() as net.AddressInfo).port);
+    });
+  });
+}
+
+export async function listenHttp(address: string, port: number, handler: http.RequestListener): Promise<Listening> {
+  const server = http.createServer(handler);
+  const bound = await listen(server, address, port);
+  return {
+    address,
+    port: bound,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** Raw TCP with allowHalfOpen: the client's FIN does not end our side, the handler decides. */
+export async function listenTcp(address: string, port: number, onConnection: (socket: net.Socket) => void): Promise<Listening> {
+  const open = new Set<net.Socket>();
+  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+    socket.setNoDelay(true);
+    onConnection(socket);
+  });
+  const bound = await listen(server, address, port);
+  return {
+    address,
+    port: bound,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of open) s.destroy();
+      }),
+  };
+}

@@ -1,0 +1,34 @@
+// The long-running hbone-sim commands: one ambient process each (ztunnel, app) and the runner.
+import { loadScenario } from '../mesh/load';
+import { runApp } from '../apps/main';
+import { runService } from './lifecycle';
+import { runScenario } from '../runner/run';
+import { UsageError } from './args';
+
+export async function appCommand(flags: Record<string, string | boolean>): Promise<number> {
+  const scenarioArg = requireString(flags, 'scenario', 'app');
+  const podName = requireString(flags, 'pod', 'app');
+  const scenario = loadScenario(scenarioArg);
+  const pod = scenario.workloads.find((w) => w.name === podName);
+  if (!pod) throw new UsageError(`pod ${podName} is not in scenario ${scenario.name}`);
+  await runService(`app::${pod.name}`, () => runApp(pod));
+  return -1; // keeps running; exits on a signal
+}
+
+export async function scenarioCommand(positional: string[], flags: Record<string, string | boolean>): Promise<number> {
+  const name = positional[0];
+  if (!name) throw new UsageError('scenario needs a name (e.g. bookinfo) or a .yaml file');
+  const scenario = loadScenario(name);
+  return runScenario(scenario, {
+    hold: flags.hold === true,
+    json: flags.json === true,
+    verbose: flags.verbose === true,
+    caDir: typeof flags['ca-dir'] === 'string' ? flags['ca-dir'] : undefined,
+  });
+}
+
+export function requireString(flags: Record<string, string | boolean>, name: string, command: string): string {
+  const v = flags[name];
+  if (typeof v !== 'string') throw new UsageError(`${command} needs --${name} <value>`);
+  return v;
+}

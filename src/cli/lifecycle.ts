@@ -1,0 +1,43 @@
+// How every hbone-sim process lives and dies: start, report ready, stop cleanly on SIGTERM or
+// SIGINT, and also when the runner that spawned it goes away (its IPC channel closes), so no
+// process outlives its scenario.
+import { logger } from '../telemetry/log';
+
+const STOP_DEADLINE_MS = 5000;
+
+export interface Service {
+  stop(): Promise<void>;
+}
+
+export async function runService(name: string, start: () => Promise<Service>): Promise<void> {
+  const log = logger(name);
+  let service: Service | undefined;
+  let stopping = false;
+  const stop = (why: string, code: number): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down', { reason: why });
+    const deadline = setTimeout(() => {
+      log.error('shutdown deadline passed; exiting');
+      process.exit(code || 1);
+    }, STOP_DEADLINE_MS);
+    deadline.unref();
+    Promise.resolve(service?.stop())
+      .catch((err: Error) => log.error('shutdown failed', { error: err.message }))
+      .finally(() => process.exit(code));
+  };
+  process.on('SIGTERM', () => stop('SIGTERM', 0));
+  process.on('SIGINT', () => stop('SIGINT', 0));
+  process.on('disconnect', () => stop('the runner went away', 0));
+  process.on('uncaughtException', (err) => {
+    log.error('uncaught exception', { error: err.stack ?? err.message });
+    stop('uncaught exception', 1);
+  });
+  try {
+    service = await start();
+  } catch (err) {
+    process.stderr.write(`${name}: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  if (stopping) await service.stop();
+}

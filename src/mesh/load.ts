@@ -1,0 +1,119 @@
+// Loads a scenario file into the model (model.ts), or throws a ScenarioError listing every
+// problem as file:line: field: what is wrong. Pure parsing and checking: nothing here
+// resolves a name or touches the network.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import type { Scenario } from './model';
+import { Entry } from './entry';
+import { ScenarioDraft, readScenario } from './read-scenario';
+import { checkScenario } from './scenario-checks';
+import { ScenarioError, ScenarioProblem } from './scenario-error';
+import { Field, Problems, Source, lineOf } from './yaml-fields';
+
+export { ScenarioError } from './scenario-error';
+export type { ScenarioProblem } from './scenario-error';
+
+export const SCENARIO_DIR = 'scenarios';
+export const SCENARIO_EXT = '.yaml';
+// A bare word (bookinfo) names a bundled scenario; anything path-like is a file.
+const SCENARIO_NAME_RE = /^[a-z0-9][a-z0-9-]*$/;
+
+/** Parses and checks scenario text; `file` is how messages and origins name it. */
+export function parseScenario(text: string, file: string): Scenario {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  const problems = new Problems(file);
+  // Syntax first: the tree of a broken document is not worth checking.
+  for (const err of doc.errors) problems.add({ path: '', line: lines.linePos(err.pos[0]).line }, `YAML syntax: ${err.message}`);
+  if (doc.errors.length > 0) throw new ScenarioError(sorted(problems.list));
+
+  const source: Source = { doc, lines, problems };
+  const root = new Field(source, doc.contents, '', lineOf(source, doc.contents, 1));
+  if (root.describe() === 'empty') {
+    problems.add(root.site, 'the file is empty; a scenario needs at least name:, nodes: and workloads:');
+    throw new ScenarioError(problems.list);
+  }
+  const draft = readScenario(root, file);
+  checkScenario(draft, problems);
+  if (problems.list.length > 0) throw new ScenarioError(sorted(problems.list));
+  return complete(draft, file);
+}
+
+/**
+ * Loads `bookinfo` (a scenario bundled in <repo>/scenarios) or a path to a .yaml file.
+ * Messages name the file relative to the working directory; Scenario.file is absolute, so
+ * every process that is handed it loads the same file.
+ */
+export function loadScenario(fileOrName: string): Scenario {
+  const file = resolveScenarioFile(fileOrName);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? notFound(fileOrName, file) : (err as Error).message;
+    throw new ScenarioError([{ file: displayPath(file), path: '', message: why }]);
+  }
+  return { ...parseScenario(text, displayPath(file)), file };
+}
+
+export function resolveScenarioFile(fileOrName: string): string {
+  if (SCENARIO_NAME_RE.test(fileOrName) && !fs.existsSync(fileOrName)) {
+    return path.join(repoRoot(), SCENARIO_DIR, fileOrName + SCENARIO_EXT);
+  }
+  return path.resolve(fileOrName);
+}
+
+/** The bundled scenario names, e.g. ['bookinfo', 'echo']. */
+export function bundledScenarios(): string[] {
+  const dir = path.join(repoRoot(), SCENARIO_DIR);
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith(SCENARIO_EXT))
+    .map((f) => f.slice(0, -SCENARIO_EXT.length))
+    .sort();
+}
+
+/**
+ * The directory holding package.json. This file runs from src/mesh under ts-node and from
+ * dist/src/mesh once built, so walk up rather than count levels.
+ */
+export function repoRoot(from: string = __dirname): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
+  }
+}
+
+function notFound(asked: string, file: string): string {
+  const known = bundledScenarios();
+  const bundled = SCENARIO_NAME_RE.test(asked) && known.length > 0 ? ` (bundled scenarios: ${known.join(', ')})` : '';
+  return `no such scenario file ${file}${bundled}`;
+}
+
+function displayPath(file: string): string {
+  const rel = path.relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
+}
+
+function sorted(problems: readonly ScenarioProblem[]): ScenarioProblem[] {
+  // Stable: problems on one line keep the order they were found in.
+  return [...problems].sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+}
+
+/** Once no problem was found every draft field is set; this is where drafts become the model. */
+function complete(d: ScenarioDraft, file: string): Scenario {
+  const values = <T>(entries: readonly Entry<T>[]): T[] => entries.map((e) => e.value as T);
+  return {
+    name: d.name!,
+    file,
+    trustDomain: d.trustDomain!,
+    nodes: values(d.nodes),
+    workloads: values(d.workloads),
+    services: values(d.services),
+    captures: values(d.captures),
+    policies: values(d.policies),
+    expect: values(d.expect),
+  };
+}

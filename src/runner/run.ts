@@ -1,0 +1,141 @@
+// `hbone-sim scenario <name|file>`: build the mesh of a scenario as real processes, check its
+// expectations hop by hop, and tear it all down (or hold it up with --hold).
+import * as path from 'node:path';
+import type { Scenario } from '../mesh/model';
+import { hostAddress } from '../mesh/model';
+import { PORT_ADMIN, PORT_METRICS, PORT_READINESS, PORT_SOCKS5 } from '../mesh/ports';
+import { loadOrCreateCa, defaultCaDir } from '../identity/ca-store';
+import { Supervisor, ChildSpec } from './supervisor';
+import { AccessRecords } from './access-records';
+import { runExpectation, ExpectationResult } from './expectations';
+
+export const READY_TIMEOUT_MS = 10_000;
+const CLI_ENTRY = path.resolve(__dirname, '..', 'cli', 'main.js');
+
+export interface RunOptions {
+  readonly hold?: boolean;
+  readonly json?: boolean;
+  readonly verbose?: boolean;
+  readonly caDir?: string;
+  readonly out?: (line: string) => void;
+}
+
+export function childSpecs(scenario: Scenario, caDir: string): ChildSpec[] {
+  const ztunnels = scenario.nodes.map((n) => ({
+    name: `ztunnel-${n.name}`,
+    args: ['ztunnel', '--scenario', scenario.file, '--node', n.name, '--ca-dir', caDir],
+    ready: `${hostAddress(n.ip)}:${PORT_READINESS}`,
+  }));
+  const pods = scenario.workloads.map((w) => ({
+    name: w.name,
+    args: ['app', '--scenario', scenario.file, '--pod', w.name],
+    ready: `${hostAddress(w.ip)}:${PORT_READINESS}`,
+  }));
+  return [...ztunnels, ...pods];
+}
+
+/** Runs the scenario; resolves with the process exit code. */
+export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<number> {
+  const out = options.out ?? ((l: string) => process.stdout.write(l + '\n'));
+  const started = performance.now();
+  const caDir = options.caDir ?? defaultCaDir();
+  await loadOrCreateCa(caDir, scenario.trustDomain);
+  const records = new AccessRecords();
+  const env = { ...process.env, HBONE_LOG: process.env.HBONE_LOG ?? (options.verbose ? 'info' : 'warn') };
+  const supervisor = new Supervisor(
+    CLI_ENTRY,
+    env,
+    (child, line) => {
+      const isAccess = records.add(child, line);
+      if (options.verbose || (!isAccess && !options.json)) out(`[${child}] ${line}`);
+    },
+    (child, line) => {
+      if (options.verbose) out(`[${child}] ${line}`);
+    },
+  );
+
+  let finish!: (code: number) => void;
+  const finished = new Promise<number>((r) => (finish = r));
+  let tearingDown = false;
+  const teardown = async (code: number, why?: string): Promise<void> => {
+    if (tearingDown) return;
+    tearingDown = true;
+    if (why) out(why);
+    await supervisor.stopAll();
+    finish(code);
+  };
+  supervisor.onCrash((child, code, signal) => {
+    void teardown(1, `${child.spec.name} exited (${signal ?? `code ${code}`}); tearing the mesh down.\n  ${child.tail.slice(-8).join('\n  ')}`);
+  });
+  const onSignal = (sig: string) => () => void teardown(130, `\n${sig}: tearing the mesh down.`);
+  const sigint = onSignal('SIGINT');
+  const sigterm = onSignal('SIGTERM');
+  process.on('SIGINT', sigint);
+  process.on('SIGTERM', sigterm);
+
+  try {
+    if (!options.json) out(`scenario ${scenario.name} (${path.relative(process.cwd(), scenario.file) || scenario.file}): ${scenario.nodes.length} nodes, ${scenario.workloads.length} pods, ${scenario.services.length} services`);
+    for (const spec of childSpecs(scenario, caDir)) supervisor.start(spec);
+    await supervisor.waitReady(READY_TIMEOUT_MS);
+    if (!options.json) out(`mesh ready in ${(performance.now() - started).toFixed(0)} ms: ${supervisor.children.length} processes\n`);
+
+    const results: ExpectationResult[] = [];
+    for (const e of scenario.expect) {
+      if (tearingDown) break;
+      const r = await runExpectation(scenario, records, e);
+      results.push(r);
+      if (!options.json) printResult(out, r);
+    }
+    const failed = results.filter((r) => !r.ok).length;
+    if (options.json) out(JSON.stringify({ scenario: scenario.name, results }, null, 2));
+    else out(`${results.length - failed} of ${results.length} expectations held`);
+
+    if (options.hold && !tearingDown) {
+      printHold(out, scenario);
+      return await finished;
+    }
+    await teardown(failed === 0 ? 0 : 1);
+    return await finished;
+  } catch (err) {
+    await teardown(1, `error: ${(err as Error).message}`);
+    return await finished;
+  } finally {
+    process.off('SIGINT', sigint);
+    process.off('SIGTERM', sigterm);
+  }
+}
+
+function printResult(out: (l: string) => void, r: ExpectationResult): void {
+  const e = r.expectation;
+  const want = e.outcome === 'denied' ? 'denied' : e.outcome === 'connected' ? 'connected' : String(e.outcome);
+  out(`${r.ok ? '✔' : '✘'} ${e.from} → ${e.to}: ${r.got}${r.ok ? '' : ` (expected ${want})`} in ${r.timeMs.toFixed(1)} ms`);
+  for (const h of r.hops) out(`    ${h}`);
+  if (r.error && (!r.ok || r.got === 'denied')) out(`    client saw: ${r.error}`);
+  out('');
+}
+
+function printHold(out: (l: string) => void, s: Scenario): void {
+  out('\nThe mesh stays up until Ctrl-C.\n');
+  if (s.captures.length > 0) {
+    out('Port captures (plain TCP in, HBONE out):');
+    for (const c of s.captures) out(`  ${c.listen.address}:${c.listen.port}  ${c.source} → ${c.target}`);
+    out('');
+  }
+  out('SOCKS5 per pod (the pod identity is the one whose address you use):');
+  for (const w of s.workloads) out(`  ${hostAddress(w.ip)}:${PORT_SOCKS5}  ${w.namespace}/${w.name}  (cluster ${w.ip})`);
+  out('\nztunnel admin and metrics:');
+  for (const n of s.nodes) {
+    const h = hostAddress(n.ip);
+    out(`  ${n.name}: http://${h}:${PORT_ADMIN}/config_dump   http://${h}:${PORT_METRICS}/metrics`);
+  }
+  const client = s.workloads.find((w) => w.app.kind === 'sleep');
+  const svc = s.services[0];
+  if (client && svc) {
+    const port = svc.ports[0].port;
+    out('\nTry:');
+    out(`  curl --socks5-hostname ${hostAddress(client.ip)}:${PORT_SOCKS5} http://${svc.name}:${port}/${svc.name === 'productpage' ? 'productpage' : ''}`);
+  }
+  const cap = s.captures[0];
+  if (cap) out(`  npx autocannon -c 16 -d 10 http://${cap.listen.address}:${cap.listen.port}/${cap.target.startsWith('productpage') ? 'productpage' : ''}`);
+  out('');
+}

@@ -1,0 +1,115 @@
+// The runner owns its children: it spawns them with an IPC channel (a child whose runner dies
+// sees 'disconnect' and exits), waits for each to report ready on :15021, notices a crash, and
+// tears everything down on exit, on Ctrl-C and when any child fails.
+import { spawn, ChildProcess } from 'node:child_process';
+import * as http from 'node:http';
+import { createInterface } from 'node:readline';
+
+const READY_POLL_MS = 50;
+const STOP_GRACE_MS = 3000;
+const TAIL_LINES = 40;
+
+export interface ChildSpec {
+  /** e.g. ztunnel-node-a, productpage-v1 */
+  readonly name: string;
+  readonly args: string[];
+  /** host:port of the readiness endpoint (GET /healthz/ready). */
+  readonly ready: string;
+}
+
+export interface ChildHandle {
+  readonly spec: ChildSpec;
+  readonly process: ChildProcess;
+  /** The last lines the child wrote to stderr, for crash reports. */
+  readonly tail: string[];
+}
+
+export type LineHandler = (child: string, line: string) => void;
+
+export class Supervisor {
+  readonly children: ChildHandle[] = [];
+  private stopping = false;
+  private crashHandlers: Array<(child: ChildHandle, code: number | null, signal: NodeJS.Signals | null) => void> = [];
+
+  constructor(
+    private readonly entry: string,
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly onStdout: LineHandler,
+    private readonly onStderr: LineHandler = () => undefined,
+  ) {}
+
+  onCrash(handler: (child: ChildHandle, code: number | null, signal: NodeJS.Signals | null) => void): void {
+    this.crashHandlers.push(handler);
+  }
+
+  start(spec: ChildSpec): ChildHandle {
+    const child = spawn(process.execPath, [this.entry, ...spec.args], {
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      env: this.env,
+    });
+    const handle: ChildHandle = { spec, process: child, tail: [] };
+    createInterface({ input: child.stdout! }).on('line', (line) => this.onStdout(spec.name, line));
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      handle.tail.push(line);
+      if (handle.tail.length > TAIL_LINES) handle.tail.shift();
+      this.onStderr(spec.name, line);
+    });
+    child.on('exit', (code, signal) => {
+      if (!this.stopping) for (const h of this.crashHandlers) h(handle, code, signal);
+    });
+    // The IPC channel exists only so the child learns of our death; nothing is sent on it.
+    child.on('error', () => undefined);
+    this.children.push(handle);
+    return handle;
+  }
+
+  /** Resolves once every child answers 200 on its readiness endpoint; rejects on timeout or exit. */
+  async waitReady(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    await Promise.all(
+      this.children.map(async (c) => {
+        for (;;) {
+          if (c.process.exitCode !== null || c.process.signalCode !== null) {
+            throw new Error(`${c.spec.name} exited before it was ready:\n  ${c.tail.slice(-5).join('\n  ')}`);
+          }
+          if (await probe(c.spec.ready)) return;
+          if (Date.now() > deadline) throw new Error(`${c.spec.name} was not ready on ${c.spec.ready}/healthz/ready after ${timeoutMs} ms`);
+          await new Promise((r) => setTimeout(r, READY_POLL_MS));
+        }
+      }),
+    );
+  }
+
+  /** SIGTERM to everyone, SIGKILL to whoever is still there after the grace period. */
+  async stopAll(graceMs = STOP_GRACE_MS): Promise<void> {
+    this.stopping = true;
+    const alive = this.children.filter((c) => c.process.exitCode === null && c.process.signalCode === null);
+    await Promise.all(
+      alive.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(() => c.process.kill('SIGKILL'), graceMs);
+            c.process.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            c.process.kill('SIGTERM');
+          }),
+      ),
+    );
+  }
+}
+
+function probe(hostPort: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get(`http://${hostPort}/healthz/ready`, { timeout: 500 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => {
+      req.destroy();
+      resolve(false);
+    });
+  });
+}

@@ -1,0 +1,87 @@
+// ztunnel's /config_dump on :15000: camelCase JSON of what it knows (DESIGN.md section 6).
+import type { AuthorizationPolicyDoc, Scenario, Service, Workload } from '../mesh/model';
+import { serviceHost, spiffeIdOf } from '../mesh/model';
+import type { WorkloadCertificate } from '../identity/workload-cert';
+import { splitPemCertificates } from '../identity/crypto';
+import { X509Certificate } from 'node:crypto';
+import type { MeshState } from './state';
+
+export const CLUSTER_ID = 'Kubernetes';
+
+export function configDump(state: MeshState, certificates: readonly WorkloadCertificate[]): unknown {
+  const s: Scenario = state.scenario;
+  return {
+    workloads: s.workloads.map((w) => workloadDump(state, w)),
+    services: s.services.map((svc) => serviceDump(state, svc)),
+    policies: s.policies.map(policyDump),
+    certificates: certificates.map(certificateDump),
+  };
+}
+
+function workloadDump(state: MeshState, w: Workload): unknown {
+  const services: Record<string, Record<string, number>> = {};
+  for (const svc of state.servicesOf(w)) {
+    services[`${svc.namespace}/${serviceHost(svc)}`] = Object.fromEntries(svc.ports.map((p) => [String(p.port), p.targetPort]));
+  }
+  return {
+    uid: `${CLUSTER_ID}//Pod/${w.namespace}/${w.name}`,
+    workloadIps: [w.ip],
+    protocol: 'HBONE',
+    name: w.name,
+    namespace: w.namespace,
+    serviceAccount: w.serviceAccount,
+    workloadName: w.workloadName,
+    workloadType: 'deployment',
+    canonicalName: w.labels.app ?? w.workloadName,
+    canonicalRevision: w.labels.version ?? 'latest',
+    clusterId: CLUSTER_ID,
+    trustDomain: state.trustDomain,
+    node: w.node,
+    status: 'Healthy',
+    identity: spiffeIdOf(w, state.trustDomain),
+    services,
+  };
+}
+
+function serviceDump(state: MeshState, svc: Service): unknown {
+  const endpoints: Record<string, unknown> = {};
+  for (const pod of state.endpointsOf(svc)) {
+    endpoints[`${CLUSTER_ID}//Pod/${pod.namespace}/${pod.name}`] = {
+      workloadUid: `${CLUSTER_ID}//Pod/${pod.namespace}/${pod.name}`,
+      port: Object.fromEntries(svc.ports.map((p) => [String(p.port), p.targetPort])),
+      status: 'Healthy',
+    };
+  }
+  return {
+    name: svc.name,
+    namespace: svc.namespace,
+    hostname: serviceHost(svc),
+    vips: [`/${svc.vip}`],
+    ports: Object.fromEntries(svc.ports.map((p) => [String(p.port), p.targetPort])),
+    endpoints,
+    ipFamilies: 'IPv4',
+  };
+}
+
+function policyDump(p: AuthorizationPolicyDoc): unknown {
+  const spec = p.spec as { selector?: unknown; action?: string; rules?: unknown[] };
+  return {
+    name: p.metadata.name,
+    namespace: p.metadata.namespace,
+    scope: p.metadata.namespace === 'istio-system' && !spec.selector ? 'Global' : spec.selector ? 'WorkloadSelector' : 'Namespace',
+    action: (spec.action ?? 'ALLOW').charAt(0) + (spec.action ?? 'ALLOW').slice(1).toLowerCase(),
+    selector: spec.selector ?? null,
+    rules: spec.rules ?? [],
+  };
+}
+
+function certificateDump(c: WorkloadCertificate): unknown {
+  return {
+    identity: c.spiffeId,
+    state: 'Available',
+    certChain: splitPemCertificates(c.certificate.chainPem).map((pem) => {
+      const x = new X509Certificate(pem);
+      return { pem, serialNumber: x.serialNumber, validFrom: new Date(x.validFrom).toISOString(), expirationTime: new Date(x.validTo).toISOString() };
+    }),
+  };
+}

@@ -1,0 +1,112 @@
+// Inbound: a CONNECT arriving on a local pod's :15008. In order: the authority must be this
+// pod (400), the port must not be ztunnel's own and the workload must be known (503), L4
+// AuthorizationPolicy (401), then the app (503 when it refuses or times out).
+import type { Workload } from '../mesh/model';
+import { clusterAddress, hostAddress, spiffeIdOf } from '../mesh/model';
+import { ILLEGAL_INBOUND_PORTS, PORT_HBONE } from '../mesh/ports';
+import type { ConnectHandler, InboundConnect } from '../hbone/server';
+import { deliverToTcp } from '../hbone/forward';
+import { formatAuthority } from '../hbone/authority';
+import { STATUS_BAD_REQUEST, STATUS_SERVICE_UNAVAILABLE, STATUS_UNAUTHORIZED, HEADER_FORWARDED } from '../hbone/constants';
+import { principalOf } from '../identity/spiffe';
+import type { Logger } from '../telemetry/log';
+import type { MeshState } from './state';
+import type { ConnectionRecord, ConnectionReporter } from './connection';
+
+/** The L4 facts a policy may look at (DESIGN.md section 5). */
+export interface L4Request {
+  readonly sourcePrincipal: string; // cluster.local/ns/default/sa/sleep
+  readonly sourceNamespace: string;
+  readonly sourceIp: string;
+  readonly destinationIp: string;
+  readonly destinationPort: number;
+}
+
+export interface AuthzDecision {
+  readonly allowed: boolean;
+  readonly reason: string;
+  readonly policy?: string;
+}
+
+export type Authorizer = (destination: Workload, request: L4Request) => AuthzDecision;
+
+export interface InboundContext {
+  readonly state: MeshState;
+  readonly reporter: ConnectionReporter;
+  readonly authorize: Authorizer;
+  readonly log: Logger;
+  readonly appConnectTimeoutMs?: number;
+}
+
+const FORWARDED_FOR_RE = /for="?\[?([0-9a-fA-F.:]+?)\]?(?::(\d+))?"?(?:;|,|$)/;
+
+export function inboundHandler(ctx: InboundContext, pod: Workload): ConnectHandler {
+  return (conn) => void handle(ctx, pod, conn);
+}
+
+async function handle(ctx: InboundContext, pod: Workload, conn: InboundConnect): Promise<void> {
+  const started = performance.now();
+  const { host, port } = conn.authority;
+  const dialled = clusterAddress(conn.local.address);
+  const sourceIp = clusterAddress(conn.remote.address);
+  const source = ctx.state.podByIp(sourceIp);
+  const record: ConnectionRecord = {
+    direction: 'inbound',
+    srcAddr: forwardedFor(conn.headers[HEADER_FORWARDED]) ?? formatAuthority(sourceIp, conn.remote.port),
+    dstAddr: formatAuthority(host, port),
+    hboneAddr: formatAuthority(dialled, PORT_HBONE),
+    source,
+    sourceIdentity: conn.peerSpiffeId,
+    destination: pod,
+    destinationIdentity: spiffeIdOf(pod, ctx.state.trustDomain),
+    service: ctx.state.servicesOf(pod).find((s) => s.ports.some((p) => p.targetPort === port)),
+    mtls: true,
+  };
+  const refuse = (status: number, reason: string, responseFlags: string, policy?: string): void => {
+    ctx.log.info('inbound connection refused', { src: record.srcAddr, dst: record.dstAddr, src_identity: conn.peerSpiffeId, status, reason });
+    conn.reject(status, reason);
+    ctx.reporter.closed(record, { bytesFromClient: 0, bytesFromServer: 0, durationMs: performance.now() - started, error: `${status} ${reason}`, responseFlags, policy });
+  };
+
+  if (host !== dialled) return refuse(STATUS_BAD_REQUEST, `authority IP ${host} is not the dialled pod ${dialled}`, 'DPE');
+  if (ILLEGAL_INBOUND_PORTS.includes(port)) return refuse(STATUS_SERVICE_UNAVAILABLE, `port ${port} is ztunnel's own and not a destination`, 'NR');
+  if (!ctx.state.podByIp(host)) return refuse(STATUS_SERVICE_UNAVAILABLE, `no workload with address ${host}`, 'NR');
+
+  const decision = ctx.authorize(pod, {
+    sourcePrincipal: principalOf(conn.peer),
+    sourceNamespace: conn.peer.namespace,
+    sourceIp,
+    destinationIp: host,
+    destinationPort: port,
+  });
+  if (!decision.allowed) return refuse(STATUS_UNAUTHORIZED, decision.reason, 'DENY', decision.policy);
+  ctx.log.debug('inbound allowed', { src: record.srcAddr, dst: record.dstAddr, reason: decision.reason });
+
+  // Connect from the source pod's own address, as ztunnel preserves the client IP.
+  const result = await deliverToTcp(conn, {
+    host: hostAddress(pod.ip),
+    port,
+    localAddress: conn.remote.address,
+    timeoutMs: ctx.appConnectTimeoutMs,
+    onConnected: () => ctx.reporter.opened(record),
+  });
+  if ('refused' in result) {
+    ctx.log.info('inbound app connect failed', { dst: record.dstAddr, error: result.refused.message });
+    ctx.reporter.closed(record, { bytesFromClient: 0, bytesFromServer: 0, durationMs: performance.now() - started, error: `503 ${result.refused.message}`, responseFlags: 'UF' });
+    return;
+  }
+  ctx.reporter.closed(record, {
+    bytesFromClient: result.bytesFromTunnel,
+    bytesFromServer: result.bytesFromTcp,
+    durationMs: performance.now() - started,
+    error: result.end === 'closed' ? undefined : `${result.end}: ${result.error?.message ?? ''}`,
+    policy: decision.policy,
+  });
+}
+
+function forwardedFor(value: string | string[] | undefined): string | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  const m = text ? FORWARDED_FOR_RE.exec(text) : null;
+  if (!m) return undefined;
+  return m[2] ? formatAuthority(m[1], Number(m[2])) : m[1];
+}

@@ -1,0 +1,143 @@
+// Outbound: a connection captured from a local pod (SOCKS5 or a port capture) goes to its
+// original destination: over HBONE to a mesh pod, or as plain TCP outside the mesh.
+import type { Socket } from 'node:net';
+import type { WorkloadCertificate } from '../identity/workload-cert';
+import type { Workload } from '../mesh/model';
+import { hostAddress, clusterAddress, spiffeIdOf } from '../mesh/model';
+import { PORT_HBONE } from '../mesh/ports';
+import { HbonePool, HboneConnectError } from '../hbone/pool';
+import { pipeTunnel } from '../hbone/pipe';
+import { expectIdentity } from '../hbone/tls';
+import { connectHeaders, newTraceparent } from '../hbone/headers';
+import { formatAuthority } from '../hbone/authority';
+import type { Logger } from '../telemetry/log';
+import { MeshState, Route } from './state';
+import { dialTcp, pipeSockets } from './passthrough';
+import { ConnectionRecord, ConnectionReporter } from './connection';
+import { REPLY_CONNECTION_REFUSED, REPLY_GENERAL_FAILURE, REPLY_HOST_UNREACHABLE, REPLY_NOT_ALLOWED, REPLY_SUCCEEDED } from './socks5-server';
+
+export interface OutboundContext {
+  readonly state: MeshState;
+  readonly pool: HbonePool;
+  readonly certificateOf: (pod: Workload) => WorkloadCertificate;
+  readonly reporter: ConnectionReporter;
+  readonly log: Logger;
+}
+
+/** How the client learns the outcome: a SOCKS5 reply, or nothing (a port capture just closes). */
+export type Acknowledge = (socksReply: number) => void;
+
+const STATUS_TO_SOCKS: Record<number, number> = { 401: REPLY_NOT_ALLOWED, 400: REPLY_GENERAL_FAILURE, 503: REPLY_CONNECTION_REFUSED };
+
+export async function handleOutbound(
+  ctx: OutboundContext,
+  client: Socket,
+  source: Workload,
+  target: { host: string; port: number },
+  ack: Acknowledge = () => undefined,
+): Promise<void> {
+  const started = performance.now();
+  const srcAddr = formatAuthority(clusterAddress(client.remoteAddress ?? source.ip), client.remotePort ?? 0);
+  const route = ctx.state.resolve(source, target.host, target.port);
+  const fail = (reply: number, record: ConnectionRecord, error: string, responseFlags?: string): void => {
+    ctx.log.info('outbound connection failed', { src: srcAddr, dst: record.dstAddr, error });
+    ack(reply);
+    client.destroy();
+    ctx.reporter.closed(record, { bytesFromClient: 0, bytesFromServer: 0, durationMs: performance.now() - started, error, responseFlags });
+  };
+
+  if (route.kind === 'unroutable') {
+    const record: ConnectionRecord = { direction: 'outbound', srcAddr, dstAddr: formatAuthority(target.host, target.port), source, sourceIdentity: spiffeIdOf(source, ctx.state.trustDomain), mtls: false };
+    return fail(REPLY_HOST_UNREACHABLE, record, route.reason, 'NR');
+  }
+  if (route.kind === 'passthrough') return passthrough(ctx, client, source, srcAddr, route, ack, started);
+
+  // Over HBONE: try the chosen endpoint, then the service's others if it cannot be reached.
+  const candidates = route.service ? [route.pod, ...ctx.state.endpointOrder(route.service).filter((p) => p !== route.pod)] : [route.pod];
+  const cert = ctx.certificateOf(source);
+  const traceparent = newTraceparent();
+  let lastError = '';
+  for (const pod of candidates) {
+    const dstAddr = formatAuthority(pod.ip, route.port);
+    const destinationIdentity = spiffeIdOf(pod, ctx.state.trustDomain);
+    const record: ConnectionRecord = {
+      direction: 'outbound',
+      srcAddr,
+      dstAddr,
+      hboneAddr: formatAuthority(pod.ip, PORT_HBONE),
+      source,
+      sourceIdentity: cert.spiffeId,
+      destination: pod,
+      destinationIdentity,
+      service: route.service,
+      mtls: true,
+    };
+    let stream;
+    try {
+      stream = await ctx.pool.connect({
+        source: cert,
+        expect: expectIdentity(destinationIdentity),
+        address: hostAddress(pod.ip),
+        sourceIp: hostAddress(source.ip),
+        authority: dstAddr,
+        headers: connectHeaders({
+          source: { namespace: source.namespace, workloadName: source.workloadName, app: source.labels.app, version: source.labels.version },
+          client: { address: clusterAddress(client.remoteAddress ?? source.ip), port: client.remotePort ?? 0 },
+          traceparent,
+          originalDst: dstAddr,
+        }),
+      });
+    } catch (err) {
+      const status = err instanceof HboneConnectError ? err.status : undefined;
+      lastError = (err as Error).message;
+      if (status !== undefined) {
+        // The destination answered: that is the verdict, whichever endpoint we try.
+        return fail(STATUS_TO_SOCKS[status] ?? REPLY_GENERAL_FAILURE, record, lastError, status === 401 ? 'DENY' : 'CONNECT');
+      }
+      ctx.log.debug('endpoint unreachable, trying the next', { dst: dstAddr, error: lastError });
+      if (pod === candidates[candidates.length - 1]) return fail(REPLY_HOST_UNREACHABLE, record, lastError, 'CONNECT');
+      continue;
+    }
+    if (client.destroyed) {
+      stream.close();
+      return;
+    }
+    ctx.reporter.opened(record);
+    ack(REPLY_SUCCEEDED);
+    const result = await pipeTunnel(client, stream);
+    ctx.reporter.closed(record, {
+      bytesFromClient: result.bytesFromTcp,
+      bytesFromServer: result.bytesFromTunnel,
+      durationMs: performance.now() - started,
+      error: result.end === 'closed' ? undefined : `${result.end}: ${result.error?.message ?? ''}`,
+    });
+    return;
+  }
+}
+
+async function passthrough(
+  ctx: OutboundContext,
+  client: Socket,
+  source: Workload,
+  srcAddr: string,
+  route: Extract<Route, { kind: 'passthrough' }>,
+  ack: Acknowledge,
+  started: number,
+): Promise<void> {
+  const record: ConnectionRecord = { direction: 'outbound', srcAddr, dstAddr: formatAuthority(route.host, route.port), source, sourceIdentity: spiffeIdOf(source, ctx.state.trustDomain), mtls: false };
+  let server;
+  try {
+    // A 10.x address outside the scenario still lives on the simulated network (127.x).
+    server = await dialTcp(hostAddress(route.host), route.port);
+  } catch (err) {
+    ctx.log.info('passthrough connect failed', { src: srcAddr, dst: record.dstAddr, error: (err as Error).message });
+    ack(REPLY_CONNECTION_REFUSED);
+    client.destroy();
+    ctx.reporter.closed(record, { bytesFromClient: 0, bytesFromServer: 0, durationMs: performance.now() - started, error: (err as Error).message, responseFlags: 'CONNECT' });
+    return;
+  }
+  ctx.reporter.opened(record);
+  ack(REPLY_SUCCEEDED);
+  const result = await pipeSockets(client, server);
+  ctx.reporter.closed(record, { ...result, durationMs: performance.now() - started, error: result.error?.message });
+}

@@ -1,0 +1,97 @@
+// What a ztunnel knows about the mesh: every workload and service (ztunnel receives them all
+// over XDS; here they come from the scenario), and how a destination resolves.
+import { isIP } from 'node:net';
+import { Scenario, Service, ServicePort, Workload, CLUSTER_DOMAIN, selects, serviceHost } from '../mesh/model';
+
+/** Where an outbound connection goes. */
+export type Route =
+  /** A mesh pod, over HBONE to its :15008. `service` is set when a service name or VIP was dialled. */
+  | { readonly kind: 'hbone'; readonly pod: Workload; readonly port: number; readonly service?: Service; readonly servicePort?: ServicePort }
+  /** Outside the mesh: plain TCP, as ztunnel passes through unknown destinations. */
+  | { readonly kind: 'passthrough'; readonly host: string; readonly port: number }
+  /** A mesh name or VIP that cannot be served (no such port, no endpoints). */
+  | { readonly kind: 'unroutable'; readonly reason: string };
+
+export class MeshState {
+  private readonly podsByIp = new Map<string, Workload>();
+  private readonly servicesByVip = new Map<string, Service>();
+  private readonly servicesByHost = new Map<string, Service>();
+  private readonly nextEndpoint = new Map<string, number>();
+
+  constructor(readonly scenario: Scenario) {
+    for (const w of scenario.workloads) this.podsByIp.set(w.ip, w);
+    for (const s of scenario.services) {
+      this.servicesByVip.set(s.vip, s);
+      this.servicesByHost.set(serviceHost(s), s);
+    }
+  }
+
+  get trustDomain(): string {
+    return this.scenario.trustDomain;
+  }
+
+  podByIp(ip: string): Workload | undefined {
+    return this.podsByIp.get(ip);
+  }
+
+  pod(name: string): Workload | undefined {
+    return this.scenario.workloads.find((w) => w.name === name);
+  }
+
+  podsOnNode(node: string): Workload[] {
+    return this.scenario.workloads.filter((w) => w.node === node);
+  }
+
+  endpointsOf(s: Service): Workload[] {
+    return this.scenario.workloads.filter((w) => w.namespace === s.namespace && selects(s.selector, w.labels));
+  }
+
+  /** Services that select a pod: what a destination reporter labels its metrics with. */
+  servicesOf(pod: Workload): Service[] {
+    return this.scenario.services.filter((s) => s.namespace === pod.namespace && selects(s.selector, pod.labels));
+  }
+
+  /**
+   * A host name as a pod's resolver would expand it: `details`, `details.default`,
+   * `details.default.svc` and the full name all find the service, short names in the
+   * caller's namespace.
+   */
+  serviceByName(host: string, fromNamespace: string): Service | undefined {
+    const name = host.replace(/\.$/, '').toLowerCase();
+    const candidates = [name, `${name}.${fromNamespace}.${CLUSTER_DOMAIN}`, `${name}.${CLUSTER_DOMAIN}`, `${name}.cluster.local`];
+    for (const c of candidates) {
+      const s = this.servicesByHost.get(c);
+      if (s) return s;
+    }
+    return undefined;
+  }
+
+  /** Resolves an original destination (host or IP, and port) for a source pod. */
+  resolve(source: Workload, host: string, port: number): Route {
+    const service = isIP(host) ? this.servicesByVip.get(host) : this.serviceByName(host, source.namespace);
+    if (service) return this.routeToService(service, port);
+    if (isIP(host)) {
+      const pod = this.podsByIp.get(host);
+      if (pod) return { kind: 'hbone', pod, port };
+    }
+    return { kind: 'passthrough', host, port };
+  }
+
+  /** Every endpoint of a service in the order this ztunnel will try them (round robin). */
+  endpointOrder(service: Service): Workload[] {
+    const endpoints = this.endpointsOf(service);
+    if (endpoints.length === 0) return [];
+    const key = `${service.namespace}/${service.name}`;
+    const start = (this.nextEndpoint.get(key) ?? 0) % endpoints.length;
+    this.nextEndpoint.set(key, start + 1);
+    return [...endpoints.slice(start), ...endpoints.slice(0, start)];
+  }
+
+  private routeToService(service: Service, port: number): Route {
+    const servicePort = service.ports.find((p) => p.port === port);
+    if (!servicePort) return { kind: 'unroutable', reason: `service ${serviceHost(service)} has no port ${port}` };
+    const [pod] = this.endpointOrder(service);
+    if (!pod) return { kind: 'unroutable', reason: `service ${serviceHost(service)} has no endpoints` };
+    return { kind: 'hbone', pod, port: servicePort.targetPort, service, servicePort };
+  }
+}

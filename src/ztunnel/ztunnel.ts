@@ -1,0 +1,190 @@
+// One ztunnel: the node proxy of ambient mode, in-pod style. For every pod on its node it
+// listens on podIP:15008 (HBONE inbound) and podIP:15080 (SOCKS5 outbound); it serves the
+// scenario's port captures whose source is local, and the admin ports on the node address.
+import * as net from 'node:net';
+import { MeshCa } from '../identity/ca';
+import { WorkloadCertificate } from '../identity/workload-cert';
+import { makeSpiffeId } from '../identity/spiffe';
+import { HboneServer } from '../hbone/server';
+import { HbonePool } from '../hbone/pool';
+import type { Scenario, Workload, PortCapture } from '../mesh/model';
+import { hostAddress } from '../mesh/model';
+import { PORT_ADMIN, PORT_HBONE, PORT_METRICS, PORT_READINESS, PORT_SOCKS5 } from '../mesh/ports';
+import { AdminServer, readinessRoutes, sendJson, startHttp } from '../admin/http';
+import { logger, Logger } from '../telemetry/log';
+import { MeshState } from './state';
+import { handleOutbound, OutboundContext } from './outbound';
+import { inboundHandler, Authorizer } from './inbound';
+import { acceptSocks5 } from './socks5-server';
+import { configDump } from './config-dump';
+import { ConnectionReporter } from './connection';
+
+export interface ZtunnelOptions {
+  readonly scenario: Scenario;
+  readonly node: string;
+  readonly ca: MeshCa;
+  readonly reporter: ConnectionReporter;
+  readonly authorize: Authorizer;
+  /** Prometheus text for :15020. */
+  readonly metricsText: () => Promise<string>;
+  readonly certLifetimeMs?: number;
+  readonly log?: Logger;
+}
+
+/** A listener that failed names itself: which address, and what it was for. */
+export class ListenError extends Error {
+  override name = 'ListenError';
+}
+
+export class Ztunnel {
+  readonly state: MeshState;
+  private readonly log: Logger;
+  private readonly certs = new Map<string, WorkloadCertificate>();
+  private readonly hboneServers: HboneServer[] = [];
+  private readonly netServers: net.Server[] = [];
+  private readonly admin: AdminServer[] = [];
+  private readonly pool: HbonePool;
+  private ready = false;
+  /** Sockets accepted by captures and SOCKS5; destroyed on stop so close() can finish. */
+  private readonly sockets = new Set<net.Socket>();
+
+  constructor(private readonly options: ZtunnelOptions) {
+    this.state = new MeshState(options.scenario);
+    this.log = options.log ?? logger('ztunnel');
+    this.pool = new HbonePool({ log: logger('hbone::pool') });
+    if (!options.scenario.nodes.some((n) => n.name === options.node)) throw new Error(`node ${options.node} is not in scenario ${options.scenario.name}`);
+  }
+
+  get nodeIp(): string {
+    return this.options.scenario.nodes.find((n) => n.name === this.options.node)!.ip;
+  }
+
+  get localPods(): Workload[] {
+    return this.state.podsOnNode(this.options.node);
+  }
+
+  async start(): Promise<void> {
+    const nodeHost = hostAddress(this.nodeIp);
+    // Readiness first, answering 503 until every listener is up.
+    this.admin.push(await this.listenHttp(nodeHost, PORT_READINESS, 'readiness', readinessRoutes(() => this.ready)));
+    for (const pod of this.localPods) {
+      const cert = await WorkloadCertificate.obtain(makeSpiffeId(pod.namespace, pod.serviceAccount, this.state.trustDomain), this.options.ca, {
+        lifetimeMs: this.options.certLifetimeMs,
+      });
+      cert.on('error', (err) => this.log.warn('certificate renewal failed', { identity: cert.spiffeId, error: err.message }));
+      this.certs.set(pod.name, cert);
+    }
+    const outbound: OutboundContext = {
+      state: this.state,
+      pool: this.pool,
+      certificateOf: (pod) => this.certs.get(pod.name)!,
+      reporter: this.options.reporter,
+      log: logger('proxy::outbound'),
+    };
+    const inboundCtx = { state: this.state, reporter: this.options.reporter, authorize: this.options.authorize, log: logger('proxy::inbound') };
+    for (const pod of this.localPods) {
+      const podHost = hostAddress(pod.ip);
+      const server = new HboneServer({ address: podHost, port: PORT_HBONE, certificate: this.certs.get(pod.name)!, handler: inboundHandler(inboundCtx, pod), log: logger('hbone::server') });
+      await this.named(server.listen(), `${podHost}:${PORT_HBONE}`, `HBONE inbound of ${pod.name} (${pod.ip}:${PORT_HBONE})`);
+      this.hboneServers.push(server);
+      await this.listenTcp(podHost, PORT_SOCKS5, `SOCKS5 outbound of ${pod.name} (${pod.ip}:${PORT_SOCKS5})`, (socket) => {
+        acceptSocks5(socket).then(
+          (req) => handleOutbound(outbound, socket, pod, req, (code) => req.reply(code)),
+          (err: Error) => {
+            this.log.info('SOCKS5 handshake failed', { pod: pod.name, error: err.message });
+            socket.destroy();
+          },
+        );
+      });
+    }
+    for (const capture of this.localCaptures()) {
+      const source = this.state.pod(capture.source)!;
+      const [host, port] = splitTarget(capture.target);
+      await this.listenTcp(capture.listen.address, capture.listen.port, `port capture ${capture.source} -> ${capture.target}`, (socket) => {
+        void handleOutbound(outbound, socket, source, { host, port });
+      });
+    }
+    this.admin.push(
+      await this.listenHttp(nodeHost, PORT_ADMIN, 'admin', {
+        '/config_dump': (_req, res) => sendJson(res, configDump(this.state, [...this.certs.values()])),
+      }),
+    );
+    const metrics = async (_req: unknown, res: import('node:http').ServerResponse): Promise<void> => {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(await this.options.metricsText());
+    };
+    this.admin.push(await this.listenHttp(nodeHost, PORT_METRICS, 'metrics', { '/metrics': metrics, '/stats/prometheus': metrics }));
+    this.ready = true;
+    this.log.info('ready', { node: this.options.node, pods: this.localPods.map((p) => p.name).join(','), admin: `${this.nodeIp}:${PORT_ADMIN}` });
+  }
+
+  /** Stops accepting, closes tunnels (GOAWAY, then hard after graceMs) and every listener. */
+  async stop(graceMs = 1000): Promise<void> {
+    this.ready = false;
+    for (const c of this.certs.values()) c.stop();
+    // Captured client connections outlive a graceful close; end them after the grace period.
+    const hard = setTimeout(() => {
+      for (const s of this.sockets) s.destroy();
+    }, graceMs);
+    await Promise.all([
+      ...this.netServers.map((s) => new Promise<void>((r) => s.close(() => r()))),
+      ...this.hboneServers.map((s) => s.close(graceMs)),
+      this.pool.close(graceMs),
+      ...this.admin.map((a) => a.close()),
+    ]);
+    clearTimeout(hard);
+  }
+
+  private localCaptures(): PortCapture[] {
+    const local = new Set(this.localPods.map((p) => p.name));
+    return this.options.scenario.captures.filter((c) => local.has(c.source));
+  }
+
+  private async listenTcp(address: string, port: number, what: string, onSocket: (s: net.Socket) => void): Promise<void> {
+    const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => {
+      socket.setNoDelay(true);
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+      socket.on('error', () => undefined);
+      onSocket(socket);
+    });
+    await this.named(
+      new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, address, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      }),
+      `${address}:${port}`,
+      what,
+    );
+    this.netServers.push(server);
+  }
+
+  private async listenHttp(address: string, port: number, what: string, routes: Parameters<typeof startHttp>[2]): Promise<AdminServer> {
+    let server: AdminServer | undefined;
+    await this.named(
+      startHttp(address, port, routes).then((s) => {
+        server = s;
+      }),
+      `${address}:${port}`,
+      `${what} of ztunnel ${this.options.node}`,
+    );
+    return server!;
+  }
+
+  private async named(p: Promise<void>, address: string, what: string): Promise<void> {
+    try {
+      await p;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'EADDRINUSE' ? 'is already in use' : code === 'EADDRNOTAVAIL' ? 'is not a local address' : `cannot be bound (${(err as Error).message})`;
+      throw new ListenError(`${address}, the ${what}, ${why}`);
+    }
+  }
+}
+
+export function splitTarget(target: string): [string, number] {
+  const i = target.lastIndexOf(':');
+  return [target.slice(0, i), Number(target.slice(i + 1))];
+}
