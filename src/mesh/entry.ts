@@ -1,7 +1,7 @@
 // One list entry of a scenario (a node, a pod, a service...) as read so far: the fields that
 // were valid, plus where each field was written, so checks that span entries (duplicate IPs,
 // unknown nodes) can still point at the right line.
-import { Field, Fields, Site, childPath } from './yaml-fields';
+import { Field, Fields, Site } from './yaml-fields';
 
 /** A model object under construction: every field may still be missing or invalid. */
 export type Draft<T> = { -readonly [K in keyof T]?: T[K] };
@@ -18,7 +18,7 @@ export interface Entry<T> {
 
 /** Where `field` of an entry was written, or the entry itself when the field is absent. */
 export function siteOf(entry: Entry<unknown>, field: string): Site {
-  return entry.fields.get(field) ?? { path: childPath(entry.site.path, field), line: entry.site.line };
+  return entry.fields.get(field) ?? { path: `${entry.site.path}.${field}`, line: entry.site.line };
 }
 
 /** A text check: the problem as a sentence, or undefined when fine. */

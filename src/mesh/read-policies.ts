@@ -30,8 +30,11 @@ export function readPolicy(item: Field, file: string): Entry<AuthorizationPolicy
     spec,
     origin: `${file}:${item.line}`,
   };
+  // Istio's own rules for the spec, only once the envelope is sound (else they would repeat ours).
   if (apiVersion && kind && value.metadata && spec) {
-    for (const problem of policySpecProblems(value as AuthorizationPolicyDoc)) fields.problem(problem);
+    for (const p of policySpecProblems(value as AuthorizationPolicyDoc)) {
+      item.problemAt(p.path, p.message);
+    }
   }
   return r.entry<AuthorizationPolicyDoc>(value);
 }

@@ -17,6 +17,8 @@ export interface Site {
 const PLAIN_KEY_RE = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 // Beyond this edit distance a "did you mean" guess is more confusing than helpful.
 const MAX_SUGGESTION_DISTANCE = 2;
+// One step of a JavaScript-style path: .key or [index].
+const PATH_SEGMENT_RE = /([^.[\]]+)|\[(\d+)\]/g;
 
 export function childPath(parent: string, key: string): string {
   const segment = PLAIN_KEY_RE.test(key) ? key : `[${JSON.stringify(key)}]`;
@@ -30,7 +32,7 @@ export class Problems {
 
   constructor(readonly file: string) {}
 
-  add(site: Site | { path: string; line?: number }, message: string): undefined {
+  add(site: { readonly path: string; readonly line?: number }, message: string): undefined {
     this.found.push({ file: this.file, line: site.line, path: site.path, message });
     return undefined;
   }
@@ -156,18 +158,21 @@ export class Field {
     return new Fields(this.source, this.path, this.line, entries, entries.size < n.items.length);
   }
 
-  /** A mapping of string to string (labels, selectors). */
-  stringMap(): Record<string, string> | undefined {
-    const fields = this.map(null);
-    if (!fields) return undefined;
-    const out: Record<string, string> = {};
-    let ok = true;
-    for (const [key, field] of fields.entries()) {
-      const value = field.string();
-      if (value === undefined) ok = false;
-      else out[key] = value;
+  /**
+   * A problem at a path below this field written the way JavaScript code names it
+   * (spec.rules[0].from[0]), reported at the line of the deepest node the path reaches.
+   */
+  problemAt(subPath: string, message: string): undefined {
+    let node = this.node;
+    let line = this.line;
+    for (const [, key, index] of subPath.matchAll(PATH_SEGMENT_RE)) {
+      const next = index !== undefined ? (isSeq(node) ? node.items[Number(index)] : undefined) : isMap(node) ? node.get(key, true) : undefined;
+      if (next === undefined || next === null) break;
+      node = isAlias(next) ? (next.resolve(this.source.doc) ?? null) : (next as YamlNode);
+      line = lineOf(this.source, next as YamlNode, line);
     }
-    return ok ? out : undefined;
+    const path = subPath.startsWith('(') ? this.path : subPath.startsWith('[') ? this.path + subPath : `${this.path}.${subPath}`;
+    return this.source.problems.add({ path, line }, message);
   }
 
   /** The plain JavaScript value, for documents kept verbatim (policy specs). */

@@ -53,7 +53,7 @@ export async function handleOutbound(
   if (route.kind === 'passthrough') return passthrough(ctx, client, source, srcAddr, route, ack, started);
 
   // Over HBONE: try the chosen endpoint, then the service's others if it cannot be reached.
-  const candidates = route.service ? [route.pod, ...ctx.state.endpointOrder(route.service).filter((p) => p !== route.pod)] : [route.pod];
+  const candidates = [route.pod, ...(route.fallbacks ?? [])];
   const cert = ctx.certificateOf(source);
   const traceparent = newTraceparent();
   let lastError = '';

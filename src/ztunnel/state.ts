@@ -6,7 +6,15 @@ import { Scenario, Service, ServicePort, Workload, CLUSTER_DOMAIN, selects, serv
 /** Where an outbound connection goes. */
 export type Route =
   /** A mesh pod, over HBONE to its :15008. `service` is set when a service name or VIP was dialled. */
-  | { readonly kind: 'hbone'; readonly pod: Workload; readonly port: number; readonly service?: Service; readonly servicePort?: ServicePort }
+  | {
+      readonly kind: 'hbone';
+      readonly pod: Workload;
+      readonly port: number;
+      readonly service?: Service;
+      readonly servicePort?: ServicePort;
+      /** The service's other endpoints, in the order to try them if `pod` cannot be reached. */
+      readonly fallbacks?: readonly Workload[];
+    }
   /** Outside the mesh: plain TCP, as ztunnel passes through unknown destinations. */
   | { readonly kind: 'passthrough'; readonly host: string; readonly port: number }
   /** A mesh name or VIP that cannot be served (no such port, no endpoints). */
@@ -77,8 +85,8 @@ export class MeshState {
     return { kind: 'passthrough', host, port };
   }
 
-  /** Every endpoint of a service in the order this ztunnel will try them (round robin). */
-  endpointOrder(service: Service): Workload[] {
+  /** Every endpoint of a service in the order to try them: round robin, one step per call. */
+  private endpointOrder(service: Service): Workload[] {
     const endpoints = this.endpointsOf(service);
     if (endpoints.length === 0) return [];
     const key = `${service.namespace}/${service.name}`;
@@ -90,8 +98,8 @@ export class MeshState {
   private routeToService(service: Service, port: number): Route {
     const servicePort = service.ports.find((p) => p.port === port);
     if (!servicePort) return { kind: 'unroutable', reason: `service ${serviceHost(service)} has no port ${port}` };
-    const [pod] = this.endpointOrder(service);
+    const [pod, ...fallbacks] = this.endpointOrder(service);
     if (!pod) return { kind: 'unroutable', reason: `service ${serviceHost(service)} has no endpoints` };
-    return { kind: 'hbone', pod, port: servicePort.targetPort, service, servicePort };
+    return { kind: 'hbone', pod, port: servicePort.targetPort, service, servicePort, fallbacks };
   }
 }

@@ -129,3 +129,28 @@ t.test('policies: the envelope is checked, the spec kept as written', async (t) 
     't.yaml:22: policies[3]: must be a mapping, not the string "just-a-string"',
   ]);
 });
+
+t.test("src/policy's problems with a spec are reported at the line they concern", async (t) => {
+  const text = withBase(`
+    policies:
+      - apiVersion: security.istio.io/v1
+        kind: AuthorizationPolicy
+        metadata: { name: p, namespace: default }
+        spec:
+          action: ALOW
+          rules:
+          - from:
+            - source:
+                principals: [ "spiffe://cluster.local/ns/default/sa/sleep" ]
+            to:
+            - operation:
+                method: [ GET ]
+  `);
+  // Only where each problem lands is ours; the wording belongs to src/policy.
+  const where = problemsOf(text).map((p) => p.split(': ').slice(0, 2).join(': '));
+  t.same(where, [
+    't.yaml:15: policies[0].spec.action',
+    't.yaml:19: policies[0].spec.rules[0].from[0].source.principals[0]',
+    't.yaml:22: policies[0].spec.rules[0].to[0].operation.method',
+  ]);
+});
