@@ -4,7 +4,9 @@
 // Cluster addresses (10.a.b.c) are what a learner sees everywhere; each is served on the
 // loopback address 127.a.b.c (DESIGN.md section 2), so every pod binds its own address.
 
-export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
+export { DEFAULT_TRUST_DOMAIN } from '../identity/spiffe';
+import { formatSpiffeId } from '../identity/spiffe';
+
 export const CLUSTER_DOMAIN = 'svc.cluster.local';
 
 export interface Labels {
@@ -122,5 +124,5 @@ export function selects(selector: Labels, labels: Labels): boolean {
 }
 
 export function spiffeIdOf(w: Pick<Workload, 'namespace' | 'serviceAccount'>, trustDomain: string): string {
-  return `spiffe://${trustDomain}/ns/${w.namespace}/sa/${w.serviceAccount}`;
+  return formatSpiffeId({ trustDomain, namespace: w.namespace, serviceAccount: w.serviceAccount });
 }
