@@ -1,0 +1,447 @@
+// Istio AuthorizationPolicy as the waypoint enforces it: Envoy's HTTP RBAC filter, with the
+// request's method, path, host and headers on top of the L4 attributes ztunnel sees.
+//
+// Order (DESIGN.md section 5, Istio's): CUSTOM, then any matching DENY denies; no ALLOW policy
+// applying to the target allows; a matching ALLOW allows; otherwise deny. AUDIT never changes the
+// decision. Rules come from the same compiled form ztunnel uses (compile.ts) and the L4 parts go
+// through the same matchers (authz.ts), so both proxies read a policy the same way.
+//
+// Envoy details kept here on purpose, because a learner compares them with a real waypoint:
+// - istiod turns every rule into one Envoy policy named ns[<ns>]-policy[<name>]-rule[<i>], all the
+//   rules of one action go into one RBAC filter, and Envoy keeps them in a name-ordered map: the
+//   "matched policy" it reports is the first matching name in that order, not in document order.
+// - A denial is logged "enforced denied, matched policy <name|none>", answered 403 with body
+//   "RBAC: access denied", and its %RESPONSE_CODE_DETAILS% is rbac_access_denied_matched_policy[...].
+// - Paths are matched on the URL path (query and fragment removed) after the connection manager's
+//   normalize_path (Istio's default BASE normalization) has resolved "." and ".." segments.
+// - Hosts match :authority case-insensitively and with its port, as in Istio ("example.com" does
+//   not match "example.com:9080"; write "example.com*" or list both).
+import type { AuthorizationPolicyDoc } from '../mesh/model';
+import { Labels, cidrContains, labelsMatch, matchString } from './match';
+import { CompiledCondition, CompiledOperation, CompiledPolicy, CompiledRule, CompiledSource, compilePolicy, rbacPolicyName } from './compile';
+import { L4Connection, ROOT_NAMESPACE, matchConditionL4, matchSourceL4 } from './authz';
+
+export { ROOT_NAMESPACE } from './authz';
+
+/** What Envoy's RBAC filter answers a denied request with. */
+export const RBAC_DENIED_STATUS = 403;
+export const RBAC_DENIED_BODY = 'RBAC: access denied';
+
+/** The name `istioctl waypoint apply` gives a waypoint (a Gateway of class istio-waypoint). */
+export const DEFAULT_WAYPOINT_NAME = 'waypoint';
+export const WAYPOINT_GATEWAY_CLASS = 'istio-waypoint';
+export const GATEWAY_API_GROUP = 'gateway.networking.k8s.io';
+
+/** What the waypoint enforces for: the service a request was addressed to and/or the workload it goes to. */
+export interface WaypointTarget {
+  /** The destination Service; targetRefs of kind Service attach here. */
+  readonly service?: { readonly name: string; readonly namespace: string };
+  /** The destination workload; selector (matchLabels) policies attach here. */
+  readonly workload?: { readonly namespace: string; readonly labels: Labels };
+  /**
+   * The waypoint itself, for targetRefs of kind Gateway. Defaults to a Gateway named "waypoint"
+   * in the service's (else the workload's) namespace.
+   */
+  readonly waypoint?: { readonly name: string; readonly namespace?: string };
+}
+
+/** One HTTP request as the waypoint's RBAC filter sees it. Addresses are cluster addresses. */
+export interface L7Request {
+  /** The client's mTLS identity (from HBONE) without "spiffe://"; absent for plaintext. */
+  readonly sourcePrincipal?: string;
+  /** Only used when sourcePrincipal is not of the ns/<ns>/sa/<sa> form (as in authz.ts). */
+  readonly sourceNamespace?: string;
+  readonly sourceIp: string;
+  readonly destinationIp: string;
+  readonly destinationPort: number;
+  /** :method, matched case-sensitively (GET, not get). */
+  readonly method: string;
+  /** :path, with its query string; paths match only the part before "?". */
+  readonly path: string;
+  /** :authority (the Host header of HTTP/1.1), port included when the client sent one. */
+  readonly host: string;
+  /** Other request headers, lower-case names. Several values of one header are joined with "," as Envoy does. */
+  readonly headers?: Readonly<Record<string, string | readonly string[] | undefined>>;
+}
+
+export interface L7Decision {
+  readonly allowed: boolean;
+  /** For DENY and unmatched ALLOW, Envoy's debug log line: "enforced denied, matched policy <name|none>". */
+  readonly reason: string;
+  /** The deciding rule in Envoy's naming, e.g. ns[default]-policy[productpage-viewer]-rule[0]. */
+  readonly policy?: string;
+  readonly action?: 'ALLOW' | 'DENY' | 'CUSTOM';
+  /** First matching rule of each AUDIT policy; never changes the decision. */
+  readonly audited?: readonly string[];
+  /** Denials only: Envoy's %RESPONSE_CODE_DETAILS%, e.g. rbac_access_denied_matched_policy[none]. */
+  readonly responseCodeDetails?: string;
+  /** The policies that apply to the target, as ns[<ns>]-policy[<name>], in the order given. */
+  readonly applicable: readonly string[];
+}
+
+export interface AuthorizeL7Options {
+  readonly rootNamespace?: string;
+  /**
+   * Only policies with targetRefs apply, as in Istio 1.22 and later, whose waypoints ignore
+   * selector, namespace-wide and mesh-wide policies (ztunnel enforces those). Default false: they
+   * apply too, as in the early ambient waypoint of the seed article, where productpage-viewer (a
+   * selector policy) shows up in the waypoint's RBAC filter.
+   */
+  readonly targetRefsOnly?: boolean;
+}
+
+/** A targetRef as written; every field optional since compile.ts checks only that it is an object. */
+export interface TargetRef {
+  readonly group?: unknown;
+  readonly kind?: unknown;
+  readonly name?: unknown;
+  readonly namespace?: unknown;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** spec.targetRefs, or the deprecated single spec.targetRef when targetRefs is absent (Istio's GetTargetRefs). */
+export function targetRefsOf(doc: AuthorizationPolicyDoc): readonly TargetRef[] {
+  const spec: unknown = doc.spec;
+  if (!isObject(spec)) return [];
+  if (Array.isArray(spec.targetRefs) && spec.targetRefs.length > 0) return spec.targetRefs.filter(isObject);
+  return isObject(spec.targetRef) ? [spec.targetRef] : [];
+}
+
+/**
+ * Group and kind as Istio compares them (config.CanonicalGroup): "" and "core" are the core group.
+ * An omitted group is read as the kind's own group, so {kind: Gateway, name: waypoint} works as
+ * people write it; an explicit wrong group never matches.
+ */
+function refIs(ref: TargetRef, kind: string, group: string): boolean {
+  if (ref.kind !== kind) return false;
+  if (ref.group === undefined || ref.group === null) return true;
+  const canonical = (g: unknown): unknown => (g === '' ? 'core' : g);
+  return canonical(ref.group) === canonical(group);
+}
+
+function waypointOf(target: WaypointTarget): { name: string; namespace?: string } {
+  return {
+    name: target.waypoint?.name ?? DEFAULT_WAYPOINT_NAME,
+    namespace: target.waypoint?.namespace ?? target.service?.namespace ?? target.workload?.namespace,
+  };
+}
+
+/** Istio's ShouldAttachPolicy for a waypoint, for one targetRef. */
+function refMatches(ref: TargetRef, policy: CompiledPolicy, target: WaypointTarget, rootNamespace: string): boolean {
+  // Cross-namespace references are unsupported in Istio and never match anything.
+  if (ref.namespace !== undefined && ref.namespace !== null && ref.namespace !== '' && ref.namespace !== policy.namespace) return false;
+  if (refIs(ref, 'Service', '')) {
+    return target.service !== undefined && ref.name === target.service.name && policy.namespace === target.service.namespace;
+  }
+  if (refIs(ref, 'Gateway', GATEWAY_API_GROUP)) {
+    const wp = waypointOf(target);
+    return ref.name === wp.name && policy.namespace === wp.namespace;
+  }
+  if (refIs(ref, 'GatewayClass', GATEWAY_API_GROUP)) {
+    // Every waypoint, from a policy in the root namespace only.
+    return ref.name === WAYPOINT_GATEWAY_CLASS && policy.namespace === rootNamespace;
+  }
+  // ServiceEntry and anything else: not modelled by the simulator, so nothing to attach to.
+  return false;
+}
+
+/** Whether the waypoint applies the policy to requests for this target. */
+export function appliesAtWaypoint(doc: AuthorizationPolicyDoc, target: WaypointTarget, options: AuthorizeL7Options = {}): boolean {
+  const policy = compilePolicy(doc);
+  const rootNamespace = options.rootNamespace ?? ROOT_NAMESPACE;
+  if (policy.hasTargetRefs) return targetRefsOf(doc).some((ref) => refMatches(ref, policy, target, rootNamespace));
+  if (options.targetRefsOnly) return false;
+  const meshWide = policy.namespace === rootNamespace;
+  if (policy.selector !== undefined) {
+    // As ztunnel: matching workloads in the policy's namespace, or in every namespace from the root.
+    const w = target.workload;
+    return w !== undefined && (meshWide || policy.namespace === w.namespace) && labelsMatch(policy.selector, w.labels);
+  }
+  return meshWide || policy.namespace === target.service?.namespace || policy.namespace === target.workload?.namespace;
+}
+
+// ---- request attributes ----
+
+const SPLIT_QUERY_RE = /[?#]/;
+const DOT_RE = /^(\.|%2e)$/i;
+const DOT_DOT_RE = /^(\.|%2e){2}$/i;
+
+/**
+ * RFC 3986 remove_dot_segments on a path without query, with %2e read as "." as Envoy's
+ * normalize_path (Chromium's URL canonicalizer) does. Slashes are not merged and %2F stays as it is
+ * (Istio's default BASE normalization, path_with_escaped_slashes_action KEEP_UNCHANGED).
+ */
+export function normalizePath(path: string): string {
+  if (!path.startsWith('/')) return path;
+  const segments = path.slice(1).split('/');
+  const out: string[] = [];
+  segments.forEach((seg, i) => {
+    const last = i === segments.length - 1;
+    if (DOT_RE.test(seg)) {
+      if (last) out.push('');
+    } else if (DOT_DOT_RE.test(seg)) {
+      out.pop();
+      if (last) out.push('');
+    } else {
+      out.push(seg);
+    }
+  });
+  return `/${out.join('/')}`;
+}
+
+/** The path RBAC's url_path matcher sees: query and fragment removed, then normalized. */
+export function requestUrlPath(path: string): string {
+  const cut = path.search(SPLIT_QUERY_RE);
+  return normalizePath(cut === -1 ? path : path.slice(0, cut));
+}
+
+/** :path as the filters see it after normalization: the normalized path plus the original query. */
+function normalizedFullPath(path: string): string {
+  const cut = path.search(SPLIT_QUERY_RE);
+  return cut === -1 ? normalizePath(path) : normalizePath(path.slice(0, cut)) + path.slice(cut);
+}
+
+// Envoy's uri_template operators, which Istio emits for paths containing {*} or {**}.
+const TEMPLATE_LITERAL = "A-Za-z0-9\\-._~%!$&'()+,;:@=";
+const TEMPLATE_RE = /\{\*\*?\}/;
+const templateCache = new Map<string, RegExp>();
+
+function templateRegex(pattern: string): RegExp {
+  let re = templateCache.get(pattern);
+  if (!re) {
+    const body = pattern
+      .split(/(\{\*\*\}|\{\*\})/)
+      .map((part) => {
+        if (part === '{**}') return `[${TEMPLATE_LITERAL}/]*`;
+        if (part === '{*}') return `[${TEMPLATE_LITERAL}]+`;
+        return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      })
+      .join('');
+    re = new RegExp(`^${body}$`);
+    templateCache.set(pattern, re);
+  }
+  return re;
+}
+
+/**
+ * A `paths`/`notPaths` entry against a URL path (already without query): exact, "abc*" prefix,
+ * "*abc" suffix, "*" any, or a template with {*} (one segment) and {**} (any number of segments).
+ * Case-sensitive.
+ */
+export function matchPath(pattern: string, urlPath: string): boolean {
+  if (TEMPLATE_RE.test(pattern)) return templateRegex(pattern).test(urlPath);
+  return matchString(pattern, urlPath);
+}
+
+/** A `hosts`/`notHosts` entry against :authority, case-insensitive, port included; "*" is "present". */
+export function matchHost(pattern: string, host: string | undefined): boolean {
+  if (host === undefined) return false;
+  if (pattern === '*') return true;
+  return matchString(pattern.toLowerCase(), host.toLowerCase());
+}
+
+/** A request.headers[...] value: "*" is "present" (even empty), otherwise exact/prefix/suffix, case-sensitive. */
+function matchHeaderValue(pattern: string, value: string | undefined): boolean {
+  if (value === undefined) return false;
+  if (pattern === '*') return true;
+  if (pattern.startsWith('*')) return value.endsWith(pattern.slice(1));
+  if (pattern.endsWith('*')) return value.startsWith(pattern.slice(0, -1));
+  return value === pattern;
+}
+
+/**
+ * A header as Envoy's header map holds it. The pseudo-headers come from the request line; "host"
+ * is absent, because Envoy's HTTP/1 codec stores the Host header as :authority (so, as in Istio,
+ * request.headers[host] never matches: use hosts or request.headers[:authority]).
+ */
+export function requestHeader(req: L7Request, name: string): string | undefined {
+  const key = name.toLowerCase();
+  switch (key) {
+    case ':method':
+      return req.method;
+    case ':path':
+      return normalizedFullPath(req.path);
+    case ':authority':
+      return req.host;
+    case 'host':
+      return undefined;
+  }
+  const headers = req.headers ?? {};
+  let value = headers[key];
+  if (value === undefined) {
+    const found = Object.keys(headers).find((k) => k.toLowerCase() === key);
+    value = found === undefined ? undefined : headers[found];
+  }
+  if (value === undefined) return undefined;
+  return typeof value === 'string' ? value : value.length > 0 ? value.join(',') : undefined;
+}
+
+/**
+ * The client address for remote.ip and remoteIpBlocks. The waypoint's connection manager has
+ * use_remote_address false and no trusted hops, so Envoy takes the last X-Forwarded-For entry
+ * when there is one, else the peer address (the HBONE source).
+ */
+export function remoteIpOf(req: L7Request): string {
+  const xff = requestHeader(req, 'x-forwarded-for');
+  const last = xff?.split(',').pop()?.trim();
+  return last !== undefined && last !== '' ? last : req.sourceIp;
+}
+
+function l4Of(req: L7Request): L4Connection {
+  return {
+    sourcePrincipal: req.sourcePrincipal,
+    sourceNamespace: req.sourceNamespace,
+    sourceIp: req.sourceIp,
+    destinationIp: req.destinationIp,
+    destinationPort: req.destinationPort,
+  };
+}
+
+/** `positive` must match if present; `negative` must not match if present. */
+function check<T>(positive: readonly T[] | undefined, negative: readonly T[] | undefined, hit: (v: T) => boolean): boolean {
+  if (positive && !positive.some(hit)) return false;
+  if (negative && negative.some(hit)) return false;
+  return true;
+}
+
+// ---- rule matching ----
+
+/**
+ * One `from[].source`. requestPrincipals need a JWT, which the simulator never has: the attribute
+ * is absent, so requestPrincipals never match and notRequestPrincipals always do (Envoy's `not`
+ * of a missing metadata value), the way a real waypoint treats a request without a token.
+ */
+export function matchSourceL7(src: CompiledSource, req: L7Request): boolean {
+  if (!matchSourceL4(src, l4Of(req))) return false;
+  if (src.requestPrincipals) return false;
+  return check(src.remoteIpBlocks, src.notRemoteIpBlocks, (b) => cidrContains(b, remoteIpOf(req)));
+}
+
+/** One `to[].operation`: ports, methods, paths and hosts, each with its not-form. */
+export function matchOperationL7(op: CompiledOperation, req: L7Request): boolean {
+  const urlPath = requestUrlPath(req.path);
+  return (
+    check(op.ports, op.notPorts, (p) => p === req.destinationPort) &&
+    check(op.methods, op.notMethods, (m) => matchString(m, req.method)) &&
+    check(op.paths, op.notPaths, (p) => matchPath(p, urlPath)) &&
+    check(op.hosts, op.notHosts, (h) => matchHost(h, req.host))
+  );
+}
+
+const HEADER_KEY_RE = /^request\.headers\[(.+)\]$/;
+
+/**
+ * One `when` condition. L4 keys as ztunnel reads them; request.headers[<name>] against the
+ * header; remote.ip as above. request.auth.* (JWT), connection.sni (the waypoint's inner
+ * connection is plain HTTP) and experimental.* are never present: values never match and
+ * notValues always do.
+ */
+export function matchConditionL7(c: CompiledCondition, req: L7Request): boolean {
+  const l4 = matchConditionL4(c, l4Of(req));
+  if (l4 !== undefined) return l4;
+  if (c.key === 'remote.ip') return check(c.cidrs, c.notCidrs, (b) => cidrContains(b, remoteIpOf(req)));
+  const header = HEADER_KEY_RE.exec(c.key);
+  if (header) {
+    const value = requestHeader(req, header[1]);
+    return check(c.values, c.notValues, (v) => matchHeaderValue(v, value));
+  }
+  return check(c.values, c.notValues, () => false);
+}
+
+/** From, to and when are ANDed; entries inside from[] and to[] are ORed; an absent part does not constrain. */
+export function matchRuleL7(rule: CompiledRule, req: L7Request): boolean {
+  if (rule.from && !rule.from.some((s) => matchSourceL7(s, req))) return false;
+  if (rule.to && !rule.to.some((o) => matchOperationL7(o, req))) return false;
+  return rule.when.every((c) => matchConditionL7(c, req));
+}
+
+interface Candidate {
+  readonly policy: CompiledPolicy;
+  readonly rule: CompiledRule;
+}
+
+/** Byte order, as Envoy's std::map<std::string, ...> of policies (names are ASCII). */
+function byName(a: Candidate, b: Candidate): number {
+  return a.rule.name < b.rule.name ? -1 : a.rule.name > b.rule.name ? 1 : 0;
+}
+
+/** The rules of the given policies in Envoy's evaluation order. */
+function envoyOrder(policies: readonly CompiledPolicy[]): Candidate[] {
+  return policies.flatMap((policy) => policy.rules.map((rule) => ({ policy, rule }))).sort(byName);
+}
+
+function firstMatch(policies: readonly CompiledPolicy[], req: L7Request): Candidate | undefined {
+  return envoyOrder(policies).find((c) => matchRuleL7(c.rule, req));
+}
+
+/** Envoy's response code details for an RBAC denial (whitespace in the name becomes "_"). */
+export function rbacResponseCodeDetails(policy: string | undefined): string {
+  return `rbac_access_denied_matched_policy[${(policy ?? 'none').replace(/\s/g, '_')}]`;
+}
+
+/**
+ * Decides one request at the waypoint. Throws a PolicyError if a document is invalid: check
+ * documents with checkPolicy when loading so this never happens mid-flight.
+ */
+export function authorizeL7(
+  docs: readonly AuthorizationPolicyDoc[],
+  target: WaypointTarget,
+  req: L7Request,
+  options: AuthorizeL7Options = {},
+): L7Decision {
+  const compiled = docs.map((d) => ({ doc: d, policy: compilePolicy(d) }));
+  const applicable = compiled.filter((c) => appliesAtWaypoint(c.doc, target, options)).map((c) => c.policy);
+  const of = (action: string): CompiledPolicy[] => applicable.filter((p) => p.action === action);
+
+  const audited = of('AUDIT')
+    .map((p) => firstMatch([p], req))
+    .filter((c): c is Candidate => c !== undefined)
+    .sort(byName)
+    .map((c) => c.rule.name);
+  const extra = {
+    applicable: applicable.map((p) => rbacPolicyName(p.namespace, p.name)),
+    ...(audited.length > 0 ? { audited } : {}),
+  };
+
+  // CUSTOM hands the request to an ext-authz server, which the simulator does not run. A CUSTOM
+  // policy whose rules match fails closed (as Envoy's ext_authz does when its server cannot answer,
+  // failure_mode_allow being false in Istio), so the learner sees the policy rather than traffic
+  // silently passing. Istio evaluates CUSTOM before DENY and ALLOW.
+  const custom = firstMatch(of('CUSTOM'), req);
+  if (custom) {
+    return {
+      allowed: false,
+      action: 'CUSTOM',
+      policy: custom.rule.name,
+      reason: `denied by ${custom.rule.name}: CUSTOM (ext-authz provider ${JSON.stringify(custom.policy.provider ?? '')}) is not supported by the simulator, failing closed`,
+      responseCodeDetails: 'ext_authz_error',
+      ...extra,
+    };
+  }
+
+  const deny = firstMatch(of('DENY'), req);
+  if (deny) {
+    return {
+      allowed: false,
+      action: 'DENY',
+      policy: deny.rule.name,
+      reason: `enforced denied, matched policy ${deny.rule.name}`,
+      responseCodeDetails: rbacResponseCodeDetails(deny.rule.name),
+      ...extra,
+    };
+  }
+
+  const allows = of('ALLOW');
+  if (allows.length === 0) {
+    // No ALLOW filter at all in Envoy's chain, so nothing to log for it.
+    return { allowed: true, reason: 'no ALLOW policy applies to the target (allowed by default)', ...extra };
+  }
+  const allow = firstMatch(allows, req);
+  if (allow) {
+    return { allowed: true, action: 'ALLOW', policy: allow.rule.name, reason: `enforced allowed, matched policy ${allow.rule.name}`, ...extra };
+  }
+  return { allowed: false, reason: 'enforced denied, matched policy none', responseCodeDetails: rbacResponseCodeDetails(undefined), ...extra };
+}
