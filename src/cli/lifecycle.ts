@@ -39,5 +39,4 @@ export async function runService(name: string, start: () => Promise<Service>): P
     process.stderr.write(`${name}: ${(err as Error).message}\n`);
     process.exit(1);
   }
-  if (stopping) await service.stop();
 }

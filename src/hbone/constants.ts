@@ -28,6 +28,8 @@ export const SERVER_MAX_CONCURRENT_STREAMS = 200;
 export const MAX_SESSION_MEMORY_MB = 256;
 
 export const CONNECT_TIMEOUT_MS = 10_000;
+/** A peer that opens TCP to :15008 and never finishes TLS is dropped after this. */
+export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** Inbound answers (DESIGN.md section 3). */
 export const STATUS_OK = 200;

@@ -3,7 +3,7 @@
 import * as net from 'node:net';
 import { InboundConnect } from './server';
 import { ConnectRequest, HbonePool, HboneConnectError } from './pool';
-import { PipeResult, pipeTunnel } from './pipe';
+import { PipeResult, pipeTunnel, resetStream } from './pipe';
 import { CONNECT_TIMEOUT_MS, STATUS_SERVICE_UNAVAILABLE } from './constants';
 
 export interface TcpTarget {
@@ -16,34 +16,38 @@ export interface TcpTarget {
 }
 
 /** Dials the destination, then answers 200 and pipes; 503 when it refuses or times out. */
-export function deliverToTcp(conn: InboundConnect, target: TcpTarget): Promise<PipeResult | { refused: Error }> {
+export function deliverToTcp(conn: InboundConnect, target: TcpTarget): Promise<PipeResult | { refused: Error; clientGone?: boolean }> {
   return new Promise((resolve) => {
     const timeout = target.timeoutMs ?? CONNECT_TIMEOUT_MS;
     const socket = net.connect({ host: target.host, port: target.port, localAddress: target.localAddress, allowHalfOpen: true });
     socket.setNoDelay(true);
-    const timer = setTimeout(() => socket.destroy(new Error(`connect to ${target.host}:${target.port} timed out after ${timeout} ms`)), timeout);
-    const refused = (err: Error): void => {
+    let settled = false;
+    const settle = (result: PipeResult | { refused: Error; clientGone?: boolean } | Promise<PipeResult>): void => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
-      if (!conn.stream.destroyed) conn.reject(STATUS_SERVICE_UNAVAILABLE, err.message);
-      resolve({ refused: err });
+      conn.stream.off('close', abandon);
+      resolve(result);
     };
-    socket.once('error', refused);
-    // If the tunnel dies while we dial, abandon the dial.
-    const abandon = (): void => {
+    const timer = setTimeout(() => refused(new Error(`connect to ${target.host}:${target.port} timed out after ${timeout} ms`)), timeout);
+    function refused(err: Error): void {
       socket.destroy();
-    };
+      if (!conn.stream.destroyed) conn.reject(STATUS_SERVICE_UNAVAILABLE, err.message);
+      settle({ refused: err });
+    }
+    // The client gave up while we dialled: abandon the dial; nobody is left to answer.
+    function abandon(): void {
+      socket.destroy();
+      settle({ refused: new Error('the client went away while the app was being dialled'), clientGone: true });
+    }
+    socket.once('error', refused);
     conn.stream.once('close', abandon);
     socket.once('connect', () => {
-      clearTimeout(timer);
+      if (settled) return;
       socket.off('error', refused);
-      conn.stream.off('close', abandon);
-      if (conn.stream.destroyed) {
-        socket.destroy();
-        return resolve({ refused: new Error('tunnel closed while dialling') });
-      }
       const stream = conn.accept();
       target.onConnected?.();
-      resolve(pipeTunnel(socket, stream));
+      settle(pipeTunnel(socket, stream));
     });
   });
 }
@@ -61,7 +65,7 @@ export async function carryOverHbone(socket: net.Socket, pool: HbonePool, req: C
     return { refused: err as Error, status: err instanceof HboneConnectError ? err.status : undefined };
   }
   if (socket.destroyed) {
-    stream.close();
+    resetStream(stream);
     return { refused: new Error('client closed before the tunnel was up') };
   }
   return pipeTunnel(socket, stream);

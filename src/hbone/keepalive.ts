@@ -14,7 +14,8 @@ export function keepAlive(session: Http2Session, options: KeepaliveOptions = {})
   const timeoutMs = options.timeoutMs ?? PING_TIMEOUT_MS;
   let waitingSince: number | undefined;
   const timer = setInterval(() => {
-    if (session.destroyed || session.closed) return clearInterval(timer);
+    // A closed (draining) session still carries streams: keep checking until it is destroyed.
+    if (session.destroyed) return clearInterval(timer);
     if (waitingSince !== undefined) {
       const silent = Date.now() - waitingSince;
       if (silent >= timeoutMs) {

@@ -34,6 +34,7 @@ export function pipeTunnel(tcp: Socket, tunnel: Http2Stream): Promise<PipeResult
     let end: PipeEnd = 'closed';
     let error: Error | undefined;
     let tcpClosed = tcp.destroyed;
+    let peerStoppedReading = false;
     let tunnelClosed = tunnel.destroyed;
 
     const finish = (): void => {
@@ -42,6 +43,7 @@ export function pipeTunnel(tcp: Socket, tunnel: Http2Stream): Promise<PipeResult
 
     // TCP -> tunnel.
     tcp.on('data', (chunk: Buffer) => {
+      if (peerStoppedReading || tunnel.destroyed) return; // nobody will read it
       bytesFromTcp += chunk.length;
       if (!tunnel.write(chunk)) tcp.pause();
     });
@@ -60,6 +62,12 @@ export function pipeTunnel(tcp: Socket, tunnel: Http2Stream): Promise<PipeResult
     // is a truncation, not an END_STREAM, and must not become a FIN.
     let aborted = false;
     tunnel.on('aborted', () => {
+      // RFC 9113 section 8.1: END_STREAM then RST_STREAM(NO_ERROR) means "stop sending"; the
+      // response is complete and must be delivered, what the app still sends is dropped.
+      if (tunnel.rstCode === RST_NO_ERROR && tunnel.state?.remoteClose) {
+        peerStoppedReading = true;
+        return;
+      }
       aborted = true;
       resetTcp(tcp);
     });
@@ -90,7 +98,7 @@ export function pipeTunnel(tcp: Socket, tunnel: Http2Stream): Promise<PipeResult
     tunnel.on('close', () => {
       tunnelClosed = true;
       const code = tunnel.rstCode ?? RST_NO_ERROR;
-      const truncated = aborted || !tunnel.readableEnded;
+      const truncated = aborted || (!tunnel.readableEnded && !peerStoppedReading);
       if (code !== RST_NO_ERROR || truncated) {
         if (end === 'closed') {
           end = 'reset-by-tunnel';

@@ -77,6 +77,7 @@ export class HbonePool {
   private readonly idleTimeoutMs: number;
   /** TLS sessions opened since start: tests read it to prove reuse. */
   sessionsOpened = 0;
+  private closed = false;
 
   constructor(private readonly options: HbonePoolOptions = {}) {
     this.log = options.log ?? logger('hbone::pool');
@@ -86,6 +87,7 @@ export class HbonePool {
 
   /** Opens a CONNECT stream; resolves once the server answered 200, rejects with the reason otherwise. */
   connect(req: ConnectRequest): Promise<ClientHttp2Stream> {
+    if (this.closed) return Promise.reject(new HboneConnectError('the HBONE pool is closed'));
     const pooled = this.pick(req);
     pooled.active++;
     if (pooled.idleTimer) {
@@ -137,6 +139,7 @@ export class HbonePool {
 
   /** Closes every session: GOAWAY, then a hard stop after graceMs. */
   close(graceMs = 0): Promise<void> {
+    this.closed = true;
     const all = [...this.byKey.values()].flat();
     this.byKey.clear();
     return Promise.all(
@@ -161,7 +164,7 @@ export class HbonePool {
     const key = this.keyOf(req);
     const list = this.byKey.get(key) ?? [];
     if (!this.options.disablePooling) {
-      for (const p of list) if (!p.retired && p.active < this.streamLimit(p)) return p;
+      for (const p of list) if (!p.retired && !p.session.closed && !p.session.destroyed && p.active < this.streamLimit(p)) return p;
     }
     const fresh = this.open(key, req);
     list.push(fresh);

@@ -13,6 +13,7 @@ import {
   CONNECTION_WINDOW_BYTES,
   SERVER_MAX_CONCURRENT_STREAMS,
   MAX_SESSION_MEMORY_MB,
+  TLS_HANDSHAKE_TIMEOUT_MS,
   STATUS_OK,
   STATUS_BAD_REQUEST,
   GOAWAY_INADEQUATE_SECURITY,
@@ -57,6 +58,9 @@ export interface HboneServerOptions {
 export class HboneServer {
   private readonly server: http2.Http2SecureServer;
   private readonly sessions = new Set<ServerHttp2Session>();
+  /** Every accepted TCP socket, handshaking or not, so close() can end them all. */
+  private readonly sockets = new Set<import('node:net').Socket>();
+  private closing = false;
   private readonly peers = new WeakMap<ServerHttp2Session, SpiffeId>();
   private readonly log: Logger;
   private readonly onRenewed = (): void => this.server.setSecureContext(serverSecureContextOptions(this.options.certificate.tls));
@@ -73,6 +77,11 @@ export class HboneServer {
       rejectUnauthorized: true,
       settings: { ...HTTP2_SETTINGS, maxConcurrentStreams: SERVER_MAX_CONCURRENT_STREAMS },
       maxSessionMemory: MAX_SESSION_MEMORY_MB,
+      handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS,
+    });
+    this.server.on('connection', (socket: import('node:net').Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
     });
     logKeysOfServer(this.server);
     // New certificates apply to new connections; open sessions keep the one they shook hands with.
@@ -94,6 +103,7 @@ export class HboneServer {
   }
 
   listen(): Promise<void> {
+    this.closing = false;
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => reject(err);
       this.server.once('error', onError);
@@ -107,10 +117,13 @@ export class HboneServer {
   /** Stops accepting, sends GOAWAY on every session, and waits for open streams up to graceMs. */
   close(graceMs = 0): Promise<void> {
     this.options.certificate.off('renewed', this.onRenewed);
+    this.closing = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const s of this.sessions) s.close();
+    // After the grace period, end what is left: sessions and sockets still in their handshake.
     const timer = setTimeout(() => {
       for (const s of this.sessions) s.destroy();
+      for (const s of this.sockets) s.destroy();
     }, graceMs);
     return closed.finally(() => clearTimeout(timer));
   }
@@ -134,6 +147,11 @@ export class HboneServer {
       session.destroy(err as Error, GOAWAY_INADEQUATE_SECURITY);
       return;
     }
+    if (this.closing) {
+      session.close();
+      session.destroy();
+      return;
+    }
     this.peers.set(session, peer);
     this.sessions.add(session);
     session.on('connect', () => session.setLocalWindowSize(CONNECTION_WINDOW_BYTES));
@@ -147,13 +165,13 @@ export class HboneServer {
   }
 
   private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    stream.on('error', (err) => this.log.debug('stream error', { error: err.message }));
     const session = stream.session as ServerHttp2Session;
     const peer = this.peers.get(session);
     if (!peer) {
       stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
       return;
     }
-    stream.on('error', (err) => this.log.debug('stream error', { error: err.message }));
     const socket = session.socket;
     const local = { address: socket.localAddress ?? this.endpoint.address, port: socket.localPort ?? this.endpoint.port };
     const remote = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
@@ -162,7 +180,7 @@ export class HboneServer {
     const fields = { src: `${remote.address}:${remote.port}`, peer: formatSpiffeId(peer), method, authority: rawAuthority };
     const refuse = (status: number, reason: string): void => {
       this.log.info('refused HBONE request', { ...fields, status, reason });
-      if (!stream.closed) stream.respond({ ':status': status }, { endStream: true });
+      if (!stream.closed && !stream.headersSent) stream.respond({ ':status': status }, { endStream: true });
     };
     if (method !== 'CONNECT') return refuse(STATUS_BAD_REQUEST, `method ${method} is not CONNECT`);
     let authority: Authority;

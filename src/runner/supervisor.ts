@@ -6,7 +6,8 @@ import * as http from 'node:http';
 import { createInterface } from 'node:readline';
 
 const READY_POLL_MS = 50;
-const STOP_GRACE_MS = 3000;
+/** Longer than a child's own shutdown deadline (5 s), so a child gets to finish by itself. */
+const STOP_GRACE_MS = 6000;
 const TAIL_LINES = 40;
 
 export interface ChildSpec {
@@ -58,7 +59,11 @@ export class Supervisor {
       if (!this.stopping) for (const h of this.crashHandlers) h(handle, code, signal);
     });
     // The IPC channel exists only so the child learns of our death; nothing is sent on it.
-    child.on('error', () => undefined);
+    // A spawn failure emits 'error' and no 'exit': count it as an exit so nobody waits for it.
+    child.on('error', (err) => {
+      handle.tail.push(`spawn failed: ${err.message}`);
+      if (child.exitCode === null && child.pid === undefined) child.emit('exit', 1, null);
+    });
     this.children.push(handle);
     return handle;
   }

@@ -7,7 +7,7 @@ import { ILLEGAL_INBOUND_PORTS, PORT_HBONE } from '../mesh/ports';
 import type { ConnectHandler, InboundConnect } from '../hbone/server';
 import { deliverToTcp } from '../hbone/forward';
 import { formatAuthority } from '../hbone/authority';
-import { STATUS_BAD_REQUEST, STATUS_SERVICE_UNAVAILABLE, STATUS_UNAUTHORIZED, HEADER_FORWARDED } from '../hbone/constants';
+import { STATUS_BAD_REQUEST, STATUS_SERVICE_UNAVAILABLE, STATUS_UNAUTHORIZED, HEADER_FORWARDED, RST_CONNECT_ERROR } from '../hbone/constants';
 import { principalOf } from '../identity/spiffe';
 import type { Logger } from '../telemetry/log';
 import type { MeshState } from './state';
@@ -41,7 +41,13 @@ export interface InboundContext {
 const FORWARDED_FOR_RE = /for="?\[?([0-9a-fA-F.:]+?)\]?(?::(\d+))?"?(?:;|,|$)/;
 
 export function inboundHandler(ctx: InboundContext, pod: Workload): ConnectHandler {
-  return (conn) => void handle(ctx, pod, conn);
+  return (conn) => {
+    handle(ctx, pod, conn).catch((err: Error) => {
+      // A bug here must not take the node down with it; the stream is reset.
+      ctx.log.error('inbound handler failed', { error: err.stack ?? err.message });
+      conn.stream.close(RST_CONNECT_ERROR);
+    });
+  };
 }
 
 async function handle(ctx: InboundContext, pod: Workload, conn: InboundConnect): Promise<void> {
@@ -91,8 +97,9 @@ async function handle(ctx: InboundContext, pod: Workload, conn: InboundConnect):
     onConnected: () => ctx.reporter.opened(record),
   });
   if ('refused' in result) {
-    ctx.log.info('inbound app connect failed', { dst: record.dstAddr, error: result.refused.message });
-    ctx.reporter.closed(record, { bytesFromClient: 0, bytesFromServer: 0, durationMs: performance.now() - started, error: `503 ${result.refused.message}`, responseFlags: 'UF' });
+    const error = result.clientGone ? result.refused.message : `503 ${result.refused.message}`;
+    ctx.log.info('inbound app connect failed', { dst: record.dstAddr, error });
+    ctx.reporter.closed(record, { bytesFromClient: 0, bytesFromServer: 0, durationMs: performance.now() - started, error, responseFlags: result.clientGone ? undefined : 'UF' });
     return;
   }
   ctx.reporter.closed(record, {

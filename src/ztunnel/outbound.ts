@@ -6,7 +6,7 @@ import type { Workload } from '../mesh/model';
 import { hostAddress, clusterAddress, spiffeIdOf } from '../mesh/model';
 import { PORT_HBONE } from '../mesh/ports';
 import { HbonePool, HboneConnectError } from '../hbone/pool';
-import { pipeTunnel } from '../hbone/pipe';
+import { pipeTunnel, resetStream } from '../hbone/pipe';
 import { expectIdentity } from '../hbone/tls';
 import { connectHeaders, newTraceparent } from '../hbone/headers';
 import { formatAuthority } from '../hbone/authority';
@@ -99,7 +99,8 @@ export async function handleOutbound(
       continue;
     }
     if (client.destroyed) {
-      stream.close();
+      resetStream(stream);
+      ctx.reporter.closed(record, { bytesFromClient: 0, bytesFromServer: 0, durationMs: performance.now() - started, error: 'the client went away before the tunnel was up' });
       return;
     }
     ctx.reporter.opened(record);

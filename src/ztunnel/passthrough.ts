@@ -45,6 +45,8 @@ export function pipeSockets(client: net.Socket, server: net.Socket): Promise<Soc
         resetTcp(dst);
       });
       src.on('close', () => {
+        // Destroyed locally (ztunnel stopping) without a clean end: the far side must know.
+        if (!(src.readableEnded && src.writableFinished)) resetTcp(dst);
         if (--open === 0) resolve({ bytesFromClient: fromClient, bytesFromServer: fromServer, error });
       });
       src.resume();

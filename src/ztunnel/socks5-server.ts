@@ -11,6 +11,8 @@ const ATYP_IPV6 = 4;
 const METHOD_NO_AUTH = 0;
 const METHOD_NONE_ACCEPTABLE = 0xff;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** A DOMAINNAME must be a real name: an empty one would make net.connect dial localhost. */
+const VALID_HOST_RE = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/;
 
 export const REPLY_SUCCEEDED = 0x00;
 export const REPLY_GENERAL_FAILURE = 0x01;
@@ -42,6 +44,7 @@ export function acceptSocks5(socket: Socket): Promise<SocksRequest> {
       socket.off('data', onData);
       socket.off('error', fail);
       socket.off('end', onEnd);
+      socket.off('close', onEnd);
       socket.pause();
     };
     function fail(err: Error): void {
@@ -81,6 +84,10 @@ export function acceptSocks5(socket: Socket): Promise<SocksRequest> {
         if (buf.length < 5 + len + 2) return;
         host = buf.subarray(5, 5 + len).toString('latin1');
         offset = 5 + len;
+        if (!VALID_HOST_RE.test(host)) {
+          socket.end(replyBytes(REPLY_HOST_UNREACHABLE));
+          return fail(new SocksError(`bad SOCKS5 host name ${JSON.stringify(host)}`));
+        }
       } else if (atyp === ATYP_IPV6) {
         if (buf.length < 22) return;
         const groups: string[] = [];
@@ -105,6 +112,7 @@ export function acceptSocks5(socket: Socket): Promise<SocksRequest> {
     socket.on('data', onData);
     socket.on('error', fail);
     socket.on('end', onEnd);
+    socket.once('close', onEnd);
     socket.resume();
   });
 }

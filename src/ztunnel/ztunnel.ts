@@ -7,6 +7,7 @@ import { WorkloadCertificate } from '../identity/workload-cert';
 import { makeSpiffeId } from '../identity/spiffe';
 import { HboneServer } from '../hbone/server';
 import { HbonePool } from '../hbone/pool';
+import { resetTcp } from '../hbone/pipe';
 import type { Scenario, Workload, PortCapture } from '../mesh/model';
 import { hostAddress } from '../mesh/model';
 import { PORT_ADMIN, PORT_HBONE, PORT_METRICS, PORT_READINESS, PORT_SOCKS5 } from '../mesh/ports';
@@ -88,20 +89,22 @@ export class Ztunnel {
       await this.named(server.listen(), `${podHost}:${PORT_HBONE}`, `HBONE inbound of ${pod.name} (${pod.ip}:${PORT_HBONE})`);
       this.hboneServers.push(server);
       await this.listenTcp(podHost, PORT_SOCKS5, `SOCKS5 outbound of ${pod.name} (${pod.ip}:${PORT_SOCKS5})`, (socket) => {
-        acceptSocks5(socket).then(
-          (req) => handleOutbound(outbound, socket, pod, req, (code) => req.reply(code)),
-          (err: Error) => {
-            this.log.info('SOCKS5 handshake failed', { pod: pod.name, error: err.message });
-            socket.destroy();
-          },
-        );
+        acceptSocks5(socket)
+          .then(
+            (req) => handleOutbound(outbound, socket, pod, req, (code) => req.reply(code)),
+            (err: Error) => {
+              this.log.info('SOCKS5 handshake failed', { pod: pod.name, error: err.message });
+              socket.destroy();
+            },
+          )
+          .catch((err: Error) => this.outboundFailed(socket, err));
       });
     }
     for (const capture of this.localCaptures()) {
       const source = this.state.pod(capture.source)!;
       const [host, port] = splitTarget(capture.target);
       await this.listenTcp(capture.listen.address, capture.listen.port, `port capture ${capture.source} -> ${capture.target}`, (socket) => {
-        void handleOutbound(outbound, socket, source, { host, port });
+        handleOutbound(outbound, socket, source, { host, port }).catch((err: Error) => this.outboundFailed(socket, err));
       });
     }
     this.admin.push(
@@ -132,6 +135,12 @@ export class Ztunnel {
       ...this.admin.map((a) => a.close()),
     ]);
     clearTimeout(hard);
+  }
+
+  /** A bug in the outbound path must not take the node down: log it and reset the client. */
+  private outboundFailed(socket: net.Socket, err: Error): void {
+    this.log.error('outbound handler failed', { error: err.stack ?? err.message });
+    resetTcp(socket);
   }
 
   private localCaptures(): PortCapture[] {
