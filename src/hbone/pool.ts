@@ -63,6 +63,8 @@ export interface HbonePoolOptions {
 interface PooledSession {
   readonly key: string;
   readonly session: ClientHttp2Session;
+  /** The TLS socket under the session: a session stuck in a write does not close it itself. */
+  socket?: tls.TLSSocket;
   active: number;
   /** Set once the server sent GOAWAY or the session failed: never picked again. */
   retired: boolean;
@@ -184,6 +186,7 @@ export class HbonePool {
     const timeout = this.options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
     // The certificate is read now: after a renewal, new sessions present the new one.
     const tlsOptions = clientTlsOptions(req.source.tls, req.expect);
+    const pooled: PooledSession = { key, session: undefined as unknown as ClientHttp2Session, active: 0, retired: false };
     const session = http2.connect(`https://${target}`, {
       settings: HTTP2_SETTINGS,
       maxSessionMemory: MAX_SESSION_MEMORY_MB,
@@ -193,6 +196,7 @@ export class HbonePool {
         // typings omit it). Wrapping our own net.Socket instead would leave its handle to us.
         const dial: tls.ConnectionOptions & net.TcpSocketConnectOpts = { ...tlsOptions, host: req.address, port, localAddress: req.sourceIp };
         const socket = tls.connect(dial);
+        pooled.socket = socket;
         logKeysOfSocket(socket);
         socket.setNoDelay(true);
         socket.setTimeout(timeout, () => {
@@ -203,7 +207,7 @@ export class HbonePool {
       },
     });
     this.sessionsOpened++;
-    const pooled: PooledSession = { key, session, active: 0, retired: false };
+    (pooled as { session: ClientHttp2Session }).session = session;
     const fields = { dst: target, identity: describeMatcher(req.expect), src_identity: req.source.spiffeId };
     session.once('connect', () => session.setLocalWindowSize(CONNECTION_WINDOW_BYTES));
     session.on('error', (err) => {
@@ -225,7 +229,10 @@ export class HbonePool {
     });
     keepAlive(session, {
       ...this.options.keepalive,
-      onTimeout: (ms) => this.log.warn('dropping HBONE session: keepalive timeout', { ...fields, silent_ms: ms }),
+      onTimeout: (ms) => {
+        this.log.warn('dropping HBONE session: keepalive timeout', { ...fields, silent_ms: ms });
+        pooled.socket?.destroy();
+      },
     });
     return pooled;
   }

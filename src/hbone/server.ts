@@ -160,7 +160,11 @@ export class HboneServer {
     session.once('close', () => this.sessions.delete(session));
     keepAlive(session, {
       ...this.options.keepalive,
-      onTimeout: (ms) => this.log.warn('dropping HBONE session: keepalive timeout', { src, silent_ms: ms }),
+      onTimeout: (ms) => {
+        this.log.warn('dropping HBONE session: keepalive timeout', { src, silent_ms: ms });
+        // A session stuck in a write does not close its socket on destroy(): close it here.
+        for (const s of this.sockets) if (`${s.remoteAddress}:${s.remotePort}` === src) s.destroy();
+      },
     });
   }
 

@@ -65,11 +65,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     finish(code);
   };
   supervisor.onCrash((child, code, signal) => {
-    void teardown(1, `${child.spec.name} exited (${signal ?? `code ${code}`}); tearing the mesh down.\n  ${child.tail.slice(-8).join('\n  ')}`);
+    const tail = child.tail.slice(-8);
+    void teardown(1, `${child.spec.name} exited (${signal ?? `code ${code}`}); tearing the mesh down.${tail.length > 0 ? `\n  ${tail.join('\n  ')}` : ''}`);
   });
-  const onSignal = (sig: string) => () => void teardown(130, `\n${sig}: tearing the mesh down.`);
-  const sigint = onSignal('SIGINT');
-  const sigterm = onSignal('SIGTERM');
+  // A shell reports a job ended by signal N as 128 + N: 130 for SIGINT, 143 for SIGTERM.
+  const onSignal = (sig: string, code: number) => () => void teardown(code, `\n${sig}: tearing the mesh down.`);
+  const sigint = onSignal('SIGINT', 130);
+  const sigterm = onSignal('SIGTERM', 143);
   process.on('SIGINT', sigint);
   process.on('SIGTERM', sigterm);
 

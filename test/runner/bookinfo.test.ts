@@ -1,0 +1,74 @@
+// `npm run scenario bookinfo` as a user runs it: the bundled bookinfo mesh (10.1/10.4/10.8,
+// capture 127.0.0.1:15101) comes up within 5 s, every expectation holds, and nothing is left.
+// The only test file of test/runner that starts bookinfo: its addresses are fixed.
+import t from 'tap';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadScenario } from '../../src/mesh/load';
+import { leftovers, listenersOf, runCli, killGroup } from './fixtures/cli';
+
+const READY_BOUND_MS = 5000;
+const bookinfo = loadScenario('bookinfo');
+const expectations = bookinfo.expect.length;
+
+function caDir(t: { teardown(fn: () => void): void }): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hbone-runner-bookinfo-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+t.test(`bookinfo comes up within ${READY_BOUND_MS} ms and all ${expectations} expectations hold`, async (t) => {
+  const ca = caDir(t);
+  const started = Date.now();
+  const run = runCli(['scenario', 'bookinfo', '--ca-dir', ca]);
+  t.teardown(() => killGroup(run.pid));
+  const exit = await run.waitExit(30_000);
+  const wall = Date.now() - started;
+  t.same(exit, { code: 0, signal: null }, 'exit 0', { output: run.output() });
+  t.match(run.output(), `${expectations} of ${expectations} expectations held`);
+  t.notMatch(run.output(), /✘/, 'no expectation failed');
+  const m = /mesh ready in (\d+) ms: (\d+) processes/.exec(run.output());
+  if (!t.ok(m, 'the runner reports how long the mesh took')) return;
+  const readyMs = Number(m![1]);
+  t.comment(`bookinfo: mesh ready in ${readyMs} ms, whole run ${wall} ms`);
+  t.ok(readyMs < READY_BOUND_MS, `mesh ready in ${readyMs} ms < ${READY_BOUND_MS} ms`);
+  t.equal(Number(m![2]), bookinfo.nodes.length + bookinfo.workloads.length, 'one process per node and per pod');
+  t.ok(fs.existsSync(path.join(ca)) && fs.readdirSync(ca).length > 0, 'the CA went to --ca-dir');
+  const left = await leftovers(bookinfo.file, listenersOf(bookinfo), 2000);
+  t.same(left.processes, [], 'no ztunnel or pod of bookinfo outlives the run');
+  t.same(left.listeners, [], 'and nothing listens on its addresses');
+});
+
+t.test('bookinfo --json: one JSON document, every results[].ok true', async (t) => {
+  const run = runCli(['scenario', 'bookinfo', '--json', '--ca-dir', caDir(t)]);
+  t.teardown(() => killGroup(run.pid));
+  const exit = await run.waitExit(30_000);
+  t.equal(exit.code, 0, 'exit 0', { output: run.output() });
+  let doc: { scenario: string; results: Array<{ ok: boolean; got: string; timeMs: number; hops: string[] }> };
+  try {
+    doc = JSON.parse(run.stdout());
+  } catch (err) {
+    t.fail(`stdout is not JSON: ${(err as Error).message}`, { stdout: run.stdout() });
+    return;
+  }
+  t.equal(doc.scenario, 'bookinfo');
+  t.equal(doc.results.length, expectations);
+  t.same(
+    doc.results.map((r) => r.ok),
+    Array(expectations).fill(true),
+    'results[].ok',
+  );
+  t.same(
+    doc.results.map((r) => r.got),
+    bookinfo.expect.map((e) => (e.outcome === 'denied' ? 'denied' : e.outcome === 'connected' ? 'connected' : String(e.outcome))),
+    'each got what the scenario expects',
+  );
+  t.ok(
+    doc.results.every((r) => typeof r.timeMs === 'number' && r.hops.length >= 2),
+    'each result carries its time and hops',
+  );
+  const left = await leftovers(bookinfo.file, listenersOf(bookinfo), 2000);
+  t.same(left.processes, []);
+  t.same(left.listeners, []);
+});
