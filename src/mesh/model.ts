@@ -77,6 +77,33 @@ export interface AuthorizationPolicyDoc {
   readonly origin: string;
 }
 
+/**
+ * A Gateway API Gateway, exactly as written. With gatewayClassName istio-waypoint it declares
+ * a waypoint; its pod is the scenario workload labelled
+ * gateway.networking.k8s.io/gateway-name: <name> in the same namespace, running app waypoint.
+ */
+export interface GatewayDoc {
+  readonly apiVersion: string;
+  readonly kind: 'Gateway';
+  readonly metadata: { readonly name: string; readonly namespace: string; readonly annotations?: Readonly<Record<string, string>> };
+  readonly spec: Readonly<Record<string, unknown>> & { readonly gatewayClassName: string };
+  readonly origin: string;
+}
+
+/** A Gateway API HTTPRoute, exactly as written (checked by src/policy/httproute). */
+export interface HttpRouteDoc {
+  readonly apiVersion: string;
+  readonly kind: 'HTTPRoute';
+  readonly metadata: { readonly name: string; readonly namespace: string };
+  readonly spec: Readonly<Record<string, unknown>>;
+  readonly origin: string;
+}
+
+export const WAYPOINT_GATEWAY_CLASS = 'istio-waypoint';
+export const LABEL_USE_WAYPOINT = 'istio.io/use-waypoint';
+export const LABEL_GATEWAY_NAME = 'gateway.networking.k8s.io/gateway-name';
+export const ANNOTATION_SERVICE_ACCOUNT = 'istio.io/service-account';
+
 export interface Expectation {
   /** The source pod. */
   readonly from: string;
@@ -96,6 +123,9 @@ export interface Scenario {
   readonly services: readonly Service[];
   readonly captures: readonly PortCapture[];
   readonly policies: readonly AuthorizationPolicyDoc[];
+  /** Gateway API Gateways; those of class istio-waypoint are waypoints. */
+  readonly gateways: readonly GatewayDoc[];
+  readonly httpRoutes: readonly HttpRouteDoc[];
   readonly expect: readonly Expectation[];
 }
 
