@@ -6,6 +6,7 @@ import { SpiffeIdError } from '../identity/spiffe';
 import { ScenarioError } from '../mesh/load';
 import { appCommand, scenarioCommand } from './commands';
 import { ztunnelCommand } from '../ztunnel/main';
+import { waypointCommand } from '../waypoint/main';
 
 const USAGE = `usage: hbone-sim <command> [flags]
 
@@ -15,6 +16,8 @@ commands:
       expectations hop by hop, and tear it down; --hold keeps it up until Ctrl-C.
   ztunnel --scenario <name|file> --node <node> [--ca-dir <dir>]
       One node's ztunnel (the runner starts these).
+  waypoint --scenario <name|file> --pod <waypoint pod> [--ca-dir <dir>]
+      One waypoint (the runner starts these).
   app --scenario <name|file> --pod <pod>
       One pod's application (the runner starts these).
   cert --spiffe <spiffe://td/ns/NS/sa/SA> --out <dir> [--ca-dir <dir>] [--lifetime 24h]
@@ -44,6 +47,10 @@ async function main(argv: string[]): Promise<number> {
     case 'ztunnel': {
       const { flags } = parseFlags(rest, { scenario: 'string', node: 'string', 'ca-dir': 'string' });
       return ztunnelCommand(flags);
+    }
+    case 'waypoint': {
+      const { flags } = parseFlags(rest, { scenario: 'string', pod: 'string', 'ca-dir': 'string' });
+      return waypointCommand(flags);
     }
     case 'app': {
       const { flags } = parseFlags(rest, { scenario: 'string', pod: 'string' });

@@ -21,6 +21,11 @@ export function siteOf(entry: Entry<unknown>, field: string): Site {
   return entry.fields.get(field) ?? { path: `${entry.site.path}.${field}`, line: entry.site.line };
 }
 
+/** The key under which an entry records where one of its labels was written. */
+export function labelField(key: string): string {
+  return `labels.${key}`;
+}
+
 /** A text check: the problem as a sentence, or undefined when fine. */
 export type Check<V> = (value: V) => string | undefined;
 

@@ -113,9 +113,8 @@ function complete(d: ScenarioDraft, file: string): Scenario {
     workloads: values(d.workloads),
     services: values(d.services),
     captures: values(d.captures),
-    // Reading gateways: and httpRoutes: comes with the waypoint; until then there are none.
-    gateways: [],
-    httpRoutes: [],
+    gateways: values(d.gateways),
+    httpRoutes: values(d.httpRoutes),
     policies: values(d.policies),
     expect: values(d.expect),
   };

@@ -21,7 +21,7 @@ export interface Node {
 
 /** Which program a pod runs, and on which port. */
 export interface AppSpec {
-  /** productpage, details, reviews, ratings, sleep, echo, sink. */
+  /** productpage, details, reviews, ratings, sleep, echo, sink, waypoint (port 15008). */
   readonly kind: string;
   readonly port: number;
 }
@@ -53,7 +53,7 @@ export interface Service {
   readonly vip: string;
   readonly ports: readonly ServicePort[];
   readonly selector: Labels;
-  /** Labels on the Service object itself (istio.io/use-waypoint, later). */
+  /** Labels on the Service object itself, e.g. istio.io/use-waypoint: <waypoint Gateway>. */
   readonly labels: Labels;
 }
 
@@ -85,7 +85,12 @@ export interface AuthorizationPolicyDoc {
 export interface GatewayDoc {
   readonly apiVersion: string;
   readonly kind: 'Gateway';
-  readonly metadata: { readonly name: string; readonly namespace: string; readonly annotations?: Readonly<Record<string, string>> };
+  readonly metadata: {
+    readonly name: string;
+    readonly namespace: string;
+    readonly labels?: Readonly<Record<string, string>>;
+    readonly annotations?: Readonly<Record<string, string>>;
+  };
   readonly spec: Readonly<Record<string, unknown>> & { readonly gatewayClassName: string };
   readonly origin: string;
 }

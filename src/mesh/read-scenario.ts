@@ -1,11 +1,13 @@
 // The top level of a scenario file: its name, trust domain and the lists of things in it.
 // Reading checks each entry on its own; checks across entries live in scenario-checks.ts.
-import type { AuthorizationPolicyDoc, Expectation, Node, PortCapture, Service, Workload } from './model';
+import type { AuthorizationPolicyDoc, Expectation, GatewayDoc, HttpRouteDoc, Node, PortCapture, Service, Workload } from './model';
 import { DEFAULT_TRUST_DOMAIN } from './model';
 import { Entry } from './entry';
 import { nameProblem } from './k8s-names';
 import { readCapture } from './read-captures';
 import { readExpectation } from './read-expectations';
+import { readGateway } from './read-gateways';
+import { readHttpRoute } from './read-httproutes';
 import { readNode } from './read-nodes';
 import { readPolicy } from './read-policies';
 import { readService } from './read-services';
@@ -13,7 +15,7 @@ import { readWorkload } from './read-workloads';
 import { isMap } from 'yaml';
 import { Field, Fields } from './yaml-fields';
 
-export const TOP_FIELDS = ['name', 'trustDomain', 'nodes', 'workloads', 'services', 'captures', 'policies', 'expect'] as const;
+export const TOP_FIELDS = ['name', 'trustDomain', 'nodes', 'workloads', 'services', 'gateways', 'httpRoutes', 'captures', 'policies', 'expect'] as const;
 // Trust domains are lower-case DNS-like names, as src/identity/spiffe.ts accepts them.
 const TRUST_DOMAIN_RE = /^[a-z0-9._-]+$/;
 
@@ -24,6 +26,8 @@ export interface ScenarioDraft {
   readonly nodes: readonly Entry<Node>[];
   readonly workloads: readonly Entry<Workload>[];
   readonly services: readonly Entry<Service>[];
+  readonly gateways: readonly Entry<GatewayDoc>[];
+  readonly httpRoutes: readonly Entry<HttpRouteDoc>[];
   readonly captures: readonly Entry<PortCapture>[];
   readonly policies: readonly Entry<AuthorizationPolicyDoc>[];
   readonly expect: readonly Entry<Expectation>[];
@@ -31,7 +35,7 @@ export interface ScenarioDraft {
 
 export function readScenario(root: Field, file: string): ScenarioDraft {
   const top = isMap(root.node) ? root.map(TOP_FIELDS) : root.problem(`a scenario is a mapping (name:, nodes:, workloads: ...), not ${root.describe()}`);
-  if (!top) return { nodes: [], workloads: [], services: [], captures: [], policies: [], expect: [] };
+  if (!top) return { nodes: [], workloads: [], services: [], gateways: [], httpRoutes: [], captures: [], policies: [], expect: [] };
   const name = top.required('name', 'what this scenario is called, e.g. bookinfo');
   const trustDomain = top.optional('trustDomain');
   return {
@@ -40,6 +44,8 @@ export function readScenario(root: Field, file: string): ScenarioDraft {
     nodes: readList(top, 'nodes', 'the machines pods run on', readNode),
     workloads: readList(top, 'workloads', 'the pods', readWorkload),
     services: readList(top, 'services', false, readService),
+    gateways: readList(top, 'gateways', false, (item) => readGateway(item, file)),
+    httpRoutes: readList(top, 'httpRoutes', false, (item) => readHttpRoute(item, file)),
     captures: readList(top, 'captures', false, readCapture),
     policies: readList(top, 'policies', false, (item) => readPolicy(item, file)),
     expect: readList(top, 'expect', false, (item) => readExpectation(item, file)),

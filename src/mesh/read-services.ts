@@ -2,7 +2,7 @@
 // the pod). Istio names its listeners and clusters after these (inbound-vip|9080|http|...).
 import type { Service, ServicePort } from './model';
 import { clusterAddressProblem, portProblem } from './addresses';
-import { Entry, EntryReader } from './entry';
+import { Entry, EntryReader, labelField } from './entry';
 import { nameProblem } from './k8s-names';
 import { readLabels } from './read-labels';
 import { reservedPortProblem } from './reserved-ports';
@@ -24,7 +24,7 @@ export function readService(item: Field): Entry<Service> | undefined {
     name: r.text('name', 'the service name', (s) => nameProblem(s, 'service')),
     namespace: r.text('namespace', 'e.g. default', (s) => nameProblem(s, 'label')),
     vip: r.text('vip', "the service's cluster address (ClusterIP), e.g. 10.8.4.226", clusterAddressProblem),
-    labels: labelsField ? readLabels(labelsField) : {},
+    labels: labelsField ? readLabels(labelsField, (key, site) => r.sites.set(labelField(key), site)) : {},
     selector: selectorField && readSelector(selectorField),
     ports: portsField && readPorts(portsField),
   });

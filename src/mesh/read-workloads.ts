@@ -1,8 +1,8 @@
 // workloads: one entry per pod. Replicas are separate entries sharing labels and service account.
 import type { Labels, Workload } from './model';
 import { clusterAddressProblem, portProblem } from './addresses';
-import { APP_KINDS, isAppKind } from './app-kinds';
-import { Entry, EntryReader } from './entry';
+import { APP_KINDS, WAYPOINT_APP, WAYPOINT_PORT, isAppKind } from './app-kinds';
+import { Entry, EntryReader, labelField } from './entry';
 import { nameProblem } from './k8s-names';
 import { readLabels } from './read-labels';
 import { reservedPortProblem } from './reserved-ports';
@@ -17,10 +17,16 @@ export function readWorkload(item: Field): Entry<Workload> | undefined {
   const r = new EntryReader(fields);
   const name = r.text('name', 'the pod name', (s) => nameProblem(s, 'subdomain'));
   const labelsField = r.field('labels', false);
-  const labels = labelsField ? readLabels(labelsField) : {};
+  const labels = labelsField ? readLabels(labelsField, (key, site) => r.sites.set(labelField(key), site)) : {};
   const run = r.nested('run', 'which program the pod runs, e.g. { app: productpage, port: 9080 }', RUN_FIELDS);
   const kind = run?.text('app', `one of ${APP_KINDS.join(', ')}`, appKindProblem);
-  const port = run?.integer('port', 'the port the program listens on', portProblem, reservedPortProblem);
+  // A waypoint listens on the HBONE port, which is reserved for every other program.
+  const port =
+    kind === WAYPOINT_APP
+      ? run?.fields.has('port')
+        ? run.integer('port', false, waypointPortProblem)
+        : WAYPOINT_PORT
+      : run?.integer('port', 'the port the program listens on', portProblem, reservedPortProblem);
   return r.entry<Workload>({
     name,
     namespace: r.text('namespace', 'e.g. default', (s) => nameProblem(s, 'label')),
@@ -38,6 +44,11 @@ export function defaultWorkloadName(podName: string | undefined, labels: Labels 
   const app = labels?.app;
   const version = labels?.version;
   return app && version ? `${app}-${version}` : podName;
+}
+
+function waypointPortProblem(port: number): string | undefined {
+  if (port === WAYPOINT_PORT) return undefined;
+  return `${port} is not a waypoint's port: a waypoint receives HBONE on ${WAYPOINT_PORT} only (write ${WAYPOINT_PORT} or leave port out)`;
 }
 
 function appKindProblem(kind: string): string | undefined {

@@ -5,6 +5,7 @@
 import { hostAddress, selects } from './model';
 import { Entry, siteOf } from './entry';
 import { ScenarioDraft } from './read-scenario';
+import { checkWaypoints } from './waypoint-checks';
 import { Problems } from './yaml-fields';
 
 /** Something that claims a unique key (a name, an address, a socket), and where. */
@@ -27,6 +28,7 @@ export function checkScenario(s: ScenarioDraft, problems: Problems): void {
   checkNodeRefs(s, problems);
   checkSelectors(s, problems);
   checkPodRefs(s, problems);
+  checkWaypoints(s, problems);
 }
 
 function checkNames(s: ScenarioDraft, problems: Problems): void {
@@ -40,6 +42,10 @@ function checkNames(s: ScenarioDraft, problems: Problems): void {
   report(problems, claimsOf(s.services, 'name', podOrService, path), sameName);
   const policy = (e: (typeof s.policies)[number]): string | undefined => e.value.metadata && `${e.value.metadata.namespace}/${e.value.metadata.name}`;
   report(problems, claimsOf(s.policies, 'metadata.name', policy, path), sameName);
+  const doc = (e: Entry<{ metadata: { name: string; namespace: string } }>): string | undefined =>
+    e.value.metadata && `${e.value.metadata.namespace}/${e.value.metadata.name}`;
+  report(problems, claimsOf(s.gateways, 'metadata.name', doc, path), sameName);
+  report(problems, claimsOf(s.httpRoutes, 'metadata.name', doc, path), sameName);
 }
 
 /** One address per node, pod and service VIP, across all three. */

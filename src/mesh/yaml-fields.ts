@@ -175,6 +175,22 @@ export class Field {
     return this.source.problems.add({ path, line }, message);
   }
 
+  /**
+   * The field at a path below this one written the way JavaScript code names it
+   * (spec.rules[0].backendRefs[1].port), or undefined when the file has nothing there.
+   */
+  find(subPath: string): Field | undefined {
+    let field: Field = this;
+    for (const [, key, index] of subPath.matchAll(PATH_SEGMENT_RE)) {
+      const node = field.node;
+      const next = index !== undefined ? (isSeq(node) ? node.items[Number(index)] : undefined) : isMap(node) ? node.get(key, true) : undefined;
+      if (next === undefined || next === null) return undefined;
+      const path = index !== undefined ? `${field.path}[${index}]` : childPath(field.path, key);
+      field = new Field(this.source, next as YamlNode, path, lineOf(this.source, next as YamlNode, field.line));
+    }
+    return field;
+  }
+
   /** The plain JavaScript value, for documents kept verbatim (policy specs). */
   plain(): unknown {
     return this.node === null ? null : (this.node.toJS(this.source.doc) as unknown);

@@ -28,7 +28,7 @@ export function childSpecs(scenario: Scenario, caDir: string): ChildSpec[] {
   }));
   const pods = scenario.workloads.map((w) => ({
     name: w.name,
-    args: ['app', '--scenario', scenario.file, '--pod', w.name],
+    args: w.app.kind === 'waypoint' ? ['waypoint', '--scenario', scenario.file, '--pod', w.name, '--ca-dir', caDir] : ['app', '--scenario', scenario.file, '--pod', w.name],
     ready: `${hostAddress(w.ip)}:${PORT_READINESS}`,
   }));
   return [...ztunnels, ...pods];

@@ -52,13 +52,16 @@ export async function handleOutbound(
   }
   if (route.kind === 'passthrough') return passthrough(ctx, client, source, srcAddr, route, ack, started);
 
-  // Over HBONE: try the chosen endpoint, then the service's others if it cannot be reached.
-  const candidates = [route.pod, ...(route.fallbacks ?? [])];
+  // Over HBONE: to the waypoint with the original VIP:port, or to the chosen endpoint (then
+  // the service's others if it cannot be reached) with the pod's ip:port.
+  const viaWaypoint = route.kind === 'waypoint';
+  const candidates = viaWaypoint ? [route.waypoint] : [route.pod, ...(route.fallbacks ?? [])];
+  const targetPort = viaWaypoint ? route.servicePort.port : route.port;
   const cert = ctx.certificateOf(source);
   const traceparent = newTraceparent();
   let lastError = '';
   for (const pod of candidates) {
-    const dstAddr = formatAuthority(pod.ip, route.port);
+    const dstAddr = viaWaypoint ? formatAuthority(route.service.vip, targetPort) : formatAuthority(pod.ip, targetPort);
     const destinationIdentity = spiffeIdOf(pod, ctx.state.trustDomain);
     const record: ConnectionRecord = {
       direction: 'outbound',
@@ -84,7 +87,8 @@ export async function handleOutbound(
           source: { namespace: source.namespace, workloadName: source.workloadName, app: source.labels.app, version: source.labels.version },
           client: { address: clusterAddress(client.remoteAddress ?? source.ip), port: client.remotePort ?? 0 },
           traceparent,
-          originalDst: dstAddr,
+          // The waypoint picks the endpoint; only a direct hop knows the final pod.
+          originalDst: viaWaypoint ? undefined : dstAddr,
         }),
       });
     } catch (err) {

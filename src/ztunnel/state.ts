@@ -1,7 +1,7 @@
 // What a ztunnel knows about the mesh: every workload and service (ztunnel receives them all
 // over XDS; here they come from the scenario), and how a destination resolves.
 import { isIP } from 'node:net';
-import { Scenario, Service, ServicePort, Workload, CLUSTER_DOMAIN, selects, serviceHost } from '../mesh/model';
+import { Scenario, Service, ServicePort, Workload, CLUSTER_DOMAIN, LABEL_GATEWAY_NAME, LABEL_USE_WAYPOINT, selects, serviceHost } from '../mesh/model';
 
 /** Where an outbound connection goes. */
 export type Route =
@@ -15,6 +15,8 @@ export type Route =
       /** The service's other endpoints, in the order to try them if `pod` cannot be reached. */
       readonly fallbacks?: readonly Workload[];
     }
+  /** A service bound to a waypoint: HBONE to the waypoint pod, :authority the original VIP:port. */
+  | { readonly kind: 'waypoint'; readonly waypoint: Workload; readonly service: Service; readonly servicePort: ServicePort }
   /** Outside the mesh: plain TCP, as ztunnel passes through unknown destinations. */
   | { readonly kind: 'passthrough'; readonly host: string; readonly port: number }
   /** A mesh name or VIP that cannot be served (no such port, no endpoints). */
@@ -54,6 +56,23 @@ export class MeshState {
     return this.scenario.workloads.filter((w) => w.namespace === s.namespace && selects(s.selector, w.labels));
   }
 
+  /** The waypoint pod serving a service labelled istio.io/use-waypoint, if any. */
+  waypointOf(service: Service): Workload | undefined {
+    const gateway = service.labels[LABEL_USE_WAYPOINT];
+    if (!gateway || gateway === 'none') return undefined;
+    return this.scenario.workloads.find((w) => w.namespace === service.namespace && w.labels[LABEL_GATEWAY_NAME] === gateway);
+  }
+
+  /** Services a waypoint serves: those labelled with its Gateway's name. */
+  servicesOfWaypoint(waypoint: Workload): Service[] {
+    const gateway = waypoint.labels[LABEL_GATEWAY_NAME];
+    return this.scenario.services.filter((s) => s.namespace === waypoint.namespace && s.labels[LABEL_USE_WAYPOINT] === gateway);
+  }
+
+  serviceByVip(vip: string): Service | undefined {
+    return this.servicesByVip.get(vip);
+  }
+
   /** Services that select a pod: what a destination reporter labels its metrics with. */
   servicesOf(pod: Workload): Service[] {
     return this.scenario.services.filter((s) => s.namespace === pod.namespace && selects(s.selector, pod.labels));
@@ -77,7 +96,16 @@ export class MeshState {
   /** Resolves an original destination (host or IP, and port) for a source pod. */
   resolve(source: Workload, host: string, port: number): Route {
     const service = isIP(host) ? this.servicesByVip.get(host) : this.serviceByName(host, source.namespace);
-    if (service) return this.routeToService(service, port);
+    if (service) {
+      const waypoint = this.waypointOf(service);
+      // The waypoint's own connections go to the endpoints: never loop back into it.
+      if (waypoint && waypoint !== source) {
+        const servicePort = service.ports.find((p) => p.port === port);
+        if (!servicePort) return { kind: 'unroutable', reason: `service ${serviceHost(service)} has no port ${port}` };
+        return { kind: 'waypoint', waypoint, service, servicePort };
+      }
+      return this.routeToService(service, port);
+    }
     if (isIP(host)) {
       const pod = this.podsByIp.get(host);
       if (pod) return { kind: 'hbone', pod, port };

@@ -60,8 +60,9 @@ export class Ztunnel {
     return this.options.scenario.nodes.find((n) => n.name === this.options.node)!.ip;
   }
 
+  /** The pods this ztunnel captures: every pod on its node but waypoints, which terminate HBONE themselves. */
   get localPods(): Workload[] {
-    return this.state.podsOnNode(this.options.node);
+    return this.state.podsOnNode(this.options.node).filter((p) => p.app.kind !== 'waypoint');
   }
 
   async start(): Promise<void> {

@@ -1,0 +1,279 @@
+// The waypoint: an L7 proxy for the services bound to it (istio.io/use-waypoint), in the four
+// stages of a waypoint's Envoy configuration (DESIGN.md section 1):
+//   1 inbound_CONNECT_terminate  HBONE on :15008; :authority VIP:port picks the service
+//   2 inbound-vip|<port>|http|<host>  HTTP/1.1 inside the tunnel, request by request; HTTPRoute
+//   3 inbound-pod|<port>||<pod ip>    AuthorizationPolicy (the RBAC filter), then the endpoint
+//   4 inbound_CONNECT_originate  a new pooled HBONE CONNECT to the pod, as the waypoint
+import * as http from 'node:http';
+import { MeshCa } from '../identity/ca';
+import { WorkloadCertificate } from '../identity/workload-cert';
+import { makeSpiffeId, principalOf } from '../identity/spiffe';
+import { HboneServer, InboundConnect } from '../hbone/server';
+import { HbonePool, HboneConnectError } from '../hbone/pool';
+import { formatAuthority } from '../hbone/authority';
+import { childTraceparent, traceIdOf } from '../hbone/headers';
+import { HEADER_ORIGINAL_DST, HEADER_TRACEPARENT, STATUS_SERVICE_UNAVAILABLE } from '../hbone/constants';
+import type { Scenario, Service, Workload } from '../mesh/model';
+import { clusterAddress, hostAddress, serviceHost } from '../mesh/model';
+import { PORT_HBONE, PORT_READINESS } from '../mesh/ports';
+import { AdminServer, readinessRoutes, startHttp } from '../admin/http';
+import { authorizeL7, RBAC_DENIED_BODY, RBAC_DENIED_STATUS } from '../policy/authz-l7';
+import { compileRoutes, route } from '../policy/httproute';
+import type { CompiledRouteTable } from '../policy/httproute-table';
+import { applyHeaderModifiers } from '../policy/httproute-headers';
+import { logger, Logger } from '../telemetry/log';
+import { MeshState } from '../ztunnel/state';
+import { TunnelSocket } from './tunnel-socket';
+import { STAGE_ORIGINATE, STAGE_TERMINATE, podStage, vipStage } from './stages';
+
+/** Envoy's own words, so a learner recognises them. */
+const BODY_NO_HEALTHY_UPSTREAM = 'no healthy upstream';
+const BODY_CONNECT_FAILURE = 'upstream connect error or disconnect/reset before headers. reset reason: connection failure';
+const BODY_TIMEOUT = 'upstream request timeout';
+/** Hop-by-hop headers a proxy must not forward (RFC 9110 section 7.6.1). */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
+
+export interface WaypointOptions {
+  readonly scenario: Scenario;
+  /** The waypoint's own pod. */
+  readonly pod: Workload;
+  readonly ca: MeshCa;
+  readonly log?: Logger;
+}
+
+/** What stage 1 learnt about a tunnel, for the requests that follow on it. */
+interface TunnelContext {
+  readonly conn: InboundConnect;
+  readonly service: Service;
+  readonly port: number;
+}
+
+export class Waypoint {
+  readonly state: MeshState;
+  private readonly log: Logger;
+  private readonly pool = new HbonePool({ log: logger('hbone::pool') });
+  private readonly tunnels = new WeakMap<object, TunnelContext>();
+  private readonly routeTables = new Map<string, CompiledRouteTable>();
+  private readonly nextEndpoint = new Map<string, number>();
+  private readonly http: http.Server;
+  private cert!: WorkloadCertificate;
+  private server?: HboneServer;
+  private readonly admin: AdminServer[] = [];
+  private ready = false;
+
+  constructor(private readonly options: WaypointOptions) {
+    this.state = new MeshState(options.scenario);
+    this.log = options.log ?? logger('waypoint');
+    this.http = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
+      this.onRequest(req, res).catch((err: Error) => {
+        this.log.error('request failed', { error: err.stack ?? err.message });
+        if (!res.headersSent) res.writeHead(500).end();
+        else res.destroy(err);
+      });
+    });
+    // A malformed request inside one tunnel gets 400 there; other tunnels never notice.
+    this.http.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      this.log.info('malformed HTTP request in tunnel', { error: err.code ?? err.message });
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 11\r\nconnection: close\r\n\r\nBad Request');
+      else socket.destroy();
+    });
+  }
+
+  get served(): Service[] {
+    return this.state.servicesOfWaypoint(this.options.pod);
+  }
+
+  async start(): Promise<void> {
+    const pod = this.options.pod;
+    const podHost = hostAddress(pod.ip);
+    this.admin.push(await startHttp(podHost, PORT_READINESS, readinessRoutes(() => this.ready)));
+    this.cert = await WorkloadCertificate.obtain(makeSpiffeId(pod.namespace, pod.serviceAccount, this.state.trustDomain), this.options.ca);
+    this.server = new HboneServer({ address: podHost, port: PORT_HBONE, certificate: this.cert, handler: (c) => this.terminate(c), log: logger('hbone::server') });
+    // Compile every served service's routes now: a bad route fails the start, not a request.
+    for (const s of this.served) for (const p of s.ports) this.routeTable(s, p.port);
+    await this.server.listen();
+    this.ready = true;
+    this.log.info('ready', { pod: pod.name, identity: this.cert.spiffeId, serves: this.served.map(serviceHost).join(',') });
+  }
+
+  async stop(graceMs = 1000): Promise<void> {
+    this.ready = false;
+    this.cert?.stop();
+    await Promise.all([this.server?.close(graceMs), this.pool.close(graceMs), ...this.admin.map((a) => a.close())]);
+    this.http.close();
+  }
+
+  /** Stage 1: match :authority VIP:port to a service this waypoint serves. */
+  private terminate(conn: InboundConnect): void {
+    const { host, port } = conn.authority;
+    const service = this.state.serviceByVip(host);
+    const fields = { stage: STAGE_TERMINATE, authority: formatAuthority(host, port), peer: conn.peerSpiffeId };
+    if (!service || !this.served.includes(service) || !service.ports.some((p) => p.port === port)) {
+      this.log.info('no service for :authority', fields);
+      return conn.reject(STATUS_SERVICE_UNAVAILABLE, `waypoint serves no service at ${formatAuthority(host, port)}`);
+    }
+    this.log.debug('tunnel accepted', { ...fields, service: serviceHost(service) });
+    const stream = conn.accept();
+    const socket = new TunnelSocket(stream, {
+      remoteAddress: clusterAddress(conn.remote.address),
+      remotePort: conn.remote.port,
+      localAddress: host,
+      localPort: port,
+    });
+    this.tunnels.set(socket, { conn, service, port });
+    this.http.emit('connection', socket);
+  }
+
+  /** Stages 2 to 4 for one request. */
+  private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const started = performance.now();
+    const tunnel = this.tunnels.get(req.socket);
+    if (!tunnel) throw new Error('request on an unknown tunnel');
+    const { conn, service, port } = tunnel;
+    const traceparent = childTraceparent(header(req, HEADER_TRACEPARENT) ?? header(req, 'traceparent'));
+    const base = { trace: traceIdOf(traceparent), method: req.method, path: req.url, peer: conn.peerSpiffeId };
+
+    // Stage 2: HTTP routes of the service.
+    const vip = vipStage(service, port);
+    const decision = route(this.routeTable(service, port), { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers });
+    if (decision && decision.kind !== 'forward') {
+      this.log.info('no route', { ...base, stage: vip, status: decision.status, reason: decision.reason });
+      return void res.writeHead(decision.status, { 'content-type': 'text/plain' }).end(decision.kind === 'no-route' ? 'route not found' : decision.reason);
+    }
+    const backend = decision ? this.state.scenario.services.find((s) => s.name === decision.backend.name && s.namespace === decision.backend.namespace) : service;
+    const backendPort = decision ? decision.backend.port : port;
+    const servicePort = backend?.ports.find((p) => p.port === backendPort);
+    if (!backend || !servicePort) {
+      return void res.writeHead(STATUS_SERVICE_UNAVAILABLE, { 'content-type': 'text/plain' }).end(BODY_NO_HEALTHY_UPSTREAM);
+    }
+    const headers = decision ? applyHeaderModifiers(forwardable(req), decision.headerModifiers) : forwardable(req);
+    this.log.debug('routed', { ...base, stage: vip, route: decision?.envoyRouteName ?? 'default', backend: serviceHost(backend) });
+
+    // Stage 3: pick the endpoint, then the RBAC filter (selector policies match the endpoint's labels).
+    const endpoints = this.state.endpointsOf(backend);
+    if (endpoints.length === 0) return void res.writeHead(STATUS_SERVICE_UNAVAILABLE).end(BODY_NO_HEALTHY_UPSTREAM);
+    const retry = decision?.retry;
+    const bodyless = !req.headers['content-length'] && !req.headers['transfer-encoding'];
+    const attempts = bodyless ? 1 + (retry?.attempts ?? 0) : 1; // a streamed body cannot be replayed
+    const deadline = decision?.timeoutMs ? started + decision.timeoutMs : undefined;
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      const pod = this.pickEndpoint(backend, endpoints);
+      const stage3 = podStage(pod, servicePort.targetPort);
+      const authz = authorizeL7(this.state.scenario.policies, { service: { name: service.name, namespace: service.namespace }, workload: { namespace: pod.namespace, labels: pod.labels } }, {
+        sourcePrincipal: principalOf(conn.peer),
+        sourceIp: clusterAddress(conn.remote.address),
+        destinationIp: service.vip,
+        destinationPort: port,
+        method: req.method ?? 'GET',
+        path: req.url ?? '/',
+        host: header(req, 'host') ?? formatAuthority(service.vip, port),
+        headers: req.headers as Record<string, string | string[] | undefined>,
+      });
+      if (!authz.allowed) {
+        this.log.info('rbac denied', { ...base, stage: stage3, policy: authz.policy ?? 'none', reason: authz.reason });
+        return void res.writeHead(RBAC_DENIED_STATUS, { 'content-type': 'text/plain' }).end(RBAC_DENIED_BODY);
+      }
+      // Stage 4: a new CONNECT to the pod, as the waypoint.
+      const target = formatAuthority(pod.ip, servicePort.targetPort);
+      let upstream;
+      try {
+        const stream = await this.pool.connect({
+          source: this.cert,
+          expect: { kind: 'trustDomain', trustDomain: this.state.trustDomain },
+          address: hostAddress(pod.ip),
+          sourceIp: hostAddress(this.options.pod.ip),
+          authority: target,
+          headers: { [HEADER_ORIGINAL_DST]: target, [HEADER_TRACEPARENT]: traceparent },
+        });
+        upstream = await this.forward(req, bodyless, stream, target, { ...headers, traceparent }, deadline);
+      } catch (err) {
+        const status = err instanceof HboneConnectError ? err.status : undefined;
+        this.log.info('upstream failed', { ...base, stage: STAGE_ORIGINATE, target, status, error: (err as Error).message, attempt });
+        if (attempt + 1 < attempts && (retry?.onConnectFailure ?? false)) continue;
+        if ((err as Error).message === BODY_TIMEOUT) return void res.writeHead(504, { 'content-type': 'text/plain' }).end(BODY_TIMEOUT);
+        return void res.writeHead(STATUS_SERVICE_UNAVAILABLE, { 'content-type': 'text/plain' }).end(BODY_CONNECT_FAILURE);
+      }
+      const status = upstream.statusCode ?? 502;
+      if (attempt + 1 < attempts && retry?.codes.includes(status)) {
+        upstream.resume();
+        this.log.info('retrying', { ...base, stage: STAGE_ORIGINATE, target, status, attempt });
+        continue;
+      }
+      this.log.info('request complete', {
+        ...base,
+        route: decision?.envoyRouteName ?? 'default',
+        rbac: authz.policy ?? 'none',
+        upstream: target,
+        status,
+        duration_ms: (performance.now() - started).toFixed(1),
+      });
+      res.writeHead(status, stripHopByHop(upstream.headers));
+      upstream.pipe(res);
+      return;
+    }
+  }
+
+  /** Sends the request through the CONNECT stream; resolves with the response head. */
+  private forward(req: http.IncomingMessage, bodyless: boolean, stream: import('node:http2').ClientHttp2Stream, target: string, headers: Record<string, string>, deadline?: number): Promise<http.IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const [ip, port] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))];
+      const socket = new TunnelSocket(stream, { remoteAddress: ip, remotePort: port, localAddress: this.options.pod.ip, localPort: 0 });
+      // No `agent`: with agent:false node:http makes a default Agent that ignores createConnection.
+      const out = http.request({ method: req.method, path: req.url, headers, createConnection: () => socket as unknown as import('node:net').Socket });
+      const timer = deadline ? setTimeout(() => out.destroy(new Error(BODY_TIMEOUT)), Math.max(0, deadline - performance.now())) : undefined;
+      out.on('response', (res) => {
+        if (timer) clearTimeout(timer);
+        res.on('end', () => socket.end());
+        resolve(res);
+      });
+      out.on('error', (err) => {
+        if (timer) clearTimeout(timer);
+        reject(err);
+      });
+      // A bodyless request may be retried, and a retry cannot re-read an ended request.
+      if (bodyless) out.end();
+      else req.pipe(out);
+    });
+  }
+
+  private routeTable(service: Service, port: number): CompiledRouteTable {
+    const key = `${service.namespace}/${service.name}:${port}`;
+    let table = this.routeTables.get(key);
+    if (!table) {
+      const portName = service.ports.find((p) => p.port === port)?.name;
+      // The documents as written: `origin` is the loader's note, not part of Gateway API.
+      const docs = this.state.scenario.httpRoutes.map(({ origin: _origin, ...doc }) => doc);
+      table = compileRoutes(docs as unknown as Parameters<typeof compileRoutes>[0], { name: service.name, namespace: service.namespace, port, portName });
+      this.routeTables.set(key, table);
+    }
+    return table;
+  }
+
+  private pickEndpoint(service: Service, endpoints: Workload[]): Workload {
+    const key = `${service.namespace}/${service.name}`;
+    const i = this.nextEndpoint.get(key) ?? 0;
+    this.nextEndpoint.set(key, i + 1);
+    return endpoints[i % endpoints.length];
+  }
+}
+
+function header(req: http.IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** The request's end-to-end headers, for the upstream request. */
+function forwardable(req: http.IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (v === undefined || HOP_BY_HOP.has(k)) continue;
+    out[k] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  return out;
+}
+
+function stripHopByHop(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
+  const out: http.OutgoingHttpHeaders = {};
+  for (const [k, v] of Object.entries(headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
+  return out;
+}
