@@ -19,7 +19,8 @@ export class AccessRecords {
     } catch {
       return false;
     }
-    if (fields.scope !== 'access') return false;
+    // ztunnel access-log lines, and the waypoint's per-request trace lines.
+    if (fields.scope !== 'access' && fields.scope !== 'trace') return false;
     this.records.push({ at: performance.now(), reporter: child, fields });
     return true;
   }
@@ -37,6 +38,10 @@ export class AccessRecords {
       await new Promise((r) => setTimeout(r, 20));
     }
   }
+}
+
+export function isTrace(r: AccessRecord): boolean {
+  return r.fields.scope === 'trace';
 }
 
 export function field(r: AccessRecord | undefined, name: string): string {

@@ -1,10 +1,9 @@
 // Runs a scenario's `expect:` checks from inside the mesh and explains each one hop by hop,
 // from what the ztunnels logged about it.
 import type { Expectation, Scenario, Workload } from '../mesh/model';
-import { spiffeIdOf } from '../mesh/model';
 import { PORT_SOCKS5 } from '../mesh/ports';
 import { execInPod, ExecResult } from './exec';
-import { AccessRecord, AccessRecords, field } from './access-records';
+import { AccessRecord, AccessRecords, field, isTrace } from './access-records';
 
 const LOG_WAIT_MS = 1500;
 
@@ -19,6 +18,8 @@ export interface ExpectationResult {
   readonly timeMs: number;
   readonly hops: string[];
   readonly error?: string;
+  /** The raw records of every hop, for --json. */
+  readonly trace?: unknown;
 }
 
 export async function runExpectation(scenario: Scenario, records: AccessRecords, e: Expectation): Promise<ExpectationResult> {
@@ -34,27 +35,51 @@ export async function runExpectation(scenario: Scenario, records: AccessRecords,
   const denied = isUrl ? result.status === 0 && !!result.error : !!result.error;
   const got = denied ? 'denied' : isUrl ? String(result.status) : 'connected';
   const ok = e.outcome === 'denied' ? denied : e.outcome === 'connected' ? !result.error : result.status === e.outcome;
-  const identity = spiffeIdOf(pod, scenario.trustDomain);
-  // The outbound record of this pod and, unless it was refused at the source, the inbound one.
-  const found = await records.waitFor(
-    started,
-    (rs) => rs.some((r) => isOutboundOf(r, pod)) && (denied || rs.some((r) => isInboundFrom(r, identity))),
-    LOG_WAIT_MS,
-  );
-  const out = found.find((r) => isOutboundOf(r, pod));
-  const inb = found.find((r) => isInboundFrom(r, identity) && (!out || field(r, 'dst.addr') === field(out, 'dst.addr')));
-  return { expectation: e, ok, got, timeMs: result.timeMs ?? performance.now() - started, hops: hopsOf(scenario, pod, out, inb), error: result.error };
+  // The source ztunnel's record names the trace; every later hop is found by that trace id.
+  const found = await records.waitFor(started, (rs) => complete(scenario, rs, pod), LOG_WAIT_MS);
+  const trace = traceOf(scenario, found, pod);
+  return { expectation: e, ok, got, timeMs: result.timeMs ?? performance.now() - started, hops: hopsOf(scenario, pod, trace), error: result.error, trace: traceJson(trace) };
 }
 
-function isOutboundOf(r: AccessRecord, pod: Workload): boolean {
-  return field(r, 'direction') === 'outbound' && field(r, 'src.workload') === pod.name;
+/** The records of one request: the source ztunnel's, the waypoint's (if any), the destination's. */
+export interface RequestTrace {
+  readonly traceId?: string;
+  readonly outbound?: AccessRecord;
+  readonly waypoint?: AccessRecord;
+  readonly inbound?: AccessRecord;
 }
 
-function isInboundFrom(r: AccessRecord, identity: string): boolean {
-  return field(r, 'direction') === 'inbound' && field(r, 'src.identity') === identity;
+function traceOf(scenario: Scenario, records: AccessRecord[], pod: Workload): RequestTrace {
+  const outbound = records.find((r) => !isTrace(r) && field(r, 'direction') === 'outbound' && field(r, 'src.workload') === pod.name);
+  const traceId = field(outbound, 'trace_id') || undefined;
+  if (!outbound || !traceId) return { outbound };
+  const sameTrace = records.filter((r) => field(r, isTrace(r) ? 'traceId' : 'trace_id') === traceId);
+  const viaWaypoint = scenario.workloads.some((w) => w.name === field(outbound, 'dst.workload') && w.app.kind === 'waypoint');
+  // Downstream calls (productpage -> reviews) carry the same trace: pick the hop of this request.
+  const waypoint = viaWaypoint ? sameTrace.find((r) => isTrace(r) && stageDetail(r, 0, 'authority') === field(outbound, 'dst.hbone_addr')) : undefined;
+  const expectedAuthority = waypoint ? stageDetail(waypoint, 3, 'authority') : field(outbound, 'dst.hbone_addr');
+  const inbound = sameTrace.find((r) => !isTrace(r) && field(r, 'direction') === 'inbound' && field(r, 'dst.hbone_addr') === expectedAuthority);
+  return { traceId, outbound, waypoint, inbound };
 }
 
-function hopsOf(scenario: Scenario, pod: Workload, out: AccessRecord | undefined, inb: AccessRecord | undefined): string[] {
+function complete(scenario: Scenario, records: AccessRecord[], pod: Workload): boolean {
+  const t = traceOf(scenario, records, pod);
+  if (!t.outbound) return false;
+  if (field(t.outbound, 'error')) return true; // refused at the source or by the next hop
+  const viaWaypoint = scenario.workloads.some((w) => w.name === field(t.outbound, 'dst.workload') && w.app.kind === 'waypoint');
+  if (viaWaypoint && !t.waypoint) return false;
+  if (t.waypoint && (t.waypoint.fields.stages as unknown[]).length < 4) return true; // ended in the waypoint (403, no route)
+  return !field(t.outbound, 'dst.hbone_addr') || t.inbound !== undefined;
+}
+
+function stageDetail(r: AccessRecord, i: number, key: string): string {
+  const stages = r.fields.stages as Array<{ detail: Record<string, unknown> }> | undefined;
+  const v = stages?.[i]?.detail[key];
+  return v === undefined ? '' : String(v);
+}
+
+function hopsOf(scenario: Scenario, pod: Workload, t: RequestTrace): string[] {
+  const { outbound: out, waypoint: wp, inbound: inb } = t;
   const hops: string[] = [];
   hops.push(`${pod.name} (${field(out, 'src.addr') || pod.ip}) → capture ${pod.ip}:${PORT_SOCKS5} on ${out?.reporter ?? `ztunnel-${pod.node}`}`);
   if (!out) return [...hops, '(no access log from the source ztunnel)'];
@@ -63,17 +88,43 @@ function hopsOf(scenario: Scenario, pod: Workload, out: AccessRecord | undefined
     return hops;
   }
   // ztunnel's log: dst.addr is the HBONE side (pod:15008), dst.hbone_addr the :authority.
-  hops.push(`${out.reporter} ⇒ HBONE CONNECT :authority ${field(out, 'dst.hbone_addr')} to ${field(out, 'dst.addr')}`);
+  hops.push(`${out.reporter} ⇒ HBONE CONNECT :authority ${field(out, 'dst.hbone_addr')} to ${field(out, 'dst.addr')}  [${field(out, 'duration')} in ztunnel]${t.traceId ? `  trace ${t.traceId}` : ''}`);
   hops.push(`    mTLS ${field(out, 'src.identity')} → ${field(out, 'dst.identity')}${field(out, 'dst.service') ? `  (service ${field(out, 'dst.service')})` : ''}`);
-  const dstPod = scenario.workloads.find((w) => w.name === field(out, 'dst.workload'));
+  if (wp) {
+    const wpPod = scenario.workloads.find((w) => w.name === wp.reporter);
+    hops.push(`${wp.reporter}${wpPod ? ` on ${wpPod.node}` : ''}  [${Number(wp.fields.durationMs).toFixed(1)} ms in the waypoint]`);
+    const stages = wp.fields.stages as Array<{ name: string; durationMs: number; detail: Record<string, string | number> }>;
+    stages.forEach((s, i) => hops.push(`  ${i + 1} ${s.name}  ${describeStage(i, s.detail)}  (${s.durationMs.toFixed(1)} ms)`));
+  }
+  const dstPod = scenario.workloads.find((w) => w.name === field(inb, 'dst.workload'));
   if (inb) {
     const where = `${inb.reporter} inbound${dstPod ? ` on ${dstPod.node}` : ''}`;
     if (field(inb, 'error')) hops.push(`${where}: refused ${field(inb, 'error')}`);
-    else hops.push(`${where}: ${field(inb, 'policy') ? `allowed by ${field(inb, 'policy')}` : 'no policy applies'} → ${field(inb, 'dst.workload')} ${field(inb, 'dst.hbone_addr')}`);
-  } else {
+    else
+      hops.push(
+        `${where}: peer ${field(inb, 'src.identity')}, ${field(inb, 'policy') ? `allowed by ${field(inb, 'policy')}` : 'no L4 policy applies'} → ${field(inb, 'dst.workload')} ${field(inb, 'dst.hbone_addr')}  [${field(inb, 'duration')}]`,
+      );
+  } else if (!wp || (wp.fields.stages as unknown[]).length >= 4) {
     hops.push(`(no inbound record${errorNote(out)})`);
   }
   return hops;
+}
+
+function describeStage(i: number, d: Record<string, string | number>): string {
+  switch (i) {
+    case 0:
+      return `:authority ${d.authority} → ${d.service}; peer ${d.peer}`;
+    case 1:
+      return `${d.request} → route ${d.route}${d.backend ? `, backend ${d.backend}` : ''}${d.status ? `: ${d.status} ${d.reason ?? ''}` : ''}`;
+    case 2:
+      return `RBAC ${d.rbac} (${d.policy === 'none' ? d.reason : d.policy}); endpoint ${d.endpoint}`;
+    default:
+      return `CONNECT :authority ${d.authority} to ${d.hbone}, x-envoy-original-dst-host ${d['x-envoy-original-dst-host']}; mTLS ${d.identity} → ${d.expect}${d.status ? `: ${d.status}` : ''}${d.error ? `: ${d.error}` : ''}`;
+  }
+}
+
+function traceJson(t: RequestTrace): unknown {
+  return { traceId: t.traceId, outbound: t.outbound?.fields, waypoint: t.waypoint?.fields, inbound: t.inbound?.fields };
 }
 
 function errorNote(r: AccessRecord): string {

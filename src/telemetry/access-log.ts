@@ -48,6 +48,8 @@ export interface AccessLogEntry {
   /** Simulator additions for denials: the authorization decision's reason and deciding rule. */
   readonly reason?: string;
   readonly policy?: string;
+  /** W3C trace id of the CONNECT's traceparent: what joins the hops of one request. */
+  readonly traceId?: string;
 }
 
 export type Sink = (line: string) => void;
@@ -88,6 +90,7 @@ export function accessLogRecord(entry: AccessLogEntry, time: Date): Record<strin
     ['error', entry.error],
     ['reason', entry.reason],
     ['policy', entry.policy],
+    ['trace_id', entry.traceId],
   ];
   const record: Record<string, string | number> = {};
   for (const [k, v] of fields) if (v !== undefined && v !== '') record[k] = v;

@@ -23,6 +23,7 @@ import type { CompiledRouteTable } from '../policy/httproute-table';
 import { applyHeaderModifiers } from '../policy/httproute-headers';
 import { logger, Logger } from '../telemetry/log';
 import { MeshState } from '../ztunnel/state';
+import { StageClock, TraceLog } from '../telemetry/trace';
 import { TunnelSocket } from './tunnel-socket';
 import { STAGE_ORIGINATE, STAGE_TERMINATE, podStage, vipStage } from './stages';
 
@@ -56,6 +57,7 @@ export class Waypoint {
   private readonly routeTables = new Map<string, CompiledRouteTable>();
   private readonly nextEndpoint = new Map<string, number>();
   private readonly http: http.Server;
+  private readonly traces = new TraceLog();
   private cert!: WorkloadCertificate;
   private server?: HboneServer;
   private readonly admin: AdminServer[] = [];
@@ -124,38 +126,55 @@ export class Waypoint {
     this.http.emit('connection', socket);
   }
 
-  /** Stages 2 to 4 for one request. */
+  /** Stages 2 to 4 for one request (stage 1 happened when its tunnel was accepted). */
   private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const started = performance.now();
+    const clock = new StageClock();
     const tunnel = this.tunnels.get(req.socket);
     if (!tunnel) throw new Error('request on an unknown tunnel');
     const { conn, service, port } = tunnel;
-    const traceparent = childTraceparent(header(req, HEADER_TRACEPARENT) ?? header(req, 'traceparent'));
-    const base = { trace: traceIdOf(traceparent), method: req.method, path: req.url, peer: conn.peerSpiffeId };
+    // Continue the client's trace, or the one its ztunnel started on the CONNECT.
+    const parent = header(req, HEADER_TRACEPARENT) ?? first(conn.headers[HEADER_TRACEPARENT]);
+    const traceparent = childTraceparent(parent);
+    const traceId = traceIdOf(traceparent)!;
+    const base = { trace: traceId, method: req.method, path: req.url, peer: conn.peerSpiffeId };
+    const finish = (status: number, body?: string): void => {
+      this.traces.write({ traceId, process: this.options.pod.name, stages: clock.stages, status, durationMs: clock.elapsedMs });
+      if (body !== undefined) res.writeHead(status, { 'content-type': 'text/plain' }).end(body);
+    };
+    clock.mark(STAGE_TERMINATE, {
+      listener: `${this.options.pod.ip}:${PORT_HBONE}`,
+      authority: formatAuthority(service.vip, port),
+      service: serviceHost(service),
+      peer: conn.peerSpiffeId,
+      identity: this.cert.spiffeId,
+    });
 
     // Stage 2: HTTP routes of the service.
     const vip = vipStage(service, port);
     const decision = route(this.routeTable(service, port), { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers });
     if (decision && decision.kind !== 'forward') {
+      clock.mark(vip, { request: `${req.method} ${req.url}`, route: 'none', status: decision.status, reason: decision.reason });
       this.log.info('no route', { ...base, stage: vip, status: decision.status, reason: decision.reason });
-      return void res.writeHead(decision.status, { 'content-type': 'text/plain' }).end(decision.kind === 'no-route' ? 'route not found' : decision.reason);
+      return finish(decision.status, decision.kind === 'no-route' ? 'route not found' : decision.reason);
     }
     const backend = decision ? this.state.scenario.services.find((s) => s.name === decision.backend.name && s.namespace === decision.backend.namespace) : service;
     const backendPort = decision ? decision.backend.port : port;
     const servicePort = backend?.ports.find((p) => p.port === backendPort);
-    if (!backend || !servicePort) {
-      return void res.writeHead(STATUS_SERVICE_UNAVAILABLE, { 'content-type': 'text/plain' }).end(BODY_NO_HEALTHY_UPSTREAM);
-    }
+    clock.mark(vip, {
+      request: `${req.method} ${req.url}`,
+      route: decision ? decision.envoyRouteName : 'default',
+      backend: backend ? `${serviceHost(backend)}:${backendPort}` : 'none',
+    });
+    if (!backend || !servicePort) return finish(STATUS_SERVICE_UNAVAILABLE, BODY_NO_HEALTHY_UPSTREAM);
     const headers = decision ? applyHeaderModifiers(forwardable(req), decision.headerModifiers) : forwardable(req);
-    this.log.debug('routed', { ...base, stage: vip, route: decision?.envoyRouteName ?? 'default', backend: serviceHost(backend) });
 
     // Stage 3: pick the endpoint, then the RBAC filter (selector policies match the endpoint's labels).
     const endpoints = this.state.endpointsOf(backend);
-    if (endpoints.length === 0) return void res.writeHead(STATUS_SERVICE_UNAVAILABLE).end(BODY_NO_HEALTHY_UPSTREAM);
+    if (endpoints.length === 0) return finish(STATUS_SERVICE_UNAVAILABLE, BODY_NO_HEALTHY_UPSTREAM);
     const retry = decision?.retry;
     const bodyless = !req.headers['content-length'] && !req.headers['transfer-encoding'];
     const attempts = bodyless ? 1 + (retry?.attempts ?? 0) : 1; // a streamed body cannot be replayed
-    const deadline = decision?.timeoutMs ? started + decision.timeoutMs : undefined;
+    const deadline = decision?.timeoutMs ? performance.now() + decision.timeoutMs : undefined;
     for (let attempt = 0; attempt < attempts; attempt++) {
       const pod = this.pickEndpoint(backend, endpoints);
       const stage3 = podStage(pod, servicePort.targetPort);
@@ -169,12 +188,14 @@ export class Waypoint {
         host: header(req, 'host') ?? formatAuthority(service.vip, port),
         headers: req.headers as Record<string, string | string[] | undefined>,
       });
+      clock.mark(stage3, { rbac: authz.allowed ? 'allowed' : 'denied', policy: authz.policy ?? 'none', reason: authz.reason, endpoint: `${pod.name} ${pod.ip}` });
       if (!authz.allowed) {
         this.log.info('rbac denied', { ...base, stage: stage3, policy: authz.policy ?? 'none', reason: authz.reason });
-        return void res.writeHead(RBAC_DENIED_STATUS, { 'content-type': 'text/plain' }).end(RBAC_DENIED_BODY);
+        return finish(RBAC_DENIED_STATUS, RBAC_DENIED_BODY);
       }
       // Stage 4: a new CONNECT to the pod, as the waypoint.
       const target = formatAuthority(pod.ip, servicePort.targetPort);
+      const originate = { authority: target, hbone: formatAuthority(pod.ip, PORT_HBONE), [HEADER_ORIGINAL_DST]: target, identity: this.cert.spiffeId, expect: `spiffe://${this.state.trustDomain}/*`, attempt };
       let upstream;
       try {
         const stream = await this.pool.connect({
@@ -188,25 +209,21 @@ export class Waypoint {
         upstream = await this.forward(req, bodyless, stream, target, { ...headers, traceparent }, deadline);
       } catch (err) {
         const status = err instanceof HboneConnectError ? err.status : undefined;
+        clock.mark(STAGE_ORIGINATE, { ...originate, error: (err as Error).message });
         this.log.info('upstream failed', { ...base, stage: STAGE_ORIGINATE, target, status, error: (err as Error).message, attempt });
         if (attempt + 1 < attempts && (retry?.onConnectFailure ?? false)) continue;
-        if ((err as Error).message === BODY_TIMEOUT) return void res.writeHead(504, { 'content-type': 'text/plain' }).end(BODY_TIMEOUT);
-        return void res.writeHead(STATUS_SERVICE_UNAVAILABLE, { 'content-type': 'text/plain' }).end(BODY_CONNECT_FAILURE);
+        if ((err as Error).message === BODY_TIMEOUT) return finish(504, BODY_TIMEOUT);
+        return finish(STATUS_SERVICE_UNAVAILABLE, BODY_CONNECT_FAILURE);
       }
       const status = upstream.statusCode ?? 502;
+      clock.mark(STAGE_ORIGINATE, { ...originate, status });
       if (attempt + 1 < attempts && retry?.codes.includes(status)) {
         upstream.resume();
         this.log.info('retrying', { ...base, stage: STAGE_ORIGINATE, target, status, attempt });
         continue;
       }
-      this.log.info('request complete', {
-        ...base,
-        route: decision?.envoyRouteName ?? 'default',
-        rbac: authz.policy ?? 'none',
-        upstream: target,
-        status,
-        duration_ms: (performance.now() - started).toFixed(1),
-      });
+      this.log.debug('request complete', { ...base, route: decision?.envoyRouteName ?? 'default', rbac: authz.policy ?? 'none', upstream: target, status, duration_ms: clock.elapsedMs });
+      finish(status);
       res.writeHead(status, stripHopByHop(upstream.headers));
       upstream.pipe(res);
       return;
@@ -255,6 +272,10 @@ export class Waypoint {
     this.nextEndpoint.set(key, i + 1);
     return endpoints[i % endpoints.length];
   }
+}
+
+function first(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
 }
 
 function header(req: http.IncomingMessage, name: string): string | undefined {

@@ -18,6 +18,8 @@ export interface ConnectionRecord {
   readonly service?: Service;
   /** mutual_tls for HBONE, unknown for passthrough. */
   readonly mtls: boolean;
+  /** Trace id of the CONNECT's traceparent. */
+  readonly traceId?: string;
 }
 
 export interface ConnectionOutcome {

@@ -7,7 +7,8 @@ import { ILLEGAL_INBOUND_PORTS, PORT_HBONE } from '../mesh/ports';
 import type { ConnectHandler, InboundConnect } from '../hbone/server';
 import { deliverToTcp } from '../hbone/forward';
 import { formatAuthority } from '../hbone/authority';
-import { STATUS_BAD_REQUEST, STATUS_SERVICE_UNAVAILABLE, STATUS_UNAUTHORIZED, HEADER_FORWARDED, RST_CONNECT_ERROR } from '../hbone/constants';
+import { STATUS_BAD_REQUEST, STATUS_SERVICE_UNAVAILABLE, STATUS_UNAUTHORIZED, HEADER_FORWARDED, HEADER_TRACEPARENT, RST_CONNECT_ERROR } from '../hbone/constants';
+import { traceIdOf } from '../hbone/headers';
 import { principalOf } from '../identity/spiffe';
 import type { Logger } from '../telemetry/log';
 import type { MeshState } from './state';
@@ -67,6 +68,7 @@ async function handle(ctx: InboundContext, pod: Workload, conn: InboundConnect):
     destinationIdentity: spiffeIdOf(pod, ctx.state.trustDomain),
     service: ctx.state.servicesOf(pod).find((s) => s.ports.some((p) => p.targetPort === port)),
     mtls: true,
+    traceId: traceIdOf(first(conn.headers[HEADER_TRACEPARENT])),
   };
   const refuse = (status: number, reason: string, responseFlags: string, policy?: string): void => {
     ctx.log.info('inbound connection refused', { src: record.srcAddr, dst: record.dstAddr, src_identity: conn.peerSpiffeId, status, reason });
@@ -109,6 +111,10 @@ async function handle(ctx: InboundContext, pod: Workload, conn: InboundConnect):
     error: result.end === 'closed' ? undefined : `${result.end}: ${result.error?.message ?? ''}`,
     policy: decision.policy,
   });
+}
+
+function first(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
 }
 
 function forwardedFor(value: string | string[] | undefined): string | undefined {

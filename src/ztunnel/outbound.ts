@@ -8,7 +8,7 @@ import { PORT_HBONE } from '../mesh/ports';
 import { HbonePool, HboneConnectError } from '../hbone/pool';
 import { pipeTunnel, resetStream } from '../hbone/pipe';
 import { expectIdentity } from '../hbone/tls';
-import { connectHeaders, newTraceparent } from '../hbone/headers';
+import { connectHeaders, newTraceparent, traceIdOf } from '../hbone/headers';
 import { formatAuthority } from '../hbone/authority';
 import type { Logger } from '../telemetry/log';
 import { MeshState, Route } from './state';
@@ -74,6 +74,7 @@ export async function handleOutbound(
       destinationIdentity,
       service: route.service,
       mtls: true,
+      traceId: traceIdOf(traceparent),
     };
     let stream;
     try {

@@ -49,6 +49,7 @@ export class ZtunnelReporter implements ConnectionReporter {
       failed: refused && outcome.error !== undefined,
       reason: outcome.error && outcome.responseFlags === RESPONSE_FLAGS.policyDenied ? outcome.error : undefined,
       policy: outcome.policy,
+      traceId: conn.traceId,
     });
   }
 
