@@ -5,10 +5,10 @@ import { hostAddress, selects, spiffeIdOf } from '../../src/mesh/model';
 
 const ROOT = path.resolve(__dirname, '../..');
 
-t.test('bookinfo loads by name with the seed addresses and identities', async (t) => {
-  const s = loadScenario('bookinfo');
-  t.equal(s.name, 'bookinfo');
-  t.equal(s.file, path.join(ROOT, 'scenarios/bookinfo.yaml'));
+t.test('bookinfo-l4 loads by name with the seed addresses and identities', async (t) => {
+  const s = loadScenario('bookinfo-l4');
+  t.equal(s.name, 'bookinfo-l4');
+  t.equal(s.file, path.join(ROOT, 'scenarios/bookinfo-l4.yaml'));
   t.equal(s.trustDomain, 'cluster.local');
   t.same(
     s.nodes.map((n) => [n.name, n.ip]),
@@ -69,7 +69,7 @@ t.test('bookinfo loads by name with the seed addresses and identities', async (t
       },
     ],
   });
-  t.match(policy.origin, /^scenarios\/bookinfo\.yaml:\d+$/);
+  t.match(policy.origin, /^scenarios\/bookinfo-l4\.yaml:\d+$/);
 
   const sleep = byWorkload.get('sleep')!.name;
   const notsleep = byWorkload.get('notsleep')!.name;
@@ -82,7 +82,7 @@ t.test('bookinfo loads by name with the seed addresses and identities', async (t
       [sleep, 'http://10.8.4.226:9080/productpage', 200],
     ],
   );
-  for (const e of s.expect) t.match(e.origin, /^scenarios\/bookinfo\.yaml:\d+$/);
+  for (const e of s.expect) t.match(e.origin, /^scenarios\/bookinfo-l4\.yaml:\d+$/);
 });
 
 t.test('echo loads with a raw TCP expectation', async (t) => {
@@ -115,7 +115,7 @@ t.test('the repo root is found from src/mesh and from dist/src/mesh', async (t) 
 
 t.test('an unknown scenario name says which ones exist', async (t) => {
   t.throws(() => loadScenario('no-such-scenario'), ScenarioError);
-  t.throws(() => loadScenario('no-such-scenario'), { message: /no such scenario file .*no-such-scenario\.yaml \(bundled scenarios: bookinfo, echo/ });
+  t.throws(() => loadScenario('no-such-scenario'), { message: /no such scenario file .*no-such-scenario\.yaml \(bundled scenarios: bookinfo, bookinfo-l4, echo/ });
 });
 
 t.test('parseScenario names the file it is given in origins', async (t) => {

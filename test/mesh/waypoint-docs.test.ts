@@ -40,9 +40,9 @@ const WAYPOINT = `
       spec: { gatewayClassName: istio-waypoint }
 `;
 
-t.test('scenarios/waypoint.yaml loads with its Gateway, HTTPRoute and waypoint pod', async (t) => {
-  const s = loadScenario('waypoint');
-  t.equal(s.file, path.join(ROOT, 'scenarios/waypoint.yaml'));
+t.test('scenarios/bookinfo.yaml (with its waypoint) loads with its Gateway, HTTPRoute and waypoint pod', async (t) => {
+  const s = loadScenario('bookinfo');
+  t.equal(s.file, path.join(ROOT, 'scenarios/bookinfo.yaml'));
   t.same(
     s.gateways.map((g) => [g.apiVersion, g.kind, g.metadata, g.spec]),
     [
@@ -54,7 +54,7 @@ t.test('scenarios/waypoint.yaml loads with its Gateway, HTTPRoute and waypoint p
       ],
     ],
   );
-  t.match(s.gateways[0].origin, /^scenarios\/waypoint\.yaml:\d+$/);
+  t.match(s.gateways[0].origin, /^scenarios\/bookinfo\.yaml:\d+$/);
 
   const waypoint = s.workloads.find((w) => w.app.kind === 'waypoint')!;
   t.equal(waypoint.name, 'waypoint-7d9f8c6b5-xk2lp');
@@ -101,7 +101,7 @@ t.test('scenarios/waypoint.yaml loads with its Gateway, HTTPRoute and waypoint p
       },
     ],
   });
-  t.match(route.origin, /^scenarios\/waypoint\.yaml:\d+$/);
+  t.match(route.origin, /^scenarios\/bookinfo\.yaml:\d+$/);
 
   t.equal(s.policies.length, 1);
   t.same(s.policies[0].metadata, { name: 'productpage-viewer', namespace: 'default' });
@@ -114,6 +114,8 @@ t.test('scenarios/waypoint.yaml loads with its Gateway, HTTPRoute and waypoint p
     [
       [sleep, 'http://productpage:9080/productpage', 200],
       [notsleep, 'http://productpage:9080/productpage', 403],
+      [sleep, 'http://details:9080/details/0', 200],
+      [sleep, 'http://10.8.4.226:9080/productpage', 200],
     ],
   );
 });
