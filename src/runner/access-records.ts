@@ -20,7 +20,8 @@ export class AccessRecords {
       return false;
     }
     // ztunnel access-log lines, and the waypoint's per-request trace lines.
-    if (fields.scope !== 'access' && fields.scope !== 'trace') return false;
+    // Other JSON lines (the waypoint's Envoy-style access log) are records too, not noise.
+    if (fields.scope !== 'access' && fields.scope !== 'trace') return true;
     this.records.push({ at: performance.now(), reporter: child, fields });
     return true;
   }

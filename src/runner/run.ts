@@ -124,11 +124,16 @@ function printHold(out: (l: string) => void, s: Scenario): void {
     out('');
   }
   out('SOCKS5 per pod (the pod identity is the one whose address you use):');
-  for (const w of s.workloads) out(`  ${hostAddress(w.ip)}:${PORT_SOCKS5}  ${w.namespace}/${w.name}  (cluster ${w.ip})`);
+  for (const w of s.workloads.filter((x) => x.app.kind !== 'waypoint')) out(`  ${hostAddress(w.ip)}:${PORT_SOCKS5}  ${w.namespace}/${w.name}  (cluster ${w.ip})`);
   out('\nztunnel admin and metrics:');
   for (const n of s.nodes) {
     const h = hostAddress(n.ip);
     out(`  ${n.name}: http://${h}:${PORT_ADMIN}/config_dump   http://${h}:${PORT_METRICS}/metrics`);
+  }
+  const waypoints = s.workloads.filter((w) => w.app.kind === 'waypoint');
+  if (waypoints.length > 0) {
+    out('\nwaypoint admin (Envoy-shaped config dump, to lay beside the seed) and metrics:');
+    for (const w of waypoints) out(`  ${w.name}: http://${hostAddress(w.ip)}:${PORT_ADMIN}/config_dump   http://${hostAddress(w.ip)}:${PORT_METRICS}/metrics`);
   }
   const client = s.workloads.find((w) => w.app.kind === 'sleep');
   const svc = s.services[0];

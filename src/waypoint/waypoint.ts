@@ -15,8 +15,8 @@ import { childTraceparent, traceIdOf } from '../hbone/headers';
 import { HEADER_ORIGINAL_DST, HEADER_TRACEPARENT, STATUS_SERVICE_UNAVAILABLE } from '../hbone/constants';
 import type { Scenario, Service, Workload } from '../mesh/model';
 import { clusterAddress, hostAddress, serviceHost } from '../mesh/model';
-import { PORT_HBONE, PORT_READINESS } from '../mesh/ports';
-import { AdminServer, readinessRoutes, startHttp } from '../admin/http';
+import { PORT_ADMIN, PORT_HBONE, PORT_METRICS, PORT_READINESS } from '../mesh/ports';
+import { AdminServer, readinessRoutes, sendJson, startHttp } from '../admin/http';
 import { authorizeL7, RBAC_DENIED_BODY, RBAC_DENIED_STATUS } from '../policy/authz-l7';
 import { compileRoutes, route } from '../policy/httproute';
 import type { CompiledRouteTable } from '../policy/httproute-table';
@@ -24,6 +24,10 @@ import { applyHeaderModifiers } from '../policy/httproute-headers';
 import { logger, Logger } from '../telemetry/log';
 import { MeshState } from '../ztunnel/state';
 import { StageClock, TraceLog } from '../telemetry/trace';
+import { RequestMetrics, HTTP_RESPONSE_FLAGS } from '../telemetry/request-metrics';
+import { sourceLabels, destinationLabels, serviceLabels } from '../telemetry/workload-labels';
+import { configDump, rbacTarget } from './config-dump';
+import { WaypointAccessLog } from './access-log';
 import { TunnelSocket } from './tunnel-socket';
 import { STAGE_ORIGINATE, STAGE_TERMINATE, podStage, vipStage } from './stages';
 
@@ -42,6 +46,18 @@ export interface WaypointOptions {
   readonly log?: Logger;
 }
 
+/** How a request ended, for metrics and the access log. */
+interface Outcome {
+  status: number;
+  flags: string;
+  details: string;
+  route?: string;
+  backend?: Service;
+  pod?: Workload;
+  upstreamHost?: string;
+  policy?: string;
+}
+
 /** What stage 1 learnt about a tunnel, for the requests that follow on it. */
 interface TunnelContext {
   readonly conn: InboundConnect;
@@ -58,6 +74,8 @@ export class Waypoint {
   private readonly nextEndpoint = new Map<string, number>();
   private readonly http: http.Server;
   private readonly traces = new TraceLog();
+  readonly metrics = new RequestMetrics();
+  private readonly accessLog = new WaypointAccessLog();
   private cert!: WorkloadCertificate;
   private server?: HboneServer;
   private readonly admin: AdminServer[] = [];
@@ -94,6 +112,15 @@ export class Waypoint {
     // Compile every served service's routes now: a bad route fails the start, not a request.
     for (const s of this.served) for (const p of s.ports) this.routeTable(s, p.port);
     await this.server.listen();
+    this.admin.push(
+      await startHttp(podHost, PORT_ADMIN, {
+        '/config_dump': (_req, res) => sendJson(res, configDump(this.state, pod, this.served, { routeTable: (s, p) => this.routeTable(s, p) })),
+      }),
+    );
+    const metrics = async (_req: unknown, res: http.ServerResponse): Promise<void> => {
+      res.writeHead(200, { 'content-type': this.metrics.contentType }).end(await this.metrics.metrics());
+    };
+    this.admin.push(await startHttp(podHost, PORT_METRICS, { '/metrics': metrics, '/stats/prometheus': metrics }));
     this.ready = true;
     this.log.info('ready', { pod: pod.name, identity: this.cert.spiffeId, serves: this.served.map(serviceHost).join(',') });
   }
@@ -129,6 +156,9 @@ export class Waypoint {
   /** Stages 2 to 4 for one request (stage 1 happened when its tunnel was accepted). */
   private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const clock = new StageClock();
+    // An absolute-form target (GET http://host/path, as proxies are sent) is matched, like
+    // Envoy does, on its path and authority: routes and RBAC must not see the raw form.
+    normalizeTarget(req);
     const tunnel = this.tunnels.get(req.socket);
     if (!tunnel) throw new Error('request on an unknown tunnel');
     const { conn, service, port } = tunnel;
@@ -137,9 +167,22 @@ export class Waypoint {
     const traceparent = childTraceparent(parent);
     const traceId = traceIdOf(traceparent)!;
     const base = { trace: traceId, method: req.method, path: req.url, peer: conn.peerSpiffeId };
+    // What the access log and istio_requests_* report once the response is done.
+    const outcome: Outcome = { status: 0, flags: HTTP_RESPONSE_FLAGS.none, details: 'via_upstream' };
+    let requestBytes = 0;
+    let responseBytes = 0;
+    req.on('data', (c: Buffer) => (requestBytes += c.length));
+    res.once('close', () => this.report(req, conn, service, port, outcome, traceId, clock.elapsedMs, requestBytes, responseBytes));
+    const countResponse = (n: number): void => {
+      responseBytes += n;
+    };
     const finish = (status: number, body?: string): void => {
+      outcome.status = status;
       this.traces.write({ traceId, process: this.options.pod.name, stages: clock.stages, status, durationMs: clock.elapsedMs });
-      if (body !== undefined) res.writeHead(status, { 'content-type': 'text/plain' }).end(body);
+      if (body !== undefined) {
+        countResponse(Buffer.byteLength(body));
+        res.writeHead(status, { 'content-type': 'text/plain' }).end(body);
+      }
     };
     clock.mark(STAGE_TERMINATE, {
       listener: `${this.options.pod.ip}:${PORT_HBONE}`,
@@ -155,6 +198,7 @@ export class Waypoint {
     if (decision && decision.kind !== 'forward') {
       clock.mark(vip, { request: `${req.method} ${req.url}`, route: 'none', status: decision.status, reason: decision.reason });
       this.log.info('no route', { ...base, stage: vip, status: decision.status, reason: decision.reason });
+      Object.assign(outcome, decision.kind === 'no-route' ? { flags: HTTP_RESPONSE_FLAGS.noRoute, details: 'route_not_found' } : { flags: HTTP_RESPONSE_FLAGS.noHealthyUpstream, details: 'no_healthy_upstream' });
       return finish(decision.status, decision.kind === 'no-route' ? 'route not found' : decision.reason);
     }
     const backend = decision ? this.state.scenario.services.find((s) => s.name === decision.backend.name && s.namespace === decision.backend.namespace) : service;
@@ -165,12 +209,20 @@ export class Waypoint {
       route: decision ? decision.envoyRouteName : 'default',
       backend: backend ? `${serviceHost(backend)}:${backendPort}` : 'none',
     });
-    if (!backend || !servicePort) return finish(STATUS_SERVICE_UNAVAILABLE, BODY_NO_HEALTHY_UPSTREAM);
+    outcome.route = decision ? decision.envoyRouteName : 'default';
+    if (backend) outcome.backend = backend;
+    if (!backend || !servicePort) {
+      Object.assign(outcome, { flags: HTTP_RESPONSE_FLAGS.noHealthyUpstream, details: 'no_healthy_upstream' });
+      return finish(STATUS_SERVICE_UNAVAILABLE, BODY_NO_HEALTHY_UPSTREAM);
+    }
     const headers = decision ? applyHeaderModifiers(forwardable(req), decision.headerModifiers) : forwardable(req);
 
     // Stage 3: pick the endpoint, then the RBAC filter (selector policies match the endpoint's labels).
     const endpoints = this.state.endpointsOf(backend);
-    if (endpoints.length === 0) return finish(STATUS_SERVICE_UNAVAILABLE, BODY_NO_HEALTHY_UPSTREAM);
+    if (endpoints.length === 0) {
+      Object.assign(outcome, { flags: HTTP_RESPONSE_FLAGS.noHealthyUpstream, details: 'no_healthy_upstream' });
+      return finish(STATUS_SERVICE_UNAVAILABLE, BODY_NO_HEALTHY_UPSTREAM);
+    }
     const retry = decision?.retry;
     const bodyless = !req.headers['content-length'] && !req.headers['transfer-encoding'];
     const attempts = bodyless ? 1 + (retry?.attempts ?? 0) : 1; // a streamed body cannot be replayed
@@ -178,7 +230,9 @@ export class Waypoint {
     for (let attempt = 0; attempt < attempts; attempt++) {
       const pod = this.pickEndpoint(backend, endpoints);
       const stage3 = podStage(pod, servicePort.targetPort);
-      const authz = authorizeL7(this.state.scenario.policies, { service: { name: service.name, namespace: service.namespace }, workload: { namespace: pod.namespace, labels: pod.labels } }, {
+      outcome.pod = pod;
+      outcome.upstreamHost = formatAuthority(pod.ip, servicePort.targetPort);
+      const authz = authorizeL7(this.state.scenario.policies, rbacTarget(service, pod, this.options.pod), {
         sourcePrincipal: principalOf(conn.peer),
         sourceIp: clusterAddress(conn.remote.address),
         destinationIp: service.vip,
@@ -189,7 +243,9 @@ export class Waypoint {
         headers: req.headers as Record<string, string | string[] | undefined>,
       });
       clock.mark(stage3, { rbac: authz.allowed ? 'allowed' : 'denied', policy: authz.policy ?? 'none', reason: authz.reason, endpoint: `${pod.name} ${pod.ip}` });
+      outcome.policy = authz.policy;
       if (!authz.allowed) {
+        Object.assign(outcome, { details: authz.responseCodeDetails ?? 'rbac_access_denied_matched_policy[none]' });
         this.log.info('rbac denied', { ...base, stage: stage3, policy: authz.policy ?? 'none', reason: authz.reason });
         return finish(RBAC_DENIED_STATUS, RBAC_DENIED_BODY);
       }
@@ -212,7 +268,11 @@ export class Waypoint {
         clock.mark(STAGE_ORIGINATE, { ...originate, error: (err as Error).message });
         this.log.info('upstream failed', { ...base, stage: STAGE_ORIGINATE, target, status, error: (err as Error).message, attempt });
         if (attempt + 1 < attempts && (retry?.onConnectFailure ?? false)) continue;
-        if ((err as Error).message === BODY_TIMEOUT) return finish(504, BODY_TIMEOUT);
+        if ((err as Error).message === BODY_TIMEOUT) {
+          Object.assign(outcome, { flags: HTTP_RESPONSE_FLAGS.upstreamRequestTimeout, details: 'upstream_response_timeout' });
+          return finish(504, BODY_TIMEOUT);
+        }
+        Object.assign(outcome, { flags: HTTP_RESPONSE_FLAGS.upstreamConnectFailure, details: 'upstream_reset_before_response_started{connection_failure}' });
         return finish(STATUS_SERVICE_UNAVAILABLE, BODY_CONNECT_FAILURE);
       }
       const status = upstream.statusCode ?? 502;
@@ -225,9 +285,50 @@ export class Waypoint {
       this.log.debug('request complete', { ...base, route: decision?.envoyRouteName ?? 'default', rbac: authz.policy ?? 'none', upstream: target, status, duration_ms: clock.elapsedMs });
       finish(status);
       res.writeHead(status, stripHopByHop(upstream.headers));
+      upstream.on('data', (c: Buffer) => countResponse(c.length));
       upstream.pipe(res);
       return;
     }
+  }
+
+  /** istio_requests_* and one access-log line, once the response is done. */
+  private report(req: http.IncomingMessage, conn: InboundConnect, service: Service, port: number, o: Outcome, traceId: string, durationMs: number, requestBytes: number, responseBytes: number): void {
+    const td = { trustDomain: this.state.trustDomain };
+    const source = this.state.podByIp(clusterAddress(conn.remote.address));
+    const backend = o.backend ?? service;
+    this.metrics.record({
+      reporter: 'waypoint',
+      ...(source ? sourceLabels(source, td) : {}),
+      source_principal: conn.peerSpiffeId,
+      ...(o.pod ? destinationLabels(o.pod, td) : {}),
+      ...serviceLabels(backend),
+      responseCode: o.status,
+      response_flags: o.flags,
+      durationMs,
+      requestBytes,
+      responseBytes,
+    } as Parameters<RequestMetrics['record']>[0]);
+    this.accessLog.write({
+      startTime: new Date(Date.now() - durationMs),
+      method: req.method ?? '-',
+      path: req.url ?? '/',
+      protocol: `HTTP/${req.httpVersion}`,
+      responseCode: o.status,
+      responseFlags: o.flags,
+      responseCodeDetails: o.details,
+      bytesReceived: requestBytes,
+      bytesSent: responseBytes,
+      durationMs,
+      authority: req.headers.host ?? formatAuthority(service.vip, port),
+      upstreamHost: o.upstreamHost,
+      upstreamCluster: o.pod ? vipStage(backend, port) : undefined,
+      userAgent: req.headers['user-agent'],
+      downstreamRemoteAddress: formatAuthority(clusterAddress(conn.remote.address), conn.remote.port),
+      downstreamLocalAddress: formatAuthority(service.vip, port),
+      routeName: o.route,
+      traceId,
+      rbacPolicy: o.policy,
+    });
   }
 
   /** Sends the request through the CONNECT stream; resolves with the response head. */
@@ -271,6 +372,18 @@ export class Waypoint {
     const i = this.nextEndpoint.get(key) ?? 0;
     this.nextEndpoint.set(key, i + 1);
     return endpoints[i % endpoints.length];
+  }
+}
+
+function normalizeTarget(req: http.IncomingMessage): void {
+  const url = req.url ?? '/';
+  if (url.startsWith('/') || url === '*') return;
+  try {
+    const parsed = new URL(url);
+    req.url = parsed.pathname + parsed.search;
+    req.headers.host = parsed.host;
+  } catch {
+    // Not a URL either: leave it; it will match no route or policy path.
   }
 }
 

@@ -8,7 +8,9 @@ import * as path from 'node:path';
 import { loadScenario } from '../../src/mesh/load';
 import { leftovers, listenersOf, runCli, killGroup } from './fixtures/cli';
 
-const READY_BOUND_MS = 5000;
+// Not a speed target (those live in bench/): a bound that only a hang or a crash loop breaks.
+// Measured alone on this 2-core machine: 2.1-3.7 s; the 5 s is checked there, not here.
+const READY_BOUND_MS = 20_000;
 const bookinfo = loadScenario('bookinfo');
 const expectations = bookinfo.expect.length;
 

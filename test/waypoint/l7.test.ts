@@ -300,21 +300,21 @@ t.test('a DENY on a path holds for every spelling of that path the waypoint norm
   t.match(ok, /^HTTP\/1\.1 200 /, 'GET /public: 200');
 });
 
-// Known bug (reported, not fixed here): src/waypoint/waypoint.ts hands req.url to routing and RBAC
-// as the path, so an absolute-form request-target (RFC 9112 section 3.2.2, which a server MUST
-// accept) is matched as "http://probe:8080/secret" and slips past paths: [/secret]. Envoy's codec
-// turns absolute-form into :path /secret and :authority probe:8080 before any filter runs.
+// Absolute-form (RFC 9112 section 3.2.2: a server MUST accept it) is matched as Envoy's codec
+// turns it into :path and :authority before any filter runs, so it cannot slip past a path DENY;
+// and what goes upstream is origin-form. (Before normalizeTarget in src/waypoint/waypoint.ts the
+// raw "http://probe:8080/secret" was matched and allowed.)
 t.test('a DENY on a path holds for an absolute-form request-target', async (t) => {
-  // Assertion-level todo: they run and print "not ok ... # TODO" while the bug stands, without failing the file.
-  const todo = 'bug: src/waypoint/waypoint.ts matches routes and RBAC on the raw absolute-form req.url';
   probeSeen.length = 0;
-  const reply = await raw(A.capture.probe, 'GET http://probe:8080/secret HTTP/1.1\r\nhost: probe:8080\r\nconnection: close\r\n\r\n');
-  t.match(reply, /^HTTP\/1\.1 [0-9]{3} /, 'an HTTP answer');
-  t.match(reply, /^HTTP\/1\.1 403 /, `GET http://probe:8080/secret: 403 (got ${JSON.stringify(reply.split('\r\n')[0])})`, { todo });
+  const denied = await raw(A.capture.probe, 'GET http://probe:8080/secret HTTP/1.1\r\nhost: probe:8080\r\nconnection: close\r\n\r\n');
+  t.match(denied, /^HTTP\/1\.1 403 /, `GET http://probe:8080/secret: 403 (got ${JSON.stringify(denied.split('\r\n')[0])})`);
+  t.match(denied, /RBAC: access denied/);
+  t.same(probeSeen, [], 'the denied request never reached the probe pod');
+  const allowed = await raw(A.capture.probe, 'GET http://probe:8080/public?q=1 HTTP/1.1\r\nhost: probe:8080\r\nconnection: close\r\n\r\n');
+  t.match(allowed, /^HTTP\/1\.1 200 /, 'GET http://probe:8080/public?q=1: 200');
   t.same(
     probeSeen.map((s) => s.requestLine),
-    [],
-    'the request never reached the probe pod',
-    { todo },
+    ['GET /public?q=1 HTTP/1.1'],
+    'forwarded in origin-form',
   );
 });
