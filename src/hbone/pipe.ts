@@ -138,3 +138,28 @@ export function resetTcp(tcp: Socket): void {
   if (tcp.writableEnded || tcp.connecting) tcp.destroy();
   else tcp.resetAndDestroy();
 }
+
+/**
+ * Joins two CONNECT streams (the waypoint relaying TCP): backpressure through pipe(), END_STREAM
+ * forwarded each way, and a reset of either side reset on the other.
+ */
+export function pipeStreams(a: Http2Stream, b: Http2Stream): Promise<{ bytesAtoB: number; bytesBtoA: number }> {
+  return new Promise((resolve) => {
+    let aToB = 0;
+    let bToA = 0;
+    let open = 2;
+    a.on('data', (c: Buffer) => (aToB += c.length));
+    b.on('data', (c: Buffer) => (bToA += c.length));
+    for (const [src, dst] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      src.on('error', () => undefined);
+      src.pipe(dst);
+      src.once('close', () => {
+        if ((src.rstCode ?? RST_NO_ERROR) !== RST_NO_ERROR || !src.readableEnded) resetStream(dst);
+        if (--open === 0) resolve({ bytesAtoB: aToB, bytesBtoA: bToA });
+      });
+    }
+  });
+}

@@ -10,6 +10,8 @@ import { WorkloadCertificate } from '../identity/workload-cert';
 import { makeSpiffeId, principalOf } from '../identity/spiffe';
 import { HboneServer, InboundConnect } from '../hbone/server';
 import { HbonePool, HboneConnectError } from '../hbone/pool';
+import { pipeStreams, resetStream } from '../hbone/pipe';
+import type { ServerHttp2Stream } from 'node:http2';
 import { formatAuthority } from '../hbone/authority';
 import { childTraceparent, traceIdOf } from '../hbone/headers';
 import { HEADER_ORIGINAL_DST, HEADER_TRACEPARENT, STATUS_SERVICE_UNAVAILABLE } from '../hbone/constants';
@@ -17,7 +19,8 @@ import type { Scenario, Service, Workload } from '../mesh/model';
 import { clusterAddress, hostAddress, serviceHost } from '../mesh/model';
 import { PORT_ADMIN, PORT_HBONE, PORT_METRICS, PORT_READINESS } from '../mesh/ports';
 import { AdminServer, readinessRoutes, sendJson, startHttp } from '../admin/http';
-import { authorizeL7, RBAC_DENIED_BODY, RBAC_DENIED_STATUS } from '../policy/authz-l7';
+import { appliesAtWaypoint, authorizeL7, RBAC_DENIED_BODY, RBAC_DENIED_STATUS } from '../policy/authz-l7';
+import { authorize as authorizeL4 } from '../policy/authz';
 import { compileRoutes, route } from '../policy/httproute';
 import type { CompiledRouteTable } from '../policy/httproute-table';
 import { applyHeaderModifiers } from '../policy/httproute-headers';
@@ -143,6 +146,15 @@ export class Waypoint {
     }
     this.log.debug('tunnel accepted', { ...fields, service: serviceHost(service) });
     const stream = conn.accept();
+    void detectProtocol(stream, service.ports.find((p) => p.port === port)!.name).then((protocol) => {
+      if (protocol === 'tcp') return this.relayTcp(conn, stream, service, port);
+      this.serveHttp(conn, stream, service, port);
+    });
+  }
+
+  /** HTTP/1.1 inside the tunnel: node:http parses it request by request (stages 2 to 4). */
+  private serveHttp(conn: InboundConnect, stream: ServerHttp2Stream, service: Service, port: number): void {
+    const { host } = conn.authority;
     const socket = new TunnelSocket(stream, {
       remoteAddress: clusterAddress(conn.remote.address),
       remotePort: conn.remote.port,
@@ -151,6 +163,51 @@ export class Waypoint {
     });
     this.tunnels.set(socket, { conn, service, port });
     this.http.emit('connection', socket);
+  }
+
+  /**
+   * Not HTTP: the waypoint relays the bytes at L4, as Envoy's TCP proxy would, with the policies
+   * attached here still enforced on what L4 can see (rules with HTTP fields: an ALLOW never
+   * matches, a DENY matches, as ztunnel treats them).
+   */
+  private async relayTcp(conn: InboundConnect, stream: ServerHttp2Stream, service: Service, port: number): Promise<void> {
+    const servicePort = service.ports.find((p) => p.port === port)!;
+    const endpoints = this.state.endpointsOf(service);
+    if (endpoints.length === 0) return void resetStream(stream);
+    const pod = this.pickEndpoint(service, endpoints);
+    const target = rbacTarget(service, pod, this.options.pod);
+    // The attached policies, made namespace-wide so the L4 evaluator applies them all to this pod.
+    const attached = this.state.scenario.policies
+      .filter((d) => appliesAtWaypoint(d, target))
+      .map((d) => ({ ...d, metadata: { ...d.metadata, namespace: pod.namespace }, spec: { ...d.spec, selector: undefined, targetRefs: undefined, targetRef: undefined } }));
+    const decision = authorizeL4(attached, { namespace: pod.namespace, labels: pod.labels }, {
+      sourcePrincipal: principalOf(conn.peer),
+      sourceNamespace: conn.peer.namespace,
+      sourceIp: clusterAddress(conn.remote.address),
+      destinationIp: service.vip,
+      destinationPort: port,
+    });
+    const fields = { stage: podStage(pod, servicePort.targetPort), service: serviceHost(service), peer: conn.peerSpiffeId, protocol: 'tcp' };
+    if (!decision.allowed) {
+      this.log.info('rbac denied (tcp)', { ...fields, policy: decision.policy ?? 'none', reason: decision.reason });
+      return void resetStream(stream);
+    }
+    const authority = formatAuthority(pod.ip, servicePort.targetPort);
+    try {
+      const upstream = await this.pool.connect({
+        source: this.cert,
+        expect: { kind: 'trustDomain', trustDomain: this.state.trustDomain },
+        address: hostAddress(pod.ip),
+        sourceIp: hostAddress(this.options.pod.ip),
+        authority,
+        headers: { [HEADER_ORIGINAL_DST]: authority, [HEADER_TRACEPARENT]: childTraceparent(first(conn.headers[HEADER_TRACEPARENT])) },
+      });
+      const bytes = await pipeStreams(stream, upstream);
+      this.log.debug('tcp relay complete', { ...fields, upstream: authority, ...bytes });
+    } catch (err) {
+      this.log.info('tcp upstream failed', { ...fields, upstream: authority, error: (err as Error).message });
+      resetStream(stream);
+    }
   }
 
   /** Stages 2 to 4 for one request (stage 1 happened when its tunnel was accepted). */
@@ -373,6 +430,32 @@ export class Waypoint {
     this.nextEndpoint.set(key, i + 1);
     return endpoints[i % endpoints.length];
   }
+}
+
+/** Port-name protocol selection, as Istio does; other names are sniffed from the first bytes. */
+const HTTP_PORT_NAME_RE = /^(http|http2|grpc|grpc-web)(-|$)/i;
+const TCP_PORT_NAME_RE = /^(tcp|tls|mongo|mysql|redis)(-|$)/i;
+const HTTP_REQUEST_LINE_RE = /^[A-Z]{3,7} \S+ HTTP\/1\.[01]\r?\n?/;
+const SNIFF_TIMEOUT_MS = 1000;
+
+function detectProtocol(stream: ServerHttp2Stream, portName: string): Promise<'http' | 'tcp'> {
+  if (HTTP_PORT_NAME_RE.test(portName)) return Promise.resolve('http');
+  if (TCP_PORT_NAME_RE.test(portName)) return Promise.resolve('tcp');
+  return new Promise((resolve) => {
+    // A server-speaks-first protocol sends nothing: after a while, call it TCP.
+    const timer = setTimeout(() => {
+      stream.off('data', onData);
+      stream.pause();
+      resolve('tcp');
+    }, SNIFF_TIMEOUT_MS);
+    const onData = (chunk: Buffer): void => {
+      clearTimeout(timer);
+      stream.pause();
+      stream.unshift(chunk);
+      resolve(HTTP_REQUEST_LINE_RE.test(chunk.toString('latin1', 0, 64)) ? 'http' : 'tcp');
+    };
+    stream.once('data', onData);
+  });
 }
 
 function normalizeTarget(req: http.IncomingMessage): void {
