@@ -97,8 +97,14 @@ export class Waypoint {
     // A malformed request inside one tunnel gets 400 there; other tunnels never notice.
     this.http.on('clientError', (err: NodeJS.ErrnoException, socket) => {
       this.log.info('malformed HTTP request in tunnel', { error: err.code ?? err.message });
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 11\r\nconnection: close\r\n\r\nBad Request');
-      else socket.destroy();
+      const answer = (): void => {
+        if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 11\r\nconnection: close\r\n\r\nBad Request');
+        else socket.destroy();
+      };
+      // A valid request before the garbage still gets its answer first, as Envoy does.
+      const pending = (socket as { _httpMessage?: http.ServerResponse })._httpMessage;
+      if (pending && !pending.writableFinished) pending.once('close', answer);
+      else answer();
     });
   }
 
