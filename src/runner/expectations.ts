@@ -5,6 +5,7 @@ import { PORT_SOCKS5 } from '../mesh/ports';
 import { isIP } from 'node:net';
 import { execInPod, ExecResult } from './exec';
 import { STAGE_ORIGINATE } from '../waypoint/stages';
+import { baggageOf } from '../hbone/headers';
 import { AccessRecord, AccessRecords, field, isTrace } from './access-records';
 
 const LOG_WAIT_MS = 1500;
@@ -123,6 +124,7 @@ function hopsOf(scenario: Scenario, pod: Workload, t: RequestTrace): string[] {
   // ztunnel's log: dst.addr is the HBONE side (pod:15008), dst.hbone_addr the :authority.
   hops.push(`${out.reporter} ⇒ HBONE CONNECT :authority ${field(out, 'dst.hbone_addr')} to ${field(out, 'dst.addr')}  [${field(out, 'duration')} in ztunnel]${t.traceId ? `  trace ${t.traceId}` : ''}`);
   hops.push(`    mTLS ${field(out, 'src.identity')} → ${field(out, 'dst.identity')}${field(out, 'dst.service') ? `  (service ${field(out, 'dst.service')})` : ''}`);
+  hops.push(`    headers: ${connectHeaderSummary(pod, out, t.traceId, !!wp)}`);
   if (wp) {
     const wpPod = scenario.workloads.find((w) => w.name === wp.reporter);
     hops.push(`${wp.reporter}${wpPod ? ` on ${wpPod.node}` : ''}  [${Number(wp.fields.durationMs).toFixed(1)} ms in the waypoint]`);
@@ -141,6 +143,15 @@ function hopsOf(scenario: Scenario, pod: Workload, t: RequestTrace): string[] {
     hops.push(`(no inbound record${errorNote(out)})`);
   }
   return hops;
+}
+
+/** The headers ztunnel put on its CONNECT, from the same facts it built them from. */
+function connectHeaderSummary(pod: Workload, out: AccessRecord, traceId: string | undefined, viaWaypoint: boolean): string {
+  const baggage = baggageOf({ namespace: pod.namespace, workloadName: pod.workloadName, app: pod.labels.app, version: pod.labels.version });
+  const parts = [`baggage ${baggage}`, `forwarded for="${field(out, 'src.addr')}"`];
+  if (traceId) parts.push(`traceparent 00-${traceId}-…-01`);
+  if (!viaWaypoint) parts.push(`x-envoy-original-dst-host ${field(out, 'dst.hbone_addr')}`);
+  return parts.join('; ');
 }
 
 function describeStage(i: number, d: Record<string, string | number>): string {

@@ -307,6 +307,8 @@ export class Waypoint {
       });
       clock.mark(stage3, { rbac: authz.allowed ? 'allowed' : 'denied', policy: authz.policy ?? 'none', reason: authz.reason, endpoint: `${pod.name} ${pod.ip}` });
       outcome.policy = authz.policy;
+      // AUDIT policies never change the decision: they are logged, as Envoy's audit logging does.
+      for (const rule of authz.audited ?? []) this.log.info('rbac audit', { ...base, stage: stage3, policy: rule, decision: authz.allowed ? 'allowed' : 'denied' });
       if (!authz.allowed) {
         Object.assign(outcome, { details: authz.responseCodeDetails ?? 'rbac_access_denied_matched_policy[none]' });
         this.log.info('rbac denied', { ...base, stage: stage3, policy: authz.policy ?? 'none', reason: authz.reason });
