@@ -49,6 +49,11 @@ export interface WaypointOptions {
   readonly log?: Logger;
 }
 
+/** The route (or per-try) timeout fired while the upstream had the request. */
+class UpstreamTimeoutError extends Error {
+  override name = 'UpstreamTimeoutError';
+}
+
 /** How a request ended, for metrics and the access log. */
 interface Outcome {
   status: number;
@@ -317,9 +322,15 @@ export class Waypoint {
       // Stage 4: a new CONNECT to the pod, as the waypoint.
       const target = formatAuthority(pod.ip, servicePort.targetPort);
       const originate = { authority: target, hbone: formatAuthority(pod.ip, PORT_HBONE), [HEADER_ORIGINAL_DST]: target, identity: this.cert.spiffeId, expect: `spiffe://${this.state.trustDomain}/*`, attempt };
-      let upstream;
+      const timedOut = (): void => {
+        Object.assign(outcome, { flags: HTTP_RESPONSE_FLAGS.upstreamRequestTimeout, details: 'upstream_response_timeout' });
+        finish(504, BODY_TIMEOUT);
+      };
+      // The route timeout covers every try; a per-try timeout (backendRequest) each one.
+      if (deadline !== undefined && performance.now() >= deadline) return timedOut();
+      let stream;
       try {
-        const stream = await this.pool.connect({
+        stream = await this.pool.connect({
           source: this.cert,
           expect: { kind: 'trustDomain', trustDomain: this.state.trustDomain },
           address: hostAddress(pod.ip),
@@ -327,17 +338,26 @@ export class Waypoint {
           authority: target,
           headers: { [HEADER_ORIGINAL_DST]: target, [HEADER_TRACEPARENT]: traceparent },
         });
-        upstream = await this.forward(req, bodyless, stream, target, { ...headers, traceparent }, deadline);
       } catch (err) {
+        // Only a failed connect is a connect failure: the request never reached the pod.
         const status = err instanceof HboneConnectError ? err.status : undefined;
         clock.mark(STAGE_ORIGINATE, { ...originate, error: (err as Error).message });
-        this.log.info('upstream failed', { ...base, stage: STAGE_ORIGINATE, target, status, error: (err as Error).message, attempt });
+        this.log.info('upstream connect failed', { ...base, stage: STAGE_ORIGINATE, target, status, error: (err as Error).message, attempt });
         if (attempt + 1 < attempts && (retry?.onConnectFailure ?? false)) continue;
-        if ((err as Error).message === BODY_TIMEOUT) {
-          Object.assign(outcome, { flags: HTTP_RESPONSE_FLAGS.upstreamRequestTimeout, details: 'upstream_response_timeout' });
-          return finish(504, BODY_TIMEOUT);
-        }
         Object.assign(outcome, { flags: HTTP_RESPONSE_FLAGS.upstreamConnectFailure, details: 'upstream_reset_before_response_started{connection_failure}' });
+        return finish(STATUS_SERVICE_UNAVAILABLE, BODY_CONNECT_FAILURE);
+      }
+      const perTry = retry?.perTryTimeoutMs !== undefined ? performance.now() + retry.perTryTimeoutMs : undefined;
+      const tryDeadline = deadline === undefined ? perTry : perTry === undefined ? deadline : Math.min(deadline, perTry);
+      let upstream;
+      try {
+        upstream = await this.forward(req, bodyless, stream, target, { ...headers, traceparent }, tryDeadline);
+      } catch (err) {
+        clock.mark(STAGE_ORIGINATE, { ...originate, error: (err as Error).message });
+        this.log.info('upstream failed', { ...base, stage: STAGE_ORIGINATE, target, error: (err as Error).message, attempt });
+        // The request reached the pod: a timeout or a reset is the answer, not something to retry.
+        if (err instanceof UpstreamTimeoutError) return timedOut();
+        Object.assign(outcome, { flags: HTTP_RESPONSE_FLAGS.upstreamConnectionTermination, details: 'upstream_reset_before_response_started{remote_reset}' });
         return finish(STATUS_SERVICE_UNAVAILABLE, BODY_CONNECT_FAILURE);
       }
       const status = upstream.statusCode ?? 502;
@@ -403,7 +423,7 @@ export class Waypoint {
       const socket = new TunnelSocket(stream, { remoteAddress: ip, remotePort: port, localAddress: this.options.pod.ip, localPort: 0 });
       // No `agent`: with agent:false node:http makes a default Agent that ignores createConnection.
       const out = http.request({ method: req.method, path: req.url, headers, createConnection: () => socket as unknown as import('node:net').Socket });
-      const timer = deadline ? setTimeout(() => out.destroy(new Error(BODY_TIMEOUT)), Math.max(0, deadline - performance.now())) : undefined;
+      const timer = deadline !== undefined ? setTimeout(() => out.destroy(new UpstreamTimeoutError(BODY_TIMEOUT)), Math.max(0, deadline - performance.now())) : undefined;
       out.on('response', (res) => {
         if (timer) clearTimeout(timer);
         res.on('end', () => socket.end());
