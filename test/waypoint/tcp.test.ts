@@ -59,7 +59,14 @@ t.test('raw TCP crosses the waypoint byte-exact, and the pod sees the waypoint a
   const { reply, error } = await roundTrip(15101, data);
   t.notOk(error);
   t.ok(reply.equals(data), `${data.length} bytes echoed through the waypoint`);
-  const found = await mesh.records.waitFor(since, (rs) => rs.some((r) => field(r, 'direction') === 'inbound' && field(r, 'dst.workload') === 'echo'), 2000);
+  // Each ztunnel writes its record when its side closes: wait for both.
+  const found = await mesh.records.waitFor(
+    since,
+    (rs) =>
+      rs.some((r) => field(r, 'direction') === 'inbound' && field(r, 'dst.workload') === 'echo') &&
+      rs.some((r) => field(r, 'direction') === 'outbound' && field(r, 'src.workload') === 'sleep'),
+    3000,
+  );
   const out = found.find((r) => field(r, 'direction') === 'outbound' && field(r, 'src.workload') === 'sleep');
   t.equal(field(out, 'dst.hbone_addr'), `10.${N}.8.1:8080`, 'sleep’s ztunnel sent the VIP to the waypoint');
   t.equal(field(out, 'dst.workload'), 'waypoint-0');
