@@ -1,7 +1,7 @@
 // Small HTTP servers for the admin ports: readiness (15021), metrics (15020) and the admin
 // API (15000). Each route answers GET; anything else is 404/405.
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from '../net/listen';
 
 export type Route = (req: http.IncomingMessage, res: http.ServerResponse) => void | Promise<void>;
 
@@ -30,16 +30,10 @@ export async function startHttp(address: string, port: number, routes: Record<st
   });
   // Admin clients (curl, Prometheus) should not hold a shutting-down process open.
   server.keepAliveTimeout = 1000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, address, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  const bound = await listen(server, address, port);
   return {
     address,
-    port: (server.address() as AddressInfo).port,
+    port: bound,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -3,20 +3,11 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import type { RunningApp } from './app';
+import { listen } from '../net/listen';
 
 export interface Listening extends RunningApp {
   readonly address: string;
   readonly port: number;
-}
-
-function listen(server: net.Server, address: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, address, () => {
-      server.off('error', reject);
-      resolve((server.address() as net.AddressInfo).port);
-    });
-  });
 }
 
 export async function listenHttp(address: string, port: number, handler: http.RequestListener): Promise<Listening> {

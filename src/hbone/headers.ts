@@ -70,3 +70,8 @@ export function traceIdOf(traceparent: string | undefined): string | undefined {
   const m = traceparent ? TRACEPARENT_RE.exec(traceparent) : null;
   return m ? m[1] : undefined;
 }
+
+/** The first value of a header as node:http or node:http2 hands it over (string or list). */
+export function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}

@@ -22,6 +22,7 @@ import { ALPN_H2 } from './constants';
 import { keepAlive, KeepaliveOptions } from './keepalive';
 import { logKeysOfServer } from './keylog';
 import { peerIdentity, serverSecureContextOptions } from './tls';
+import { listen } from '../net/listen';
 
 export interface Endpoint {
   readonly address: string;
@@ -104,14 +105,7 @@ export class HboneServer {
 
   listen(): Promise<void> {
     this.closing = false;
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error): void => reject(err);
-      this.server.once('error', onError);
-      this.server.listen(this.endpoint.port, this.endpoint.address, () => {
-        this.server.off('error', onError);
-        resolve();
-      });
-    });
+    return listen(this.server, this.endpoint.address, this.endpoint.port).then(() => undefined);
   }
 
   /** Stops accepting, sends GOAWAY on every session, and waits for open streams up to graceMs. */

@@ -10,10 +10,6 @@ import { AccessRecord, AccessRecords, field, isTrace } from './access-records';
 
 const LOG_WAIT_MS = 1500;
 
-export interface Hop {
-  readonly text: string;
-}
-
 export interface ExpectationResult {
   readonly expectation: Expectation;
   readonly ok: boolean;

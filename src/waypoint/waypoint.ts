@@ -13,7 +13,7 @@ import { HbonePool, HboneConnectError } from '../hbone/pool';
 import { pipeStreams, resetStream } from '../hbone/pipe';
 import type { ServerHttp2Stream } from 'node:http2';
 import { formatAuthority } from '../hbone/authority';
-import { childTraceparent, traceIdOf } from '../hbone/headers';
+import { childTraceparent, headerValue, traceIdOf } from '../hbone/headers';
 import { HEADER_ORIGINAL_DST, HEADER_TRACEPARENT, STATUS_SERVICE_UNAVAILABLE } from '../hbone/constants';
 import type { Scenario, Service, Workload } from '../mesh/model';
 import { clusterAddress, hostAddress, serviceHost } from '../mesh/model';
@@ -79,7 +79,6 @@ export class Waypoint {
   private readonly pool = new HbonePool({ log: logger('hbone::pool') });
   private readonly tunnels = new WeakMap<object, TunnelContext>();
   private readonly routeTables = new Map<string, CompiledRouteTable>();
-  private readonly nextEndpoint = new Map<string, number>();
   private readonly http: http.Server;
   private readonly traces = new TraceLog();
   readonly metrics = new RequestMetrics();
@@ -183,9 +182,8 @@ export class Waypoint {
    */
   private async relayTcp(conn: InboundConnect, stream: ServerHttp2Stream, service: Service, port: number): Promise<void> {
     const servicePort = service.ports.find((p) => p.port === port)!;
-    const endpoints = this.state.endpointsOf(service);
-    if (endpoints.length === 0) return void resetStream(stream);
-    const pod = this.pickEndpoint(service, endpoints);
+    const pod = this.state.nextEndpointOf(service);
+    if (!pod) return void resetStream(stream);
     const target = rbacTarget(service, pod, this.options.pod);
     // The attached policies, made namespace-wide so the L4 evaluator applies them all to this pod.
     const attached = this.state.scenario.policies
@@ -211,7 +209,7 @@ export class Waypoint {
         address: hostAddress(pod.ip),
         sourceIp: hostAddress(this.options.pod.ip),
         authority,
-        headers: { [HEADER_ORIGINAL_DST]: authority, [HEADER_TRACEPARENT]: childTraceparent(first(conn.headers[HEADER_TRACEPARENT])) },
+        headers: { [HEADER_ORIGINAL_DST]: authority, [HEADER_TRACEPARENT]: childTraceparent(headerValue(conn.headers[HEADER_TRACEPARENT])) },
       });
       const bytes = await pipeStreams(stream, upstream);
       this.log.debug('tcp relay complete', { ...fields, upstream: authority, ...bytes });
@@ -231,7 +229,7 @@ export class Waypoint {
     if (!tunnel) throw new Error('request on an unknown tunnel');
     const { conn, service, port } = tunnel;
     // Continue the client's trace, or the one its ztunnel started on the CONNECT.
-    const parent = header(req, HEADER_TRACEPARENT) ?? first(conn.headers[HEADER_TRACEPARENT]);
+    const parent = header(req, HEADER_TRACEPARENT) ?? headerValue(conn.headers[HEADER_TRACEPARENT]);
     const traceparent = childTraceparent(parent);
     const traceId = traceIdOf(traceparent)!;
     const base = { trace: traceId, method: req.method, path: req.url, peer: conn.peerSpiffeId };
@@ -296,7 +294,7 @@ export class Waypoint {
     const attempts = bodyless ? 1 + (retry?.attempts ?? 0) : 1; // a streamed body cannot be replayed
     const deadline = decision?.timeoutMs ? performance.now() + decision.timeoutMs : undefined;
     for (let attempt = 0; attempt < attempts; attempt++) {
-      const pod = this.pickEndpoint(backend, endpoints);
+      const pod = this.state.nextEndpointOf(backend)!;
       const stage3 = podStage(pod, servicePort.targetPort);
       outcome.pod = pod;
       outcome.upstreamHost = formatAuthority(pod.ip, servicePort.targetPort);
@@ -452,12 +450,6 @@ export class Waypoint {
     return table;
   }
 
-  private pickEndpoint(service: Service, endpoints: Workload[]): Workload {
-    const key = `${service.namespace}/${service.name}`;
-    const i = this.nextEndpoint.get(key) ?? 0;
-    this.nextEndpoint.set(key, i + 1);
-    return endpoints[i % endpoints.length];
-  }
 }
 
 /** Port-name protocol selection, as Istio does; other names are sniffed from the first bytes. */
@@ -498,13 +490,8 @@ function normalizeTarget(req: http.IncomingMessage): void {
   }
 }
 
-function first(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
-}
-
 function header(req: http.IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
+  return headerValue(req.headers[name]);
 }
 
 /** The request's end-to-end headers, for the upstream request. */

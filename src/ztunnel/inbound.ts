@@ -8,7 +8,7 @@ import type { ConnectHandler, InboundConnect } from '../hbone/server';
 import { deliverToTcp } from '../hbone/forward';
 import { formatAuthority } from '../hbone/authority';
 import { STATUS_BAD_REQUEST, STATUS_SERVICE_UNAVAILABLE, STATUS_UNAUTHORIZED, HEADER_FORWARDED, HEADER_TRACEPARENT, RST_CONNECT_ERROR } from '../hbone/constants';
-import { traceIdOf } from '../hbone/headers';
+import { headerValue, traceIdOf } from '../hbone/headers';
 import { principalOf } from '../identity/spiffe';
 import type { Logger } from '../telemetry/log';
 import type { MeshState } from './state';
@@ -68,7 +68,7 @@ async function handle(ctx: InboundContext, pod: Workload, conn: InboundConnect):
     destinationIdentity: spiffeIdOf(pod, ctx.state.trustDomain),
     service: ctx.state.servicesOf(pod).find((s) => s.ports.some((p) => p.targetPort === port)),
     mtls: true,
-    traceId: traceIdOf(first(conn.headers[HEADER_TRACEPARENT])),
+    traceId: traceIdOf(headerValue(conn.headers[HEADER_TRACEPARENT])),
   };
   const refuse = (status: number, reason: string, responseFlags: string, policy?: string): void => {
     ctx.log.info('inbound connection refused', { src: record.srcAddr, dst: record.dstAddr, src_identity: conn.peerSpiffeId, status, reason });
@@ -113,12 +113,8 @@ async function handle(ctx: InboundContext, pod: Workload, conn: InboundConnect):
   });
 }
 
-function first(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
-}
-
 function forwardedFor(value: string | string[] | undefined): string | undefined {
-  const text = Array.isArray(value) ? value[0] : value;
+  const text = headerValue(value);
   const m = text ? FORWARDED_FOR_RE.exec(text) : null;
   if (!m) return undefined;
   return m[2] ? formatAuthority(m[1], Number(m[2])) : m[1];

@@ -113,6 +113,11 @@ export class MeshState {
     return { kind: 'passthrough', host, port };
   }
 
+  /** The next endpoint of a service, round robin (the waypoint picks one per request). */
+  nextEndpointOf(service: Service): Workload | undefined {
+    return this.endpointOrder(service)[0];
+  }
+
   /** Every endpoint of a service in the order to try them: round robin, one step per call. */
   private endpointOrder(service: Service): Workload[] {
     const endpoints = this.endpointsOf(service);

@@ -8,6 +8,7 @@ import { makeSpiffeId } from '../identity/spiffe';
 import { HboneServer } from '../hbone/server';
 import { HbonePool } from '../hbone/pool';
 import { resetTcp } from '../hbone/pipe';
+import { listen } from '../net/listen';
 import type { Scenario, Workload, PortCapture } from '../mesh/model';
 import { hostAddress } from '../mesh/model';
 import { PORT_ADMIN, PORT_HBONE, PORT_METRICS, PORT_READINESS, PORT_SOCKS5 } from '../mesh/ports';
@@ -157,17 +158,7 @@ export class Ztunnel {
       socket.on('error', () => undefined);
       onSocket(socket);
     });
-    await this.named(
-      new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, address, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      }),
-      `${address}:${port}`,
-      what,
-    );
+    await this.named(listen(server, address, port).then(() => undefined), `${address}:${port}`, what);
     this.netServers.push(server);
   }
 
