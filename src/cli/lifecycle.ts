@@ -27,7 +27,12 @@ export async function runService(name: string, start: () => Promise<Service>): P
       .finally(() => process.exit(code));
   };
   process.on('SIGTERM', () => stop('SIGTERM', 0));
-  process.on('SIGINT', () => stop('SIGINT', 0));
+  process.on('SIGINT', () => {
+    // Ctrl-C in a terminal reaches the whole process group. A child of the runner leaves it to
+    // the runner, which tears the mesh down in order (SIGTERM); racing it would look like a crash.
+    if (process.connected) log.debug('SIGINT left to the runner');
+    else stop('SIGINT', 0);
+  });
   process.on('disconnect', () => stop('the runner went away', 0));
   process.on('uncaughtException', (err) => {
     log.error('uncaught exception', { error: err.stack ?? err.message });
