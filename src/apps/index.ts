@@ -5,6 +5,7 @@ import { startDetails } from './bookinfo/details';
 import { startReviews } from './bookinfo/reviews';
 import { startRatings } from './bookinfo/ratings';
 import { startEcho } from './echo';
+import { startHttpEcho } from './http-echo';
 import { startSink } from './sink';
 import { startSleep } from './sleep';
 
@@ -16,6 +17,7 @@ export const apps: Record<string, StartApp> = {
   sleep: startSleep,
   echo: startEcho,
   sink: startSink,
+  'http-echo': startHttpEcho,
 };
 
 export type { AppContext, RunningApp, StartApp } from './app';

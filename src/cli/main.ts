@@ -14,8 +14,9 @@ commands:
   scenario <name|file.yaml> [--hold] [--json] [--verbose] [--ca-dir <dir>]
       Start the scenario's mesh (one ztunnel per node, one process per pod), check its
       expectations hop by hop, and tear it down; --hold keeps it up until Ctrl-C.
-  ztunnel --scenario <name|file> --node <node> [--ca-dir <dir>]
-      One node's ztunnel (the runner starts these).
+  ztunnel --scenario <name|file> --node <node> [--ca-dir <dir>] [--no-pool]
+      One node's ztunnel (the runner starts these). --no-pool gives every outbound CONNECT
+      its own TLS connection (the connections bench compares it with the pool).
   waypoint --scenario <name|file> --pod <waypoint pod> [--ca-dir <dir>]
       One waypoint (the runner starts these).
   app --scenario <name|file> --pod <pod>
@@ -45,7 +46,7 @@ async function main(argv: string[]): Promise<number> {
       return scenarioCommand(positional, flags);
     }
     case 'ztunnel': {
-      const { flags } = parseFlags(rest, { scenario: 'string', node: 'string', 'ca-dir': 'string' });
+      const { flags } = parseFlags(rest, { scenario: 'string', node: 'string', 'ca-dir': 'string', 'no-pool': 'boolean' });
       return ztunnelCommand(flags);
     }
     case 'waypoint': {

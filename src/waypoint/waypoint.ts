@@ -237,7 +237,11 @@ export class Waypoint {
     const outcome: Outcome = { status: 0, flags: HTTP_RESPONSE_FLAGS.none, details: 'via_upstream' };
     let requestBytes = 0;
     let responseBytes = 0;
-    req.on('data', (c: Buffer) => (requestBytes += c.length));
+    // Counted as the body is forwarded: a 'data' listener here would start the body flowing
+    // before the upstream exists, and it would be lost.
+    const countRequest = (n: number): void => {
+      requestBytes += n;
+    };
     res.once('close', () => this.report(req, conn, service, port, outcome, traceId, clock.elapsedMs, requestBytes, responseBytes));
     const countResponse = (n: number): void => {
       responseBytes += n;
@@ -349,7 +353,7 @@ export class Waypoint {
       const tryDeadline = deadline === undefined ? perTry : perTry === undefined ? deadline : Math.min(deadline, perTry);
       let upstream;
       try {
-        upstream = await this.forward(req, bodyless, stream, target, { ...headers, traceparent }, tryDeadline);
+        upstream = await this.forward(req, bodyless, stream, target, { ...headers, traceparent }, countRequest, tryDeadline);
       } catch (err) {
         clock.mark(STAGE_ORIGINATE, { ...originate, error: (err as Error).message });
         this.log.info('upstream failed', { ...base, stage: STAGE_ORIGINATE, target, error: (err as Error).message, attempt });
@@ -415,7 +419,15 @@ export class Waypoint {
   }
 
   /** Sends the request through the CONNECT stream; resolves with the response head. */
-  private forward(req: http.IncomingMessage, bodyless: boolean, stream: import('node:http2').ClientHttp2Stream, target: string, headers: Record<string, string>, deadline?: number): Promise<http.IncomingMessage> {
+  private forward(
+    req: http.IncomingMessage,
+    bodyless: boolean,
+    stream: import('node:http2').ClientHttp2Stream,
+    target: string,
+    headers: Record<string, string>,
+    countBody: (bytes: number) => void,
+    deadline?: number,
+  ): Promise<http.IncomingMessage> {
     return new Promise((resolve, reject) => {
       const [ip, port] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))];
       const socket = new TunnelSocket(stream, { remoteAddress: ip, remotePort: port, localAddress: this.options.pod.ip, localPort: 0 });
@@ -432,8 +444,9 @@ export class Waypoint {
         reject(err);
       });
       // A bodyless request may be retried, and a retry cannot re-read an ended request.
-      if (bodyless) out.end();
-      else req.pipe(out);
+      if (bodyless) return void out.end();
+      req.on('data', (c: Buffer) => countBody(c.length));
+      req.pipe(out);
     });
   }
 

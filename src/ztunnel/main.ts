@@ -32,6 +32,7 @@ export async function ztunnelCommand(flags: Record<string, string | boolean>): P
       reporter: new ZtunnelReporter(metrics, new AccessLog(), scenario.trustDomain),
       authorize: authorizer,
       metricsText: () => metrics.metrics(),
+      disablePooling: flags['no-pool'] === true,
       log,
     });
     await zt.start();

@@ -30,6 +30,12 @@ export interface ZtunnelOptions {
   /** Prometheus text for :15020. */
   readonly metricsText: () => Promise<string>;
   readonly certLifetimeMs?: number;
+  /**
+   * Every outbound CONNECT on its own TLS connection, never reused: what a tunneled connection
+   * costs without the pool (the connections bench). Not a ztunnel setting; the nearest,
+   * POOL_MAX_STREAMS_PER_CONNECTION, caps concurrent streams but still reuses connections.
+   */
+  readonly disablePooling?: boolean;
   readonly log?: Logger;
 }
 
@@ -53,7 +59,7 @@ export class Ztunnel {
   constructor(private readonly options: ZtunnelOptions) {
     this.state = new MeshState(options.scenario);
     this.log = options.log ?? logger('ztunnel');
-    this.pool = new HbonePool({ log: logger('hbone::pool') });
+    this.pool = new HbonePool({ log: logger('hbone::pool'), disablePooling: options.disablePooling });
     if (!options.scenario.nodes.some((n) => n.name === options.node)) throw new Error(`node ${options.node} is not in scenario ${options.scenario.name}`);
   }
 

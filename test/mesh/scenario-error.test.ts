@@ -33,7 +33,7 @@ t.test('several problems in one file are all reported, in line order, one per li
   const expected = [
     'scenarios/multi.yaml:4: nodes[1].ip: 10.0.0.1 would be served on 127.0.0.1, which is localhost; pick another address',
     'scenarios/multi.yaml:6: workloads[0].node: node-c is not a node of this scenario (nodes: node-a, node-b)',
-    'scenarios/multi.yaml:7: workloads[1].run.app: "ech" is not a program the simulator runs (one of productpage, details, reviews, ratings, sleep, echo, sink, waypoint)',
+    'scenarios/multi.yaml:7: workloads[1].run.app: "ech" is not a program the simulator runs (one of productpage, details, reviews, ratings, sleep, echo, sink, http-echo, waypoint)',
     'scenarios/multi.yaml:7: workloads[1].ip: 10.4.1.5 is already used by workloads[0] (sleep)',
     'scenarios/multi.yaml:9: services[0].ports[0].targetPort: 15006 is a reserved mesh port (inbound plaintext); pick another port',
     'scenarios/multi.yaml:11: captures[0].target: "echo" is not host:port',

@@ -76,7 +76,7 @@ t.test('missing required fields are reported at the line of the mapping that lac
     't.yaml:1: name: missing (what this scenario is called, e.g. bookinfo)',
     "t.yaml:2: nodes[0].ip: missing (the node's cluster address, e.g. 10.1.0.1)",
     "t.yaml:4: workloads[0].serviceAccount: missing (the pod's identity, e.g. bookinfo-productpage)",
-    't.yaml:8: workloads[0].run.app: missing (one of productpage, details, reviews, ratings, sleep, echo, sink, waypoint)',
+    't.yaml:8: workloads[0].run.app: missing (one of productpage, details, reviews, ratings, sleep, echo, sink, http-echo, waypoint)',
     't.yaml:10: services[0].selector: missing (the pod labels it selects, e.g. { app: productpage })',
     't.yaml:10: services[0].ports: missing (e.g. [ { name: http, port: 9080, targetPort: 9080 } ])',
     't.yaml:14: policies[0].metadata.name: missing (the policy name)',
@@ -134,7 +134,7 @@ t.test('unknown run.app kinds list the programs there are', async (t) => {
       - { listen: 15101, source: sleep, target: "echo:8080" }
   `).replace('run: { app: echo, port: 8080 }', 'run: { app: nginx, port: 8080 }');
   t.same(problemsOf(text), [
-    't.yaml:7: workloads[1].run.app: "nginx" is not a program the simulator runs (one of productpage, details, reviews, ratings, sleep, echo, sink, waypoint)',
+    't.yaml:7: workloads[1].run.app: "nginx" is not a program the simulator runs (one of productpage, details, reviews, ratings, sleep, echo, sink, http-echo, waypoint)',
   ]);
 });
 

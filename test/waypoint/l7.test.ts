@@ -5,10 +5,11 @@
 import t from 'tap';
 import * as http from 'node:http';
 import * as net from 'node:net';
+import { createHash, randomBytes } from 'node:crypto';
 import { execInPod } from '../../src/runner/exec';
 import { AccessRecord, field } from '../../src/runner/access-records';
 import { hostAddress } from '../../src/mesh/model';
-import { sumSamples } from '../../src/telemetry/prom-text';
+import { parsePromText, sumSamples } from '../../src/telemetry/prom-text';
 import { loadOrCreateCa } from '../../src/identity/ca-store';
 import { WorkloadCertificate } from '../../src/identity/workload-cert';
 import { makeSpiffeId } from '../../src/identity/spiffe';
@@ -32,6 +33,8 @@ interface SeenConnect {
   readonly peer: string;
   readonly headers: Record<string, string | string[] | undefined>;
   readonly requestLine: string;
+  readonly bodyBytes: number;
+  readonly bodySha256: string;
 }
 const probeSeen: SeenConnect[] = [];
 
@@ -47,22 +50,30 @@ t.before(async () => {
     log: logger('test-probe', () => undefined),
     handler: (conn) => {
       const stream = conn.accept();
-      let head = '';
+      // Answers once the head and any content-length body are in, with what it saw.
+      let received = Buffer.alloc(0);
       let answered = false;
       stream.on('data', (chunk: Buffer) => {
         if (answered) return;
-        head += chunk.toString('latin1');
-        if (!head.includes('\r\n\r\n')) return;
+        received = Buffer.concat([received, chunk]);
+        const end = received.indexOf('\r\n\r\n');
+        if (end === -1) return;
+        const head = received.subarray(0, end).toString('latin1');
+        const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+        const body = received.subarray(end + 4);
+        if (body.length < length) return;
         answered = true;
         const seen: SeenConnect = {
           authority: formatAuthority(conn.authority.host, conn.authority.port),
           peer: conn.peerSpiffeId,
           headers: { ...conn.headers },
           requestLine: head.slice(0, head.indexOf('\r\n')),
+          bodyBytes: body.length,
+          bodySha256: createHash('sha256').update(body).digest('hex'),
         };
         probeSeen.push(seen);
-        const body = JSON.stringify(seen);
-        stream.end(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+        const answer = JSON.stringify(seen);
+        stream.end(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(answer)}\r\n\r\n${answer}`);
       });
       stream.on('error', () => undefined);
     },
@@ -215,6 +226,52 @@ t.test('the waypoint originates a CONNECT to the pod, as itself, with x-envoy-or
   t.match(seen?.headers.traceparent, /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/, 'a traceparent rides along');
   t.equal(seen?.requestLine, 'GET /hello?x=1 HTTP/1.1', 'inside the tunnel, the HTTP request as sleep sent it');
   t.match(JSON.parse(p.body ?? '{}'), { headers: { 'x-envoy-original-dst-host': `${A.pod.probe}:8080` } }, 'and sleep got the probe answer back');
+});
+
+t.test('a request body crosses the waypoint whole, and istio_request_bytes counts it', async (t) => {
+  // The body used to start flowing while the waypoint was still opening its CONNECT, and was lost:
+  // the pod waited for it for ever.
+  const body = randomBytes(3 * 1024 * 1024 + 5);
+  const sizeOf = async () => {
+    const text = await new Promise<string>((resolve, reject) => {
+      http
+        .get(`http://${hostAddress(A.pod.waypoint)}:15020/stats/prometheus`, { agent: false }, (res) => {
+          let b = '';
+          res.on('data', (c: Buffer) => (b += c));
+          res.on('end', () => resolve(b));
+        })
+        .on('error', reject);
+    });
+    return sumSamples(parsePromText(text), 'istio_request_bytes_sum', { reporter: 'waypoint', destination_service_name: 'probe' });
+  };
+  const before = await sizeOf();
+  probeSeen.length = 0;
+  const reply = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = http.request(
+      { host: A.capture.host, port: A.capture.probe, method: 'POST', path: '/upload', agent: false, headers: { host: 'probe:8080', 'content-length': body.length }, timeout: 10_000 },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('the POST got no answer in 10 s')));
+    req.on('error', reject);
+    req.write(body.subarray(0, 1000));
+    setTimeout(() => req.end(body.subarray(1000)), 50);
+  });
+  t.equal(reply.status, 200);
+  t.equal(probeSeen.length, 1);
+  t.equal(probeSeen[0]?.requestLine, 'POST /upload HTTP/1.1');
+  t.equal(probeSeen[0]?.bodyBytes, body.length, 'every byte of the body reached the pod');
+  t.equal(probeSeen[0]?.bodySha256, createHash('sha256').update(body).digest('hex'), 'unchanged');
+  // Metrics are recorded when the response closes.
+  let after = before;
+  for (let i = 0; i < 50 && after - before < body.length; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    after = await sizeOf();
+  }
+  t.equal(after - before, body.length, 'istio_request_bytes_sum grew by the body size');
 });
 
 t.test('1,000 requests on one keep-alive connection are routed and authorized one by one', async (t) => {
