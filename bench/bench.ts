@@ -1,0 +1,180 @@
+// `npm run bench`: every path of the ambient data plane, side by side, on the real processes of a
+// scenario (bench/mesh.ts). Suites: throughput, latency and cost (the same 1,000 rps runs),
+// max rps, new connections per second, and memory per idle connection. Prints the tables, saves
+// bench/results/<timestamp>.json and regenerates bench/REPORT.md with its chart.
+//
+//   npm run bench -- [--quick] [--suite latency,cost] [--reps N] [--out DIR]   (see --help)
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { UsageError } from '../src/cli/args';
+import { WorkloadCertificate } from '../src/identity/workload-cert';
+import { makeSpiffeId } from '../src/identity/spiffe';
+import { BenchMesh } from './mesh';
+import { BenchOptions, Suite, USAGE, parseOptions } from './options';
+import { ServerProcess } from './core/server-process';
+import { ENV_CA_DIR, ENV_SERVER_IP, ENV_SERVER_SPIFFE_NS, ENV_SERVER_SPIFFE_SA } from './core/ipc';
+import { runThroughput } from './suites/throughput';
+import { runFixedRate, runMaxRps } from './suites/requests';
+import { runConnections } from './suites/connections';
+import { runScale } from './suites/scale';
+import { evaluateTargets } from './report/targets';
+import { formatTables } from './report/table';
+import { chartSvg } from './report/svg';
+import { reportMarkdown } from './report/markdown';
+import type { BenchResults, Machine } from './results';
+
+/** dist/bench -> the repository's bench/ */
+const DEFAULT_OUT_DIR = path.resolve(__dirname, '..', '..', 'bench');
+const REPORT_FILE = 'REPORT.md';
+const CHART_FILE = 'REPORT.svg';
+const RESULTS_SUBDIR = 'results';
+/** The core bench's receiver (TLS and raw HBONE) identity and address within the block. */
+const SERVER_NS = 'bench';
+const SERVER_SA = 'bench-server';
+const CLIENT_SA = 'client';
+
+function progress(line: string): void {
+  process.stderr.write(`  ${line}\n`);
+}
+
+/** Everything to undo however the run ends; synchronous so exit and signal handlers can use it. */
+class Cleanup {
+  readonly meshes = new Set<BenchMesh>();
+  server?: ServerProcess;
+  now(): void {
+    this.server?.kill();
+    for (const m of this.meshes) m.killNow();
+  }
+}
+
+function machine(): Machine {
+  const cpus = os.cpus();
+  return {
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    cores: cpus.length,
+    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    node: process.version,
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    loadAverageBefore: os.loadavg(),
+  };
+}
+
+async function withMesh<T>(cleanup: Cleanup, opts: BenchOptions, noPool: boolean, use: (m: BenchMesh) => Promise<T>): Promise<T> {
+  const mesh = await BenchMesh.start({ block: opts.block, noPool });
+  cleanup.meshes.add(mesh);
+  try {
+    return await use(mesh);
+  } finally {
+    await mesh.stop();
+    cleanup.meshes.delete(mesh);
+  }
+}
+
+async function run(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
+  const startedAt = new Date();
+  const has = (s: Suite) => opts.suites.includes(s);
+  const m = machine();
+  process.stderr.write(
+    `hbone-sim bench (${opts.quick ? 'quick' : 'full'}): ${opts.suites.join(', ')}; ${opts.reps} reps; ${m.cpuModel}, ${m.cores} cores, node ${m.node}; ` +
+      `load average ${m.loadAverageBefore.map((l) => l.toFixed(2)).join(' ')}\n`,
+  );
+  const results: { -readonly [K in keyof Omit<BenchResults, 'targets' | 'finishedAt'>]: BenchResults[K] } = {
+    bench: 'hbone-sim',
+    startedAt: startedAt.toISOString(),
+    quick: opts.quick,
+    suites: opts.suites,
+    reps: opts.reps,
+    machine: m,
+    throughput: [],
+    latency: [],
+    maxRps: [],
+    connections: [],
+    scale: [],
+  };
+  const sz = opts.sizes;
+
+  if (has('throughput') || has('latency') || has('cost') || has('maxrps') || has('connections')) {
+    await withMesh(cleanup, opts, false, async (mesh) => {
+      if (has('throughput')) {
+        const server = await ServerProcess.start({
+          [ENV_CA_DIR]: mesh.caDir,
+          [ENV_SERVER_IP]: `127.${opts.block}.5.1`,
+          [ENV_SERVER_SPIFFE_NS]: SERVER_NS,
+          [ENV_SERVER_SPIFFE_SA]: SERVER_SA,
+          HBONE_LOG: process.env.HBONE_LOG ?? 'warn',
+        });
+        cleanup.server = server;
+        const clientCert = await WorkloadCertificate.obtain(makeSpiffeId(SERVER_NS, CLIENT_SA), mesh.ca);
+        try {
+          const peer = { serverIp: `127.${opts.block}.5.1`, clientIp: mesh.addresses.client, serverSpiffeId: server.ready.spiffeId, clientCert };
+          results.throughput = await runThroughput({ mesh, server, peer, bytes: sz.throughputBytes, reps: opts.reps, progress });
+        } finally {
+          clientCert.stop();
+          await server.stop();
+          cleanup.server = undefined;
+        }
+      }
+      const requests = { mesh, reps: opts.reps, warmupSeconds: sz.warmupSeconds, progress };
+      if (has('latency') || has('cost')) results.latency = await runFixedRate(requests, sz.latencySeconds);
+      if (has('maxrps')) results.maxRps = await runMaxRps(requests, sz.maxRpsSeconds);
+      if (has('connections')) {
+        const setup = { reps: opts.reps, seconds: sz.connectSeconds, warmupSeconds: sz.warmupSeconds, progress };
+        results.connections = [await runConnections(mesh, 'pooled', setup)];
+      }
+    });
+  }
+  if (has('connections')) {
+    const setup = { reps: opts.reps, seconds: sz.connectSeconds, warmupSeconds: sz.warmupSeconds, progress };
+    results.connections = [...results.connections, await withMesh(cleanup, opts, true, (mesh) => runConnections(mesh, 'unpooled', setup))];
+  }
+  if (has('scale')) results.scale = await runScale({ mesh: { block: opts.block }, reps: opts.reps, progress }, sz.scaleCounts);
+
+  const done = { ...results, finishedAt: new Date().toISOString(), machine: { ...m, loadAverageAfter: os.loadavg() } };
+  const final: BenchResults = { ...done, targets: evaluateTargets(done) };
+
+  process.stdout.write('\n' + formatTables(final) + '\n');
+  const resultsDir = path.join(opts.outDir, RESULTS_SUBDIR);
+  fs.mkdirSync(resultsDir, { recursive: true });
+  const stamp = startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const resultsFile = path.join(resultsDir, `${stamp}.json`);
+  fs.writeFileSync(resultsFile, JSON.stringify(final, null, 2) + '\n');
+  fs.writeFileSync(path.join(opts.outDir, CHART_FILE), chartSvg(final));
+  fs.writeFileSync(path.join(opts.outDir, REPORT_FILE), reportMarkdown(final, CHART_FILE));
+  process.stdout.write(`saved ${path.relative(process.cwd(), resultsFile)}; wrote ${path.relative(process.cwd(), path.join(opts.outDir, REPORT_FILE))}\n`);
+  return 0;
+}
+
+function main(): void {
+  let opts: BenchOptions;
+  try {
+    if (process.argv.includes('--help')) {
+      process.stdout.write(USAGE + '\n');
+      return;
+    }
+    opts = parseOptions(process.argv.slice(2), DEFAULT_OUT_DIR);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`bench: ${err.message}\n${USAGE}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const cleanup = new Cleanup();
+  process.once('exit', () => cleanup.now());
+  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.once(sig, () => {
+      process.stderr.write(`bench: ${sig}, stopping\n`);
+      cleanup.now();
+      process.exit(code);
+    });
+  }
+  run(opts, cleanup).then(
+    (code) => process.exit(code),
+    (err: Error) => {
+      process.stderr.write(`bench: ${err.stack ?? err.message}\n`);
+      process.exit(1);
+    },
+  );
+}
+
+main();

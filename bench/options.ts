@@ -1,0 +1,93 @@
+// Settings of `npm run bench`: which suites, how long each runs, where results go. A full run
+// takes about six minutes on a 2-core machine; --quick keeps every suite but shrinks each, and
+// finishes in under a minute.
+import * as path from 'node:path';
+import { parseFlags, UsageError } from '../src/cli/args';
+
+export const SUITES = ['throughput', 'latency', 'maxrps', 'cost', 'connections', 'scale'] as const;
+export type Suite = (typeof SUITES)[number];
+
+/** The mesh's default block, 10.91 served at 127.91; no test uses it. */
+export const DEFAULT_BLOCK = 91;
+
+export interface Sizes {
+  /** Bytes per throughput case and repetition, split evenly across its connections. */
+  readonly throughputBytes: number;
+  /** Length of one fixed-rate (latency and cost) repetition. */
+  readonly latencySeconds: number;
+  /** Length of one max-rps repetition. */
+  readonly maxRpsSeconds: number;
+  /** Untimed load on each path before its first timed repetition. */
+  readonly warmupSeconds: number;
+  /** Length of one connection-rate repetition. */
+  readonly connectSeconds: number;
+  /** Idle connection counts of the scale suite. */
+  readonly scaleCounts: readonly number[];
+}
+
+const MiB = 2 ** 20;
+
+export const FULL: Sizes = {
+  throughputBytes: 1024 * MiB,
+  latencySeconds: 8,
+  maxRpsSeconds: 4,
+  warmupSeconds: 2,
+  connectSeconds: 3,
+  scaleCounts: [1000, 10_000],
+};
+
+export const QUICK: Sizes = {
+  throughputBytes: 48 * MiB,
+  latencySeconds: 1.5,
+  maxRpsSeconds: 1,
+  warmupSeconds: 0.5,
+  connectSeconds: 1,
+  scaleCounts: [1000],
+};
+
+/** Three: the least that has a median, and these machines are shared. */
+export const DEFAULT_REPS = 3;
+
+export interface BenchOptions {
+  readonly suites: readonly Suite[];
+  readonly quick: boolean;
+  readonly sizes: Sizes;
+  readonly reps: number;
+  readonly block: number;
+  /** Where results/<timestamp>.json and REPORT.md are written. */
+  readonly outDir: string;
+}
+
+export const USAGE = `usage: npm run bench -- [flags]
+  --quick            every suite, smaller and shorter: under a minute
+  --suite a[,b]      only these suites: ${SUITES.join(', ')}
+                     (latency and cost come from the same 1,000 rps runs)
+  --reps N           repetitions of every measurement; the median is reported (default ${DEFAULT_REPS})
+  --block N          address block of the bench mesh: 10.N served at 127.N (default ${DEFAULT_BLOCK})
+  --out DIR          write DIR/results/<timestamp>.json and DIR/REPORT.md (default bench/)
+Profiling: HBONE_BENCH_CPU_PROF=DIR writes a .cpuprofile of every mesh process into DIR.`;
+
+function positiveInt(name: string, text: string | boolean | undefined, fallback: number, max = Infinity): number {
+  if (typeof text !== 'string') return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0 || n > max) throw new UsageError(`${name} must be an integer from 1 to ${max}, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+export function parseOptions(argv: string[], defaultOutDir: string): BenchOptions {
+  const { flags, positional } = parseFlags(argv, { quick: 'boolean', suite: 'string', reps: 'string', block: 'string', out: 'string' });
+  if (positional.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positional[0])}`);
+  const suites = typeof flags.suite === 'string' ? flags.suite.split(',').map((s) => s.trim()) : [...SUITES];
+  for (const s of suites) {
+    if (!(SUITES as readonly string[]).includes(s)) throw new UsageError(`unknown suite ${JSON.stringify(s)}; suites: ${SUITES.join(', ')}`);
+  }
+  const quick = flags.quick === true;
+  return {
+    suites: SUITES.filter((s) => suites.includes(s)),
+    quick,
+    sizes: quick ? QUICK : FULL,
+    reps: positiveInt('--reps', flags.reps, DEFAULT_REPS, 50),
+    block: positiveInt('--block', flags.block, DEFAULT_BLOCK, 254),
+    outDir: typeof flags.out === 'string' ? path.resolve(flags.out) : defaultOutDir,
+  };
+}

@@ -1,0 +1,250 @@
+// The per-suite tables of a bench run: their rows, built once, and their plain-text form for the
+// terminal. The markdown report renders the same rows, so the two never disagree.
+import type {
+  BenchResults,
+  ConnectionsResult,
+  LatencyResult,
+  MaxRpsResult,
+  RequestPath,
+  ScaleResult,
+  TargetResult,
+  ThroughputPath,
+  ThroughputResult,
+} from '../results';
+import { formatNumber, formatTargetValue } from './targets';
+
+export const THROUGHPUT_LABELS: Readonly<Record<ThroughputPath, string>> = {
+  tcp: 'direct TCP',
+  tls: 'TLS 1.3 hop',
+  hbone: 'one HBONE stream',
+  l4: 'L4 mesh (ztunnel→ztunnel)',
+  l7: 'L7 via waypoint (HTTP upload)',
+};
+export const REQUEST_LABELS: Readonly<Record<RequestPath, string>> = { direct: 'direct', l4: 'L4 mesh', l7: 'L7 waypoint' };
+/** Table and chart order: from the least on the path to the most. */
+export const THROUGHPUT_ORDER: readonly ThroughputPath[] = ['tcp', 'tls', 'hbone', 'l4', 'l7'];
+export const REQUEST_ORDER: readonly RequestPath[] = ['direct', 'l4', 'l7'];
+
+/** Istio's published per-proxy figures at 1,000 requests/s, 1 KB payloads, 16 connections. */
+export const ISTIO_ZTUNNEL = { vcpu: 0.06, rssMB: 12 } as const;
+export const ISTIO_WAYPOINT = { vcpu: 0.25, rssMB: 60 } as const;
+export const ISTIO_ANCHOR_TEXT = `Istio's figures at 1,000 rps, 1 KB: ztunnel ${ISTIO_ZTUNNEL.vcpu} vCPU and ${ISTIO_ZTUNNEL.rssMB} MB, waypoint ${ISTIO_WAYPOINT.vcpu} vCPU and ${ISTIO_WAYPOINT.rssMB} MB`;
+
+const KB = 1024;
+const COLUMN_GAP = '  ';
+/** The text form's stand-in for a missing figure. */
+const NONE = '-';
+
+export type Align = 'left' | 'right';
+
+export interface Column {
+  readonly header: string;
+  readonly align: Align;
+}
+
+/** One table: what the terminal prints and the report shows under one heading. */
+export interface Section {
+  readonly title: string;
+  readonly columns: readonly Column[];
+  readonly rows: readonly (readonly string[])[];
+  /** One short line under the table: what a column means. */
+  readonly note?: string;
+}
+
+const left = (header: string): Column => ({ header, align: 'left' });
+const right = (header: string): Column => ({ header, align: 'right' });
+
+export function fixed(x: number | undefined, decimals: number): string {
+  return x === undefined || !Number.isFinite(x) ? NONE : formatNumber(x, decimals);
+}
+
+export function verdictWord(met: boolean | null): string {
+  return met === null ? 'not measured' : met ? 'met' : 'missed';
+}
+
+function byOrder<T, K>(items: readonly T[], key: (t: T) => K, order: readonly K[], then: (t: T) => number): T[] {
+  return [...items].sort((a, b) => order.indexOf(key(a)) - order.indexOf(key(b)) || then(a) - then(b));
+}
+
+/** Process names in first-seen order, so columns follow the rows (client and server first, the mesh after). */
+function processNames(records: readonly Readonly<Record<string, unknown>>[]): string[] {
+  const names: string[] = [];
+  for (const r of records) for (const n of Object.keys(r)) if (!names.includes(n)) names.push(n);
+  return names;
+}
+
+function throughputSection(results: readonly ThroughputResult[]): Section {
+  const rows = byOrder(results, (t) => t.path, THROUGHPUT_ORDER, (t) => t.connections);
+  const procs = processNames(rows.map((t) => t.cpuSPerGiB));
+  const tlsAt = (n: number) => results.find((t) => t.path === 'tls' && t.connections === n)?.mbPerS;
+  return {
+    title: 'Throughput',
+    columns: [left('path'), right('conns'), right('MB/s'), right('x TLS'), ...procs.map((p) => right(p))],
+    rows: rows.map((t) => {
+      const tls = tlsAt(t.connections);
+      return [
+        THROUGHPUT_LABELS[t.path],
+        String(t.connections),
+        fixed(t.mbPerS, 0),
+        tls === undefined ? NONE : `${fixed(t.mbPerS / tls, 2)}x`,
+        ...procs.map((p) => fixed(t.cpuSPerGiB[p], 2)),
+      ];
+    }),
+    note: 'x TLS: MB/s over the TLS 1.3 hop at the same connection count. By process: CPU seconds (user + system) per GiB moved.',
+  };
+}
+
+function latencySection(results: readonly LatencyResult[]): Section {
+  const rows = byOrder(results, (l) => l.path, REQUEST_ORDER, (l) => l.targetRps);
+  return {
+    title: 'Latency',
+    columns: [
+      left('path'),
+      right('target rps'),
+      right('conns'),
+      right('p50 ms'),
+      right('p90 ms'),
+      right('p99 ms'),
+      right('added p50'),
+      right('added p90'),
+      right('added p99'),
+      right('achieved rps'),
+      right('errors / non-2xx'),
+    ],
+    rows: rows.map((l) => [
+      REQUEST_LABELS[l.path],
+      formatNumber(l.targetRps, 0),
+      String(l.connections),
+      fixed(l.ms.p50, 3),
+      fixed(l.ms.p90, 3),
+      fixed(l.ms.p99, 3),
+      fixed(l.addedMs.p50, 3),
+      fixed(l.addedMs.p90, 3),
+      fixed(l.addedMs.p99, 3),
+      fixed(l.achievedRps, 0),
+      `${l.errors} / ${l.non2xx}`,
+    ]),
+    note: 'added: milliseconds over direct at the same percentile, same request pattern.',
+  };
+}
+
+function istioAnchor(process: string): string {
+  if (process.startsWith('ztunnel')) return `${ISTIO_ZTUNNEL.vcpu} vCPU, ${ISTIO_ZTUNNEL.rssMB} MB`;
+  if (process.startsWith('waypoint')) return `${ISTIO_WAYPOINT.vcpu} vCPU, ${ISTIO_WAYPOINT.rssMB} MB`;
+  return '';
+}
+
+function costSection(results: readonly LatencyResult[]): Section {
+  const rows = byOrder(results, (l) => l.path, REQUEST_ORDER, (l) => l.targetRps).flatMap((l) =>
+    Object.entries(l.cost).map(([process, c]) => [
+      REQUEST_LABELS[l.path],
+      formatNumber(l.targetRps, 0),
+      process,
+      fixed(c.vcpu, 3),
+      fixed(c.vcpuPer1000Rps, 3),
+      fixed(c.rssMB, 1),
+      istioAnchor(process),
+    ]),
+  );
+  return {
+    title: 'Cost',
+    columns: [left('path'), right('rps'), left('process'), right('vCPU'), right('vCPU / 1,000 rps'), right('RSS MB'), left("Istio's figure")],
+    rows,
+    note: `${ISTIO_ANCHOR_TEXT}; context, not targets.`,
+  };
+}
+
+function maxRpsSection(results: readonly MaxRpsResult[]): Section {
+  return {
+    title: 'Max requests/s',
+    columns: [left('path'), right('conns'), right('rps'), right('p50 ms'), right('p99 ms'), right('errors / non-2xx')],
+    rows: byOrder(results, (m) => m.path, REQUEST_ORDER, (m) => m.connections).map((m) => [
+      REQUEST_LABELS[m.path],
+      String(m.connections),
+      fixed(m.rps, 0),
+      fixed(m.ms.p50, 3),
+      fixed(m.ms.p99, 3),
+      `${m.errors} / ${m.non2xx}`,
+    ]),
+  };
+}
+
+function connectionsSection(results: readonly ConnectionsResult[]): Section {
+  return {
+    title: 'New connections',
+    columns: [left('mode'), right('concurrency'), right('conns/s'), right('median ms'), right('failures')],
+    rows: byOrder(results, (c) => c.mode, ['pooled', 'unpooled'] as const, (c) => c.concurrency).map((c) => [
+      c.mode,
+      String(c.concurrency),
+      fixed(c.perSecond, 0),
+      fixed(c.medianMs, 3),
+      String(c.failures),
+    ]),
+  };
+}
+
+function scaleSection(results: readonly ScaleResult[]): Section {
+  const rows = [...results].sort((a, b) => a.connections - b.connections);
+  const procs = processNames(rows.map((s) => s.bytesPerConnection));
+  return {
+    title: 'Idle connections',
+    columns: [right('connections'), ...procs.map((p) => right(p)), right('tunnel KB/conn'), right('open s')],
+    rows: rows.map((s) => [
+      formatNumber(s.connections, 0),
+      ...procs.map((p) => fixed(s.bytesPerConnection[p] === undefined ? undefined : s.bytesPerConnection[p] / KB, 1)),
+      fixed(s.tunnelBytesPerConnection / KB, 1),
+      fixed(s.openSeconds, 1),
+    ]),
+    note: 'By process: KB of RSS growth per idle connection. tunnel: both ztunnels together.',
+  };
+}
+
+/** The per-suite tables with data, in suite order; a suite not run has no section. */
+export function suiteSections(r: BenchResults): Section[] {
+  const sections: Section[] = [];
+  if (r.throughput.length > 0) sections.push(throughputSection(r.throughput));
+  if (r.latency.length > 0) sections.push(latencySection(r.latency));
+  // Cost comes from the latency runs; a run without process samples has nothing to show.
+  const cost = costSection(r.latency);
+  if (cost.rows.length > 0) sections.push(cost);
+  if (r.maxRps.length > 0) sections.push(maxRpsSection(r.maxRps));
+  if (r.connections.length > 0) sections.push(connectionsSection(r.connections));
+  if (r.scale.length > 0) sections.push(scaleSection(r.scale));
+  return sections;
+}
+
+function targetsSection(targets: readonly TargetResult[]): Section {
+  return {
+    title: 'Targets',
+    columns: [left('what'), left('target'), right('measured'), left('verdict'), left('margin')],
+    rows: targets.map((t) => [t.what, t.target, formatTargetValue(t), verdictWord(t.met), t.margin]),
+  };
+}
+
+function pad(text: string, width: number, align: Align): string {
+  return align === 'left' ? text.padEnd(width) : text.padStart(width);
+}
+
+export function formatSection(s: Section): string {
+  const widths = s.columns.map((c, i) => Math.max(c.header.length, ...s.rows.map((row) => row[i].length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, i) => pad(cell, widths[i], s.columns[i].align))
+      .join(COLUMN_GAP)
+      .trimEnd();
+  const lines = [
+    s.title,
+    line(s.columns.map((c) => c.header)),
+    widths.map((w) => '-'.repeat(w)).join(COLUMN_GAP),
+    ...s.rows.map(line),
+  ];
+  if (s.note) lines.push(s.note);
+  return lines.join('\n');
+}
+
+export function formatTables(r: BenchResults): string {
+  const sections = suiteSections(r);
+  if (r.targets.length > 0) sections.push(targetsSection(r.targets));
+  if (sections.length === 0) return 'nothing measured\n';
+  return sections.map(formatSection).join('\n\n') + '\n';
+}

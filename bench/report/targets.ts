@@ -1,0 +1,181 @@
+// The eight targets of the bench and their verdicts, computed from the measured results only, so
+// the same JSON always gives the same verdicts.
+import type { BenchResults, LatencyResult, RequestPath, TargetResult, ThroughputPath } from '../results';
+
+/** One HBONE stream, as a fraction of one TLS 1.3 connection's MB/s. */
+export const HBONE_STREAM_MIN_X_TLS = 0.8;
+/** The whole L4 mesh path (two ztunnels), as a fraction of one TLS connection's MB/s. */
+export const L4_PATH_MIN_X_TLS = 0.45;
+/** p90 added over direct at TARGET_RPS, ms. */
+export const L4_P90_ADDED_MAX_MS = 0.5;
+export const L7_P90_ADDED_MAX_MS = 1.5;
+/** vCPU per 1,000 requests/s: the busier ztunnel, and the waypoint. */
+export const ZTUNNEL_MAX_VCPU_PER_1000_RPS = 0.1;
+export const WAYPOINT_MAX_VCPU_PER_1000_RPS = 0.25;
+/** New tunneled connections per second, pooled HBONE. */
+export const NEW_CONNECTIONS_MIN_PER_S = 1500;
+/** Tunnel memory per idle tunneled connection, KB (1,024 bytes). */
+export const IDLE_CONNECTION_MAX_KB = 16;
+
+/** The rate the latency and cost targets are stated at; runs at other rates do not count. */
+export const TARGET_RPS = 1000;
+const ZTUNNELS = ['ztunnel-node-a', 'ztunnel-node-b'] as const;
+const WAYPOINT = 'waypoint';
+const KB = 1024;
+
+/** How a unit's numbers are written: decimals, and the text around the number. */
+interface UnitStyle {
+  readonly decimals: number;
+  /** Margins of latency need no microseconds: the lines are half a millisecond apart. */
+  readonly marginDecimals: number;
+  /** Joins a formatted number to the unit, e.g. "0.93" -> "0.93x TLS". */
+  readonly value: (n: string) => string;
+  /** The unit of a margin, which is a difference and so not "x TLS". */
+  readonly margin: (n: string) => string;
+}
+
+const UNITS: Readonly<Record<string, UnitStyle>> = {
+  'x TLS': { decimals: 2, marginDecimals: 2, value: (n) => `${n}x TLS`, margin: (n) => `${n}x` },
+  ms: { decimals: 3, marginDecimals: 2, value: (n) => `${n} ms`, margin: (n) => `${n} ms` },
+  vCPU: { decimals: 3, marginDecimals: 3, value: (n) => `${n} vCPU`, margin: (n) => `${n} vCPU` },
+  '/s': { decimals: 0, marginDecimals: 0, value: (n) => `${n}/s`, margin: (n) => `${n}/s` },
+  KB: { decimals: 1, marginDecimals: 1, value: (n) => `${n} KB`, margin: (n) => `${n} KB` },
+};
+const PLAIN: UnitStyle = { decimals: 2, marginDecimals: 2, value: (n) => n, margin: (n) => n };
+
+export const NOT_MEASURED = 'not measured';
+
+/** "1234567.8" -> "1,234,568" at 0 decimals: written out by hand so no locale can change it. */
+export function formatNumber(x: number, decimals: number): string {
+  const fixed = Math.abs(x).toFixed(decimals);
+  const [whole, fraction] = fixed.split('.');
+  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  // -0.000 would read as a sign with nothing behind it.
+  const sign = x < 0 && Number(fixed) !== 0 ? '-' : '';
+  return sign + grouped + (fraction === undefined ? '' : `.${fraction}`);
+}
+
+/** A target's measured value with its unit, or "-" when not measured. */
+export function formatTargetValue(t: TargetResult): string {
+  if (t.value === null) return '-';
+  const style = UNITS[t.unit] ?? PLAIN;
+  return style.value(formatNumber(t.value, style.decimals));
+}
+
+type Direction = '>=' | '<=';
+
+interface Line {
+  readonly id: string;
+  readonly what: string;
+  readonly direction: Direction;
+  readonly line: number;
+  /** The line as a reader sees it: ">= 0.8x". */
+  readonly target: string;
+  readonly unit: string;
+}
+
+function margin(l: Line, value: number, met: boolean): string {
+  const style = UNITS[l.unit] ?? PLAIN;
+  if (value === l.line) return 'met, exactly on the line';
+  const text = formatNumber(Math.abs(value - l.line), style.marginDecimals);
+  // A miss by less than the last shown digit must not read as "missed by 0.00x".
+  const smallest = formatNumber(10 ** -style.marginDecimals, style.marginDecimals);
+  const amount = Number(text.replace(/,/g, '')) === 0 ? `< ${style.margin(smallest)}` : style.margin(text);
+  return `${met ? 'met' : 'missed'} by ${amount}`;
+}
+
+function verdict(l: Line, value: number | undefined): TargetResult {
+  const base = { id: l.id, what: l.what, target: l.target, unit: l.unit };
+  // A zero TLS baseline gives Infinity or NaN: a broken measurement, not a verdict.
+  if (value === undefined || !Number.isFinite(value)) return { ...base, value: null, met: null, margin: NOT_MEASURED };
+  const met = l.direction === '>=' ? value >= l.line : value <= l.line;
+  return { ...base, value, met, margin: margin(l, value, met) };
+}
+
+function throughputOf(r: Omit<BenchResults, 'targets'>, path: ThroughputPath, connections: number): number | undefined {
+  return r.throughput.find((t) => t.path === path && t.connections === connections)?.mbPerS;
+}
+
+function ratioToTls(r: Omit<BenchResults, 'targets'>, path: ThroughputPath): number | undefined {
+  const mine = throughputOf(r, path, 1);
+  const tls = throughputOf(r, 'tls', 1);
+  return mine === undefined || tls === undefined ? undefined : mine / tls;
+}
+
+function latencyAtTargetRps(r: Omit<BenchResults, 'targets'>, path: RequestPath): LatencyResult | undefined {
+  return r.latency.find((l) => l.path === path && l.targetRps === TARGET_RPS);
+}
+
+/** The busier ztunnel: a node's ztunnel is sized for its own load, so the larger one is what counts. */
+function ztunnelCost(l: LatencyResult | undefined): number | undefined {
+  const costs = ZTUNNELS.map((name) => l?.cost[name]?.vcpuPer1000Rps).filter((v): v is number => v !== undefined);
+  return costs.length === 0 ? undefined : Math.max(...costs);
+}
+
+/** Pooled runs at several concurrencies: the best rate is what the data plane can do. */
+function pooledConnectionsPerSecond(r: Omit<BenchResults, 'targets'>): number | undefined {
+  const rates = r.connections.filter((c) => c.mode === 'pooled').map((c) => c.perSecond);
+  return rates.length === 0 ? undefined : Math.max(...rates);
+}
+
+/** The largest count: fixed costs spread thinnest there, so it is closest to the per-connection cost. */
+function idleTunnelKb(r: Omit<BenchResults, 'targets'>): number | undefined {
+  if (r.scale.length === 0) return undefined;
+  const largest = r.scale.reduce((a, b) => (b.connections > a.connections ? b : a));
+  return largest.tunnelBytesPerConnection / KB;
+}
+
+export function evaluateTargets(r: Omit<BenchResults, 'targets'>): TargetResult[] {
+  return [
+    verdict(
+      { id: 'hbone-stream', what: 'One HBONE stream', direction: '>=', line: HBONE_STREAM_MIN_X_TLS, target: `>= ${HBONE_STREAM_MIN_X_TLS}x`, unit: 'x TLS' },
+      ratioToTls(r, 'hbone'),
+    ),
+    verdict({ id: 'l4-path', what: 'L4 mesh path', direction: '>=', line: L4_PATH_MIN_X_TLS, target: `>= ${L4_PATH_MIN_X_TLS}x`, unit: 'x TLS' }, ratioToTls(r, 'l4')),
+    verdict(
+      { id: 'l4-p90-added', what: 'p90 added at 1,000 rps, L4', direction: '<=', line: L4_P90_ADDED_MAX_MS, target: `<= ${L4_P90_ADDED_MAX_MS} ms`, unit: 'ms' },
+      latencyAtTargetRps(r, 'l4')?.addedMs.p90,
+    ),
+    verdict(
+      { id: 'l7-p90-added', what: 'p90 added at 1,000 rps, L7', direction: '<=', line: L7_P90_ADDED_MAX_MS, target: `<= ${L7_P90_ADDED_MAX_MS} ms`, unit: 'ms' },
+      latencyAtTargetRps(r, 'l7')?.addedMs.p90,
+    ),
+    verdict(
+      {
+        id: 'ztunnel-cost',
+        what: 'Cost per 1,000 rps, ztunnel',
+        direction: '<=',
+        line: ZTUNNEL_MAX_VCPU_PER_1000_RPS,
+        target: `<= ${ZTUNNEL_MAX_VCPU_PER_1000_RPS.toFixed(2)} vCPU`,
+        unit: 'vCPU',
+      },
+      ztunnelCost(latencyAtTargetRps(r, 'l4')),
+    ),
+    verdict(
+      {
+        id: 'waypoint-cost',
+        what: 'Cost per 1,000 rps, waypoint',
+        direction: '<=',
+        line: WAYPOINT_MAX_VCPU_PER_1000_RPS,
+        target: `<= ${WAYPOINT_MAX_VCPU_PER_1000_RPS.toFixed(2)} vCPU`,
+        unit: 'vCPU',
+      },
+      latencyAtTargetRps(r, 'l7')?.cost[WAYPOINT]?.vcpuPer1000Rps,
+    ),
+    verdict(
+      {
+        id: 'new-connections',
+        what: 'New tunneled connections',
+        direction: '>=',
+        line: NEW_CONNECTIONS_MIN_PER_S,
+        target: `>= ${formatNumber(NEW_CONNECTIONS_MIN_PER_S, 0)}/s`,
+        unit: '/s',
+      },
+      pooledConnectionsPerSecond(r),
+    ),
+    verdict(
+      { id: 'idle-connection', what: 'Idle tunneled connection', direction: '<=', line: IDLE_CONNECTION_MAX_KB, target: `<= ${IDLE_CONNECTION_MAX_KB} KB`, unit: 'KB' },
+      idleTunnelKb(r),
+    ),
+  ];
+}

@@ -1,0 +1,116 @@
+// What one `npm run bench` produces: the shape of bench/results/<timestamp>.json, which the
+// table, the report and the chart are all drawn from.
+
+/** The paths the suites compare. `hbone` is one raw HBONE stream (the hot core), no ztunnel. */
+export type ThroughputPath = 'tcp' | 'tls' | 'hbone' | 'l4' | 'l7';
+export type RequestPath = 'direct' | 'l4' | 'l7';
+
+export interface Machine {
+  readonly cpuModel: string;
+  readonly cores: number;
+  readonly memoryGiB: number;
+  readonly node: string;
+  readonly platform: string;
+  readonly loadAverageBefore: readonly number[];
+  readonly loadAverageAfter?: readonly number[];
+}
+
+export interface ThroughputResult {
+  readonly path: ThroughputPath;
+  readonly connections: number;
+  readonly bytesPerRep: number;
+  /** Every repetition's MB/s (10^6 bytes per second), in run order. */
+  readonly repsMbPerS: readonly number[];
+  readonly mbPerS: number;
+  /** Median CPU seconds (user + system) per GiB moved, by process. */
+  readonly cpuSPerGiB: Readonly<Record<string, number>>;
+}
+
+export interface Percentiles {
+  readonly p50: number;
+  readonly p90: number;
+  readonly p99: number;
+}
+
+/** One process during the fixed-rate runs of a path. */
+export interface ProcessCost {
+  /** CPU seconds per second of the run. */
+  readonly vcpu: number;
+  /** vcpu scaled to 1,000 requests/s: vcpu / (achieved rps / 1000). */
+  readonly vcpuPer1000Rps: number;
+  readonly rssMB: number;
+}
+
+export interface LatencyResult {
+  readonly path: RequestPath;
+  readonly targetRps: number;
+  readonly connections: number;
+  readonly payloadBytes: number;
+  /** Medians over repetitions of each repetition's figure, milliseconds. */
+  readonly ms: Percentiles;
+  /** ms minus direct's ms at the same percentile; zero for direct itself. */
+  readonly addedMs: Percentiles;
+  readonly achievedRps: number;
+  readonly requests: number;
+  readonly errors: number;
+  readonly non2xx: number;
+  readonly repsMs: readonly Percentiles[];
+  readonly cost: Readonly<Record<string, ProcessCost>>;
+}
+
+export interface MaxRpsResult {
+  readonly path: RequestPath;
+  readonly connections: number;
+  readonly rps: number;
+  readonly repsRps: readonly number[];
+  readonly ms: Percentiles;
+  readonly errors: number;
+  readonly non2xx: number;
+}
+
+export interface ConnectionsResult {
+  readonly mode: 'pooled' | 'unpooled';
+  readonly concurrency: number;
+  readonly perSecond: number;
+  readonly repsPerSecond: readonly number[];
+  /** Median time from connect() to the sink's answer, ms. */
+  readonly medianMs: number;
+  readonly failures: number;
+}
+
+export interface ScaleResult {
+  readonly connections: number;
+  /** RSS growth per idle connection, by process, bytes. */
+  readonly bytesPerConnection: Readonly<Record<string, number>>;
+  /** The tunnel's own cost: both ztunnels together. */
+  readonly tunnelBytesPerConnection: number;
+  readonly openSeconds: number;
+}
+
+export interface TargetResult {
+  readonly id: string;
+  readonly what: string;
+  /** e.g. ">= 0.8x", "<= 0.5 ms" */
+  readonly target: string;
+  readonly value: number | null;
+  readonly unit: string;
+  readonly met: boolean | null;
+  /** How far from the line, in words: "+0.13x", "0.21 ms over". */
+  readonly margin: string;
+}
+
+export interface BenchResults {
+  readonly bench: 'hbone-sim';
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly quick: boolean;
+  readonly suites: readonly string[];
+  readonly reps: number;
+  readonly machine: Machine;
+  readonly throughput: readonly ThroughputResult[];
+  readonly latency: readonly LatencyResult[];
+  readonly maxRps: readonly MaxRpsResult[];
+  readonly connections: readonly ConnectionsResult[];
+  readonly scale: readonly ScaleResult[];
+  readonly targets: readonly TargetResult[];
+}
