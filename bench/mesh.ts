@@ -118,13 +118,14 @@ export class BenchMesh {
     const env = {
       ...process.env,
       HBONE_LOG: process.env.HBONE_LOG ?? 'warn',
-      NODE_OPTIONS: profileDir ? `--cpu-prof --cpu-prof-dir=${path.resolve(profileDir)}` : '',
+      NODE_OPTIONS: '',
     };
+    const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profileDir)}`] : [];
     // Children's logs are shown only when asked for (HBONE_LOG=info npm run bench ...).
     const showLogs = process.env.HBONE_LOG !== undefined;
     const supervisor = new Supervisor(CLI, env, () => undefined, (child, line) => {
       if (showLogs) process.stderr.write(`[${child}] ${line}\n`);
-    });
+    }, nodeArgs);
     const mesh = new BenchMesh(benchAddresses(options.block), ca, caDir, supervisor, dir);
     for (const spec of childSpecs(scenario, caDir)) {
       const args = options.noPool && spec.args[0] === 'ztunnel' ? [...spec.args, '--no-pool'] : spec.args;

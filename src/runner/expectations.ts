@@ -4,7 +4,7 @@ import type { Expectation, Scenario, Workload } from '../mesh/model';
 import { PORT_SOCKS5 } from '../mesh/ports';
 import { isIP } from 'node:net';
 import { execInPod, ExecResult } from './exec';
-import { STAGE_ORIGINATE } from '../waypoint/stages';
+import { STAGE_ORIGINATE, UPSTREAM_REUSED } from '../waypoint/stages';
 import { baggageOf } from '../hbone/headers';
 import { AccessRecord, AccessRecords, field, isTrace } from './access-records';
 
@@ -47,6 +47,8 @@ export interface RequestTrace {
   readonly outbound?: AccessRecord;
   readonly waypoint?: AccessRecord;
   readonly inbound?: AccessRecord;
+  /** Set when the waypoint sent the request on an upstream connection it already had open: that CONNECT's trace id. */
+  readonly tunnelTrace?: string;
 }
 
 /** The host and port a request was sent to, from a URL or host:port. */
@@ -79,8 +81,12 @@ function traceOf(scenario: Scenario, records: AccessRecord[], pod: Workload, tar
   // Downstream calls (productpage -> reviews) carry the same trace: pick the hop of this request.
   const waypoint = viaWaypoint ? sameTrace.find((r) => isTrace(r) && stageDetail(r, 0, 'authority') === field(outbound, 'dst.hbone_addr')) : undefined;
   const expectedAuthority = waypoint ? originateDetail(waypoint, 'authority') : field(outbound, 'dst.hbone_addr');
-  const inbound = sameTrace.find((r) => !isTrace(r) && field(r, 'direction') === 'inbound' && field(r, 'dst.hbone_addr') === expectedAuthority);
-  return { traceId, outbound, waypoint, inbound };
+  // On a reused upstream connection the CONNECT (and ztunnel's record of it) carries the trace of
+  // the request that opened it; ztunnel writes that record when the connection closes.
+  const tunnelTrace = waypoint ? reusedTunnelTrace(waypoint) : undefined;
+  const inboundPool = tunnelTrace !== undefined ? records.filter((r) => field(r, 'trace_id') === tunnelTrace) : sameTrace;
+  const inbound = inboundPool.find((r) => !isTrace(r) && field(r, 'direction') === 'inbound' && field(r, 'dst.hbone_addr') === expectedAuthority);
+  return { traceId, outbound, waypoint, inbound, tunnelTrace };
 }
 
 function complete(scenario: Scenario, records: AccessRecord[], pod: Workload, target: { host: string; port: number }): boolean {
@@ -91,7 +97,15 @@ function complete(scenario: Scenario, records: AccessRecord[], pod: Workload, ta
   if (viaWaypoint && !t.waypoint) return false;
   // Ended in the waypoint: refused before stage 4 (403, no route), or stage 4 failed.
   if (t.waypoint && (!originateDetail(t.waypoint, 'authority') || originateDetail(t.waypoint, 'error'))) return true;
+  // The waypoint keeps its upstream connection open for the next request (as Envoy does), and
+  // ztunnel logs a connection when it closes: the destination's record may come much later.
+  if (t.waypoint) return true;
   return !field(t.outbound, 'dst.hbone_addr') || t.inbound !== undefined;
+}
+
+/** The trace id of the CONNECT a reused upstream connection was opened with, else undefined. */
+function reusedTunnelTrace(waypoint: AccessRecord): string | undefined {
+  return originateDetail(waypoint, 'upstream') === UPSTREAM_REUSED ? originateDetail(waypoint, 'tunnel_trace') : undefined;
 }
 
 /** The last originate stage: with retries, the waypoint runs stages 3 and 4 again. */
@@ -135,6 +149,13 @@ function hopsOf(scenario: Scenario, pod: Workload, t: RequestTrace): string[] {
       hops.push(
         `${where}: peer ${field(inb, 'src.identity')}, ${field(inb, 'policy') ? `allowed by ${field(inb, 'policy')}` : 'no L4 policy applies'} → ${field(inb, 'dst.workload')} ${field(inb, 'dst.hbone_addr')}  [${field(inb, 'duration')}]`,
       );
+  } else if (wp && originateDetail(wp, 'status')) {
+    const authority = originateDetail(wp, 'authority');
+    const pod = scenario.workloads.find((w) => authority.startsWith(`${w.ip}:`));
+    const how = t.tunnelTrace !== undefined ? `reused an upstream connection opened under trace ${t.tunnelTrace}` : 'opened a new upstream connection';
+    hops.push(
+      `${pod ? `ztunnel-${pod.node}` : 'the destination ztunnel'} inbound → ${pod?.name ?? authority}: the waypoint ${how} and keeps it open for the next request, as Envoy does; ztunnel logs a connection when it closes`,
+    );
   } else if (!wp || (wp.fields.stages as unknown[]).length >= 4) {
     hops.push(`(no inbound record${errorNote(out)})`);
   }
@@ -159,12 +180,12 @@ function describeStage(i: number, d: Record<string, string | number>): string {
     case 2:
       return `RBAC ${d.rbac} (${d.policy === 'none' ? d.reason : d.policy}); endpoint ${d.endpoint}`;
     default:
-      return `CONNECT :authority ${d.authority} to ${d.hbone}, x-envoy-original-dst-host ${d['x-envoy-original-dst-host']}; mTLS ${d.identity} → ${d.expect}${d.status ? `: ${d.status}` : ''}${d.error ? `: ${d.error}` : ''}`;
+      return `${d.upstream === UPSTREAM_REUSED ? 'reused upstream connection, ' : ''}CONNECT :authority ${d.authority} to ${d.hbone}, x-envoy-original-dst-host ${d['x-envoy-original-dst-host']}; mTLS ${d.identity} → ${d.expect}${d.status ? `: ${d.status}` : ''}${d.error ? `: ${d.error}` : ''}`;
   }
 }
 
 function traceJson(t: RequestTrace): unknown {
-  return { traceId: t.traceId, outbound: t.outbound?.fields, waypoint: t.waypoint?.fields, inbound: t.inbound?.fields };
+  return { traceId: t.traceId, outbound: t.outbound?.fields, waypoint: t.waypoint?.fields, inbound: t.inbound?.fields, tunnelTrace: t.tunnelTrace };
 }
 
 function errorNote(r: AccessRecord): string {

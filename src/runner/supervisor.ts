@@ -37,6 +37,8 @@ export class Supervisor {
     private readonly env: NodeJS.ProcessEnv,
     private readonly onStdout: LineHandler,
     private readonly onStderr: LineHandler = () => undefined,
+    /** Flags for node itself, before the entry script (the bench's --cpu-prof). */
+    private readonly nodeArgs: readonly string[] = [],
   ) {}
 
   onCrash(handler: (child: ChildHandle, code: number | null, signal: NodeJS.Signals | null) => void): void {
@@ -44,7 +46,7 @@ export class Supervisor {
   }
 
   start(spec: ChildSpec): ChildHandle {
-    const child = spawn(process.execPath, [this.entry, ...spec.args], {
+    const child = spawn(process.execPath, [...this.nodeArgs, this.entry, ...spec.args], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: this.env,
     });

@@ -17,3 +17,7 @@ export function vipStage(service: Service, port: number): string {
 export function podStage(pod: Workload, port: number): string {
   return `inbound-pod|${port}||${pod.ip}`;
 }
+
+/** Stage 4's `upstream` detail: whether the request opened a CONNECT or rode one already open. */
+export const UPSTREAM_NEW = 'new CONNECT';
+export const UPSTREAM_REUSED = 'reused';

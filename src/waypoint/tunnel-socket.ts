@@ -24,8 +24,10 @@ export class TunnelSocket extends Duplex {
   constructor(
     readonly stream: Http2Stream,
     addresses: SocketAddresses,
+    /** Half-open (the default) keeps our side writable after the peer's FIN, as a server needs. */
+    options: { readonly allowHalfOpen?: boolean } = {},
   ) {
-    super({ allowHalfOpen: true });
+    super({ allowHalfOpen: options.allowHalfOpen ?? true });
     // node:http drops its listeners once a request is done; a reset arriving after that must
     // not become an uncaught 'error'. Listeners added by users still receive it.
     this.on('error', () => undefined);

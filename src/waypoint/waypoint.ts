@@ -32,7 +32,8 @@ import { sourceLabels, destinationLabels, serviceLabels } from '../telemetry/wor
 import { configDump, rbacTarget } from './config-dump';
 import { WaypointAccessLog } from './access-log';
 import { TunnelSocket } from './tunnel-socket';
-import { STAGE_ORIGINATE, STAGE_TERMINATE, podStage, vipStage } from './stages';
+import { UpstreamPool, TunnelRequestOptions } from './upstream-pool';
+import { STAGE_ORIGINATE, STAGE_TERMINATE, UPSTREAM_NEW, UPSTREAM_REUSED, podStage, vipStage } from './stages';
 
 /** Envoy's own words, so a learner recognises them. */
 const BODY_NO_HEALTHY_UPSTREAM = 'no healthy upstream';
@@ -66,6 +67,15 @@ interface Outcome {
   policy?: string;
 }
 
+/** A kept-alive upstream connection the pod closed while idle is replaced at most this often per request. */
+const STALE_CONNECTION_RETRIES = 2;
+
+/** Stage 4's answer: the response head, and whether its connection was a new CONNECT or reused. */
+interface Forwarded {
+  readonly res: http.IncomingMessage;
+  readonly tunnel: { readonly upstream: string; readonly tunnel_trace?: string };
+}
+
 /** What stage 1 learnt about a tunnel, for the requests that follow on it. */
 interface TunnelContext {
   readonly conn: InboundConnect;
@@ -77,6 +87,7 @@ export class Waypoint {
   readonly state: MeshState;
   private readonly log: Logger;
   private readonly pool = new HbonePool({ log: logger('hbone::pool') });
+  private readonly upstreams: UpstreamPool;
   private readonly tunnels = new WeakMap<object, TunnelContext>();
   private readonly routeTables = new Map<string, CompiledRouteTable>();
   private readonly http: http.Server;
@@ -91,6 +102,19 @@ export class Waypoint {
   constructor(private readonly options: WaypointOptions) {
     this.state = new MeshState(options.scenario);
     this.log = options.log ?? logger('waypoint');
+    // Stage 4's connections: a CONNECT to the pod, as the waypoint, per upstream HTTP connection.
+    this.upstreams = new UpstreamPool(
+      (target, traceparent) =>
+        this.pool.connect({
+          source: this.cert,
+          expect: { kind: 'trustDomain', trustDomain: this.state.trustDomain },
+          address: hostAddress(target.slice(0, target.lastIndexOf(':'))),
+          sourceIp: hostAddress(options.pod.ip),
+          authority: target,
+          headers: { [HEADER_ORIGINAL_DST]: target, [HEADER_TRACEPARENT]: traceparent },
+        }),
+      options.pod.ip,
+    );
     this.http = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
       this.onRequest(req, res).catch((err: Error) => {
         this.log.error('request failed', { error: err.stack ?? err.message });
@@ -141,6 +165,7 @@ export class Waypoint {
   async stop(graceMs = 1000): Promise<void> {
     this.ready = false;
     this.cert?.stop();
+    this.upstreams.close();
     await Promise.all([this.server?.close(graceMs), this.pool.close(graceMs), ...this.admin.map((a) => a.close())]);
     this.http.close();
   }
@@ -330,40 +355,29 @@ export class Waypoint {
       };
       // The route timeout covers every try; a per-try timeout (backendRequest) each one.
       if (deadline !== undefined && performance.now() >= deadline) return timedOut();
-      let stream;
-      try {
-        stream = await this.pool.connect({
-          source: this.cert,
-          expect: { kind: 'trustDomain', trustDomain: this.state.trustDomain },
-          address: hostAddress(pod.ip),
-          sourceIp: hostAddress(this.options.pod.ip),
-          authority: target,
-          headers: { [HEADER_ORIGINAL_DST]: target, [HEADER_TRACEPARENT]: traceparent },
-        });
-      } catch (err) {
-        // Only a failed connect is a connect failure: the request never reached the pod.
-        const status = err instanceof HboneConnectError ? err.status : undefined;
-        clock.mark(STAGE_ORIGINATE, { ...originate, error: (err as Error).message });
-        this.log.info('upstream connect failed', { ...base, stage: STAGE_ORIGINATE, target, status, error: (err as Error).message, attempt });
-        if (attempt + 1 < attempts && (retry?.onConnectFailure ?? false)) continue;
-        Object.assign(outcome, { flags: HTTP_RESPONSE_FLAGS.upstreamConnectFailure, details: 'upstream_reset_before_response_started{connection_failure}' });
-        return finish(STATUS_SERVICE_UNAVAILABLE, BODY_CONNECT_FAILURE);
-      }
       const perTry = retry?.perTryTimeoutMs !== undefined ? performance.now() + retry.perTryTimeoutMs : undefined;
       const tryDeadline = deadline === undefined ? perTry : perTry === undefined ? deadline : Math.min(deadline, perTry);
-      let upstream;
+      let forwarded: Forwarded;
       try {
-        upstream = await this.forward(req, bodyless, stream, target, { ...headers, traceparent }, countRequest, tryDeadline);
+        forwarded = await this.forward(req, bodyless, target, { ...headers, traceparent }, traceparent, countRequest, tryDeadline);
       } catch (err) {
         clock.mark(STAGE_ORIGINATE, { ...originate, error: (err as Error).message });
+        if (err instanceof HboneConnectError) {
+          // Only a failed connect is a connect failure: the request never reached the pod.
+          this.log.info('upstream connect failed', { ...base, stage: STAGE_ORIGINATE, target, status: err.status, error: err.message, attempt });
+          if (attempt + 1 < attempts && (retry?.onConnectFailure ?? false)) continue;
+          Object.assign(outcome, { flags: HTTP_RESPONSE_FLAGS.upstreamConnectFailure, details: 'upstream_reset_before_response_started{connection_failure}' });
+          return finish(STATUS_SERVICE_UNAVAILABLE, BODY_CONNECT_FAILURE);
+        }
         this.log.info('upstream failed', { ...base, stage: STAGE_ORIGINATE, target, error: (err as Error).message, attempt });
         // The request reached the pod: a timeout or a reset is the answer, not something to retry.
         if (err instanceof UpstreamTimeoutError) return timedOut();
         Object.assign(outcome, { flags: HTTP_RESPONSE_FLAGS.upstreamConnectionTermination, details: 'upstream_reset_before_response_started{remote_reset}' });
         return finish(STATUS_SERVICE_UNAVAILABLE, BODY_CONNECT_FAILURE);
       }
+      const { res: upstream, tunnel } = forwarded;
       const status = upstream.statusCode ?? 502;
-      clock.mark(STAGE_ORIGINATE, { ...originate, status });
+      clock.mark(STAGE_ORIGINATE, { ...originate, ...tunnel, status });
       if (attempt + 1 < attempts && retry?.codes.includes(status)) {
         upstream.resume();
         this.log.info('retrying', { ...base, stage: STAGE_ORIGINATE, target, status, attempt });
@@ -418,29 +432,37 @@ export class Waypoint {
     });
   }
 
-  /** Sends the request through the CONNECT stream; resolves with the response head. */
+  /**
+   * Sends the request on a pooled upstream connection to `target` (a new CONNECT if none is idle);
+   * resolves with the response head and whether the connection was new or reused.
+   */
   private forward(
     req: http.IncomingMessage,
     bodyless: boolean,
-    stream: import('node:http2').ClientHttp2Stream,
     target: string,
     headers: Record<string, string>,
+    traceparent: string,
     countBody: (bytes: number) => void,
     deadline?: number,
-  ): Promise<http.IncomingMessage> {
+    staleRetries = STALE_CONNECTION_RETRIES,
+  ): Promise<Forwarded> {
     return new Promise((resolve, reject) => {
-      const [ip, port] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))];
-      const socket = new TunnelSocket(stream, { remoteAddress: ip, remotePort: port, localAddress: this.options.pod.ip, localPort: 0 });
-      // No `agent`: with agent:false node:http makes a default Agent that ignores createConnection.
-      const out = http.request({ method: req.method, path: req.url, headers, createConnection: () => socket as unknown as import('node:net').Socket });
+      const options: TunnelRequestOptions = { method: req.method, path: req.url, headers, agent: this.upstreams.agentFor(target), traceparent };
+      const out = http.request(options);
       const timer = deadline !== undefined ? setTimeout(() => out.destroy(new UpstreamTimeoutError(BODY_TIMEOUT)), Math.max(0, deadline - performance.now())) : undefined;
       out.on('response', (res) => {
         if (timer) clearTimeout(timer);
-        res.on('end', () => socket.end());
-        resolve(res);
+        const tunnel = out.reusedSocket ? { upstream: UPSTREAM_REUSED, tunnel_trace: UpstreamPool.tunnelTraceOf(out.socket) ?? '' } : { upstream: UPSTREAM_NEW };
+        resolve({ res, tunnel });
       });
       out.on('error', (err) => {
         if (timer) clearTimeout(timer);
+        // An idle connection the pod closed just as it was picked: send again on another, as
+        // Node's docs advise. Only a bodyless request can be sent twice.
+        if (out.reusedSocket && bodyless && staleRetries > 0 && !(err instanceof UpstreamTimeoutError)) {
+          this.log.debug('stale upstream connection, sending again', { target, error: err.message });
+          return resolve(this.forward(req, bodyless, target, headers, traceparent, countBody, deadline, staleRetries - 1));
+        }
         reject(err);
       });
       // A bodyless request may be retried, and a retry cannot re-read an ended request.

@@ -8,7 +8,7 @@ import { socksServer } from './fixtures/socks-server';
 import { get, pod, quietLog } from './fixtures/pods';
 
 t.test('the registry knows every app kind', async (t) => {
-  t.same(Object.keys(apps).sort(), ['details', 'echo', 'productpage', 'ratings', 'reviews', 'sink', 'sleep']);
+  t.same(Object.keys(apps).sort(), ['details', 'echo', 'http-echo', 'productpage', 'ratings', 'reviews', 'sink', 'sleep']);
 });
 
 t.test('runApp: details with readiness', async (t) => {

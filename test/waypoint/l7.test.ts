@@ -16,6 +16,7 @@ import { makeSpiffeId } from '../../src/identity/spiffe';
 import { HboneServer } from '../../src/hbone/server';
 import { formatAuthority } from '../../src/hbone/authority';
 import { logger } from '../../src/telemetry/log';
+import { UPSTREAM_IDLE_TIMEOUT_MS } from '../../src/waypoint/upstream-pool';
 import { Mesh, PODS, startMeshWithout, waypointAddresses, waypointScenario } from './fixtures/scenario';
 
 const N = 81;
@@ -198,7 +199,8 @@ t.test('the waypoint originates a CONNECT to the pod, as itself, with x-envoy-or
   const isInbound = (x: AccessRecord) => field(x, 'direction') === 'inbound' && field(x, 'dst.workload') === PODS.productpage;
   // Records are written at close; other tests' keep-alive connections to reviews may close now too.
   const isOutbound = (x: AccessRecord) => field(x, 'direction') === 'outbound' && field(x, 'src.workload') === PODS.sleep && field(x, 'dst.service') === 'productpage.default.svc.cluster.local';
-  const found = await mesh.records.waitFor(since, (rs) => rs.some(isInbound) && rs.some(isOutbound), 3000);
+  // The waypoint's upstream connection is logged by ztunnel when it closes, once idle.
+  const found = await mesh.records.waitFor(since, (rs) => rs.some(isInbound) && rs.some(isOutbound), UPSTREAM_IDLE_TIMEOUT_MS + 4000);
   const inbound = found.find(isInbound);
   t.equal(inbound?.reporter, 'ztunnel-node-b', "logged by productpage's node ztunnel");
   t.equal(field(inbound, 'src.identity'), WAYPOINT_ID, "the source is the waypoint's identity, not sleep's");
@@ -277,6 +279,14 @@ t.test('a request body crosses the waypoint whole, and istio_request_bytes count
 t.test('1,000 requests on one keep-alive connection are routed and authorized one by one', async (t) => {
   const labels = { reporter: 'source', source_workload: 'sleep', destination_service: 'reviews.default.svc.cluster.local' };
   const openedBefore = sumSamples(await mesh.metrics('node-a'), 'istio_tcp_connections_opened_total', labels);
+  // Upstream, the waypoint keeps its connections to the reviews pods open, as Envoy's pool does.
+  const toReviews = { reporter: 'destination', destination_canonical_service: 'reviews' };
+  const upstreamOpened = async () => {
+    let n = 0;
+    for (const node of ['node-a', 'node-b', 'node-c']) n += sumSamples(await mesh.metrics(node), 'istio_tcp_connections_opened_total', toReviews);
+    return n;
+  };
+  const upstreamBefore = await upstreamOpened();
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   t.teardown(() => agent.destroy());
   const sockets = new Set<net.Socket>();
@@ -303,6 +313,8 @@ t.test('1,000 requests on one keep-alive connection are routed and authorized on
   t.same(Object.fromEntries(counts), Object.fromEntries(kinds.map((k) => [k.what, 200])));
   const opened = sumSamples(await mesh.metrics('node-a'), 'istio_tcp_connections_opened_total', labels) - openedBefore;
   t.equal(opened, 1, "sleep's ztunnel opened exactly one connection to reviews for them");
+  const upstream = (await upstreamOpened()) - upstreamBefore;
+  t.ok(upstream >= 1 && upstream <= 6, `the waypoint reused its upstream connections: ${upstream} opened to the reviews pods for 600 forwarded requests`);
 });
 
 t.test('a malformed request in one tunnel gets 400; a keep-alive stream beside it keeps working', async (t) => {

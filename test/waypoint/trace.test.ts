@@ -7,6 +7,8 @@ import type { Expectation } from '../../src/mesh/model';
 import { hostAddress } from '../../src/mesh/model';
 import { findSamples, parsePromText, Sample } from '../../src/telemetry/prom-text';
 import { Mesh, startMesh } from '../fixtures/scenario-mesh';
+import type { AccessRecord } from '../../src/runner/access-records';
+import { UPSTREAM_IDLE_TIMEOUT_MS } from '../../src/waypoint/upstream-pool';
 import { PODS, waypointAddresses, waypointScenario } from './fixtures/scenario';
 
 const N = 83;
@@ -34,6 +36,7 @@ interface TraceJson {
   readonly outbound?: Record<string, unknown>;
   readonly waypoint?: { traceId: string; process: string; stages: Stage[]; status: number; durationMs: number };
   readonly inbound?: Record<string, unknown>;
+  readonly tunnelTrace?: string;
 }
 
 let mesh: Mesh;
@@ -52,6 +55,19 @@ function expectation(from: string, to: string, outcome: Expectation['outcome']):
 
 function traceOf(r: ExpectationResult): TraceJson {
   return (r.trace ?? {}) as TraceJson;
+}
+
+/**
+ * The destination ztunnel's record of the CONNECT that carried a request through the waypoint:
+ * under the request's own trace if stage 4 opened it, else under the trace that did. ztunnel
+ * writes it when the waypoint's upstream connection closes, after it has been idle a while.
+ */
+async function destinationRecord(tr: TraceJson): Promise<Record<string, unknown> | undefined> {
+  const authority = tr.waypoint?.stages[3]?.detail.authority;
+  const connectTrace = tr.tunnelTrace ?? tr.traceId;
+  const match = (r: AccessRecord) => r.fields.trace_id === connectTrace && r.fields.direction === 'inbound' && r.fields['dst.hbone_addr'] === authority;
+  const found = await mesh.records.waitFor(0, (rs) => rs.some(match), UPSTREAM_IDLE_TIMEOUT_MS + 4000);
+  return found.find(match)?.fields;
 }
 
 /** Index of the first hop at or after `from` that mentions `text`; -1 when none does. */
@@ -94,12 +110,16 @@ t.test('the trace names every waypoint stage in order, joined by one trace id', 
   t.equal(stages[3]?.detail.authority, `${A.pod.productpage}:9080`, 'stage 4 CONNECTs to the pod');
   t.equal(stages[3]?.detail.status, 200);
 
-  t.ok(tr.inbound, 'the destination ztunnel logged the waypoint CONNECT');
-  t.equal(tr.inbound?.trace_id, tr.traceId, 'the inbound record carries the same trace id');
-  t.equal(tr.inbound?.direction, 'inbound');
-  t.equal(tr.inbound?.['src.identity'], WAYPOINT_ID, 'the pod saw the waypoint as its peer');
-  t.equal(tr.inbound?.['dst.workload'], PODS.productpage);
-  t.equal(tr.inbound?.['dst.hbone_addr'], `${A.pod.productpage}:9080`);
+  t.equal(stages[3]?.detail.upstream, 'new CONNECT', 'the first request opens the upstream connection');
+  t.equal(tr.tunnelTrace, undefined);
+  t.equal(tr.inbound, undefined, 'the connection stays open for the next request: ztunnel has not logged it yet');
+  const inbound = await destinationRecord(tr);
+  t.ok(inbound, 'the destination ztunnel logged the waypoint CONNECT once it closed');
+  t.equal(inbound?.trace_id, tr.traceId, 'the inbound record carries the same trace id');
+  t.equal(inbound?.direction, 'inbound');
+  t.equal(inbound?.['src.identity'], WAYPOINT_ID, 'the pod saw the waypoint as its peer');
+  t.equal(inbound?.['dst.workload'], PODS.productpage);
+  t.equal(inbound?.['dst.hbone_addr'], `${A.pod.productpage}:9080`);
 
   // The hops read the same story, in the same order.
   let at = 0;
@@ -149,7 +169,7 @@ t.test('a request denied by the waypoint stops at inbound-pod', async (t) => {
 });
 
 /** Each result's records are of its own trace, and the inbound is the waypoint's stage-4 CONNECT. */
-function checkOwnTrace(t: Test, r: ExpectationResult, from: string): TraceJson {
+async function checkOwnTrace(t: Test, r: ExpectationResult, from: string): Promise<TraceJson> {
   const tr = traceOf(r);
   t.ok(r.ok, `${from} -> ${r.expectation.to} got ${r.got}`);
   t.match(tr.traceId ?? '', TRACE_ID_RE);
@@ -157,10 +177,14 @@ function checkOwnTrace(t: Test, r: ExpectationResult, from: string): TraceJson {
   t.equal(tr.outbound?.trace_id, tr.traceId);
   t.equal(tr.waypoint?.traceId, tr.traceId, 'the waypoint record is of this trace');
   t.equal(tr.waypoint?.stages[0]?.detail.peer, r.expectation.from === PODS.ingress ? 'spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account' : 'spiffe://cluster.local/ns/default/sa/sleep', 'stage 1 saw this client');
-  t.equal(tr.inbound?.trace_id, tr.traceId, 'the inbound record is of this trace');
   const authority = tr.waypoint?.stages[3]?.detail.authority;
   t.ok(authority, 'stage 4 names an authority');
-  t.equal(tr.inbound?.['dst.hbone_addr'], authority, "the inbound record is the waypoint's stage-4 CONNECT");
+  const reused = tr.waypoint?.stages[3]?.detail.upstream === 'reused';
+  t.equal(tr.tunnelTrace !== undefined, reused, 'a tunnel trace is named exactly when the connection was reused');
+  if (reused) t.not(tr.tunnelTrace, tr.traceId, 'a reused connection was opened by another request');
+  const inbound = await destinationRecord(tr);
+  t.equal(inbound?.trace_id, reused ? tr.tunnelTrace : tr.traceId, 'the inbound record is of the trace that opened the connection');
+  t.equal(inbound?.['dst.hbone_addr'], authority, "the inbound record is the waypoint's stage-4 CONNECT");
   return tr;
 }
 
@@ -170,8 +194,7 @@ t.test('two requests in flight at once are each traced on their own', async (t) 
     // productpage.default: the ingress client lives in istio-system, where a bare name would not resolve.
     runExpectation(mesh.scenario, mesh.records, expectation(PODS.ingress, 'http://productpage.default:9080/productpage', 200)),
   ]);
-  const ta = checkOwnTrace(t, a, PODS.sleep);
-  const tb = checkOwnTrace(t, b, PODS.ingress);
+  const [ta, tb] = await Promise.all([checkOwnTrace(t, a, PODS.sleep), checkOwnTrace(t, b, PODS.ingress)]);
   t.not(ta.traceId, tb.traceId, 'the two requests have different trace ids');
   t.not(ta.outbound?.['src.addr'], tb.outbound?.['src.addr'], 'different source connections');
 });
