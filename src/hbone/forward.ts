@@ -5,6 +5,10 @@ import { InboundConnect } from './server';
 import { ConnectRequest, HbonePool, HboneConnectError } from './pool';
 import { PipeResult, pipeTunnel, resetStream } from './pipe';
 import { CONNECT_TIMEOUT_MS, STATUS_SERVICE_UNAVAILABLE } from './constants';
+import { PORT_BUSY_CODES, nextSourcePort } from '../net/source-port';
+
+/** Local ports tried before a dial from a pinned address gives up. */
+const SOURCE_PORT_ATTEMPTS = 8;
 
 export interface TcpTarget {
   readonly host: string;
@@ -19,8 +23,14 @@ export interface TcpTarget {
 export function deliverToTcp(conn: InboundConnect, target: TcpTarget): Promise<PipeResult | { refused: Error; clientGone?: boolean }> {
   return new Promise((resolve) => {
     const timeout = target.timeoutMs ?? CONNECT_TIMEOUT_MS;
-    const socket = net.connect({ host: target.host, port: target.port, localAddress: target.localAddress, allowHalfOpen: true });
-    socket.setNoDelay(true);
+    let portsLeft = SOURCE_PORT_ATTEMPTS;
+    const dial = (): net.Socket => {
+      const localPort = target.localAddress ? nextSourcePort(target.localAddress) : undefined;
+      const s = net.connect({ host: target.host, port: target.port, localAddress: target.localAddress, localPort, allowHalfOpen: true });
+      s.setNoDelay(true);
+      return s;
+    };
+    let socket = dial();
     let settled = false;
     const settle = (result: PipeResult | { refused: Error; clientGone?: boolean } | Promise<PipeResult>): void => {
       if (settled) return;
@@ -40,15 +50,29 @@ export function deliverToTcp(conn: InboundConnect, target: TcpTarget): Promise<P
       socket.destroy();
       settle({ refused: new Error('the client went away while the app was being dialled'), clientGone: true });
     }
-    socket.once('error', refused);
+    const onError = (err: NodeJS.ErrnoException): void => {
+      // That local port is still tied to this destination (TIME_WAIT): the next one will do.
+      if (target.localAddress && PORT_BUSY_CODES.includes(err.code ?? '') && --portsLeft > 0 && !settled) {
+        socket.destroy();
+        socket = dial();
+        wire();
+        return;
+      }
+      refused(err);
+    };
+    const wire = (): void => {
+      const s = socket;
+      s.once('error', onError);
+      s.once('connect', () => {
+        if (settled || s !== socket) return;
+        s.off('error', onError);
+        const stream = conn.accept();
+        target.onConnected?.();
+        settle(pipeTunnel(s, stream));
+      });
+    };
     conn.stream.once('close', abandon);
-    socket.once('connect', () => {
-      if (settled) return;
-      socket.off('error', refused);
-      const stream = conn.accept();
-      target.onConnected?.();
-      settle(pipeTunnel(socket, stream));
-    });
+    wire();
   });
 }
 

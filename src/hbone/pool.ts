@@ -1,6 +1,7 @@
 // The HBONE client: CONNECT streams over pooled mutual-TLS HTTP/2 sessions, as ztunnel's pool
 // does. One pool key is (source identity, expected destination identity, destination address,
 // source IP); a key holds as many sessions as its streams need, at most 100 streams each.
+import { nextSourcePort } from '../net/source-port';
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
@@ -194,7 +195,9 @@ export class HbonePool {
         // Dial from the source pod's address, as ztunnel binds outbound sockets in the pod's netns.
         // tls.connect hands these options to net.Socket#connect, localAddress included (only the
         // typings omit it). Wrapping our own net.Socket instead would leave its handle to us.
-        const dial: tls.ConnectionOptions & net.TcpSocketConnectOpts = { ...tlsOptions, host: req.address, port, localAddress: req.sourceIp };
+        // The local port is chosen here, not by bind(): see src/net/source-port.ts.
+        const localPort = req.sourceIp ? nextSourcePort(req.sourceIp) : undefined;
+        const dial: tls.ConnectionOptions & net.TcpSocketConnectOpts = { ...tlsOptions, host: req.address, port, localAddress: req.sourceIp, localPort };
         const socket = tls.connect(dial);
         pooled.socket = socket;
         logKeysOfSocket(socket);

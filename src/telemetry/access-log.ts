@@ -6,6 +6,8 @@
 //    "src.identity":"spiffe://cluster.local/ns/default/sa/sleep","dst.addr":"10.4.0.5:15008",
 //    "dst.hbone_addr":"10.4.0.5:9080","dst.service":"productpage.default.svc.cluster.local",
 //    ..., "direction":"outbound","bytes_sent":80,"bytes_recv":1480,"duration":"12ms"}
+import { writeStdoutLine } from './stdout-lines';
+
 
 export const ACCESS_SCOPE = 'access';
 export const MESSAGE_COMPLETE = 'connection complete';
@@ -102,7 +104,7 @@ export class AccessLog {
   private readonly now: () => Date;
 
   constructor(options: AccessLogOptions = {}) {
-    this.sink = options.sink ?? ((line) => process.stdout.write(line + '\n'));
+    this.sink = options.sink ?? writeStdoutLine;
     this.now = options.now ?? (() => new Date());
   }
 

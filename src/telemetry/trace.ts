@@ -1,6 +1,7 @@
 // Trace records: one JSON line per request and process, naming each stage it went through with
 // its timing, keyed by the W3C trace id that every hop carries in traceparent. The runner joins
 // them with the ztunnels' access-log lines to show one request crossing the whole path.
+import { writeStdoutLine } from './stdout-lines';
 
 export const TRACE_SCOPE = 'trace';
 
@@ -26,7 +27,7 @@ export interface TraceRecord {
 export type TraceSink = (line: string) => void;
 
 export class TraceLog {
-  constructor(private readonly sink: TraceSink = (line) => process.stdout.write(line + '\n')) {}
+  constructor(private readonly sink: TraceSink = writeStdoutLine) {}
 
   write(record: TraceRecord): void {
     this.sink(JSON.stringify({ scope: TRACE_SCOPE, time: new Date().toISOString(), ...record }));

@@ -15,6 +15,7 @@
 // One line per request from the waypoint as a whole (Envoy would log at each HTTP connection
 // manager of the seed's chain): upstream_cluster is the inbound-vip|<port>|http|<host> cluster the
 // route chose, upstream_host the pod ip:port the request was tunnelled to.
+import { writeStdoutLine } from '../telemetry/stdout-lines';
 import type { Sink } from '../telemetry/access-log';
 
 export type { Sink } from '../telemetry/access-log';
@@ -147,7 +148,7 @@ export class WaypointAccessLog {
   private readonly format: AccessLogFormat;
 
   constructor(options: WaypointAccessLogOptions = {}) {
-    this.sink = options.sink ?? ((line) => process.stdout.write(line + '\n'));
+    this.sink = options.sink ?? writeStdoutLine;
     this.format = options.format ?? 'json';
   }
 
