@@ -23,6 +23,8 @@ export interface Sizes {
   readonly connectSeconds: number;
   /** Idle connection counts of the scale suite. */
   readonly scaleCounts: readonly number[];
+  /** Scale: how long the processes settle before RSS is read, before and after opening. */
+  readonly settleMs: number;
 }
 
 const MiB = 2 ** 20;
@@ -34,15 +36,17 @@ export const FULL: Sizes = {
   warmupSeconds: 2,
   connectSeconds: 3,
   scaleCounts: [1000, 10_000],
+  settleMs: 2000,
 };
 
 export const QUICK: Sizes = {
   throughputBytes: 48 * MiB,
-  latencySeconds: 1.5,
-  maxRpsSeconds: 1,
-  warmupSeconds: 0.5,
-  connectSeconds: 1,
+  latencySeconds: 1,
+  maxRpsSeconds: 0.7,
+  warmupSeconds: 0.3,
+  connectSeconds: 0.7,
   scaleCounts: [1000],
+  settleMs: 700,
 };
 
 /** Three: the least that has a median, and these machines are shared. */

@@ -14,16 +14,16 @@ import type { ScaleResult } from '../results';
 /** Connects in flight at once while opening N: fast, without a SYN flood at the capture. */
 const OPEN_CONCURRENCY = 256;
 /** Tunneled connections made and closed before the baseline: sessions, certificates and JIT in place. */
-const WARMUP_CONNECTIONS = 200;
+const WARMUP_CONNECTIONS = 100;
 const ACCEPT_TIMEOUT_MS = 120_000;
 const POLL_MS = 100;
-/** After the last accept: let allocation bursts be collected before RSS is read. */
-const SETTLE_MS = 2000;
 const PROCESSES = [CLIENT, ROLES.ztunnelA, ROLES.ztunnelB, ROLES.sink] as const;
 
 export interface ScaleSetup {
   readonly mesh: Omit<MeshOptions, 'noPool'>;
   readonly reps: number;
+  /** Before each RSS reading: let allocation bursts be collected first. */
+  readonly settleMs: number;
   readonly progress: (line: string) => void;
 }
 
@@ -70,14 +70,14 @@ async function measureOnce(s: ScaleSetup, n: number): Promise<{ perConn: Record<
     const to = mesh.addresses.capture.sink;
     for (let i = 0; i < WARMUP_CONNECTIONS; i++) await oneConnection(to);
     const opened0 = await mesh.inboundConnectionsOpened();
-    await sleep(SETTLE_MS);
+    await sleep(s.settleMs);
     const pids = new Map([...mesh.pids, [CLIENT, process.pid]]);
     const before = new Map(PROCESSES.map((p) => [p, sampleProcess(pids.get(p)!).rssBytes]));
     const t0 = performance.now();
     sockets.push(...(await openIdle(to, n)));
     await waitAccepted(mesh, opened0 + n);
     const openSeconds = (performance.now() - t0) / 1000;
-    await sleep(SETTLE_MS);
+    await sleep(s.settleMs);
     const perConn = Object.fromEntries(PROCESSES.map((p) => [p, (sampleProcess(pids.get(p)!).rssBytes - before.get(p)!) / n]));
     const broken = mesh.crashed();
     if (broken.length) throw new Error(`mesh process died holding ${n} connections: ${broken.join('; ')}`);

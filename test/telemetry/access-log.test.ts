@@ -95,6 +95,8 @@ t.test('writes to stdout by default', async (t) => {
   }) as typeof process.stdout.write;
   try {
     new AccessLog().write(outbound);
+    // Lines are written together once the event loop turns (src/telemetry/stdout-lines.ts).
+    await new Promise((r) => setImmediate(r));
   } finally {
     process.stdout.write = original;
   }

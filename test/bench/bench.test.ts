@@ -1,0 +1,69 @@
+// `npm run bench -- --quick` end to end on its own block (10.94 at 127.94): every suite runs
+// against real mesh processes, nothing is lost on any path, and the results JSON, REPORT.md and
+// its chart are written where --out says. Figures are not judged here: speed belongs in the report.
+import t from 'tap';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawn } from 'node:child_process';
+import type { BenchResults } from '../../bench/results';
+
+const BENCH = path.resolve(__dirname, '..', '..', 'dist', 'bench', 'bench.js');
+const BLOCK = 94;
+
+function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BENCH, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HBONE_LOG: undefined } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+t.test('a quick run of every suite writes the results, the report and the chart', async (t) => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'hbone-bench-test-'));
+  t.teardown(() => fs.rmSync(out, { recursive: true, force: true }));
+  const r = await run(['--quick', '--reps', '1', '--block', String(BLOCK), '--out', out]);
+  t.equal(r.code, 0, 'exit 0', { stderr: r.stderr.slice(-2000) });
+
+  const files = fs.readdirSync(path.join(out, 'results'));
+  t.equal(files.length, 1, 'one results file');
+  t.match(files[0], /^\d{8}T\d{6}Z\.json$/, 'named by its start time');
+  const res = JSON.parse(fs.readFileSync(path.join(out, 'results', files[0]), 'utf8')) as BenchResults;
+
+  t.same(
+    res.throughput.map((x) => `${x.path}x${x.connections}`),
+    ['tcpx1', 'tcpx8', 'tlsx1', 'tlsx8', 'hbonex1', 'hbonex8', 'l4x1', 'l4x8', 'l7x1', 'l7x8'],
+    'every path with 1 and 8 connections (each transfer checks the receiver counted every byte)',
+  );
+  for (const x of res.throughput) t.ok(x.mbPerS > 0, `${x.path} x${x.connections}: ${x.mbPerS.toFixed(0)} MB/s`);
+  t.same(Object.keys(res.throughput.find((x) => x.path === 'l7')!.cpuSPerGiB).sort(), ['bench-client', 'http-echo', 'waypoint', 'ztunnel-node-a', 'ztunnel-node-b']);
+
+  t.same(res.latency.map((x) => x.path), ['direct', 'l4', 'l7']);
+  for (const x of res.latency) {
+    t.equal(x.errors + x.non2xx, 0, `${x.path}: no errors and no non-2xx at 1,000 rps`);
+    t.ok(x.requests > 0 && x.ms.p50 > 0 && x.ms.p50 <= x.ms.p90 && x.ms.p90 <= x.ms.p99, `${x.path}: percentiles in order`);
+  }
+  t.ok(res.latency.find((x) => x.path === 'l7')!.cost.waypoint.vcpu > 0, 'the waypoint was measured');
+  t.same(res.maxRps.map((x) => x.path), ['direct', 'l4', 'l7']);
+  for (const x of res.maxRps) t.equal(x.errors + x.non2xx, 0, `${x.path}: no errors at 100 connections`);
+  t.same(res.connections.map((c) => c.mode), ['pooled', 'unpooled']);
+  for (const c of res.connections) t.equal(c.failures, 0, `${c.mode}: every connection answered`);
+  t.same(res.scale.map((s) => s.connections), [1000]);
+  t.equal(res.targets.length, 8);
+  t.ok(res.targets.every((x) => x.met !== null), 'every target measured');
+
+  const report = fs.readFileSync(path.join(out, 'REPORT.md'), 'utf8');
+  t.match(report, /## Targets/);
+  t.match(report, /\(REPORT\.svg\)/, 'the report shows the chart');
+  t.match(fs.readFileSync(path.join(out, 'REPORT.svg'), 'utf8'), /^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+  t.match(r.stdout, /Targets/, 'the table is printed');
+});
+
+t.test('a bad flag exits 2 and says why', async (t) => {
+  const r = await run(['--suite', 'nope']);
+  t.equal(r.code, 2);
+  t.match(r.stderr, /unknown suite "nope"/);
+});

@@ -1,0 +1,37 @@
+// `npm run bench` flags: suites, sizes, and clear errors for what it cannot run.
+import t from 'tap';
+import { DEFAULT_BLOCK, DEFAULT_REPS, FULL, QUICK, SUITES, parseOptions } from '../../bench/options';
+import { UsageError } from '../../src/cli/args';
+
+t.test('defaults: every suite, full sizes, bench/ as the output', async (t) => {
+  const o = parseOptions([], '/repo/bench');
+  t.same(o.suites, SUITES);
+  t.equal(o.quick, false);
+  t.same(o.sizes, FULL);
+  t.equal(o.sizes.throughputBytes, 2 ** 30, '1 GiB per throughput case, as the issue asks');
+  t.same(o.sizes.scaleCounts, [1000, 10_000]);
+  t.equal(o.reps, DEFAULT_REPS);
+  t.equal(o.block, DEFAULT_BLOCK);
+  t.equal(o.outDir, '/repo/bench');
+});
+
+t.test('--quick shrinks every suite but keeps them all, with a median', async (t) => {
+  const o = parseOptions(['--quick'], '/x');
+  t.same(o.sizes, QUICK);
+  t.same(o.suites, SUITES);
+  t.ok(o.reps >= 3, 'still repeated');
+  t.ok(QUICK.throughputBytes < FULL.throughputBytes && QUICK.latencySeconds < FULL.latencySeconds);
+});
+
+t.test('--suite picks suites, in the order they run', async (t) => {
+  t.same(parseOptions(['--suite', 'scale,latency'], '/x').suites, ['latency', 'scale']);
+  t.same(parseOptions(['--suite=cost'], '/x').suites, ['cost']);
+});
+
+t.test('bad flags are usage errors that say what is wrong', async (t) => {
+  t.throws(() => parseOptions(['--suite', 'latncy'], '/x'), new UsageError(`unknown suite "latncy"; suites: ${SUITES.join(', ')}`));
+  t.throws(() => parseOptions(['--reps', '0'], '/x'), UsageError);
+  t.throws(() => parseOptions(['--block', '300'], '/x'), /--block must be an integer from 1 to 254/);
+  t.throws(() => parseOptions(['--fast'], '/x'), /unknown flag --fast/);
+  t.throws(() => parseOptions(['extra'], '/x'), /unexpected argument "extra"/);
+});
