@@ -7,10 +7,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { UsageError } from '../src/cli/args';
 import { WorkloadCertificate } from '../src/identity/workload-cert';
 import { makeSpiffeId } from '../src/identity/spiffe';
 import { BenchMesh } from './mesh';
+import { progress, runEntry } from './entry';
 import { BenchOptions, Suite, USAGE, parseOptions } from './options';
 import { ServerProcess } from './core/server-process';
 import { ENV_CA_DIR, ENV_SERVER_IP, ENV_SERVER_SPIFFE_NS, ENV_SERVER_SPIFFE_SA } from './core/ipc';
@@ -33,10 +33,6 @@ const RESULTS_SUBDIR = 'results';
 const SERVER_NS = 'bench';
 const SERVER_SA = 'bench-server';
 const CLIENT_SA = 'client';
-
-function progress(line: string): void {
-  process.stderr.write(`  ${line}\n`);
-}
 
 /** Everything to undo however the run ends; synchronous so exit and signal handlers can use it. */
 class Cleanup {
@@ -145,36 +141,4 @@ async function run(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
   return 0;
 }
 
-function main(): void {
-  let opts: BenchOptions;
-  try {
-    if (process.argv.includes('--help')) {
-      process.stdout.write(USAGE + '\n');
-      return;
-    }
-    opts = parseOptions(process.argv.slice(2), DEFAULT_OUT_DIR);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`bench: ${err.message}\n${USAGE}\n`);
-    process.exitCode = 2;
-    return;
-  }
-  const cleanup = new Cleanup();
-  process.once('exit', () => cleanup.now());
-  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
-    process.once(sig, () => {
-      process.stderr.write(`bench: ${sig}, stopping\n`);
-      cleanup.now();
-      process.exit(code);
-    });
-  }
-  run(opts, cleanup).then(
-    (code) => process.exit(code),
-    (err: Error) => {
-      process.stderr.write(`bench: ${err.stack ?? err.message}\n`);
-      process.exit(1);
-    },
-  );
-}
-
-main();
+runEntry({ name: 'bench', usage: USAGE, parse: (argv) => parseOptions(argv, DEFAULT_OUT_DIR), cleanup: new Cleanup(), run });

@@ -12,8 +12,8 @@ import { WorkloadCertificate } from '../src/identity/workload-cert';
 import { makeSpiffeId } from '../src/identity/spiffe';
 import { HbonePool } from '../src/hbone/pool';
 import { HTTP2_SETTINGS, CONNECTION_WINDOW_BYTES } from '../src/hbone/constants';
-import { UsageError } from '../src/cli/args';
 import { logger } from '../src/telemetry/log';
+import { progress, runEntry } from './entry';
 import { BenchOptions, CaseId, HBONE_STREAM_COUNTS, USAGE, parseOptions } from './core/options';
 import { ENV_CA_DIR, ENV_SERVER_IP, ENV_SERVER_SPIFFE_NS, ENV_SERVER_SPIFFE_SA, ROOT_CERT_FILE, ROOT_KEY_FILE } from './core/ipc';
 import { ServerProcess } from './core/server-process';
@@ -33,10 +33,6 @@ const SERVER_SA = 'sink';
 const CLIENT_SA = 'client';
 /** Log level of the server process unless HBONE_LOG says otherwise. */
 const SERVER_LOG_LEVEL = 'warn';
-
-function progress(line: string): void {
-  process.stderr.write(`  ${line}\n`);
-}
 
 /** Everything that must be undone however the run ends. */
 class Cleanup {
@@ -186,36 +182,4 @@ async function run(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
   return 0;
 }
 
-function main(): void {
-  let opts: BenchOptions;
-  try {
-    if (process.argv.includes('--help')) {
-      process.stdout.write(USAGE + '\n');
-      return;
-    }
-    opts = parseOptions(process.argv.slice(2));
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`bench:core: ${err.message}\n${USAGE}\n`);
-    process.exitCode = 2;
-    return;
-  }
-  const cleanup = new Cleanup();
-  process.once('exit', () => cleanup.now());
-  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
-    process.once(sig, () => {
-      process.stderr.write(`bench:core: ${sig}, stopping\n`);
-      cleanup.now();
-      process.exit(code);
-    });
-  }
-  run(opts, cleanup).then(
-    (code) => process.exit(code),
-    (err: Error) => {
-      process.stderr.write(`bench:core: ${err.stack ?? err.message}\n`);
-      process.exit(1);
-    },
-  );
-}
-
-main();
+runEntry({ name: 'bench:core', usage: USAGE, parse: (argv) => parseOptions(argv), cleanup: new Cleanup(), run });

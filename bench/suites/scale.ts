@@ -29,7 +29,17 @@ export interface ScaleSetup {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function openIdle(to: Endpoint, n: number): Promise<net.Socket[]> {
+/**
+ * Each measurement opens its connections from an address of its own (127.<block>.6.x): the
+ * earlier suites leave tens of thousands of client ports in TIME_WAIT towards the same capture,
+ * and 10,000 more from 127.0.0.1 ran out of ports (EADDRNOTAVAIL).
+ */
+let measurements = 0;
+function sourceAddress(block: number): string {
+  return `127.${block}.6.${(measurements++ % 250) + 1}`;
+}
+
+async function openIdle(to: Endpoint, n: number, localAddress: string): Promise<net.Socket[]> {
   const sockets: net.Socket[] = [];
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -37,7 +47,7 @@ async function openIdle(to: Endpoint, n: number): Promise<net.Socket[]> {
       next++;
       sockets.push(
         await new Promise<net.Socket>((resolve, reject) => {
-          const s = net.connect({ host: to.host, port: to.port });
+          const s = net.connect({ host: to.host, port: to.port, localAddress });
           s.once('error', reject);
           s.once('connect', () => {
             s.off('error', reject);
@@ -74,7 +84,7 @@ async function measureOnce(s: ScaleSetup, n: number): Promise<{ perConn: Record<
     const pids = new Map([...mesh.pids, [CLIENT, process.pid]]);
     const before = new Map(PROCESSES.map((p) => [p, sampleProcess(pids.get(p)!).rssBytes]));
     const t0 = performance.now();
-    sockets.push(...(await openIdle(to, n)));
+    sockets.push(...(await openIdle(to, n, sourceAddress(s.mesh.block))));
     await waitAccepted(mesh, opened0 + n);
     const openSeconds = (performance.now() - t0) / 1000;
     await sleep(s.settleMs);
