@@ -74,12 +74,12 @@ export function reportMarkdown(r: BenchResults, chartFileName: string): string {
     sections.length === 0 ? 'No suite produced data.' : sections.map(sectionMarkdown).join('\n\n'),
     "## Istio's published figures (context, not targets)",
     [
-      `Istio's [performance and scalability page](${ISTIO_PAGE}) gives, at 1,000 requests/s with 1 KB payloads over 16 connections:`,
+      `Istio's [performance and scalability page](${ISTIO_PAGE}) (its Istio 1.24 summary) gives, at 1,000 requests/s with 1 KB payloads over 16 connections:`,
       '',
       `- ztunnel: ≈${ISTIO_ZTUNNEL.vcpu} vCPU and ${ISTIO_ZTUNNEL.rssMB} MB`,
       `- waypoint: ≈${ISTIO_WAYPOINT.vcpu} vCPU and ${ISTIO_WAYPOINT.rssMB} MB`,
       '',
-      'Those were measured on real clusters with the Rust ztunnel and Envoy. Ours are Node processes on one machine, so the comparison is one of shape, not a claim of parity.',
+      'Those were measured on real clusters with the Rust ztunnel and an Envoy waypoint with 2 worker threads. Ours are single-threaded Node processes sharing one 2-core machine with the load generator, so the comparison is one of shape, not a claim of parity.',
     ].join('\n'),
     '## Method',
     [

@@ -303,7 +303,7 @@ t.test('markdown: run, machine, targets, chart, tables, anchors, method', async 
   t.ok(md.includes('ztunnel: ≈0.06 vCPU and 12 MB'));
   t.ok(md.includes('waypoint: ≈0.25 vCPU and 60 MB'));
   t.match(md, /1,000 requests\/s with 1 KB payloads over 16 connections/);
-  t.match(md, /Rust ztunnel and Envoy/);
+  t.match(md, /Rust ztunnel and an Envoy waypoint/);
   t.match(md, /## Method/);
   for (const phrase of ['median', 'interleaved', '`response` event', 'process.hrtime', 'fortio', '/proc/<pid>/stat', 'RSS growth divided by the connection count']) {
     t.ok(md.includes(phrase), phrase);
