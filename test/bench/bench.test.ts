@@ -5,6 +5,7 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as net from 'node:net';
 import { spawn } from 'node:child_process';
 import type { BenchResults } from '../../bench/results';
 
@@ -66,4 +67,44 @@ t.test('a bad flag exits 2 and says why', async (t) => {
   const r = await run(['--suite', 'nope']);
   t.equal(r.code, 2);
   t.match(r.stderr, /unknown suite "nope"/);
+});
+
+/** Resolves with the connect error code, or 'connected'. */
+function probe(host: string, port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve('connected');
+    });
+    s.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+  });
+}
+
+t.test('Ctrl-C mid-run exits 130 and leaves no mesh process listening', async (t) => {
+  const block = 95;
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'hbone-bench-sigint-'));
+  t.teardown(() => fs.rmSync(out, { recursive: true, force: true }));
+  const child = spawn(process.execPath, [BENCH, '--suite', 'latency', '--quick', '--block', String(block), '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  const running = new Promise<void>((resolve) =>
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d;
+      if (stderr.includes('latency direct')) resolve();
+    }),
+  );
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await Promise.race([running, exited]);
+  t.equal(await probe(`127.${block}.0.1`, 15021), 'connected', 'the mesh was up (ztunnel-node-a ready)');
+  child.kill('SIGINT');
+  t.equal(await exited, 130, 'exit 130, as for Ctrl-C');
+  t.match(stderr, /bench: SIGINT, stopping/);
+  for (const [what, host] of [
+    ['ztunnel-node-a', `127.${block}.0.1`],
+    ['ztunnel-node-b', `127.${block}.0.2`],
+    ['waypoint', `127.${block}.3.1`],
+    ['http-echo', `127.${block}.2.2`],
+  ]) {
+    t.equal(await probe(host, 15021), 'ECONNREFUSED', `${what} no longer listens`);
+  }
 });
