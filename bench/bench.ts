@@ -72,7 +72,7 @@ async function run(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
   const has = (s: Suite) => opts.suites.includes(s);
   const m = machine();
   process.stderr.write(
-    `hbone-sim bench (${opts.quick ? 'quick' : 'full'}): ${opts.suites.join(', ')}; ${opts.reps} reps; ${m.cpuModel}, ${m.cores} cores, node ${m.node}; ` +
+    `hbone-sim bench (${opts.quick ? 'quick' : 'full'}): ${opts.suites.join(', ')}; ${opts.reps} reps (throughput ${opts.throughputReps}); ${m.cpuModel}, ${m.cores} cores, node ${m.node}; ` +
       `load average ${m.loadAverageBefore.map((l) => l.toFixed(2)).join(' ')}\n`,
   );
   const results: { -readonly [K in keyof Omit<BenchResults, 'targets' | 'finishedAt'>]: BenchResults[K] } = {
@@ -104,7 +104,7 @@ async function run(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
         const clientCert = await WorkloadCertificate.obtain(makeSpiffeId(SERVER_NS, CLIENT_SA), mesh.ca);
         try {
           const peer = { serverIp: `127.${opts.block}.5.1`, clientIp: mesh.addresses.client, serverSpiffeId: server.ready.spiffeId, clientCert };
-          results.throughput = await runThroughput({ mesh, server, peer, bytes: sz.throughputBytes, reps: opts.reps, progress });
+          results.throughput = await runThroughput({ mesh, server, peer, bytes: sz.throughputBytes, reps: opts.throughputReps, progress });
         } finally {
           clientCert.stop();
           await server.stop();

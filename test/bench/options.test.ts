@@ -1,6 +1,6 @@
 // `npm run bench` flags: suites, sizes, and clear errors for what it cannot run.
 import t from 'tap';
-import { DEFAULT_BLOCK, DEFAULT_REPS, FULL, QUICK, SUITES, parseOptions } from '../../bench/options';
+import { DEFAULT_BLOCK, DEFAULT_REPS, DEFAULT_THROUGHPUT_REPS, FULL, QUICK, SUITES, parseOptions } from '../../bench/options';
 import { UsageError } from '../../src/cli/args';
 
 t.test('defaults: every suite, full sizes, bench/ as the output', async (t) => {
@@ -11,6 +11,7 @@ t.test('defaults: every suite, full sizes, bench/ as the output', async (t) => {
   t.equal(o.sizes.throughputBytes, 2 ** 30, '1 GiB per throughput case, as the issue asks');
   t.same(o.sizes.scaleCounts, [1000, 10_000]);
   t.equal(o.reps, DEFAULT_REPS);
+  t.equal(o.throughputReps, DEFAULT_THROUGHPUT_REPS, 'throughput repeats more');
   t.equal(o.block, DEFAULT_BLOCK);
   t.equal(o.outDir, '/repo/bench');
 });
@@ -19,7 +20,8 @@ t.test('--quick shrinks every suite but keeps them all, with a median', async (t
   const o = parseOptions(['--quick'], '/x');
   t.same(o.sizes, QUICK);
   t.same(o.suites, SUITES);
-  t.ok(o.reps >= 3, 'still repeated');
+  t.ok(o.reps >= 3 && o.throughputReps >= 3, 'still repeated');
+  t.equal(parseOptions(['--reps', '7'], '/x').throughputReps, 7, '--reps sets every suite');
   t.ok(QUICK.throughputBytes < FULL.throughputBytes && QUICK.latencySeconds < FULL.latencySeconds);
 });
 
