@@ -7,6 +7,7 @@ import * as net from 'node:net';
 import { BenchMesh, Endpoint, MeshOptions, ROLES } from '../mesh';
 import { median } from '../core/measure';
 import { sampleProcess } from '../proc';
+import { drainTimeWait } from '../time-wait';
 import { oneConnection } from './connections';
 import { CLIENT } from './throughput';
 import type { ScaleResult } from '../results';
@@ -74,6 +75,8 @@ async function waitAccepted(mesh: BenchMesh, count: number): Promise<void> {
 }
 
 async function measureOnce(s: ScaleSetup, n: number): Promise<{ perConn: Record<string, number>; openSeconds: number }> {
+  // Each of the N connections binds a port at ztunnel-node-b (see bench/time-wait.ts).
+  await drainTimeWait(s.progress);
   const mesh = await BenchMesh.start(s.mesh);
   const sockets: net.Socket[] = [];
   try {

@@ -1,5 +1,6 @@
-// Local ports for dials from a pinned address (127.31.x): handed out in turn over the ephemeral
-// range, and a port still tied to the same destination is skipped rather than failing the dial.
+// Local ports for dials from a pinned address (127.31.x): odd ports handed out in turn over the
+// ephemeral range, and a port still tied to the same destination is skipped rather than failing
+// the dial.
 import t from 'tap';
 import * as net from 'node:net';
 import { once } from 'node:events';
@@ -9,18 +10,19 @@ import { expectIdentity } from '../../src/hbone/tls';
 import { deliverToTcp } from '../../src/hbone/forward';
 import { close, hboneServer, listen, quietLog, readAll, workload } from '../fixtures/mesh';
 
-t.test('ports come in turn within the ephemeral range and wrap around', async (t) => {
+t.test('odd ports come in turn within the ephemeral range and wrap around', async (t) => {
   const address = '127.31.9.9';
   const first = nextSourcePort(address);
   t.ok(first >= FIRST_PORT && first <= LAST_PORT, `${first} is in the range`);
+  t.equal(first % 2, 1, 'odd: the even ports are left to connect() without bind()');
   let prev = first;
   let wrapped = false;
-  for (let i = 0; i < LAST_PORT - FIRST_PORT + 1; i++) {
+  for (let i = 0; i < (LAST_PORT - FIRST_PORT) / 2 + 1; i++) {
     const p = nextSourcePort(address);
     if (prev === LAST_PORT) {
       t.equal(p, FIRST_PORT, 'after the last port comes the first');
       wrapped = true;
-    } else if (p !== prev + 1) {
+    } else if (p !== prev + 2) {
       t.fail(`port ${p} after ${prev}`);
       break;
     }
@@ -49,7 +51,7 @@ t.test('an inbound dial skips a local port that is busy towards the same app', a
   const pool = new HbonePool({ log: quietLog });
   // The port the next dial from `pinned` will try, held open to the app by someone else.
   const probe = nextSourcePort(pinned);
-  const busy = probe === LAST_PORT ? FIRST_PORT : probe + 1;
+  const busy = probe === LAST_PORT ? FIRST_PORT : probe + 2;
   const blocker = net.connect({ host: '127.31.0.3', port: appPort, localAddress: pinned, localPort: busy });
   await once(blocker, 'connect');
   t.teardown(async () => {
@@ -74,5 +76,5 @@ t.test('an inbound dial skips a local port that is busy towards the same app', a
   t.equal(seen.length, 2, 'the blocker and the tunnel reached the app');
   t.equal(seen[0], busy);
   t.not(seen[1], busy, 'the tunnel left from another port');
-  t.equal(seen[1], busy === LAST_PORT ? FIRST_PORT : busy + 1, 'the next one in turn');
+  t.equal(seen[1], busy === LAST_PORT ? FIRST_PORT : busy + 2, 'the next one in turn');
 });
