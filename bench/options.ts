@@ -1,5 +1,5 @@
 // Settings of `npm run bench`: which suites, how long each runs, where results go. A full run
-// takes about eight minutes on a 2-core machine; --quick keeps every suite but shrinks each, and
+// takes about eleven minutes on a 2-core machine; --quick keeps every suite but shrinks each, and
 // finishes in under a minute.
 import * as path from 'node:path';
 import { parseFlags, UsageError } from '../src/cli/args';
