@@ -90,39 +90,39 @@ async function run(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
   };
   const sz = opts.sizes;
 
-  if (has('throughput') || has('latency') || has('cost') || has('maxrps') || has('connections')) {
-    await withMesh(cleanup, opts, false, async (mesh) => {
-      if (has('throughput')) {
-        const server = await ServerProcess.start({
-          [ENV_CA_DIR]: mesh.caDir,
-          [ENV_SERVER_IP]: `127.${opts.block}.5.1`,
-          [ENV_SERVER_SPIFFE_NS]: SERVER_NS,
-          [ENV_SERVER_SPIFFE_SA]: SERVER_SA,
-          HBONE_LOG: process.env.HBONE_LOG ?? 'warn',
-        });
-        cleanup.server = server;
-        const clientCert = await WorkloadCertificate.obtain(makeSpiffeId(SERVER_NS, CLIENT_SA), mesh.ca);
-        try {
-          const peer = { serverIp: `127.${opts.block}.5.1`, clientIp: mesh.addresses.client, serverSpiffeId: server.ready.spiffeId, clientCert };
-          results.throughput = await runThroughput({ mesh, server, peer, bytes: sz.throughputBytes, reps: opts.throughputReps, progress });
-        } finally {
-          clientCert.stop();
-          await server.stop();
-          cleanup.server = undefined;
-        }
-      }
-      const requests = { mesh, reps: opts.reps, warmupSeconds: sz.warmupSeconds, progress };
-      if (has('latency') || has('cost')) results.latency = await runFixedRate(requests, sz.latencySeconds);
-      if (has('maxrps')) results.maxRps = await runMaxRps(requests, sz.maxRpsSeconds);
-      if (has('connections')) {
-        const setup = { reps: opts.reps, seconds: sz.connectSeconds, warmupSeconds: sz.warmupSeconds, progress };
-        results.connections = [await runConnections(mesh, 'pooled', setup)];
+  // Every suite gets a mesh of its own, so no figure depends on what ran before it in the same
+  // processes (heaps grown by gigabytes of uploads, pooled sessions, sockets in TIME_WAIT), and
+  // `--suite latency` alone measures what a full run measures.
+  if (has('throughput')) {
+    results.throughput = await withMesh(cleanup, opts, false, async (mesh) => {
+      const server = await ServerProcess.start({
+        [ENV_CA_DIR]: mesh.caDir,
+        [ENV_SERVER_IP]: `127.${opts.block}.5.1`,
+        [ENV_SERVER_SPIFFE_NS]: SERVER_NS,
+        [ENV_SERVER_SPIFFE_SA]: SERVER_SA,
+        HBONE_LOG: process.env.HBONE_LOG ?? 'warn',
+      });
+      cleanup.server = server;
+      const clientCert = await WorkloadCertificate.obtain(makeSpiffeId(SERVER_NS, CLIENT_SA), mesh.ca);
+      try {
+        const peer = { serverIp: `127.${opts.block}.5.1`, clientIp: mesh.addresses.client, serverSpiffeId: server.ready.spiffeId, clientCert };
+        return await runThroughput({ mesh, server, peer, bytes: sz.throughputBytes, reps: opts.throughputReps, progress });
+      } finally {
+        clientCert.stop();
+        await server.stop();
+        cleanup.server = undefined;
       }
     });
   }
+  const requests = (mesh: BenchMesh) => ({ mesh, reps: opts.reps, warmupSeconds: sz.warmupSeconds, progress });
+  if (has('latency') || has('cost')) results.latency = await withMesh(cleanup, opts, false, (mesh) => runFixedRate(requests(mesh), sz.latencySeconds));
+  if (has('maxrps')) results.maxRps = await withMesh(cleanup, opts, false, (mesh) => runMaxRps(requests(mesh), sz.maxRpsSeconds));
   if (has('connections')) {
     const setup = { reps: opts.reps, seconds: sz.connectSeconds, warmupSeconds: sz.warmupSeconds, progress };
-    results.connections = [...results.connections, await withMesh(cleanup, opts, true, (mesh) => runConnections(mesh, 'unpooled', setup))];
+    results.connections = [
+      await withMesh(cleanup, opts, false, (mesh) => runConnections(mesh, 'pooled', setup)),
+      await withMesh(cleanup, opts, true, (mesh) => runConnections(mesh, 'unpooled', setup)),
+    ];
   }
   if (has('scale')) results.scale = await runScale({ mesh: { block: opts.block }, reps: opts.reps, settleMs: sz.settleMs, progress }, sz.scaleCounts);
 

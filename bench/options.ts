@@ -40,13 +40,13 @@ export const FULL: Sizes = {
 };
 
 export const QUICK: Sizes = {
-  throughputBytes: 48 * MiB,
+  throughputBytes: 32 * MiB,
   latencySeconds: 1,
   maxRpsSeconds: 0.7,
   warmupSeconds: 0.3,
   connectSeconds: 0.7,
   scaleCounts: [1000],
-  settleMs: 700,
+  settleMs: 500,
 };
 
 /** Three: the least that has a median, and these machines are shared. */
