@@ -28,8 +28,9 @@ export async function runService(name: string, start: () => Promise<Service>): P
   };
   process.on('SIGTERM', () => stop('SIGTERM', 0));
   process.on('SIGINT', () => {
-    // Ctrl-C in a terminal reaches the whole process group. A child of the runner leaves it to
-    // the runner, which tears the mesh down in order (SIGTERM); racing it would look like a crash.
+    // A child of the runner leaves Ctrl-C to the runner, which tears the mesh down in order
+    // (SIGTERM); racing it would look like a crash. (The runner also spawns its children in
+    // their own process group, so a terminal's SIGINT does not reach them at all.)
     if (process.connected) log.debug('SIGINT left to the runner');
     else stop('SIGINT', 0);
   });

@@ -49,6 +49,11 @@ export class Supervisor {
     const child = spawn(process.execPath, [...this.nodeArgs, this.entry, ...spec.args], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: this.env,
+      // A process group of its own: Ctrl-C in a terminal reaches the whole foreground group, and
+      // a child still loading its modules (no SIGINT handler yet) would die of it, which the
+      // runner would report as a crash. The runner alone gets it and stops the children in order;
+      // if the runner dies, the IPC channel closes and they stop themselves.
+      detached: true,
     });
     const handle: ChildHandle = { spec, process: child, tail: [] };
     createInterface({ input: child.stdout! }).on('line', (line) => this.onStdout(spec.name, line));
