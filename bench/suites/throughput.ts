@@ -151,8 +151,8 @@ function lengthMover(stream: Duplex, chunk: Buffer): Mover {
 }
 
 /** An HTTP/1.1 POST of `bytes` to http-echo's upload path, through the capture; it answers the count. */
-function uploadMover(to: Endpoint, chunk: Buffer): Promise<Mover> {
-  return Promise.resolve((bytes: number) =>
+function uploadMover(to: Endpoint, chunk: Buffer): Mover {
+  return (bytes) =>
     new Promise<void>((resolve, reject) => {
       const req = http.request(
         { host: to.host, port: to.port, method: 'POST', path: UPLOAD_PATH, agent: false, headers: { host: 'http-l7', 'content-length': bytes } },
@@ -166,8 +166,7 @@ function uploadMover(to: Endpoint, chunk: Buffer): Promise<Mover> {
       req.on('error', reject);
       req.on('socket', (s) => (s as net.Socket).setNoDelay(true));
       pump(req, bytes, chunk).then(() => req.end(), reject);
-    }),
-  );
+    });
 }
 
 /** Writes `total` bytes in chunk-sized writes, waiting for 'drain' whenever a write says so. */

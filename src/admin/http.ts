@@ -1,15 +1,11 @@
 // Small HTTP servers for the admin ports: readiness (15021), metrics (15020) and the admin
 // API (15000). Each route answers GET; anything else is 404/405.
 import * as http from 'node:http';
-import { listen } from '../net/listen';
+import { serve, Serving } from '../net/listen';
 
 export type Route = (req: http.IncomingMessage, res: http.ServerResponse) => void | Promise<void>;
 
-export interface AdminServer {
-  readonly address: string;
-  readonly port: number;
-  close(): Promise<void>;
-}
+export type AdminServer = Serving;
 
 export async function startHttp(address: string, port: number, routes: Record<string, Route>): Promise<AdminServer> {
   const server = http.createServer((req, res) => {
@@ -30,16 +26,7 @@ export async function startHttp(address: string, port: number, routes: Record<st
   });
   // Admin clients (curl, Prometheus) should not hold a shutting-down process open.
   server.keepAliveTimeout = 1000;
-  const bound = await listen(server, address, port);
-  return {
-    address,
-    port: bound,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return serve(server, address, port, () => server.closeAllConnections());
 }
 
 /** Readiness as Istio's proxies report it: GET /healthz/ready -> 200 "ready" once ready, 503 before. */

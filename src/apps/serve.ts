@@ -3,25 +3,13 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import type { RunningApp } from './app';
-import { listen } from '../net/listen';
+import { serve, Serving } from '../net/listen';
 
-export interface Listening extends RunningApp {
-  readonly address: string;
-  readonly port: number;
-}
+export type Listening = RunningApp & Serving;
 
 export async function listenHttp(address: string, port: number, handler: http.RequestListener): Promise<Listening> {
   const server = http.createServer(handler);
-  const bound = await listen(server, address, port);
-  return {
-    address,
-    port: bound,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return serve(server, address, port, () => server.closeAllConnections());
 }
 
 /** Raw TCP with allowHalfOpen: the client's FIN does not end our side, the handler decides. */
@@ -33,14 +21,7 @@ export async function listenTcp(address: string, port: number, onConnection: (so
     socket.setNoDelay(true);
     onConnection(socket);
   });
-  const bound = await listen(server, address, port);
-  return {
-    address,
-    port: bound,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of open) s.destroy();
-      }),
-  };
+  return serve(server, address, port, () => {
+    for (const s of open) s.destroy();
+  });
 }

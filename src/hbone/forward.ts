@@ -24,13 +24,6 @@ export function deliverToTcp(conn: InboundConnect, target: TcpTarget): Promise<P
   return new Promise((resolve) => {
     const timeout = target.timeoutMs ?? CONNECT_TIMEOUT_MS;
     let portsLeft = SOURCE_PORT_ATTEMPTS;
-    const dial = (): net.Socket => {
-      const localPort = target.localAddress ? nextSourcePort(target.localAddress) : undefined;
-      const s = net.connect({ host: target.host, port: target.port, localAddress: target.localAddress, localPort, allowHalfOpen: true });
-      s.setNoDelay(true);
-      return s;
-    };
-    let socket = dial();
     let settled = false;
     const settle = (result: PipeResult | { refused: Error; clientGone?: boolean } | Promise<PipeResult>): void => {
       if (settled) return;
@@ -40,6 +33,29 @@ export function deliverToTcp(conn: InboundConnect, target: TcpTarget): Promise<P
       resolve(result);
     };
     const timer = setTimeout(() => refused(new Error(`connect to ${target.host}:${target.port} timed out after ${timeout} ms`)), timeout);
+    function dial(): net.Socket {
+      const localPort = target.localAddress ? nextSourcePort(target.localAddress) : undefined;
+      const s = net.connect({ host: target.host, port: target.port, localAddress: target.localAddress, localPort, allowHalfOpen: true });
+      s.setNoDelay(true);
+      s.once('error', onError);
+      s.once('connect', () => {
+        if (settled) return;
+        s.off('error', onError);
+        const stream = conn.accept();
+        target.onConnected?.();
+        settle(pipeTunnel(s, stream));
+      });
+      return s;
+    }
+    function onError(err: NodeJS.ErrnoException): void {
+      // That local port is still tied to this destination (TIME_WAIT): the next one will do.
+      if (target.localAddress && PORT_BUSY_CODES.includes(err.code ?? '') && --portsLeft > 0 && !settled) {
+        socket.destroy();
+        socket = dial();
+        return;
+      }
+      refused(err);
+    }
     function refused(err: Error): void {
       socket.destroy();
       if (!conn.stream.destroyed) conn.reject(STATUS_SERVICE_UNAVAILABLE, err.message);
@@ -50,29 +66,8 @@ export function deliverToTcp(conn: InboundConnect, target: TcpTarget): Promise<P
       socket.destroy();
       settle({ refused: new Error('the client went away while the app was being dialled'), clientGone: true });
     }
-    const onError = (err: NodeJS.ErrnoException): void => {
-      // That local port is still tied to this destination (TIME_WAIT): the next one will do.
-      if (target.localAddress && PORT_BUSY_CODES.includes(err.code ?? '') && --portsLeft > 0 && !settled) {
-        socket.destroy();
-        socket = dial();
-        wire();
-        return;
-      }
-      refused(err);
-    };
-    const wire = (): void => {
-      const s = socket;
-      s.once('error', onError);
-      s.once('connect', () => {
-        if (settled || s !== socket) return;
-        s.off('error', onError);
-        const stream = conn.accept();
-        target.onConnected?.();
-        settle(pipeTunnel(s, stream));
-      });
-    };
+    let socket = dial();
     conn.stream.once('close', abandon);
-    wire();
   });
 }
 

@@ -81,16 +81,6 @@ export class UpstreamPool {
     return socket ? openedBy.get(socket) : undefined;
   }
 
-  /** Open connections, busy or idle, over all endpoints (tests, config dump). */
-  get openConnections(): number {
-    let n = 0;
-    for (const a of this.agents.values()) {
-      for (const list of Object.values(a.sockets)) n += list?.length ?? 0;
-      for (const list of Object.values(a.freeSockets)) n += list?.length ?? 0;
-    }
-    return n;
-  }
-
   close(): void {
     for (const a of this.agents.values()) a.destroy();
     this.agents.clear();

@@ -5,6 +5,7 @@
 //   3 inbound-pod|<port>||<pod ip>    AuthorizationPolicy (the RBAC filter), then the endpoint
 //   4 inbound_CONNECT_originate  a new pooled HBONE CONNECT to the pod, as the waypoint
 import * as http from 'node:http';
+import type { ClientHttp2Stream } from 'node:http2';
 import { MeshCa } from '../identity/ca';
 import { WorkloadCertificate } from '../identity/workload-cert';
 import { makeSpiffeId, principalOf } from '../identity/spiffe';
@@ -103,18 +104,7 @@ export class Waypoint {
     this.state = new MeshState(options.scenario);
     this.log = options.log ?? logger('waypoint');
     // Stage 4's connections: a CONNECT to the pod, as the waypoint, per upstream HTTP connection.
-    this.upstreams = new UpstreamPool(
-      (target, traceparent) =>
-        this.pool.connect({
-          source: this.cert,
-          expect: { kind: 'trustDomain', trustDomain: this.state.trustDomain },
-          address: hostAddress(target.slice(0, target.lastIndexOf(':'))),
-          sourceIp: hostAddress(options.pod.ip),
-          authority: target,
-          headers: { [HEADER_ORIGINAL_DST]: target, [HEADER_TRACEPARENT]: traceparent },
-        }),
-      options.pod.ip,
-    );
+    this.upstreams = new UpstreamPool((target, traceparent) => this.originate(target, traceparent), options.pod.ip);
     this.http = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
       this.onRequest(req, res).catch((err: Error) => {
         this.log.error('request failed', { error: err.stack ?? err.message });
@@ -168,6 +158,18 @@ export class Waypoint {
     this.upstreams.close();
     await Promise.all([this.server?.close(graceMs), this.pool.close(graceMs), ...this.admin.map((a) => a.close())]);
     this.http.close();
+  }
+
+  /** Stage 4 (inbound_CONNECT_originate): a CONNECT to the pod `target` (ip:port), as the waypoint. */
+  private originate(target: string, traceparent: string): Promise<ClientHttp2Stream> {
+    return this.pool.connect({
+      source: this.cert,
+      expect: { kind: 'trustDomain', trustDomain: this.state.trustDomain },
+      address: hostAddress(target.slice(0, target.lastIndexOf(':'))),
+      sourceIp: hostAddress(this.options.pod.ip),
+      authority: target,
+      headers: { [HEADER_ORIGINAL_DST]: target, [HEADER_TRACEPARENT]: traceparent },
+    });
   }
 
   /** Stage 1: match :authority VIP:port to a service this waypoint serves. */
@@ -228,14 +230,7 @@ export class Waypoint {
     }
     const authority = formatAuthority(pod.ip, servicePort.targetPort);
     try {
-      const upstream = await this.pool.connect({
-        source: this.cert,
-        expect: { kind: 'trustDomain', trustDomain: this.state.trustDomain },
-        address: hostAddress(pod.ip),
-        sourceIp: hostAddress(this.options.pod.ip),
-        authority,
-        headers: { [HEADER_ORIGINAL_DST]: authority, [HEADER_TRACEPARENT]: childTraceparent(headerValue(conn.headers[HEADER_TRACEPARENT])) },
-      });
+      const upstream = await this.originate(authority, childTraceparent(headerValue(conn.headers[HEADER_TRACEPARENT])));
       const bytes = await pipeStreams(stream, upstream);
       this.log.debug('tcp relay complete', { ...fields, upstream: authority, ...bytes });
     } catch (err) {

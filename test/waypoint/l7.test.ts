@@ -17,7 +17,8 @@ import { HboneServer } from '../../src/hbone/server';
 import { formatAuthority } from '../../src/hbone/authority';
 import { logger } from '../../src/telemetry/log';
 import { UPSTREAM_IDLE_TIMEOUT_MS } from '../../src/waypoint/upstream-pool';
-import { Mesh, PODS, startMeshWithout, waypointAddresses, waypointScenario } from './fixtures/scenario';
+import { PODS, waypointAddresses, waypointScenario } from './fixtures/scenario';
+import { Mesh, startMesh } from '../fixtures/scenario-mesh';
 
 const N = 81;
 const A = waypointAddresses(N);
@@ -40,7 +41,7 @@ interface SeenConnect {
 const probeSeen: SeenConnect[] = [];
 
 t.before(async () => {
-  mesh = await startMeshWithout(waypointScenario(N), 'waypoint-l7', ['ztunnel-node-d']);
+  mesh = await startMesh(waypointScenario(N), 'waypoint-l7', ['ztunnel-node-d']);
   // Node D's ztunnel, reduced to what this test needs: accept every CONNECT, note its headers,
   // answer the one HTTP request inside with them as JSON.
   const ca = await loadOrCreateCa(mesh.caDir);

@@ -12,7 +12,7 @@ import { makeSpiffeId } from '../../src/identity/spiffe';
 import { HboneServer } from '../../src/hbone/server';
 import { formatAuthority } from '../../src/hbone/authority';
 import { logger } from '../../src/telemetry/log';
-import { Mesh, startMeshWithout } from './fixtures/scenario';
+import { Mesh, startMesh } from '../fixtures/scenario-mesh';
 import { ROUTE_PATHS, ROUTE_TIMEOUT_MS, routeFiltersAddresses, routeFiltersScenario } from './fixtures/route-filters-scenario';
 
 const N = 85;
@@ -92,7 +92,7 @@ function values(request: ProbeRequest | undefined, name: string): string[] | und
 }
 
 t.before(async () => {
-  mesh = await startMeshWithout(routeFiltersScenario(N), 'waypoint-route-filters', ['ztunnel-node-d']);
+  mesh = await startMesh(routeFiltersScenario(N), 'waypoint-route-filters', ['ztunnel-node-d']);
   const ca = await loadOrCreateCa(mesh.caDir);
   probeCert = await WorkloadCertificate.obtain(makeSpiffeId('default', 'probe'), ca);
   const server = new HboneServer({
