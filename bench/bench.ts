@@ -124,7 +124,7 @@ async function run(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
       await withMesh(cleanup, opts, true, (mesh) => runConnections(mesh, 'unpooled', setup)),
     ];
   }
-  if (has('scale')) results.scale = await runScale({ mesh: { block: opts.block }, reps: opts.reps, settleMs: sz.settleMs, progress }, sz.scaleCounts);
+  if (has('scale')) results.scale = await runScale({ mesh: { block: opts.block }, reps: opts.scaleReps, settleMs: sz.settleMs, progress }, sz.scaleCounts);
 
   const done = { ...results, finishedAt: new Date().toISOString(), machine: { ...m, loadAverageAfter: os.loadavg() } };
   const final: BenchResults = { ...done, targets: evaluateTargets(done) };

@@ -41,10 +41,10 @@ export const FULL: Sizes = {
 
 export const QUICK: Sizes = {
   throughputBytes: 32 * MiB,
-  latencySeconds: 1,
-  maxRpsSeconds: 0.7,
+  latencySeconds: 0.8,
+  maxRpsSeconds: 0.5,
   warmupSeconds: 0.3,
-  connectSeconds: 0.7,
+  connectSeconds: 0.5,
   scaleCounts: [1000],
   settleMs: 500,
 };
@@ -64,6 +64,8 @@ export interface BenchOptions {
   readonly reps: number;
   /** Throughput repeats more by default: single-stream figures swing most on a shared machine. */
   readonly throughputReps: number;
+  /** Each scale measurement starts a mesh of its own; --quick takes one, to stay under a minute. */
+  readonly scaleReps: number;
   readonly block: number;
   /** Where results/<timestamp>.json and REPORT.md are written. */
   readonly outDir: string;
@@ -74,7 +76,7 @@ export const USAGE = `usage: npm run bench -- [flags]
   --suite a[,b]      only these suites: ${SUITES.join(', ')}
                      (latency and cost come from the same 1,000 rps runs)
   --reps N           repetitions of every measurement; the median is reported
-                     (default ${DEFAULT_REPS}; ${DEFAULT_THROUGHPUT_REPS} for a full throughput suite)
+                     (default ${DEFAULT_REPS}; ${DEFAULT_THROUGHPUT_REPS} for a full throughput suite, 1 for --quick scale)
   --block N          address block of the bench mesh: 10.N served at 127.N (default ${DEFAULT_BLOCK})
   --out DIR          write DIR/results/<timestamp>.json and DIR/REPORT.md (default bench/)
 Profiling: HBONE_BENCH_CPU_PROF=DIR writes a .cpuprofile of every mesh process into DIR.`;
@@ -100,6 +102,7 @@ export function parseOptions(argv: string[], defaultOutDir: string): BenchOption
     sizes: quick ? QUICK : FULL,
     reps: positiveInt('--reps', flags.reps, DEFAULT_REPS, 50),
     throughputReps: positiveInt('--reps', flags.reps, quick ? DEFAULT_REPS : DEFAULT_THROUGHPUT_REPS, 50),
+    scaleReps: positiveInt('--reps', flags.reps, quick ? 1 : DEFAULT_REPS, 50),
     block: positiveInt('--block', flags.block, DEFAULT_BLOCK, 254),
     outDir: typeof flags.out === 'string' ? path.resolve(flags.out) : defaultOutDir,
   };

@@ -12,6 +12,7 @@ t.test('defaults: every suite, full sizes, bench/ as the output', async (t) => {
   t.same(o.sizes.scaleCounts, [1000, 10_000]);
   t.equal(o.reps, DEFAULT_REPS);
   t.equal(o.throughputReps, DEFAULT_THROUGHPUT_REPS, 'throughput repeats more');
+  t.equal(o.scaleReps, DEFAULT_REPS);
   t.equal(o.block, DEFAULT_BLOCK);
   t.equal(o.outDir, '/repo/bench');
 });
@@ -21,7 +22,9 @@ t.test('--quick shrinks every suite but keeps them all, with a median', async (t
   t.same(o.sizes, QUICK);
   t.same(o.suites, SUITES);
   t.ok(o.reps >= 3 && o.throughputReps >= 3, 'still repeated');
+  t.equal(o.scaleReps, 1, 'one scale measurement: each starts a mesh');
   t.equal(parseOptions(['--reps', '7'], '/x').throughputReps, 7, '--reps sets every suite');
+  t.equal(parseOptions(['--quick', '--reps', '2'], '/x').scaleReps, 2);
   t.ok(QUICK.throughputBytes < FULL.throughputBytes && QUICK.latencySeconds < FULL.latencySeconds);
 });
 
