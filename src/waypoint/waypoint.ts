@@ -30,6 +30,7 @@ import { logger, Logger } from '../telemetry/log';
 import { MeshState } from '../ztunnel/state';
 import { StageClock, TraceLog } from '../telemetry/trace';
 import { RequestMetrics, HTTP_RESPONSE_FLAGS } from '../telemetry/request-metrics';
+import { TcpMetrics, WAYPOINT_TCP_FLAGS } from '../telemetry/metrics';
 import { sourceLabels, destinationLabels, serviceLabels } from '../telemetry/workload-labels';
 import { configDump, rbacTarget } from './config-dump';
 import { WaypointAccessLog } from './access-log';
@@ -163,6 +164,8 @@ export class Waypoint {
   private readonly http: http.Server;
   private readonly traces = new TraceLog();
   readonly metrics = new RequestMetrics();
+  /** istio_tcp_* for connections relayed at L4 (not HTTP), reporter="waypoint". */
+  readonly tcpMetrics = new TcpMetrics();
   private readonly accessLog = new WaypointAccessLog();
   private cert!: WorkloadCertificate;
   private server?: HboneServer;
@@ -209,7 +212,8 @@ export class Waypoint {
       }),
     );
     const metrics = async (_req: unknown, res: http.ServerResponse): Promise<void> => {
-      res.writeHead(200, { 'content-type': this.metrics.contentType }).end(await this.metrics.metrics());
+      const text = (await this.metrics.metrics()) + (await this.tcpMetrics.metrics());
+      res.writeHead(200, { 'content-type': this.metrics.contentType }).end(text);
     };
     this.admin.push(await startHttp(podHost, PORT_METRICS, { '/metrics': metrics, '/stats/prometheus': metrics }));
     this.ready = true;
@@ -288,19 +292,37 @@ export class Waypoint {
       destinationPort: port,
     });
     const fields = { stage: podStage(pod, servicePort.targetPort), service: serviceHost(service), peer: conn.peerSpiffeId, protocol: 'tcp' };
+    // Counted as Envoy's stats filter counts a TCP proxy connection: opened once accepted, closed
+    // with Envoy's flag. A denial is no flag (the network RBAC filter sets termination details).
+    const td = { trustDomain: this.state.trustDomain };
+    const source = this.state.podByIp(clusterAddress(conn.remote.address));
+    const metrics = this.tcpMetrics.open({
+      reporter: 'waypoint',
+      ...(source ? sourceLabels(source, td) : {}),
+      source_principal: conn.peerSpiffeId,
+      ...destinationLabels(pod, td),
+      ...serviceLabels(service),
+      connection_security_policy: 'mutual_tls',
+    });
     if (!decision.allowed) {
       this.log.info('rbac denied (tcp)', { ...fields, policy: decision.policy ?? 'none', reason: decision.reason });
+      metrics.close(WAYPOINT_TCP_FLAGS.none);
       return void resetStream(stream);
     }
     const authority = formatAuthority(pod.ip, servicePort.targetPort);
+    let upstream: ClientHttp2Stream;
     try {
-      const upstream = await this.originate(authority, childTraceparent(headerValue(conn.headers[HEADER_TRACEPARENT])));
-      const bytes = await pipeStreams(stream, upstream);
-      this.log.debug('tcp relay complete', { ...fields, upstream: authority, ...bytes });
+      upstream = await this.originate(authority, childTraceparent(headerValue(conn.headers[HEADER_TRACEPARENT])));
     } catch (err) {
       this.log.info('tcp upstream failed', { ...fields, upstream: authority, error: (err as Error).message });
-      resetStream(stream);
+      metrics.close(WAYPOINT_TCP_FLAGS.upstreamConnectFailure);
+      return void resetStream(stream);
     }
+    const bytes = await pipeStreams(stream, upstream);
+    metrics.received(bytes.bytesAtoB);
+    metrics.sent(bytes.bytesBtoA);
+    metrics.close(WAYPOINT_TCP_FLAGS.none);
+    this.log.debug('tcp relay complete', { ...fields, upstream: authority, ...bytes });
   }
 
   /** Stages 2 to 4 for one request (stage 1 happened when its tunnel was accepted). */
