@@ -18,6 +18,7 @@ import { runThroughput } from './suites/throughput';
 import { runFixedRate, runMaxRps } from './suites/requests';
 import { runConnections } from './suites/connections';
 import { runScale } from './suites/scale';
+import { runSoak } from './suites/soak';
 import { evaluateTargets } from './report/targets';
 import { formatTables } from './report/table';
 import { chartSvg } from './report/svg';
@@ -125,6 +126,8 @@ async function run(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
     ];
   }
   if (has('scale')) results.scale = await runScale({ mesh: { block: opts.block }, reps: opts.scaleReps, settleMs: sz.settleMs, progress }, sz.scaleCounts);
+  // The runner holds this mesh itself (--hold), as a user would, so its own memory is measured too.
+  if (has('soak')) results.soak = await runSoak({ block: opts.block, minutes: opts.soakMinutes, warmupSeconds: sz.soakWarmupSeconds, sampleSeconds: sz.soakSampleSeconds, progress });
 
   const done = { ...results, finishedAt: new Date().toISOString(), machine: { ...m, loadAverageAfter: os.loadavg() } };
   const final: BenchResults = { ...done, targets: evaluateTargets(done) };

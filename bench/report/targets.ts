@@ -16,6 +16,8 @@ export const WAYPOINT_MAX_VCPU_PER_1000_RPS = 0.25;
 export const NEW_CONNECTIONS_MIN_PER_S = 1500;
 /** Tunnel memory per idle tunneled connection, KB (1,024 bytes). */
 export const IDLE_CONNECTION_MAX_KB = 16;
+/** Soak: the largest RSS growth of any process, end over after warm-up, percent. */
+export const SOAK_RSS_GROWTH_MAX_PCT = 15;
 
 /** The rate the latency and cost targets are stated at; runs at other rates do not count. */
 export const TARGET_RPS = 1000;
@@ -40,6 +42,7 @@ const UNITS: Readonly<Record<string, UnitStyle>> = {
   vCPU: { decimals: 3, marginDecimals: 3, value: (n) => `${n} vCPU`, margin: (n) => `${n} vCPU` },
   '/s': { decimals: 0, marginDecimals: 0, value: (n) => `${n}/s`, margin: (n) => `${n}/s` },
   KB: { decimals: 1, marginDecimals: 1, value: (n) => `${n} KB`, margin: (n) => `${n} KB` },
+  '%': { decimals: 1, marginDecimals: 1, value: (n) => `${n}%`, margin: (n) => `${n} points` },
 };
 const PLAIN: UnitStyle = { decimals: 2, marginDecimals: 2, value: (n) => n, margin: (n) => n };
 
@@ -125,6 +128,13 @@ function idleTunnelKb(r: Omit<BenchResults, 'targets'>): number | undefined {
   return largest.tunnelBytesPerConnection / KB;
 }
 
+/** The process whose RSS grew most over the soak, percent (file descriptors are in the soak table). */
+function soakGrowthPct(r: Omit<BenchResults, 'targets'>): number | undefined {
+  const procs = r.soak?.processes;
+  if (!procs || procs.length === 0) return undefined;
+  return Math.max(...procs.map((p) => p.rssGrowth)) * 100;
+}
+
 export function evaluateTargets(r: Omit<BenchResults, 'targets'>): TargetResult[] {
   return [
     verdict(
@@ -176,6 +186,10 @@ export function evaluateTargets(r: Omit<BenchResults, 'targets'>): TargetResult[
     verdict(
       { id: 'idle-connection', what: 'Idle tunneled connection', direction: '<=', line: IDLE_CONNECTION_MAX_KB, target: `<= ${IDLE_CONNECTION_MAX_KB} KB`, unit: 'KB' },
       idleTunnelKb(r),
+    ),
+    verdict(
+      { id: 'soak-flat', what: 'Soak: RSS growth after warm-up, worst process', direction: '<=', line: SOAK_RSS_GROWTH_MAX_PCT, target: `<= ${SOAK_RSS_GROWTH_MAX_PCT}%`, unit: '%' },
+      soakGrowthPct(r),
     ),
   ];
 }
