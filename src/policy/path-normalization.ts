@@ -23,6 +23,8 @@
 //   escaped unreserved character (A-Z a-z 0-9 - . _ ~) is decoded; any other escape is kept as
 //   written (hex case included, so %2f stays %2f); a "%" that starts no escape is kept; a few raw
 //   characters are escaped (see MUST_ESCAPE); %00 fails. Slashes are never merged by it.
+//   (Chromium itself stopped decoding escapes in paths in December 2023; Envoy's copy of its URL
+//   library predates that, and Envoy's and Istio's tests still expect the behaviour above.)
 //
 // The input is what node:http hands us as req.url. Its parser (llhttp, strict) already refuses a
 // target with a space, a control character, DEL or a byte above 0x7F (400 before our code runs),
