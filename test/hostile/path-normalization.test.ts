@@ -10,19 +10,20 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import { Mesh, startMesh } from '../fixtures/scenario-mesh';
-import { get, PATH_PODS, pathScenario, raw, STAND_IN_FOR, StandIn, standInPod, statusOf } from '../waypoint/fixtures/path-mesh';
+import { get, PATH_PODS, pathScenario, probePod, requestLines, send, STAND_IN_FOR } from '../waypoint/fixtures/path-mesh';
 import { watch } from './fixtures/health';
+import type { StandInPod } from './fixtures/stand-in-pod';
 
 const N = 87;
 const PIPELINED = 100;
 
 let mesh: Mesh;
-let pod: StandIn | undefined;
+let pod: StandInPod | undefined;
 
 t.before(async () => {
   // No meshConfig: the default, BASE.
   mesh = await startMesh(pathScenario(N), 'hostile-path', [STAND_IN_FOR]);
-  pod = await standInPod(mesh, N);
+  pod = await probePod(mesh, N);
 });
 
 t.teardown(async () => {
@@ -30,11 +31,19 @@ t.teardown(async () => {
   await mesh?.stop();
 });
 
+// Should the waypoint die, say how: its exit and the last lines it wrote to stderr.
+t.afterEach((t) => {
+  const child = mesh?.supervisor.children.find((c) => c.spec.name === PATH_PODS.waypoint);
+  if (child && (child.process.exitCode !== null || child.process.signalCode !== null)) {
+    t.comment(`the waypoint exited (code ${child.process.exitCode}, signal ${child.process.signalCode}):\n${child.tail.join('\n')}`);
+  }
+});
+
 /** Other traffic: an allowed request still reaches the pod, normalized. */
 async function flowing(t: Test): Promise<void> {
   const before = pod!.seen.length;
-  t.equal(statusOf(await get(N, '/public/./ok')), 200, 'an allowed request still gets 200');
-  t.same(pod!.seen.slice(before), ['GET /public/ok HTTP/1.1'], 'and reaches the pod');
+  t.equal((await get(N, '/public/./ok')).status, 200, 'an allowed request still gets 200');
+  t.same(requestLines(pod!).slice(before), ['GET /public/ok'], 'and reaches the pod');
 }
 
 // [class, request target, the answer Envoy gives]
@@ -70,33 +79,32 @@ const BYPASSES: ReadonlyArray<readonly [string, string, number]> = [
 
 t.test('each bypass class of a DENY /admin* is refused under the default normalization', async (t) => {
   const victim = watch(mesh, PATH_PODS.waypoint);
-  pod!.seen.length = 0;
+  pod!.reset();
   for (const [what, target, status] of BYPASSES) {
     const reply = await get(N, target);
-    t.equal(statusOf(reply), status, `${what}: GET ${JSON.stringify(target)} → ${status}`);
-    if (status === 403) t.match(reply, /RBAC: access denied/);
+    t.equal(reply.status, status, `${what}: GET ${JSON.stringify(target)} → ${status}`);
+    if (status === 403) t.equal(reply.body, 'RBAC: access denied');
   }
-  t.same(pod!.seen, [], 'none reached the pod');
+  t.same(requestLines(pod!), [], 'none reached the pod');
   await victim.check(t, () => flowing(t));
 });
 
 t.test(`${PIPELINED} pipelined bypasses on one connection: each refused, one for one`, async (t) => {
   const victim = watch(mesh, PATH_PODS.waypoint);
-  pod!.seen.length = 0;
+  pod!.reset();
   const denied = BYPASSES.filter(([, target, status]) => status === 403 && target.startsWith('/'));
   const targets = Array.from({ length: PIPELINED }, (_, i) => denied[i % denied.length][1]);
   const requests = targets.map((target, i) => `GET ${target} HTTP/1.1\r\nhost: probe:8080${i === PIPELINED - 1 ? '\r\nconnection: close' : ''}\r\n\r\n`).join('');
-  const replies = await raw(N, requests);
-  const statuses = [...replies.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
+  const statuses = (await send(N, requests, PIPELINED)).responses.map((r) => r.status);
   t.equal(statuses.length, PIPELINED, `${PIPELINED} answers`);
   t.ok(statuses.every((s) => s === 403), 'every one 403');
-  t.same(pod!.seen, [], 'none reached the pod');
+  t.same(requestLines(pod!), [], 'none reached the pod');
   await victim.check(t, () => flowing(t));
 });
 
 t.test('long crafted paths: bounded work, each refused', async (t) => {
   const victim = watch(mesh, PATH_PODS.waypoint);
-  pod!.seen.length = 0;
+  pod!.reset();
   // Near node:http's 16 KiB header limit: thousands of segments to resolve or escape.
   const long = [
     '/' + 'a/'.repeat(2500) + '../'.repeat(2500) + 'admin',
@@ -106,8 +114,8 @@ t.test('long crafted paths: bounded work, each refused', async (t) => {
   ];
   for (let round = 0; round < 25; round++) {
     const replies = await Promise.all(long.map((target) => get(N, target)));
-    for (const [i, reply] of replies.entries()) if (round === 0) t.equal(statusOf(reply), 403, `crafted path ${i} (${long[i].length} bytes): 403`);
+    for (const [i, reply] of replies.entries()) if (round === 0) t.equal(reply.status, 403, `crafted path ${i} (${long[i].length} bytes): 403`);
   }
-  t.same(pod!.seen, [], 'none reached the pod');
+  t.same(requestLines(pod!), [], 'none reached the pod');
   await victim.check(t, () => flowing(t));
 });

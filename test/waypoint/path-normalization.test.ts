@@ -1,12 +1,13 @@
 // meshConfig.pathNormalization through the real waypoint, on the 10.86 block: a DENY on /admin*
 // holds for every spelling BASE normalizes, an allowed path reaches the pod in its normalized
 // form, a path Envoy cannot normalize gets Envoy's 400, and NONE forwards paths as received.
-// Node D runs no ztunnel: the test serves the probe pod's :15008 and records the request lines
-// the pod's own HTTP parser reads (fixtures/path-mesh.ts).
+// Node D runs no ztunnel: the test serves the probe pod's :15008 and records the requests the
+// pod's own HTTP parser reads (fixtures/path-mesh.ts).
 import t from 'tap';
 import { hostAddress } from '../../src/mesh/model';
 import { Mesh, startMesh } from '../fixtures/scenario-mesh';
-import { accessLog, get, PATH_PODS, pathAddresses, pathScenario, raw, STAND_IN_FOR, StandIn, standInPod, statusOf } from './fixtures/path-mesh';
+import type { StandInPod } from '../hostile/fixtures/stand-in-pod';
+import { accessLog, get, PATH_PODS, pathAddresses, pathScenario, probePod, requestLines, send, STAND_IN_FOR } from './fixtures/path-mesh';
 
 const N = 86;
 const A = pathAddresses(N);
@@ -15,14 +16,14 @@ const DENY_RULE = 'ns[default]-policy[probe-deny-admin]-rule[0]';
 
 interface Running {
   readonly mesh: Mesh;
-  readonly pod: StandIn;
+  readonly pod: StandInPod;
   readonly log: Record<string, unknown>[];
 }
 
 async function start(normalization: string): Promise<Running> {
   const mesh = await startMesh(pathScenario(N, normalization), `path-${normalization.toLowerCase()}`, [STAND_IN_FOR]);
   try {
-    const pod = await standInPod(mesh, N);
+    const pod = await probePod(mesh, N);
     return { mesh, pod, log: accessLog(mesh, PATH_PODS.waypoint) };
   } catch (err) {
     await mesh.stop();
@@ -31,7 +32,7 @@ async function start(normalization: string): Promise<Running> {
 }
 
 async function stop(r: Running | undefined): Promise<void> {
-  await r?.pod.close();
+  await r?.pod.close().catch(() => undefined);
   await r?.mesh.stop();
 }
 
@@ -46,7 +47,7 @@ async function hcmPathFields(mesh: Mesh): Promise<Record<string, unknown>> {
   return Object.fromEntries(['normalize_path', 'merge_slashes', 'path_with_escaped_slashes_action'].filter((k) => k in hcm).map((k) => [k, hcm[k]]));
 }
 
-/** The access-log line of the next request with this method and path, once written. */
+/** The access-log line for `path`, once the waypoint has written it (it logs when the response is done). */
 async function logged(log: Record<string, unknown>[], from: number, path: string): Promise<Record<string, unknown> | undefined> {
   for (let i = 0; i < 100; i++) {
     const hit = log.slice(from).find((l) => l.path === path);
@@ -63,7 +64,7 @@ t.test('BASE (Istio’s default)', async (t) => {
   const { pod, log } = r;
 
   t.test('the bypasses of a DENY /admin* are refused, and none reaches the pod', async (t) => {
-    pod.seen.length = 0;
+    pod.reset();
     for (const target of [
       '/admin',
       '/%61dmin',
@@ -78,46 +79,42 @@ t.test('BASE (Istio’s default)', async (t) => {
       'http://probe:8080/x\\..\\%61dmin?q=1',
     ]) {
       const reply = await get(N, target);
-      t.equal(statusOf(reply), 403, `GET ${target}: 403`);
-      t.ok(reply.includes(RBAC_DENIED), 'RBAC: access denied');
+      t.equal(reply.status, 403, `GET ${target}: 403`);
+      t.equal(reply.body, RBAC_DENIED);
     }
-    t.same(pod.seen, [], 'nothing reached the pod');
+    t.same(requestLines(pod), [], 'nothing reached the pod');
   });
 
   t.test('an allowed path reaches the pod normalized, query as sent', async (t) => {
-    pod.seen.length = 0;
-    const a = await get(N, '/public/./x/../%61pi\\v1');
-    t.equal(statusOf(a), 200);
-    const b = await get(N, 'http://probe:8080/public/%7Euser%2Fx?q=/../a%2e');
-    t.equal(statusOf(b), 200);
-    const c = await get(N, '//admin');
-    t.equal(statusOf(c), 200, 'BASE does not merge slashes: //admin is not /admin* (MERGE_SLASHES closes that)');
-    t.same(pod.seen, ['GET /public/api/v1 HTTP/1.1', 'GET /public/~user%2Fx?q=/../a%2e HTTP/1.1', 'GET //admin HTTP/1.1'], 'the request lines the pod parsed');
+    pod.reset();
+    t.equal((await get(N, '/public/./x/../%61pi\\v1')).status, 200);
+    t.equal((await get(N, 'http://probe:8080/public/%7Euser%2Fx?q=/../a%2e')).status, 200);
+    t.equal((await get(N, '//admin')).status, 200, 'BASE does not merge slashes: //admin is not /admin* (MERGE_SLASHES closes that)');
+    t.same(requestLines(pod), ['GET /public/api/v1', 'GET /public/~user%2Fx?q=/../a%2e', 'GET //admin'], 'what the pod parsed');
   });
 
   t.test('a path Envoy cannot normalize: 400 path_normalization_failed, empty body', async (t) => {
-    pod.seen.length = 0;
+    pod.reset();
     const from = log.length;
     const reply = await get(N, '/x/%00/admin');
-    t.match(reply, /^HTTP\/1\.1 400 Bad Request\r\n/);
-    t.match(reply, /\r\ncontent-length: 0\r\n/i);
-    t.ok(reply.endsWith('\r\n\r\n'), 'no body');
-    t.same(pod.seen, []);
-    const line = await logged(log, from, '/x/%00/admin');
-    t.match(line, { response_code: 400, response_flags: '-', response_code_details: 'path_normalization_failed' }, 'the access log says why');
+    t.equal(reply.status, 400);
+    t.equal(reply.headers['content-length'], '0', 'no body, as Envoy’s local reply');
+    t.same(requestLines(pod), []);
+    t.match(await logged(log, from, '/x/%00/admin'), { response_code: 400, response_flags: '-', response_code_details: 'path_normalization_failed' }, 'the access log says why');
     // A bodyless request leaves the connection open, as Envoy does: the next request is answered.
-    const both = await raw(N, 'GET /x/%00 HTTP/1.1\r\nhost: probe:8080\r\n\r\nGET /public/%61 HTTP/1.1\r\nhost: probe:8080\r\nconnection: close\r\n\r\n');
-    t.match(both, /^HTTP\/1\.1 400 [^]*HTTP\/1\.1 200 /, 'then 200 on the same connection');
+    const both = await send(N, 'GET /x/%00 HTTP/1.1\r\nhost: probe:8080\r\n\r\nGET /public/%61 HTTP/1.1\r\nhost: probe:8080\r\nconnection: close\r\n\r\n', 2);
+    t.same(both.responses.map((x) => x.status), [400, 200], 'then 200 on the same connection');
     // With a body, Envoy answers before reading it and closes.
-    const post = await raw(N, 'POST /x/%00 HTTP/1.1\r\nhost: probe:8080\r\ncontent-length: 5\r\n\r\nhello');
-    t.match(post, /^HTTP\/1\.1 400 /);
-    t.match(post, /\r\nconnection: close\r\n/i);
-    t.same(pod.seen, ['GET /public/a HTTP/1.1']);
+    const post = await send(N, 'POST /x/%00 HTTP/1.1\r\nhost: probe:8080\r\ncontent-length: 5\r\n\r\nhello');
+    t.equal(post.responses[0]?.status, 400);
+    t.equal(post.responses[0]?.headers.connection, 'close');
+    t.equal(post.ended, 'closed');
+    t.same(requestLines(pod), ['GET /public/a']);
   });
 
   t.test('the access log shows the normalized path RBAC judged', async (t) => {
     const from = log.length;
-    t.equal(statusOf(await get(N, '/%61dmin/%2e/x')), 403);
+    t.equal((await get(N, '/%61dmin/%2e/x')).status, 403);
     t.match(await logged(log, from, '/admin/x'), { response_code: 403, response_code_details: `rbac_access_denied_matched_policy[${DENY_RULE}]` });
   });
 
@@ -131,15 +128,15 @@ t.test('NONE: paths are used as received', async (t) => {
   t.teardown(() => stop(r));
   r = await start('NONE');
   const { pod } = r;
-  pod.seen.length = 0;
+  pod.reset();
   for (const target of ['/%61dmin', '/x\\..\\admin', 'http://probe:8080/public/../admin', '/x/%00', '/a//b/%2e/c#frag']) {
-    t.equal(statusOf(await get(N, target)), 200, `GET ${target}: 200, unnormalized`);
+    t.equal((await get(N, target)).status, 200, `GET ${target}: 200, unnormalized`);
   }
   t.same(
-    pod.seen,
-    ['GET /%61dmin HTTP/1.1', 'GET /x\\..\\admin HTTP/1.1', 'GET /public/../admin HTTP/1.1', 'GET /x/%00 HTTP/1.1', 'GET /a//b/%2e/c HTTP/1.1'],
+    requestLines(pod),
+    ['GET /%61dmin', 'GET /x\\..\\admin', 'GET /public/../admin', 'GET /x/%00', 'GET /a//b/%2e/c'],
     'the pod gets the raw path (only a fragment is stripped, as Istio does in every mode)',
   );
-  t.equal(statusOf(await get(N, '/admin#x')), 403, '/admin itself is still denied');
+  t.equal((await get(N, '/admin#x')).status, 403, '/admin itself is still denied');
   t.same(await hcmPathFields(r.mesh), { normalize_path: false, path_with_escaped_slashes_action: 'KEEP_UNCHANGED' }, '/config_dump');
 });
