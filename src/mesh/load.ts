@@ -109,6 +109,7 @@ function complete(d: ScenarioDraft, file: string): Scenario {
     name: d.name!,
     file,
     trustDomain: d.trustDomain!,
+    meshConfig: d.meshConfig!,
     nodes: values(d.nodes),
     workloads: values(d.workloads),
     services: values(d.services),

@@ -26,6 +26,7 @@ import { authorize as authorizeL4 } from '../policy/authz';
 import { compileRoutes, route } from '../policy/httproute';
 import type { CompiledRouteTable } from '../policy/httproute-table';
 import { applyHeaderModifiers } from '../policy/httproute-headers';
+import { normalizeRequestTarget, PathNormalizationType, PathRejection } from '../policy/path-normalization';
 import { logger, Logger } from '../telemetry/log';
 import { MeshState } from '../ztunnel/state';
 import { StageClock, TraceLog } from '../telemetry/trace';
@@ -328,9 +329,9 @@ export class Waypoint {
   /** Stages 2 to 4 for one request (stage 1 happened when its tunnel was accepted). */
   private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const clock = new StageClock();
-    // An absolute-form target (GET http://host/path, as proxies are sent) is matched, like
-    // Envoy does, on its path and authority: routes and RBAC must not see the raw form.
-    normalizeTarget(req);
+    // The connection manager's path normalization (meshConfig.pathNormalization) before anything
+    // else, as in Envoy: routes, RBAC, the access log and the pod all see the normalized path.
+    const refused = normalizeTarget(req, this.options.scenario.meshConfig.pathNormalization.normalization);
     const tunnel = this.tunnels.get(req.socket);
     if (!tunnel) throw new Error('request on an unknown tunnel');
     const { conn, service, port } = tunnel;
@@ -383,8 +384,16 @@ export class Waypoint {
       return finish(broken.answer.status, broken.answer.body, true);
     }
 
-    // Stage 2: HTTP routes of the service.
+    // Stage 2: HTTP routes of the service, unless the connection manager refused the target.
     const vip = vipStage(service, port);
+    if (refused) {
+      clock.mark(vip, { request: `${req.method} ${req.url}`, route: 'none', status: refused.status, reason: refused.details });
+      this.log.info('request target refused', { ...base, stage: vip, status: refused.status, details: refused.details });
+      outcome.details = refused.details;
+      bytes.response += Buffer.byteLength(refused.body);
+      finish(refused.status);
+      return answerRefused(req, res, refused);
+    }
     // What routes and RBAC decide on is what the pod receives: hop-by-hop headers are gone first.
     const endToEnd = endToEndRequest(req.headers);
     const decision = route(this.routeTable(service, port), { method: req.method ?? 'GET', path: req.url ?? '/', headers: endToEnd });
@@ -665,16 +674,31 @@ function detectProtocol(stream: ServerHttp2Stream, portName: string): Promise<'h
   });
 }
 
-function normalizeTarget(req: http.IncomingMessage): void {
-  const url = req.url ?? '/';
-  if (url.startsWith('/') || url === '*') return;
-  try {
-    const parsed = new URL(url);
-    req.url = parsed.pathname + parsed.search;
-    req.headers.host = parsed.host;
-  } catch {
-    // Not a URL either: leave it; it will match no route or policy path.
-  }
+/**
+ * The request target as Envoy's HTTP/1 codec and connection manager leave it: req.url becomes
+ * the normalized :path; an absolute-form target (GET http://host/path, as proxies are sent) is
+ * split, never resolved by a URL parser first, and its authority replaces Host. Returns how
+ * Envoy refuses the target, if it does. llhttp has already answered 400 (clientError) to what
+ * Envoy's codec refuses too: spaces, controls and bytes above 0x7F; a raw "\" or "#" gets here.
+ */
+function normalizeTarget(req: http.IncomingMessage, type: PathNormalizationType): PathRejection | undefined {
+  const verdict = normalizeRequestTarget(req.url ?? '/', type);
+  if (!verdict.ok) return verdict.rejection;
+  req.url = verdict.path;
+  if (verdict.authority !== undefined) req.headers.host = verdict.authority;
+  return undefined;
+}
+
+/**
+ * Envoy's local reply to a refused target: its status, an empty body (the codec's errors say
+ * "Bad Request"), no response flag. The connection closes after a codec error, and after any
+ * request with a body: Envoy answers before reading it and will not wait for it.
+ */
+function answerRefused(req: http.IncomingMessage, res: http.ServerResponse, refused: PathRejection): void {
+  const headers: http.OutgoingHttpHeaders = { 'content-length': Buffer.byteLength(refused.body) };
+  if (refused.body !== '') headers['content-type'] = 'text/plain';
+  if (refused.closeConnection || !isReplayable(framingOf(req))) headers.connection = 'close';
+  res.writeHead(refused.status, headers).end(refused.body);
 }
 
 function header(req: http.IncomingMessage, name: string): string | undefined {
