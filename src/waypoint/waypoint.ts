@@ -480,8 +480,11 @@ export class Waypoint {
         if (err instanceof HboneConnectError) {
           // Only a failed connect is a connect failure: the request never reached the pod.
           this.log.info('upstream connect failed', { ...base, stage: STAGE_ORIGINATE, target, status: err.status, error: err.message, attempt });
-          if (attempt + 1 < attempts && (retry?.onConnectFailure ?? false)) continue;
-          Object.assign(outcome, { flags: HTTP_RESPONSE_FLAGS.upstreamConnectFailure, details: 'upstream_reset_before_response_started{connection_failure}' });
+          const retriable = retry?.onConnectFailure ?? false;
+          if (attempt + 1 < attempts && retriable) continue;
+          // Retries spent on connect failures: Envoy reports both, "UF,URX".
+          const flags = retriable && attempts > 1 ? `${HTTP_RESPONSE_FLAGS.upstreamConnectFailure},${HTTP_RESPONSE_FLAGS.upstreamRetryLimitExceeded}` : HTTP_RESPONSE_FLAGS.upstreamConnectFailure;
+          Object.assign(outcome, { flags, details: 'upstream_reset_before_response_started{connection_failure}' });
           return finish(STATUS_SERVICE_UNAVAILABLE, BODY_CONNECT_FAILURE);
         }
         this.log.info('upstream failed', { ...base, stage: STAGE_ORIGINATE, target, error: (err as Error).message, attempt });
@@ -493,10 +496,14 @@ export class Waypoint {
       const { res: response, tunnel: upstreamTunnel } = forwarded;
       const status = response.statusCode ?? 502;
       clock.mark(STAGE_ORIGINATE, { ...originate, ...upstreamTunnel, status });
-      if (attempt + 1 < attempts && retry?.codes.includes(status)) {
-        response.resume();
-        this.log.info('retrying', { ...base, stage: STAGE_ORIGINATE, target, status, attempt });
-        continue;
+      if (retry?.codes.includes(status)) {
+        if (attempt + 1 < attempts) {
+          response.resume();
+          this.log.info('retrying', { ...base, stage: STAGE_ORIGINATE, target, status, attempt });
+          continue;
+        }
+        // The last try's answer is passed on; Envoy flags that the retries ran out.
+        if (attempts > 1) outcome.flags = HTTP_RESPONSE_FLAGS.upstreamRetryLimitExceeded;
       }
       this.log.debug('request complete', { ...base, route: decision?.envoyRouteName ?? 'default', rbac: authz.policy ?? 'none', upstream: target, status, duration_ms: clock.elapsedMs });
       finish(status);
