@@ -27,7 +27,10 @@ t.test('setTimeout(0, cb) takes cb off, as net.Socket does', async (t) => {
 
 t.test("'timeout' fires after the idle time without traffic", async (t) => {
   const socket = new TunnelSocket(fakeStream(), ADDRESSES);
+  // The idle timer is unref'd, as a socket's is: hold the event loop open while we wait.
+  const hold = setTimeout(() => undefined, 5000);
   const fired = new Promise<string>((resolve) => socket.setTimeout(30, () => resolve('timeout')));
   t.equal(await fired, 'timeout');
+  clearTimeout(hold);
   socket.destroy();
 });
