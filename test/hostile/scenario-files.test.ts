@@ -7,7 +7,8 @@ import t, { Test } from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runCli, processesMentioning } from '../runner/fixtures/cli';
+import { spawn } from 'node:child_process';
+import { CLI, REPO, runCli, processesMentioning } from '../runner/fixtures/cli';
 import { MAX_NODES, MAX_SERVICES, MAX_WORKLOADS, MAX_YAML_DEPTH, MAX_YAML_NODES } from '../../src/mesh/limits';
 import { BASE, sized } from '../mesh/fixtures/scenario-text';
 
@@ -91,4 +92,25 @@ t.test('too many YAML values, many keys, a long string: bounded, and said briefl
   const err = await refused(t, ['scenario', long]);
   t.match(err, /^.*long\.yaml:1: name: "a+… \(199\d+ characters left out\) …a+" is not a valid Kubernetes name/);
   t.ok(err.length < 1000, `${err.length} characters`);
+});
+
+t.test('a long list of problems reaches a slow reader whole (exit waits for the pipe)', async (t) => {
+  // 100 problems of ~700 characters (a long path, a long bad name or namespace): ~73 KB, more
+  // than a pipe holds (64 KiB). Read through a shell pipe by a reader that starts late, as
+  // `hbone-sim scenario x.yaml 2>&1 | less` would: process.exit() used to cut it at 64 KiB.
+  const deep = path.join(dir, 'd'.repeat(250));
+  fs.mkdirSync(deep);
+  const bad = 'X'.repeat(1000);
+  const pods = Array.from({ length: 55 }, (_, i) => `  - { name: ${bad}${i}, namespace: ${bad}, serviceAccount: s, node: node-a, ip: 10.76.1.${i + 1}, run: { app: echo, port: 8080 } }`);
+  const file = path.join(deep, 'long.yaml');
+  fs.writeFileSync(file, `name: long\nnodes: [ { name: node-a, ip: 10.76.0.1 } ]\nworkloads:\n${pods.join('\n')}\n`);
+  const script = 'set -o pipefail; "$0" "$1" scenario "$2" 2>&1 >/dev/null | { sleep 1; cat; }';
+  const child = spawn('bash', ['-c', script, process.execPath, CLI, file], { cwd: REPO, env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const chunks: Buffer[] = [];
+  child.stdout!.on('data', (c: Buffer) => chunks.push(c));
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  t.equal(code, 2, 'exit 2 (the CLI\'s, through pipefail)');
+  const err = Buffer.concat(chunks).toString('utf8');
+  t.ok(err.length > 64 * 1024, `${err.length} bytes: more than a pipe holds`);
+  t.match(err, /… and 10 more problems \(the first 100 are listed\)\n$/, 'to the last line');
 });
