@@ -4,9 +4,9 @@
 // timeout is better refused up front than left to time out.
 //
 // How the process caps were chosen (2 cores, 24 GB, Node.js 20; `hbone-sim scenario` with
-// --hold, http-echo pods spread over the nodes; December 2025): each process takes ~0.35 s
-// of CPU to start and ~45 MB of memory of its own (70 MB RSS with shared pages), and the
-// runner gives the whole mesh 10 s to be ready. 20 pods + 2 nodes were ready in 3.4 s;
+// --hold, http-echo pods spread over the nodes; November 2026): each process takes ~0.3 s
+// of CPU to be ready (median 0.28 s in /proc with 20 pods) and ~45 MB of memory of its own
+// (70 MB RSS with shared pages), and the runner gives the whole mesh 10 s to be ready. 20 pods + 2 nodes were ready in 3.4 s;
 // 56 + 8 (64 processes) in 11.0 s twice, 60 + 6 in 10.9 and 11.6 s; 64 + 16 (80 processes)
 // and 80 + 8 failed the readiness timeout once each in two runs. Memory is not what binds
 // (64 processes use ~3 GB); start-up CPU is. So at most 8 nodes and 56 pods: 64 processes.
