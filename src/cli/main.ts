@@ -8,6 +8,8 @@ import { appCommand, scenarioCommand } from './commands';
 import { ztunnelCommand } from '../ztunnel/main';
 import { waypointCommand } from '../waypoint/main';
 
+const FLUSH_TIMEOUT_MS = 5000;
+
 const USAGE = `usage: hbone-sim <command> [flags]
 
 commands:
@@ -67,22 +69,37 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * process.exit() once stdout and stderr have handed everything to the OS: exit() alone drops
+ * what a pipe has not taken yet (a long list of problems read by a slow reader was cut at the
+ * pipe's 64 KiB). A reader that never reads gets FLUSH_TIMEOUT_MS.
+ */
+function exitFlushed(code: number): void {
+  let pending = 2;
+  const flushed = (): void => {
+    if (--pending === 0) process.exit(code);
+  };
+  process.stdout.write('', flushed);
+  process.stderr.write('', flushed);
+  setTimeout(() => process.exit(code), FLUSH_TIMEOUT_MS);
+}
+
 main(process.argv.slice(2)).then(
   // A negative code means a service that keeps running until a signal.
   (code) => {
-    if (code >= 0) process.exit(code);
+    if (code >= 0) exitFlushed(code);
   },
   (err: Error) => {
     if (err instanceof ScenarioError) {
       process.stderr.write(`${err.message}\n`);
-      process.exit(2);
+      return exitFlushed(2);
     }
     if (err instanceof UsageError || err instanceof SpiffeIdError) {
       process.stderr.write(`hbone-sim: ${err.message}\n`);
       if (err instanceof UsageError) process.stderr.write(USAGE);
-      process.exit(2);
+      return exitFlushed(2);
     }
     process.stderr.write(`hbone-sim: ${err.stack ?? err.message}\n`);
-    process.exit(1);
+    exitFlushed(1);
   },
 );
