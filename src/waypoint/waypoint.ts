@@ -178,6 +178,9 @@ export class Waypoint {
     this.log = options.log ?? logger('waypoint');
     // Stage 4's connections: a CONNECT to the pod, as the waypoint, per upstream HTTP connection.
     this.upstreams = new UpstreamPool((target, traceparent) => this.originate(target, traceparent), options.pod.ip);
+    // node:http's default, not createHttpServer's half-open one: Envoy's connection manager
+    // takes a client's FIN as the end of the connection, so a client that half-closes after its
+    // request gets no answer and the request is logged DC (envoyproxy/envoy#2066, #17160).
     this.http = http.createServer({ keepAliveTimeout: DOWNSTREAM_KEEPALIVE_MS }, (req, res) =>
       this.inTurn.run(req, res, () =>
         this.onRequest(req, res).catch((err: Error) => {

@@ -214,3 +214,17 @@ t.test('the client goes away before the response: DC, response_code 0, the pod c
   t.ok(pod.tunnels.open <= openBefore, 'the upstream request was cut with it (its connection closed)');
   await victim.check(t, flowing);
 });
+
+t.test("a client that half-closes after its request: Envoy's answer, the FIN ends the connection (DC)", async (t) => {
+  pod.reset();
+  const before = await requestsBy('DC', '0');
+  const r = await exchange(`GET ${PATH_SLOW}300 HTTP/1.1\r\nhost: ${HOST}\r\n\r\n`, { ...CAPTURE, end: true });
+  t.equal(r.responses.length, 0, 'no answer: the connection manager took the FIN as the client leaving (envoyproxy/envoy#2066)');
+  t.equal(r.ended, 'closed', 'and closed the connection');
+  let dc = 0;
+  for (let i = 0; i < 30 && dc === 0; i++) {
+    await new Promise((res) => setTimeout(res, 100));
+    dc = (await requestsBy('DC', '0')) - before;
+  }
+  t.equal(dc, 1, 'logged as response_code 0, DC');
+});
