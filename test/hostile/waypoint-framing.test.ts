@@ -42,10 +42,12 @@ async function flowing(): Promise<void> {
 }
 
 t.test('the inner request alone is denied by the waypoint', async (t) => {
+  const victim = watch(mesh, PODS.waypoint);
   pod.reset();
   const r = await exchange(INNER, { ...CAPTURE, expect: 1 });
   t.equal(r.responses[0]?.status, 403, 'GET /secret: 403');
   t.equal(pod.seen.length, 0, 'the pod saw nothing');
+  await victim.check(t, flowing);
 });
 
 for (const method of METHODS) {
@@ -143,13 +145,16 @@ for (const [what, bytes] of REFUSED_HEADS) {
 }
 
 t.test('a good request, then garbage: the good one is answered first, then 400, and nothing after', async (t) => {
+  const victim = watch(mesh, PODS.waypoint);
   pod.reset();
   const r = await exchange(`GET /first HTTP/1.1\r\nhost: ${HOST}\r\n\r\nNOT HTTP AT ALL\r\n\r\n${INNER}`, { ...CAPTURE });
   t.same(r.responses.map((x) => x.status), [200, 400], '200, then 400');
   t.same(pod.seen.map((s) => s.url), ['/first'], 'the pod saw the first request only');
+  await victim.check(t, flowing);
 });
 
 t.test('a bad chunk in the second of two pipelined requests: the first answered, the second 400', async (t) => {
+  const victim = watch(mesh, PODS.waypoint);
   pod.reset();
   const good = `POST /one HTTP/1.1\r\nhost: ${HOST}\r\ntransfer-encoding: chunked\r\n\r\n${chunked('one')}`;
   const bad = `POST /two HTTP/1.1\r\nhost: ${HOST}\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n`;
@@ -157,15 +162,18 @@ t.test('a bad chunk in the second of two pipelined requests: the first answered,
   t.same(r.responses.map((x) => x.status), [200, 400], '200, then 400');
   t.equal(r.ended, 'closed', 'the connection closes');
   t.same(pod.seen.map((s) => s.url), ['/one'], 'the pod completed the first request only');
+  await victim.check(t, flowing);
 });
 
 t.test('absolute-form target with another Host: RBAC and the pod see the same path and host', async (t) => {
+  const victim = watch(mesh, PODS.waypoint);
   pod.reset();
   const r = await exchange(`GET http://${HOST}/secret HTTP/1.1\r\nhost: elsewhere\r\n\r\n`, { ...CAPTURE, expect: 1 });
   t.equal(r.responses[0]?.status, 403, 'http://probe:8080/secret is /secret: denied');
   const ok = await exchange(`GET http://${HOST}/fine?q=1 HTTP/1.1\r\nhost: elsewhere\r\n\r\n`, { ...CAPTURE, expect: 1 });
   t.equal(ok.responses[0]?.status, 200, 'an allowed absolute-form request');
   t.same(pod.seen.map((s) => [s.url, s.headers.host]), [['/fine?q=1', HOST]], 'the pod got the origin form and the authority the waypoint matched');
+  await victim.check(t, flowing);
 });
 
 t.test('CONNECT inside the tunnel: 404, connection closed, nothing upstream', async (t) => {
@@ -179,12 +187,14 @@ t.test('CONNECT inside the tunnel: 404, connection closed, nothing upstream', as
 });
 
 t.test('Upgrade: h2c is not passed on: the pod sees a plain request, no upgrade', async (t) => {
+  const victim = watch(mesh, PODS.waypoint);
   pod.reset();
   const r = await exchange(`GET /up HTTP/1.1\r\nhost: ${HOST}\r\nconnection: Upgrade, HTTP2-Settings\r\nupgrade: h2c\r\nhttp2-settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n`, { ...CAPTURE, expect: 1 });
   t.equal(r.responses[0]?.status, 200, 'answered as a plain request');
   t.equal(pod.seen.length, 1, 'one request');
   t.notOk(pod.seen[0]?.headers.upgrade, 'no upgrade header reached the pod');
   t.notOk(pod.seen[0]?.headers['http2-settings'], 'no http2-settings header reached the pod (listed in Connection)');
+  await victim.check(t, flowing);
 });
 
 t.test('a response the pod cuts short: the client sees a reset, never a clean short end (UC)', async (t) => {
@@ -216,6 +226,7 @@ t.test('the client goes away before the response: DC, response_code 0, the pod c
 });
 
 t.test("a client that half-closes after its request: Envoy's answer, the FIN ends the connection (DC)", async (t) => {
+  const victim = watch(mesh, PODS.waypoint);
   pod.reset();
   const before = await requestsBy('DC', '0');
   const r = await exchange(`GET ${PATH_SLOW}300 HTTP/1.1\r\nhost: ${HOST}\r\n\r\n`, { ...CAPTURE, end: true });
@@ -227,4 +238,5 @@ t.test("a client that half-closes after its request: Envoy's answer, the FIN end
     dc = (await requestsBy('DC', '0')) - before;
   }
   t.equal(dc, 1, 'logged as response_code 0, DC');
+  await victim.check(t, flowing);
 });
