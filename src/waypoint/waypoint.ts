@@ -159,6 +159,8 @@ export class Waypoint {
   private readonly inTurn = new RequestsInTurn();
   /** Per request in flight: cuts its upstream request when its own body turns out malformed. */
   private readonly cutters = new WeakMap<http.IncomingMessage, (err: DownstreamProtocolError) => void>();
+  /** Connections whose bytes the parser failed on: answered once, then read no more. */
+  private readonly failedConnections = new WeakSet<Duplex>();
   /** Requests whose body the parser failed on, before their turn came. */
   private readonly broken = new WeakMap<http.IncomingMessage, DownstreamProtocolError>();
   private readonly routeTables = new Map<string, CompiledRouteTable>();
@@ -529,6 +531,11 @@ export class Waypoint {
 
   /** A codec error: the request it broke is cut and answered, or a new request's head is answered. */
   private onCodecError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    // Once: the parser stays failed and node:http reports every later chunk again, so a peer
+    // that keeps sending garbage would otherwise queue an answer per chunk. Nothing more is read.
+    if (this.failedConnections.has(socket)) return;
+    this.failedConnections.add(socket);
+    socket.pause();
     const answer = codecErrorAnswer(err.code);
     const tunnel = this.tunnels.get(socket);
     this.log.info('malformed HTTP request in tunnel', { error: err.code ?? err.message, status: answer.status, details: answer.details, peer: tunnel?.conn.peerSpiffeId });

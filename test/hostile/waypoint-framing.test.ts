@@ -6,7 +6,8 @@ import t from 'tap';
 import { startMesh, Mesh } from '../fixtures/scenario-mesh';
 import { waypointAddresses, waypointScenario, PODS } from '../waypoint/fixtures/scenario';
 import { standInPod, StandInPod } from './fixtures/stand-in-pod';
-import { exchange, chunked } from './fixtures/raw-http';
+import * as net from 'node:net';
+import { exchange, chunked, parseResponses } from './fixtures/raw-http';
 import { watch } from './fixtures/health';
 import { PATH_SLOW, PATH_TRUNCATE } from './fixtures/stand-in-pod';
 import { hostAddress } from '../../src/mesh/model';
@@ -238,5 +239,31 @@ t.test("a client that half-closes after its request: Envoy's answer, the FIN end
     dc = (await requestsBy('DC', '0')) - before;
   }
   t.equal(dc, 1, 'logged as response_code 0, DC');
+  await victim.check(t, flowing);
+});
+
+t.test('garbage keeps coming while a response is pending: one 400 after the answer, the waypoint stays responsive', async (t) => {
+  const victim = watch(mesh, PODS.waypoint);
+  pod.reset();
+  const s = net.connect({ host: CAPTURE.host, port: CAPTURE.port });
+  let data = '';
+  s.on('data', (c: Buffer) => (data += c.toString('latin1')));
+  s.on('error', () => undefined);
+  const closed = new Promise<void>((r) => s.on('close', () => r()));
+  s.write(`GET ${PATH_SLOW}800 HTTP/1.1\r\nhost: ${HOST}\r\n\r\n`);
+  // 2,000 chunks of garbage while the first request waits for its slow answer.
+  for (let i = 0; i < 2000 && !s.destroyed; i++) {
+    s.write(`garbage ${i} \x00\x01\r\n`);
+    if (i % 100 === 0) {
+      await new Promise((r) => setTimeout(r, 20));
+      // Other traffic is served meanwhile: the waypoint is not wedged on this connection.
+      if (i === 1000) await flowing();
+    }
+  }
+  await Promise.race([closed, new Promise((r) => setTimeout(r, 10_000))]);
+  s.destroy();
+  const { responses } = parseResponses(data);
+  t.same(responses.map((x) => x.status), [200, 400], 'the pending request answered, then one 400');
+  t.same(pod.seen.map((x) => x.url).filter((u) => u !== '/ok'), [`${PATH_SLOW}800`], 'nothing of the garbage reached the pod');
   await victim.check(t, flowing);
 });
