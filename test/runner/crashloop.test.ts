@@ -45,13 +45,13 @@ interface StandIns {
   waitFor(pred: (e: RestartEvent) => boolean, timeoutMs?: number): Promise<RestartEvent>;
 }
 
-async function standIns(t: Test, names: string[], readyTimeoutMs = 3000): Promise<StandIns> {
+async function standIns(t: Test, names: string[], readyTimeoutMs = 3000, scale = 0.01): Promise<StandIns> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hbone-crashloop-'));
   const entry = path.join(dir, 'standin.js');
   fs.writeFileSync(entry, STANDIN);
   const events: RestartEvent[] = [];
   const supervisor = new Supervisor(entry, { ...process.env, NODE_OPTIONS: '' }, () => undefined);
-  const restarter = new Restarter(supervisor, { timings: scaledBackOff(0.01), readyTimeoutMs, onEvent: (e) => events.push(e) });
+  const restarter = new Restarter(supervisor, { timings: scaledBackOff(scale), readyTimeoutMs, onEvent: (e) => events.push(e) });
   supervisor.onCrash((c, code, signal) => restarter.exited(c, code, signal));
   t.teardown(async () => {
     restarter.stop();
@@ -105,7 +105,8 @@ t.test('Restarter: five failed starts in a row and it gives up on that child alo
 });
 
 t.test('Restarter: a start that gets to ready resets the failed-start count', async (t) => {
-  const s = await standIns(t, ['victim']);
+  // At 0.001 of the kubelet's timings (10 ms doubling to 300 ms): the back-off barely shows.
+  const s = await standIns(t, ['victim'], 3000, 0.001);
   s.setMode('victim', 'crash');
   s.supervisor.child('victim')!.process.kill('SIGKILL');
   await s.waitFor((e) => e.kind === 'FailedStart' && e.failedStarts === 3);
@@ -205,7 +206,7 @@ t.test('the CLI: productpage cannot start again (the test holds its port); given
     [],
     'every other process of the mesh is the same process as before',
   );
-  const bystander = await untilOk(A.capture.host, A.capture.bystander, 5000);
+  const bystander = await untilOk(A.capture.host, A.capture.bystander, 5000, '/details/0');
   t.ok(bystander.ms !== undefined, `details (not on productpage's path) still answers (${bystander.failures.join(', ') || 'at once'})`);
   const l7 = await get(A.capture.host, A.capture.l7);
   t.equal(l7.status, 503, 'productpage itself: the waypoint answers 503 (no process behind the endpoint)');
