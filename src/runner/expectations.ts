@@ -81,12 +81,11 @@ function pathOf(scenario: Scenario, pod: Workload, t: RequestTrace): (child: str
     if (dst) names.add(dst.name).add(`ztunnel-${dst.node}`);
   } else {
     const dst = scenario.workloads.find((w) => w.name === field(t.outbound, 'dst.workload'));
-    if (dst) names.add(dst.name).add(`ztunnel-${dst.node}`);
+    // A waypoint terminates HBONE itself: its node's ztunnel is not on the path. (Its own record
+    // may be missing when the waypoint is what died.)
+    if (dst) names.add(dst.name);
+    if (dst && dst.app.kind !== 'waypoint') names.add(`ztunnel-${dst.node}`);
   }
-  // The waypoint's own record may be missing when the waypoint is what died. (It terminates
-  // HBONE itself: its node's ztunnel is not on the path.)
-  const viaWaypoint = scenario.workloads.find((w) => w.name === field(t.outbound, 'dst.workload') && w.app.kind === 'waypoint');
-  if (viaWaypoint) names.add(viaWaypoint.name);
   return (child) => names.has(child);
 }
 

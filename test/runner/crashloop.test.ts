@@ -13,6 +13,12 @@ import type { RestartEvent } from '../../src/runner/restart-events';
 import { scaledBackOff } from '../../src/runner/backoff';
 import { leftovers, listenersOf, pidOf, processesMentioning, runCli, tempScenario, killGroup } from './fixtures/cli';
 import { CHAOS_PODS, chaosAddresses, chaosScenario, get, untilOk } from './fixtures/chaos';
+import * as http from 'node:http';
+import { parseScenario } from '../../src/mesh/load';
+import { AccessRecords } from '../../src/runner/access-records';
+import { runExpectation } from '../../src/runner/expectations';
+import { RestartLog, restartMessage, RestartEventKind } from '../../src/runner/restart-events';
+import { PORT_EXEC } from '../../src/mesh/ports';
 
 const N = 78;
 const A = chaosAddresses(N);
@@ -77,6 +83,38 @@ async function standIns(t: Test, names: string[], readyTimeoutMs = 3000, scale =
   return { supervisor, restarter, events, setMode, waitFor };
 }
 
+t.test("an expect: request's trace says a process on its path died during it, and only that one", async (t) => {
+  // No mesh: a stand-in for sleep's exec port answers as a request reset by the dying waypoint
+  // would, while the source ztunnel's access record and the restart events come in.
+  const scenario = parseScenario(chaosScenario(N), 'trace.yaml');
+  const records = new AccessRecords();
+  const log = new RestartLog();
+  const event = (kind: RestartEventKind, child: string) => {
+    const base = { kind, child, container: 'istio-proxy', at: performance.now(), time: new Date().toISOString(), restarts: 0, exitCode: 137, signal: 'SIGKILL', reason: 'Error' as const, wasReady: true, ranMs: 1000 };
+    log.add({ ...base, message: restartMessage(base) });
+  };
+  const exec = http.createServer((_req, res) => {
+    event('Terminated', CHAOS_PODS.waypoint);
+    event('Terminated', 'ztunnel-node-c'); // not on this request's path
+    records.add(
+      'ztunnel-node-a',
+      JSON.stringify({
+        scope: 'access', direction: 'outbound', 'src.workload': CHAOS_PODS.sleep, 'src.addr': `10.${N}.1.1:40000`, 'dst.workload': CHAOS_PODS.waypoint,
+        'dst.service': 'productpage.default.svc.cluster.local', 'dst.hbone_addr': `10.${N}.8.1:9080`, 'dst.addr': `10.${N}.3.1:15008`, trace_id: 'abc', error: 'connection reset',
+      }),
+    );
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 0, timeMs: 3, error: 'socket hang up (ECONNRESET)' }));
+  });
+  await new Promise<void>((resolve) => exec.listen(PORT_EXEC, `127.${N}.1.1`, resolve));
+  t.teardown(() => new Promise((r) => exec.close(r)));
+  const status = (child: string) => (child === CHAOS_PODS.waypoint ? ('NotReady' as const) : ('Running' as const));
+  const r = await runExpectation(scenario, records, { from: CHAOS_PODS.sleep, to: 'http://productpage:9080/', outcome: 200, origin: 'test' }, { log, status });
+  const notes = r.hops.filter((h) => h.startsWith('⚠'));
+  t.same(notes, [`⚠ ${CHAOS_PODS.waypoint} exited during this request (Reason: Error, Exit Code: 137 (SIGKILL)): connections through it were reset`], 'the waypoint on the path, not ztunnel-node-c');
+  const trace = r.trace as { restartEvents?: Array<{ child: string }> };
+  t.same(trace.restartEvents?.map((e) => e.child), [CHAOS_PODS.waypoint], '--json carries the restart events of the path in the trace');
+});
+
 t.test('Restarter: five failed starts in a row and it gives up on that child alone', async (t) => {
   const s = await standIns(t, ['victim', 'bystander']);
   const bystander = s.supervisor.child('bystander')!.process.pid;
@@ -101,6 +139,7 @@ t.test('Restarter: five failed starts in a row and it gives up on that child alo
   t.equal(s.events.filter((e) => e.kind === 'Started').length, MAX_FAILED_STARTS, 'and nothing is started after giving up');
   t.ok(exited(s.supervisor.child('victim')!), 'the victim stays down');
   t.equal(s.supervisor.child('bystander')!.process.pid, bystander, 'the other child is the same process');
+  t.equal(s.supervisor.children.length, 2, 'one handle per child however often it was restarted (nothing grows per restart)');
   t.equal(s.restarter.status('bystander'), 'Running');
 });
 
