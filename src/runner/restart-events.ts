@@ -81,7 +81,7 @@ export function restartMessage(e: Omit<RestartEvent, 'message'>, detail = ''): s
     case 'FailedStart':
       return `${e.child}: failed to start (${e.failedStarts} in a row)${detail}`;
     case 'GaveUp':
-      return `${e.child}: failed to start ${e.failedStarts} times in a row; giving up on it, ${count}. The rest of the mesh keeps running${detail}`;
+      return `${e.child}: failed to start ${e.failedStarts} times in a row${detail ? ` (last${detail})` : ''}; giving up on it, ${count}. The rest of the mesh keeps running`;
   }
 }
 

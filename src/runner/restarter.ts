@@ -122,7 +122,7 @@ export class Restarter {
     }
     const delay = state.backOff.delayAfterExit(exitAt);
     if (delay <= 0) {
-      const why = state.restarts === 0 ? ' at once (a first restart does not wait)' : ` at once (it ran longer than the back-off reset, ${kubeDuration(this.resetAfterMs())})`;
+      const why = state.restarts === 0 ? ' at once (a first restart does not wait)' : ` at once (it ran over ${kubeDuration(this.resetAfterMs())} since its last restart: the back-off starts over)`;
       this.restartNow(name, state, exitAt, why);
       return;
     }
