@@ -9,7 +9,7 @@ import { baggageOf } from '../hbone/headers';
 import { AccessRecord, AccessRecords, field, isTrace } from './access-records';
 import type { RestartLog } from './restart-events';
 import type { ChildStatus } from './restarter';
-import { downNote, restartNotes } from './restart-trace';
+import { traceNotes } from './restart-trace';
 
 /** What the trace reads of the restarter: recent restart events and each child's status. */
 export interface RestartView {
@@ -52,14 +52,8 @@ export async function runExpectation(scenario: Scenario, records: AccessRecords,
   let restartEvents: unknown[] | undefined;
   if (restarts) {
     const onPath = pathOf(scenario, pod, trace);
-    const notes = restartNotes(restarts.log.all(), { started, finished }, onPath);
-    const noted = new Set(notes.map((n) => n.replace(/^⚠ /, '').split(' ')[0]));
-    for (const child of [...new Set(scenario.nodes.map((n) => `ztunnel-${n.name}`).concat(scenario.workloads.map((w) => w.name)))]) {
-      if (!onPath(child) || noted.has(child)) continue;
-      const note = downNote(child, restarts.status(child));
-      if (note) notes.push(note);
-    }
-    hops.push(...notes);
+    const children = [...scenario.nodes.map((n) => `ztunnel-${n.name}`), ...scenario.workloads.map((w) => w.name)];
+    hops.push(...traceNotes(restarts.log.all(), { started, finished }, children, onPath, (c) => restarts.status(c)));
     const events = restarts.log.all().filter((r) => r.at >= started && r.at <= finished && onPath(r.child));
     if (events.length > 0) restartEvents = events;
   }

@@ -22,7 +22,7 @@ export interface RequestWindow {
  */
 export function restartNotes(events: readonly RestartEvent[], w: RequestWindow, onPath: (child: string) => boolean): string[] {
   const notes: string[] = [];
-  const relevant = events.filter((e) => e.at >= w.started - RECENT_RESTART_MS && e.at <= w.finished && onPath(e.child));
+  const relevant = eventsAround(events, w, onPath);
   const children = [...new Set(relevant.map((e) => e.child))];
   for (const child of children) {
     const mine = relevant.filter((e) => e.child === child);
@@ -48,6 +48,25 @@ export function restartNotes(events: readonly RestartEvent[], w: RequestWindow, 
     }
   }
   return notes;
+}
+
+/**
+ * Every line for a request: restartNotes(), plus, for a process on the path that is down
+ * without a recent exit (given up on, or in a long back-off), its status.
+ */
+export function traceNotes(events: readonly RestartEvent[], w: RequestWindow, children: readonly string[], onPath: (child: string) => boolean, status: (child: string) => ChildStatus | undefined): string[] {
+  const notes = restartNotes(events, w, onPath);
+  const noted = new Set(eventsAround(events, w, onPath).map((e) => e.child));
+  for (const child of children) {
+    if (!onPath(child) || noted.has(child)) continue;
+    const note = downNote(child, status(child));
+    if (note) notes.push(note);
+  }
+  return notes;
+}
+
+function eventsAround(events: readonly RestartEvent[], w: RequestWindow, onPath: (child: string) => boolean): RestartEvent[] {
+  return events.filter((e) => e.at >= w.started - RECENT_RESTART_MS && e.at <= w.finished && onPath(e.child));
 }
 
 /** The status a child had, for a trace line about a process that is down without a recent exit. */

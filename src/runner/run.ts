@@ -65,15 +65,15 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     },
   );
 
-  // Restart events: printed as they happen; with --json, one JSON line each once the results
-  // document is out (before that they go into the document).
+  // Restart events: printed as they happen; with --json, they go into the results document, and
+  // under --hold each later one is a JSON line of its own (without --hold, stdout stays one document).
   let documentPrinted = false;
   const restarter = new Restarter(supervisor, {
     timings: options.backOff,
     readyTimeoutMs: READY_TIMEOUT_MS,
     onEvent: (e: RestartEvent) => {
       if (!options.json) out(e.message);
-      else if (documentPrinted) out(JSON.stringify({ restartEvent: e }));
+      else if (documentPrinted && options.hold) out(JSON.stringify({ restartEvent: e }));
     },
   });
 
@@ -91,7 +91,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     // A mesh that lost a child for good did not hold, however the run ended.
     const exitCode = summary.gaveUp.length > 0 ? 1 : code;
     if (options.json) {
-      if (documentPrinted && restarter.log.total > 0) out(JSON.stringify({ restartSummary: { ...summary, exitCode } }));
+      if (documentPrinted && options.hold && restarter.log.total > 0) out(JSON.stringify({ restartSummary: { ...summary, exitCode } }));
     } else if (restarter.log.total > 0) {
       out(summaryLine(summary));
       if (summary.gaveUp.length > 0) out(`exit code 1: the runner gave up on ${summary.gaveUp.join(', ')}`);

@@ -3,7 +3,7 @@
 // ones until ready, a recent restart means the request went through the new process. And the
 // runner's event history stays bounded however often children die.
 import t from 'tap';
-import { restartNotes, downNote, RECENT_RESTART_MS } from '../../src/runner/restart-trace';
+import { restartNotes, downNote, traceNotes, RECENT_RESTART_MS } from '../../src/runner/restart-trace';
 import { RestartEvent, RestartEventKind, RestartLog, containerExitCode, restartMessage } from '../../src/runner/restart-events';
 
 function ev(kind: RestartEventKind, child: string, at: number, fields: Partial<RestartEvent> = {}): RestartEvent {
@@ -66,4 +66,14 @@ t.test('the event history is a ring: bounded however many restarts', async (t) =
   t.equal(log.total, 10_000, 'while the total is still counted');
   t.equal(log.all()[0].at, 9950, 'the oldest kept is the 50th from the end');
   t.same(log.since(9990).map((e) => e.at), [9990, 9991, 9992, 9993, 9994, 9995, 9996, 9997, 9998, 9999]);
+});
+
+t.test('traceNotes: a process on the path that is down without a recent exit gets its status line', async (t) => {
+  const events = [ev('Terminated', 'waypoint', 1050, killed)];
+  const status = (c: string) => (c === 'productpage' ? ('GaveUp' as const) : c === 'waypoint' ? ('NotReady' as const) : ('Running' as const));
+  const notes = traceNotes(events, { started: 1000, finished: 1200 }, ['waypoint', 'productpage', 'ztunnel-node-c'], (c) => c !== 'ztunnel-node-c', status);
+  t.same(notes, [
+    '⚠ waypoint exited during this request (Reason: Error, Exit Code: 137 (SIGKILL)): connections through it were reset',
+    '⚠ productpage is down for good (the runner gave up on it): connections through it fail',
+  ], 'one line per process: its exit if recent, else its status; none off the path');
 });
