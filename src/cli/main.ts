@@ -13,9 +13,11 @@ const FLUSH_TIMEOUT_MS = 5000;
 const USAGE = `usage: hbone-sim <command> [flags]
 
 commands:
-  scenario <name|file.yaml> [--hold] [--json] [--verbose] [--ca-dir <dir>]
+  scenario <name|file.yaml> [--hold] [--json] [--verbose] [--ca-dir <dir>] [--backoff-scale <x>]
       Start the scenario's mesh (one ztunnel per node, one process per pod), check its
-      expectations hop by hop, and tear it down; --hold keeps it up until Ctrl-C.
+      expectations hop by hop, and tear it down; --hold keeps it up until Ctrl-C. A process
+      that exits once the mesh is up is restarted with the kubelet's CrashLoopBackOff (first
+      restart at once, then 10s doubling to 5m0s); --backoff-scale 0.01 runs that 100x faster.
   ztunnel --scenario <name|file> --node <node> [--ca-dir <dir>] [--no-pool]
       One node's ztunnel (the runner starts these). --no-pool gives every outbound CONNECT
       its own TLS connection (the connections bench compares it with the pool).
@@ -44,7 +46,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'scenario': {
-      const { flags, positional } = parseFlags(rest, { hold: 'boolean', json: 'boolean', verbose: 'boolean', 'ca-dir': 'string' });
+      const { flags, positional } = parseFlags(rest, { hold: 'boolean', json: 'boolean', verbose: 'boolean', 'ca-dir': 'string', 'backoff-scale': 'string' });
       return scenarioCommand(positional, flags);
     }
     case 'ztunnel': {
