@@ -18,6 +18,7 @@ import { runThroughput } from './suites/throughput';
 import { runFixedRate, runMaxRps } from './suites/requests';
 import { runConnections } from './suites/connections';
 import { runScale } from './suites/scale';
+import { killAttackers, runHostile } from './suites/hostile';
 import { evaluateTargets } from './report/targets';
 import { formatTables } from './report/table';
 import { chartSvg } from './report/svg';
@@ -39,6 +40,7 @@ class Cleanup {
   readonly meshes = new Set<BenchMesh>();
   server?: ServerProcess;
   now(): void {
+    killAttackers();
     this.server?.kill();
     for (const m of this.meshes) m.killNow();
   }
@@ -87,6 +89,7 @@ async function run(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
     maxRps: [],
     connections: [],
     scale: [],
+    hostile: [],
   };
   const sz = opts.sizes;
 
@@ -125,6 +128,10 @@ async function run(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
     ];
   }
   if (has('scale')) results.scale = await runScale({ mesh: { block: opts.block }, reps: opts.scaleReps, settleMs: sz.settleMs, progress }, sz.scaleCounts);
+  if (has('hostile')) {
+    const setup = { attackSeconds: sz.attackSeconds, warmupSeconds: sz.warmupSeconds, settleMs: sz.attackSettleMs, progress };
+    results.hostile = await withMesh(cleanup, opts, false, (mesh) => runHostile({ mesh, ...setup }));
+  }
 
   const done = { ...results, finishedAt: new Date().toISOString(), machine: { ...m, loadAverageAfter: os.loadavg() } };
   const final: BenchResults = { ...done, targets: evaluateTargets(done) };

@@ -4,7 +4,7 @@
 import * as path from 'node:path';
 import { parseFlags, UsageError } from '../src/cli/args';
 
-export const SUITES = ['throughput', 'latency', 'maxrps', 'cost', 'connections', 'scale'] as const;
+export const SUITES = ['throughput', 'latency', 'maxrps', 'cost', 'connections', 'scale', 'hostile'] as const;
 export type Suite = (typeof SUITES)[number];
 
 /** The mesh's default block, 10.91 served at 127.91; no test uses it. */
@@ -25,6 +25,10 @@ export interface Sizes {
   readonly scaleCounts: readonly number[];
   /** Scale: how long the processes settle before RSS is read, before and after opening. */
   readonly settleMs: number;
+  /** Hostile: length of each attack (and of the legitimate baseline before it). */
+  readonly attackSeconds: number;
+  /** Hostile: how long a victim gets, at most, to give back its memory after an attack. */
+  readonly attackSettleMs: number;
 }
 
 const MiB = 2 ** 20;
@@ -37,6 +41,8 @@ export const FULL: Sizes = {
   connectSeconds: 3,
   scaleCounts: [1000, 10_000],
   settleMs: 2000,
+  attackSeconds: 10,
+  attackSettleMs: 15_000,
 };
 
 export const QUICK: Sizes = {
@@ -47,6 +53,8 @@ export const QUICK: Sizes = {
   connectSeconds: 0.5,
   scaleCounts: [1000],
   settleMs: 500,
+  attackSeconds: 1.5,
+  attackSettleMs: 3000,
 };
 
 /** Three: the least that has a median, and these machines are shared. */
