@@ -188,3 +188,51 @@ export class FrameReader {
     return frames;
   }
 }
+
+/** HPACK Huffman codes (RFC 7541 appendix B) of the ten digits: all a :status needs. */
+const HUFFMAN_DIGITS: ReadonlyArray<readonly [string, number, number]> = [
+  ['0', 0x0, 5],
+  ['1', 0x1, 5],
+  ['2', 0x2, 5],
+  ['3', 0x19, 6],
+  ['4', 0x1a, 6],
+  ['5', 0x1b, 6],
+  ['6', 0x1c, 6],
+  ['7', 0x1d, 6],
+  ['8', 0x1e, 6],
+  ['9', 0x1f, 6],
+];
+
+function huffmanDigits(bytes: Buffer): string {
+  let bits = '';
+  for (const b of bytes) bits += b.toString(2).padStart(8, '0');
+  let out = '';
+  let at = 0;
+  while (at < bits.length) {
+    const hit = HUFFMAN_DIGITS.find(([, code, len]) => at + len <= bits.length && parseInt(bits.slice(at, at + len), 2) === code);
+    // What is left is EOS padding (all ones, under a byte).
+    if (!hit) break;
+    out += hit[0];
+    at += hit[2];
+  }
+  return out;
+}
+
+/** HPACK static table entries 8 to 14: ":status" and its common values. */
+const STATIC_STATUS: Readonly<Record<number, number>> = { 8: 200, 9: 204, 10: 206, 11: 304, 12: 400, 13: 404, 14: 500 };
+
+/**
+ * The :status of a response header block, which servers send first: an indexed static entry
+ * (0x88..0x8e) or a literal with the static name ":status" (index 8), raw or Huffman-coded.
+ */
+export function responseStatus(block: Buffer): number | undefined {
+  const first = block[0];
+  if (first >= 0x88 && first <= 0x8e) return STATIC_STATUS[first & 0x7f];
+  // Literal with incremental indexing (01xxxxxx), without indexing (0000xxxx), never indexed (0001xxxx).
+  const nameIndex = (first & 0xc0) === 0x40 ? first & 0x3f : first & 0x0f;
+  if (nameIndex !== 8) return undefined;
+  const huffman = (block[1] & 0x80) !== 0;
+  const length = block[1] & 0x7f;
+  const raw = block.subarray(2, 2 + length);
+  return Number(huffman ? huffmanDigits(raw) : raw.toString('latin1'));
+}

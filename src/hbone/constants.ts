@@ -29,6 +29,12 @@ export const POOL_UNUSED_RELEASE_TIMEOUT_MS = 5 * 60_000;
 /** Server side: concurrent streams one peer may open on one session. */
 export const SERVER_MAX_CONCURRENT_STREAMS = 200;
 /**
+ * Server side: the largest header list a CONNECT may carry, ztunnel's max_header_list_size
+ * (64 KB: it knows what HBONE headers to expect). Over it, node:http2 resets the stream
+ * ENHANCE_YOUR_CALM (h2 answers 431); without it Node took an 80 KB list.
+ */
+export const SERVER_MAX_HEADER_LIST_BYTES = 65_536;
+/**
  * node:http2 refuses new streams (ENHANCE_YOUR_CALM) once a session holds more than this many
  * MB of queued outbound data. The 10 MB default fails at about 1,000 busy streams; backpressure,
  * not this limit, is what bounds memory, so it only has to sit above the worst honest case.

@@ -24,6 +24,7 @@ import {
   HTTP2_SETTINGS,
   CONNECTION_WINDOW_BYTES,
   SERVER_MAX_CONCURRENT_STREAMS,
+  SERVER_MAX_HEADER_LIST_BYTES,
   MAX_SESSION_MEMORY_MB,
   MAX_SESSION_INVALID_FRAMES,
   MAX_SESSION_REJECTED_STREAMS,
@@ -188,7 +189,7 @@ export class HboneServer {
       // The certificate is judged by PeerAdmission once the handshake is done, so that a refusal
       // carries the TLS alert naming why (Node's own rejection is a bare TCP close).
       rejectUnauthorized: false,
-      settings: { ...HTTP2_SETTINGS, maxConcurrentStreams: SERVER_MAX_CONCURRENT_STREAMS },
+      settings: { ...HTTP2_SETTINGS, maxConcurrentStreams: SERVER_MAX_CONCURRENT_STREAMS, maxHeaderListSize: SERVER_MAX_HEADER_LIST_BYTES },
       maxSessionMemory: MAX_SESSION_MEMORY_MB,
       maxSessionInvalidFrames: MAX_SESSION_INVALID_FRAMES,
       maxSessionRejectedStreams: MAX_SESSION_REJECTED_STREAMS,
