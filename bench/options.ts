@@ -1,6 +1,6 @@
 // Settings of `npm run bench`: which suites, how long each runs, where results go. A full run
-// takes about eleven minutes on a 2-core machine; --quick keeps every suite but shrinks each, and
-// finishes in under a minute.
+// takes about twelve minutes on a 2-core machine; --quick keeps every suite but shrinks each, and
+// finishes in about a minute.
 import * as path from 'node:path';
 import { parseFlags, UsageError } from '../src/cli/args';
 
@@ -53,8 +53,8 @@ export const QUICK: Sizes = {
   connectSeconds: 0.5,
   scaleCounts: [1000],
   settleMs: 500,
-  attackSeconds: 1.5,
-  attackSettleMs: 3000,
+  attackSeconds: 1,
+  attackSettleMs: 2000,
 };
 
 /** Three: the least that has a median, and these machines are shared. */
@@ -80,7 +80,7 @@ export interface BenchOptions {
 }
 
 export const USAGE = `usage: npm run bench -- [flags]
-  --quick            every suite, smaller and shorter: under a minute
+  --quick            every suite, smaller and shorter: about a minute
   --suite a[,b]      only these suites: ${SUITES.join(', ')}
                      (latency and cost come from the same 1,000 rps runs)
   --reps N           repetitions of every measurement; the median is reported

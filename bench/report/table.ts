@@ -215,6 +215,7 @@ function hostileSection(results: readonly HostileResult[]): Section {
       left('legit path'),
       right('resets/s'),
       right('attacker conns'),
+      right('refused at accept'),
       left('answer'),
       right('vCPU before / during / after'),
       right('RSS MB before / peak / after'),
@@ -227,6 +228,7 @@ function hostileSection(results: readonly HostileResult[]): Section {
       REQUEST_LABELS[h.legitPath],
       fixed(h.resetsPerSecond, 0),
       formatNumber(h.attackerConnections, 0),
+      formatNumber(h.attackerRefused ?? 0, 0),
       Object.entries(h.goaways)
         .map(([code, n]) => `GOAWAY ${code} x${n}`)
         .join(', ') || 'none',
@@ -236,7 +238,7 @@ function hostileSection(results: readonly HostileResult[]): Section {
       `${fixed(h.legitMs.before.p99, 1)} / ${fixed(h.legitMs.during.p99, 1)}`,
       `${h.legitFailures.during} of ${formatNumber(h.legitRequests.during + h.legitFailures.during, 0)}`,
     ]),
-    note: 'resets/s: RST_STREAMs the victim took in (up to its GOAWAY). answer: how the victim ended the attacker connections. legit: requests through the victim meanwhile.',
+    note: 'resets/s: RST_STREAMs the victim took in (up to its GOAWAY). refused at accept: attacker reconnects closed before TLS. answer: how the victim ended the connections it took. legit: requests through the victim meanwhile.',
   };
 }
 
