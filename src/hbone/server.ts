@@ -1,16 +1,17 @@
 // The HBONE server: mutual-TLS HTTP/2 on <address>:15008 that accepts CONNECT streams and hands
 // each one, with the peer's SPIFFE identity, to a handler (ztunnel inbound, the waypoint).
 //
-// Defences, each where the real proxies have it:
-//  - a client certificate is judged when the handshake completes; a refused one gets the TLS
-//    alert rustls would send (peer-admission.ts);
-//  - a connection whose streams are reset as fast as they open (rapid reset) is closed with
-//    GOAWAY ENHANCE_YOUR_CALM by Envoy's and h2's rules (reset-guard.ts);
-//  - one peer identity's open and pending streams are capped across its connections
-//    (peer-limits.ts);
+// Defences against a peer that holds a mesh certificate but means harm:
+//  - its certificate is judged when the handshake completes; a refused one gets the TLS alert
+//    rustls would send, naming why (peer-admission.ts);
+//  - a connection whose streams are reset as fast as they open (rapid reset, CVE-2023-44487)
+//    is closed with GOAWAY ENHANCE_YOUR_CALM by Envoy's and h2's rules (reset-guard.ts,
+//    session-cutoff.ts), and its source is refused at accept for a while (abuse-penalty.ts);
+//  - one identity's open and pending streams are capped across its connections
+//    (peer-limits.ts), and a header list over 64 KB is refused, as ztunnel refuses it;
 //  - a stream is handed to the handler on the next turn of the event loop, not from inside
-//    nghttp2's frame processing: a stream reset in the same read as its HEADERS is dropped from
-//    the queue before any handler work (no app dial, no tunnel), which is most of what a rapid
+//    nghttp2's frame processing: a stream reset in the same read as its HEADERS leaves the
+//    queue before any handler work (no app dial, no tunnel), which is most of what a rapid
 //    reset attacker sends.
 import * as http2 from 'node:http2';
 import type { TLSSocket } from 'node:tls';
@@ -42,37 +43,8 @@ import { PeerAdmission, RefusalCounts } from './peer-admission';
 import { AbuseReason, DEFAULT_RESET_LIMITS, ResetGuard, ResetLimits } from './reset-guard';
 import { DEFAULT_PEER_LIMITS, PeerStreamLimits, PeerStreams } from './peer-limits';
 import { AbusePenalty } from './abuse-penalty';
+import { cutOffSession } from './session-cutoff';
 import { listen } from '../net/listen';
-
-/** After the GOAWAY of a cut-off connection, how long its peer gets to read it before the close. */
-const GOAWAY_LINGER_MS = 100;
-
-/**
- * Marks a session closed without another GOAWAY. A closed node:http2 session refuses the
- * streams still arriving in the current read in C++ (RST_STREAM REFUSED_STREAM, no JavaScript
- * stream object); session.close() would also send GOAWAY NO_ERROR after our ENHANCE_YOUR_CALM,
- * so its goaway() is silenced for that one call.
- */
-/**
- * Stops reading the connection now. libuv reads a ready socket up to 32 times per wakeup, and
- * each read goes through nghttp2 before the next: an attacker who keeps writing would have
- * megabytes parsed before the session is destroyed on the next turn.
- */
-function stopReading(socket: TLSSocket): void {
-  const handle = (socket as unknown as { _handle?: { readStop?: () => number } })._handle;
-  if (typeof handle?.readStop === 'function') handle.readStop();
-}
-
-function refuseNewStreams(session: ServerHttp2Session): void {
-  const quiet = session as unknown as { goaway: ServerHttp2Session['goaway'] };
-  quiet.goaway = () => undefined;
-  try {
-    session.close();
-  } finally {
-    delete (quiet as Partial<typeof quiet>).goaway;
-  }
-}
-
 
 export interface Endpoint {
   readonly address: string;
@@ -376,30 +348,8 @@ export class HboneServer {
       const ms = this.penalty.strike(source);
       this.log.warn('refusing new HBONE connections from a rapid reset source', { 'src.addr': source, 'src.identity': state.peerId, penalty_ms: ms });
     }
-    const session = state.session;
-    if (session.destroyed) return;
-    // The GOAWAY names the rule in its debug data, as h2 does ("too_many_resets"); 0 = the last
-    // stream nghttp2 processed. The session is destroyed on the next turn of the event loop:
-    // here we are inside nghttp2's frame processing, and node:http2 drops the GOAWAY a destroy
-    // queues while its previous write is still in flight (the rule right after a handshake);
-    // by the next turn that write is done and the GOAWAY goes out. Until then the streams left
-    // in the attacker's current read reach onStream, which drops them at once.
-    session.goaway(GOAWAY_ENHANCE_YOUR_CALM, 0, Buffer.from(reason));
-    refuseNewStreams(session);
-    stopReading(state.socket);
-    setImmediate(() => {
-      session.destroy(new Error(`HBONE peer ${state.peerId} at ${state.src}: ${reason}`), GOAWAY_ENHANCE_YOUR_CALM);
-      // node:http2 ends the socket after the GOAWAY, but leaves a closed session's socket open
-      // and reading until the peer closes it, which an attacker need not do. Once our last
-      // bytes are out, stop reading and close it after the peer had a moment to read them
-      // (closing with unread input sends a TCP reset, which can overtake them).
-      const socket = state.socket;
-      if (socket.destroyed) return;
-      socket.once('finish', () => {
-        stopReading(socket);
-        setTimeout(() => socket.destroy(), GOAWAY_LINGER_MS).unref();
-      });
-    });
+    // The GOAWAY's debug data names the rule, as h2's does ("too_many_resets").
+    cutOffSession(state.session, state.socket, GOAWAY_ENHANCE_YOUR_CALM, reason, new Error(`HBONE peer ${state.peerId} at ${state.src}: ${reason}`));
   }
 
   private dispatch(entry: StreamEntry): void {
