@@ -115,7 +115,7 @@ export interface HostileResult {
   readonly goaways: Readonly<Record<string, number>>;
   /** CPU seconds per second of the victim; `during` is the attack, `after` once it stopped. */
   readonly victimVcpu: BeforeDuringAfter;
-  /** RSS in MB: before, the peak during the attack, and after it settled. */
+  /** RSS in MB: before (median over the baseline run), the peak during the attack, and after it settled. */
   readonly victimRssMB: BeforeDuringAfter;
   /** Legitimate requests' latency before and during the attack, ms. */
   readonly legitMs: { readonly before: Percentiles; readonly during: Percentiles };

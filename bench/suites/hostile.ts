@@ -11,6 +11,7 @@ import type { BenchMesh } from '../mesh';
 import { ROLES } from '../mesh';
 import { drive, percentiles, LoadRun } from '../load';
 import { sampleProcess } from '../proc';
+import { median } from '../core/measure';
 import { PAYLOAD_BYTES } from './requests';
 import type { AttackerSpec } from '../attack/rapid-reset-main';
 import type { RapidResetResult } from '../attack/rapid-reset';
@@ -35,7 +36,7 @@ const BYTES_PER_MB = 2 ** 20;
 export interface HostileSetup {
   readonly mesh: BenchMesh;
   readonly attackSeconds: number;
-  /** Untimed legitimate load before the baseline. */
+  /** Untimed legitimate load before the baseline, at least as long as the attack. */
   readonly warmupSeconds: number;
   /** How long the victim gets after the attack to give back what it took. */
   readonly settleMs: number;
@@ -97,18 +98,18 @@ function legit(mesh: BenchMesh, p: RequestPath, seconds: number): Promise<LoadRu
   });
 }
 
-/** Victim CPU seconds per wall second over `run`, and the peak RSS seen while it ran. */
-async function watched<T>(pid: number, run: () => Promise<T>): Promise<{ value: T; vcpu: number; peakRssMB: number }> {
+/** Victim CPU seconds per wall second over `run`, and its RSS every RSS_POLL_MS meanwhile (MB). */
+async function watched<T>(pid: number, run: () => Promise<T>): Promise<{ value: T; vcpu: number; rssMB: number[] }> {
   const s0 = sampleProcess(pid);
   const t0 = process.hrtime.bigint();
-  let peak = s0.rssBytes;
-  const timer = setInterval(() => (peak = Math.max(peak, sampleProcess(pid).rssBytes)), RSS_POLL_MS);
+  const rss = [s0.rssBytes / BYTES_PER_MB];
+  const timer = setInterval(() => rss.push(sampleProcess(pid).rssBytes / BYTES_PER_MB), RSS_POLL_MS);
   try {
     const value = await run();
     const s1 = sampleProcess(pid);
-    peak = Math.max(peak, s1.rssBytes);
+    rss.push(s1.rssBytes / BYTES_PER_MB);
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    return { value, vcpu: (s1.cpuS - s0.cpuS) / seconds, peakRssMB: peak / BYTES_PER_MB };
+    return { value, vcpu: (s1.cpuS - s0.cpuS) / seconds, rssMB: rss };
   } finally {
     clearInterval(timer);
   }
@@ -116,11 +117,14 @@ async function watched<T>(pid: number, run: () => Promise<T>): Promise<{ value: 
 
 async function attackOne(s: HostileSetup, v: VictimSpec): Promise<HostileResult> {
   const pid = s.mesh.pid(v.process);
-  await legit(s.mesh, v.legitPath, s.warmupSeconds);
+  // Warm up as long as the attack lasts: a waypoint's RSS climbs for about ten seconds of
+  // requests before it levels off, and that climb is not the attack's doing.
+  await legit(s.mesh, v.legitPath, Math.max(s.warmupSeconds, s.attackSeconds));
   const before = await watched(pid, () => legit(s.mesh, v.legitPath, s.attackSeconds));
-  // The baseline is the victim after as long a run of legitimate traffic as the attack lasts:
-  // whatever that traffic alone makes it hold is not the attack's doing.
-  const rssBefore = sampleProcess(pid).rssBytes / BYTES_PER_MB;
+  // The baseline is the victim's median RSS over as long a run of legitimate traffic as the
+  // attack lasts: a single reading swings by 10 MB with the garbage collector, and a waypoint
+  // grows with requests alone (issue 9, section 5) by about as much over such a run.
+  const rssBefore = median(before.rssMB);
 
   const attacker = startAttacker({
     caDir: s.mesh.caDir,
@@ -138,11 +142,16 @@ async function attackOne(s: HostileSetup, v: VictimSpec): Promise<HostileResult>
   });
   const attack = await attacker.done;
 
-  // After: let the victim give back what the attack made it hold, then read CPU over a quiet second.
+  // After: the victim gets up to settleMs to give back what the attack made it hold; its RSS
+  // after is the first reading back within 5% of the baseline, or the lowest seen by then.
   const deadline = Date.now() + s.settleMs;
-  while (sampleProcess(pid).rssBytes / BYTES_PER_MB > rssBefore * RSS_BACK_RATIO && Date.now() < deadline) await sleep(RSS_POLL_MS);
+  let rssAfter = sampleProcess(pid).rssBytes / BYTES_PER_MB;
+  while (rssAfter > rssBefore * RSS_BACK_RATIO && Date.now() < deadline) {
+    await sleep(RSS_POLL_MS);
+    rssAfter = Math.min(rssAfter, sampleProcess(pid).rssBytes / BYTES_PER_MB);
+  }
+  // Then its CPU over a quiet second.
   const after = await watched(pid, () => sleep(1000));
-  const rssAfter = sampleProcess(pid).rssBytes / BYTES_PER_MB;
   const survived = s.mesh.pids.get(v.process) === pid && s.mesh.crashed().length === 0;
 
   const failures = (r: LoadRun) => r.errors + r.non2xx;
@@ -157,7 +166,7 @@ async function attackOne(s: HostileSetup, v: VictimSpec): Promise<HostileResult>
     attackerRefused: attack.failures,
     goaways: attack.goaways,
     victimVcpu: { before: before.vcpu, during: during.vcpu, after: after.vcpu },
-    victimRssMB: { before: rssBefore, during: during.peakRssMB, after: rssAfter },
+    victimRssMB: { before: rssBefore, during: Math.max(...during.rssMB), after: rssAfter },
     legitMs: { before: percentiles(before.value.latenciesMs), during: percentiles(during.value.latenciesMs) },
     legitRequests: { before: before.value.latenciesMs.length, during: during.value.latenciesMs.length },
     legitFailures: { before: failures(before.value), during: failures(during.value) },
@@ -169,7 +178,7 @@ async function attackOne(s: HostileSetup, v: VictimSpec): Promise<HostileResult>
       `legit p50 ${result.legitMs.before.p50.toFixed(1)} -> ${result.legitMs.during.p50.toFixed(1)} ms, ` +
       `p99 ${result.legitMs.before.p99.toFixed(1)} -> ${result.legitMs.during.p99.toFixed(1)} ms; ` +
       `victim ${before.vcpu.toFixed(2)} -> ${during.vcpu.toFixed(2)} -> ${after.vcpu.toFixed(2)} vCPU, ` +
-      `RSS ${rssBefore.toFixed(0)} -> ${during.peakRssMB.toFixed(0)} -> ${rssAfter.toFixed(0)} MB`,
+      `RSS ${rssBefore.toFixed(0)} -> ${Math.max(...during.rssMB).toFixed(0)} -> ${rssAfter.toFixed(0)} MB`,
   );
   if (!survived) throw new Error(`${v.process} died under rapid reset: ${s.mesh.crashed().join('; ')}`);
   return result;
