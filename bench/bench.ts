@@ -19,6 +19,7 @@ import { runFixedRate, runMaxRps } from './suites/requests';
 import { runConnections } from './suites/connections';
 import { runScale } from './suites/scale';
 import { killAttackers, runHostile } from './suites/hostile';
+import { runSoak } from './suites/soak';
 import { evaluateTargets } from './report/targets';
 import { formatTables } from './report/table';
 import { chartSvg } from './report/svg';
@@ -132,6 +133,8 @@ async function run(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
     const setup = { attackSeconds: sz.attackSeconds, warmupSeconds: sz.warmupSeconds, settleMs: sz.attackSettleMs, progress };
     results.hostile = await withMesh(cleanup, opts, false, (mesh) => runHostile({ mesh, ...setup }));
   }
+  // The runner holds this mesh itself (--hold), as a user would, so its own memory is measured too.
+  if (has('soak')) results.soak = await runSoak({ block: opts.block, minutes: opts.soakMinutes, warmupSeconds: sz.soakWarmupSeconds, sampleSeconds: sz.soakSampleSeconds, progress });
 
   const done = { ...results, finishedAt: new Date().toISOString(), machine: { ...m, loadAverageAfter: os.loadavg() } };
   const final: BenchResults = { ...done, targets: evaluateTargets(done) };

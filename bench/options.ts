@@ -4,8 +4,13 @@
 import * as path from 'node:path';
 import { parseFlags, UsageError } from '../src/cli/args';
 
-export const SUITES = ['throughput', 'latency', 'maxrps', 'cost', 'connections', 'scale', 'hostile'] as const;
+export const SUITES = ['throughput', 'latency', 'maxrps', 'cost', 'connections', 'scale', 'hostile', 'soak'] as const;
 export type Suite = (typeof SUITES)[number];
+/** What runs when no --suite is given: the soak is long and runs when asked for (--suite soak, or all). */
+export const DEFAULT_SUITES: readonly Suite[] = SUITES.filter((s) => s !== 'soak');
+/** A soak lasts this long unless --minutes says otherwise; --quick makes it a quarter of a minute. */
+export const DEFAULT_SOAK_MINUTES = 10;
+export const QUICK_SOAK_MINUTES = 0.25;
 
 /** The mesh's default block, 10.91 served at 127.91; no test uses it. */
 export const DEFAULT_BLOCK = 91;
@@ -29,6 +34,9 @@ export interface Sizes {
   readonly attackSeconds: number;
   /** Hostile: how long a victim gets, at most, to give back its memory after an attack. */
   readonly attackSettleMs: number;
+  /** Soak: load before the first sample, and seconds between samples. */
+  readonly soakWarmupSeconds: number;
+  readonly soakSampleSeconds: number;
 }
 
 const MiB = 2 ** 20;
@@ -43,6 +51,8 @@ export const FULL: Sizes = {
   settleMs: 2000,
   attackSeconds: 10,
   attackSettleMs: 15_000,
+  soakWarmupSeconds: 60,
+  soakSampleSeconds: 10,
 };
 
 export const QUICK: Sizes = {
@@ -55,6 +65,8 @@ export const QUICK: Sizes = {
   settleMs: 500,
   attackSeconds: 1,
   attackSettleMs: 2000,
+  soakWarmupSeconds: 10,
+  soakSampleSeconds: 2,
 };
 
 /** Three: the least that has a median, and these machines are shared. */
@@ -75,14 +87,18 @@ export interface BenchOptions {
   /** Each scale measurement starts a mesh of its own; --quick takes one, to stay under a minute. */
   readonly scaleReps: number;
   readonly block: number;
+  /** Length of the soak, after its warm-up. */
+  readonly soakMinutes: number;
   /** Where results/<timestamp>.json and REPORT.md are written. */
   readonly outDir: string;
 }
 
 export const USAGE = `usage: npm run bench -- [flags]
   --quick            every suite, smaller and shorter: about a minute
-  --suite a[,b]      only these suites: ${SUITES.join(', ')}
-                     (latency and cost come from the same 1,000 rps runs)
+  --suite a[,b]      only these suites: ${SUITES.join(', ')}, or all
+                     (latency and cost come from the same 1,000 rps runs; without --suite,
+                     every suite but soak runs)
+  --minutes M        soak length after its warm-up (default ${DEFAULT_SOAK_MINUTES}; ${QUICK_SOAK_MINUTES} with --quick)
   --reps N           repetitions of every measurement; the median is reported
                      (default ${DEFAULT_REPS}; ${DEFAULT_THROUGHPUT_REPS} for a full throughput suite, 1 for --quick scale)
   --block N          address block of the bench mesh: 10.N served at 127.N (default ${DEFAULT_BLOCK})
@@ -96,10 +112,17 @@ function positiveInt(name: string, text: string | boolean | undefined, fallback:
   return n;
 }
 
+function positiveNumber(name: string, text: string | boolean | undefined, fallback: number): number {
+  if (typeof text !== 'string') return fallback;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${name} must be a positive number, got ${JSON.stringify(text)}`);
+  return n;
+}
+
 export function parseOptions(argv: string[], defaultOutDir: string): BenchOptions {
-  const { flags, positional } = parseFlags(argv, { quick: 'boolean', suite: 'string', reps: 'string', block: 'string', out: 'string' });
+  const { flags, positional } = parseFlags(argv, { quick: 'boolean', suite: 'string', reps: 'string', block: 'string', out: 'string', minutes: 'string' });
   if (positional.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positional[0])}`);
-  const suites = typeof flags.suite === 'string' ? flags.suite.split(',').map((s) => s.trim()) : [...SUITES];
+  const suites = flags.suite === 'all' ? [...SUITES] : typeof flags.suite === 'string' ? flags.suite.split(',').map((s) => s.trim()) : [...DEFAULT_SUITES];
   for (const s of suites) {
     if (!(SUITES as readonly string[]).includes(s)) throw new UsageError(`unknown suite ${JSON.stringify(s)}; suites: ${SUITES.join(', ')}`);
   }
@@ -112,6 +135,7 @@ export function parseOptions(argv: string[], defaultOutDir: string): BenchOption
     throughputReps: positiveInt('--reps', flags.reps, quick ? DEFAULT_REPS : DEFAULT_THROUGHPUT_REPS, 50),
     scaleReps: positiveInt('--reps', flags.reps, quick ? 1 : DEFAULT_REPS, 50),
     block: positiveInt('--block', flags.block, DEFAULT_BLOCK, 254),
+    soakMinutes: positiveNumber('--minutes', flags.minutes, quick ? QUICK_SOAK_MINUTES : DEFAULT_SOAK_MINUTES),
     outDir: typeof flags.out === 'string' ? path.resolve(flags.out) : defaultOutDir,
   };
 }

@@ -64,3 +64,28 @@ export function startSampling(pids: ReadonlyMap<string, number>): () => Map<stri
       }),
     );
 }
+
+/** Open file descriptors of a process (sockets, pipes, files). */
+export function fdCount(pid: number): number {
+  return fs.readdirSync(`/proc/${pid}/fd`).length;
+}
+
+/** The direct children of a process, from /proc/<pid>/task/<tid>/children (every thread's). */
+export function childrenOf(pid: number): number[] {
+  const kids = new Set<number>();
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    let text = '';
+    try {
+      text = fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8');
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    for (const p of text.trim().split(/\s+/)) if (p) kids.add(Number(p));
+  }
+  return [...kids];
+}
+
+/** A process's command line, as its arguments. */
+export function commandLine(pid: number): string[] {
+  return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
+}

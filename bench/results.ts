@@ -151,5 +151,38 @@ export interface BenchResults {
   readonly connections: readonly ConnectionsResult[];
   readonly scale: readonly ScaleResult[];
   readonly hostile: readonly HostileResult[];
+  /** Only when the soak suite ran. */
+  readonly soak?: SoakResult;
   readonly targets: readonly TargetResult[];
+}
+
+/** One process over a soak run, from its samples after warm-up. */
+export interface SoakProcess {
+  /** runner, ztunnel-node-a, a pod's name... */
+  readonly name: string;
+  /** Low-water RSS over the first third of the samples after warm-up, and over the last third. */
+  readonly rssWarmMB: number;
+  readonly rssEndMB: number;
+  readonly rssMaxMB: number;
+  /** rssEnd / rssWarm - 1 */
+  readonly rssGrowth: number;
+  readonly fdsWarm: number;
+  readonly fdsEnd: number;
+  /** RSS at every sample, MB, the first after warm-up. */
+  readonly rssMBSamples: readonly number[];
+  /** RSS within the growth limit and no file descriptors gained. */
+  readonly flat: boolean;
+}
+
+export interface SoakResult {
+  readonly minutes: number;
+  readonly warmupSeconds: number;
+  readonly connections: number;
+  /** Requests after warm-up, and their rate. */
+  readonly requests: number;
+  readonly rps: number;
+  readonly errors: number;
+  readonly non2xx: number;
+  readonly processes: readonly SoakProcess[];
+  readonly flat: boolean;
 }

@@ -8,6 +8,7 @@ import type {
   MaxRpsResult,
   RequestPath,
   ScaleResult,
+  SoakResult,
   TargetResult,
   ThroughputPath,
   ThroughputResult,
@@ -242,6 +243,17 @@ function hostileSection(results: readonly HostileResult[]): Section {
   };
 }
 
+function soakSection(r: SoakResult): Section {
+  return {
+    title: `Soak: ${formatNumber(r.minutes, r.minutes < 1 ? 2 : 0)} min on the L7 path`,
+    columns: [left('process'), right('low-water MB, first third'), right('low-water MB, last third'), right('max MB'), right('growth'), right('fds after warm-up'), right('fds at end'), left('flat')],
+    rows: r.processes.map((p) => [p.name, fixed(p.rssWarmMB, 1), fixed(p.rssEndMB, 1), fixed(p.rssMaxMB, 1), `${fixed(p.rssGrowth * 100, 1)}%`, String(p.fdsWarm), String(p.fdsEnd), p.flat ? 'yes' : 'NO']),
+    note:
+      `${formatNumber(r.requests, 0)} requests after ${r.warmupSeconds} s of warm-up, ${fixed(r.rps, 0)} rps over ${r.connections} connections, ${r.errors} errors / ${r.non2xx} non-2xx. ` +
+      'The mesh is held by the runner itself (hbone-sim scenario --hold). RSS is read every few seconds after warm-up; a garbage-collected heap saws up and down between collections, so each process is judged by its low-water RSS (what it keeps after collecting) in the first and the last third of the run. Flat: at most 15% growth and no file descriptors gained.',
+  };
+}
+
 /** The per-suite tables with data, in suite order; a suite not run has no section. */
 export function suiteSections(r: BenchResults): Section[] {
   const sections: Section[] = [];
@@ -255,6 +267,7 @@ export function suiteSections(r: BenchResults): Section[] {
   if (r.scale.length > 0) sections.push(scaleSection(r.scale));
   // Results written before the hostile suite existed have no such field.
   if ((r.hostile ?? []).length > 0) sections.push(hostileSection(r.hostile));
+  if (r.soak) sections.push(soakSection(r.soak));
   return sections;
 }
 

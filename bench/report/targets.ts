@@ -20,6 +20,8 @@ export const IDLE_CONNECTION_MAX_KB = 16;
 export const RAPID_RESET_LEGIT_P50_MAX_MS = 100;
 /** A victim's RSS once a rapid reset attack is over, above its baseline before it, %. */
 export const RAPID_RESET_RSS_ABOVE_BASELINE_MAX_PCT = 10;
+/** Soak: the largest RSS growth of any process, end over after warm-up, percent. */
+export const SOAK_RSS_GROWTH_MAX_PCT = 15;
 
 /** The rate the latency and cost targets are stated at; runs at other rates do not count. */
 export const TARGET_RPS = 1000;
@@ -136,6 +138,13 @@ function worstVictim(r: Omit<BenchResults, 'targets'>, figure: (h: BenchResults[
   return hostile.length === 0 ? undefined : Math.max(...hostile.map(figure));
 }
 
+/** The process whose RSS grew most over the soak, percent (file descriptors are in the soak table). */
+function soakGrowthPct(r: Omit<BenchResults, 'targets'>): number | undefined {
+  const procs = r.soak?.processes;
+  if (!procs || procs.length === 0) return undefined;
+  return Math.max(...procs.map((p) => p.rssGrowth)) * 100;
+}
+
 export function evaluateTargets(r: Omit<BenchResults, 'targets'>): TargetResult[] {
   return [
     verdict(
@@ -209,6 +218,10 @@ export function evaluateTargets(r: Omit<BenchResults, 'targets'>): TargetResult[
         unit: '%',
       },
       worstVictim(r, (h) => (h.victimRssMB.after / h.victimRssMB.before - 1) * 100),
+    ),
+    verdict(
+      { id: 'soak-flat', what: 'Soak: RSS growth after warm-up, worst process', direction: '<=', line: SOAK_RSS_GROWTH_MAX_PCT, target: `<= ${SOAK_RSS_GROWTH_MAX_PCT}%`, unit: '%' },
+      soakGrowthPct(r),
     ),
   ];
 }

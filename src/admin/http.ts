@@ -1,14 +1,16 @@
 // Small HTTP servers for the admin ports: readiness (15021), metrics (15020) and the admin
 // API (15000). Each route answers GET; anything else is 404/405.
-import * as http from 'node:http';
+import type * as http from 'node:http';
 import { serve, Serving } from '../net/listen';
+import { createHttpServer } from '../net/http-server';
 
 export type Route = (req: http.IncomingMessage, res: http.ServerResponse) => void | Promise<void>;
 
 export type AdminServer = Serving;
 
 export async function startHttp(address: string, port: number, routes: Record<string, Route>): Promise<AdminServer> {
-  const server = http.createServer((req, res) => {
+  // Half-close kept: sleep's exec port is served here too, and answers only after its fetch.
+  const server = createHttpServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const route = routes[path];
     if (!route) {

@@ -1,14 +1,16 @@
 // Listening for the apps: an HTTP or raw TCP server on the pod's address whose close() also
 // drops open connections, so stopping a pod never waits on a client's keep-alive.
-import * as http from 'node:http';
+import type * as http from 'node:http';
 import * as net from 'node:net';
 import type { RunningApp } from './app';
 import { serve, Serving } from '../net/listen';
+import { createHttpServer } from '../net/http-server';
 
 export type Listening = RunningApp & Serving;
 
+/** An HTTP app; a client that half-closes after its request still gets its answer. */
 export async function listenHttp(address: string, port: number, handler: http.RequestListener): Promise<Listening> {
-  const server = http.createServer(handler);
+  const server = createHttpServer(handler);
   return serve(server, address, port, () => server.closeAllConnections());
 }
 

@@ -4,6 +4,7 @@ import { runApp } from '../apps/main';
 import { runService } from './lifecycle';
 import { runScenario } from '../runner/run';
 import { UsageError } from './args';
+import { scaledBackOff } from '../runner/backoff';
 
 export async function appCommand(flags: Record<string, string | boolean>): Promise<number> {
   const scenarioArg = requireString(flags, 'scenario', 'app');
@@ -24,7 +25,15 @@ export async function scenarioCommand(positional: string[], flags: Record<string
     json: flags.json === true,
     verbose: flags.verbose === true,
     caDir: typeof flags['ca-dir'] === 'string' ? flags['ca-dir'] : undefined,
+    backOff: typeof flags['backoff-scale'] === 'string' ? scaledBackOff(backOffScale(flags['backoff-scale'])) : undefined,
   });
+}
+
+/** --backoff-scale: a positive factor on the kubelet's restart back-off timings. */
+function backOffScale(text: string): number {
+  const scale = Number(text);
+  if (text.trim() === '' || !Number.isFinite(scale) || scale <= 0) throw new UsageError(`--backoff-scale needs a positive number (0.01 runs the kubelet's back-off 100 times faster), not ${JSON.stringify(text)}`);
+  return scale;
 }
 
 export function requireString(flags: Record<string, string | boolean>, name: string, command: string): string {

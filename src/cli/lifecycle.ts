@@ -2,8 +2,11 @@
 // SIGINT, and also when the runner that spawned it goes away (its IPC channel closes), so no
 // process outlives its scenario.
 import { logger } from '../telemetry/log';
+import { stdoutDrained } from '../telemetry/stdout-lines';
 
 const STOP_DEADLINE_MS = 5000;
+/** How long a stopping process waits for its last log lines to leave through the stdout pipe. */
+const STDOUT_DRAIN_MS = 1000;
 
 export interface Service {
   stop(): Promise<void>;
@@ -24,6 +27,7 @@ export async function runService(name: string, start: () => Promise<Service>): P
     deadline.unref();
     Promise.resolve(service?.stop())
       .catch((err: Error) => log.error('shutdown failed', { error: err.message }))
+      .then(() => stdoutDrained(STDOUT_DRAIN_MS))
       .finally(() => process.exit(code));
   };
   process.on('SIGTERM', () => stop('SIGTERM', 0));

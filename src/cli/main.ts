@@ -8,12 +8,16 @@ import { appCommand, scenarioCommand } from './commands';
 import { ztunnelCommand } from '../ztunnel/main';
 import { waypointCommand } from '../waypoint/main';
 
+const FLUSH_TIMEOUT_MS = 5000;
+
 const USAGE = `usage: hbone-sim <command> [flags]
 
 commands:
-  scenario <name|file.yaml> [--hold] [--json] [--verbose] [--ca-dir <dir>]
+  scenario <name|file.yaml> [--hold] [--json] [--verbose] [--ca-dir <dir>] [--backoff-scale <x>]
       Start the scenario's mesh (one ztunnel per node, one process per pod), check its
-      expectations hop by hop, and tear it down; --hold keeps it up until Ctrl-C.
+      expectations hop by hop, and tear it down; --hold keeps it up until Ctrl-C. A process
+      that exits once the mesh is up is restarted with the kubelet's CrashLoopBackOff (first
+      restart at once, then 10s doubling to 5m0s); --backoff-scale 0.01 runs that 100x faster.
   ztunnel --scenario <name|file> --node <node> [--ca-dir <dir>] [--no-pool]
       One node's ztunnel (the runner starts these). --no-pool gives every outbound CONNECT
       its own TLS connection (the connections bench compares it with the pool).
@@ -42,7 +46,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'scenario': {
-      const { flags, positional } = parseFlags(rest, { hold: 'boolean', json: 'boolean', verbose: 'boolean', 'ca-dir': 'string' });
+      const { flags, positional } = parseFlags(rest, { hold: 'boolean', json: 'boolean', verbose: 'boolean', 'ca-dir': 'string', 'backoff-scale': 'string' });
       return scenarioCommand(positional, flags);
     }
     case 'ztunnel': {
@@ -67,22 +71,37 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * process.exit() once stdout and stderr have handed everything to the OS: exit() alone drops
+ * what a pipe has not taken yet (a long list of problems read by a slow reader was cut at the
+ * pipe's 64 KiB). A reader that never reads gets FLUSH_TIMEOUT_MS.
+ */
+function exitFlushed(code: number): void {
+  let pending = 2;
+  const flushed = (): void => {
+    if (--pending === 0) process.exit(code);
+  };
+  process.stdout.write('', flushed);
+  process.stderr.write('', flushed);
+  setTimeout(() => process.exit(code), FLUSH_TIMEOUT_MS);
+}
+
 main(process.argv.slice(2)).then(
   // A negative code means a service that keeps running until a signal.
   (code) => {
-    if (code >= 0) process.exit(code);
+    if (code >= 0) exitFlushed(code);
   },
   (err: Error) => {
     if (err instanceof ScenarioError) {
       process.stderr.write(`${err.message}\n`);
-      process.exit(2);
+      return exitFlushed(2);
     }
     if (err instanceof UsageError || err instanceof SpiffeIdError) {
       process.stderr.write(`hbone-sim: ${err.message}\n`);
       if (err instanceof UsageError) process.stderr.write(USAGE);
-      process.exit(2);
+      return exitFlushed(2);
     }
     process.stderr.write(`hbone-sim: ${err.stack ?? err.message}\n`);
-    process.exit(1);
+    exitFlushed(1);
   },
 );

@@ -23,6 +23,17 @@ import { keepAlive, KeepaliveOptions } from './keepalive';
 import { logKeysOfSocket } from './keylog';
 import { PeerMatcher, clientTlsOptions, describeMatcher } from './tls';
 
+/**
+ * A CONNECT still unanswered after this long makes the pool check that its session is alive.
+ * node:http2 over TLS can miss its peer's death (a RST that arrives while a write of the
+ * session is stuck is never read; seen when a ztunnel was killed mid-transfer): the session
+ * stays "open", new streams queue on it and nothing answers until the keepalive gives up
+ * (20 to 30 s). A live peer acknowledges a PING in milliseconds, however slow its app is.
+ */
+export const PROBE_AFTER_MS = 1000;
+/** How long the probe's PING has to be acknowledged before the session is dropped. */
+export const PROBE_PING_TIMEOUT_MS = 2000;
+
 export interface ConnectRequest {
   /** Who we are: the source workload's (or the waypoint's) certificate. */
   readonly source: WorkloadCertificate;
@@ -109,7 +120,11 @@ export class HbonePool {
         return reject(this.failureOf(pooled, err as Error));
       }
       let settled = false;
+      // No answer soon: is the session itself still alive? (See PROBE_AFTER_MS.)
+      const probe = setTimeout(() => probeSession(pooled.session), PROBE_AFTER_MS);
+      probe.unref();
       stream.once('close', () => {
+        clearTimeout(probe);
         this.release(pooled);
         if (!settled) {
           settled = true;
@@ -117,12 +132,14 @@ export class HbonePool {
         }
       });
       stream.on('error', (err) => {
+        clearTimeout(probe);
         if (!settled) {
           settled = true;
           reject(this.failureOf(pooled, err));
         }
       });
       stream.once('response', (headers) => {
+        clearTimeout(probe);
         const status = Number(headers[':status']);
         if (settled) return;
         settled = true;
@@ -272,6 +289,37 @@ export class HbonePool {
     const cause = p.failure;
     if (!cause || cause === err) return err;
     return new HboneConnectError(cause.message);
+  }
+}
+
+/** Sessions with a probe PING in flight: one probe at a time per session. */
+const probing = new WeakSet<ClientHttp2Session>();
+
+/**
+ * Checks that `session` is alive: a PING that is not acknowledged within timeoutMs destroys the
+ * session with an HboneConnectError, so its streams fail now and the pool (which removes a
+ * session on 'close') opens a new one for the next CONNECT. Used by the pool for a CONNECT that
+ * waits, and by the waypoint's upstream pool for a request that waits on a reused tunnel.
+ */
+export function probeSession(session: ClientHttp2Session, timeoutMs = PROBE_PING_TIMEOUT_MS): void {
+  // A session still connecting has its own handshake timeout; a closing one takes no new work.
+  if (session.destroyed || session.closed || session.connecting || probing.has(session)) return;
+  probing.add(session);
+  const started = Date.now();
+  const timer = setTimeout(() => {
+    probing.delete(session);
+    if (!session.destroyed) session.destroy(new HboneConnectError(`HBONE session dropped: no PING ack in ${Date.now() - started} ms (its peer is gone)`));
+  }, timeoutMs);
+  timer.unref();
+  try {
+    // Not sent (too many PINGs outstanding) is an answer too: the timer decides.
+    session.ping((err) => {
+      if (err) return; // the session is being destroyed anyway
+      clearTimeout(timer);
+      probing.delete(session);
+    });
+  } catch {
+    // destroyed in between
   }
 }
 

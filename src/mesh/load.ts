@@ -3,13 +3,15 @@
 // resolves a name or touches the network.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import type { Scenario } from './model';
 import { Entry } from './entry';
 import { ScenarioDraft, readScenario } from './read-scenario';
 import { checkScenario } from './scenario-checks';
 import { ScenarioError, ScenarioProblem } from './scenario-error';
 import { Field, Problems, Source, lineOf } from './yaml-fields';
+import { parseYaml } from './yaml-document';
+import { MAX_SCENARIO_BYTES } from './limits';
+import { checkListLimits, fileSizeProblem } from './scenario-limits';
 
 export { ScenarioError } from './scenario-error';
 export type { ScenarioProblem } from './scenario-error';
@@ -21,19 +23,21 @@ const SCENARIO_NAME_RE = /^[a-z0-9][a-z0-9-]*$/;
 
 /** Parses and checks scenario text; `file` is how messages and origins name it. */
 export function parseScenario(text: string, file: string): Scenario {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   const problems = new Problems(file);
-  // Syntax first: the tree of a broken document is not worth checking.
-  for (const err of doc.errors) problems.add({ path: '', line: lines.linePos(err.pos[0]).line }, `YAML syntax: ${err.message}`);
-  if (doc.errors.length > 0) throw new ScenarioError(sorted(problems.list));
-
-  const source: Source = { doc, lines, problems };
+  // Syntax and the parser's bounds first: the tree of a broken document is not worth checking.
+  const yaml = parseYaml(text);
+  if (!yaml.ok) {
+    for (const p of yaml.problems) problems.add({ path: '', line: yaml.lines.linePos(p.offset).line }, p.message);
+    throw new ScenarioError(sorted(problems.list));
+  }
+  const { doc, lines, aliases } = yaml.parsed;
+  const source: Source = { lines, aliases, problems };
   const root = new Field(source, doc.contents, '', lineOf(source, doc.contents, 1));
   if (root.describe() === 'empty') {
     problems.add(root.site, 'the file is empty; a scenario needs at least name:, nodes: and workloads:');
     throw new ScenarioError(problems.list);
   }
+  if (checkListLimits(root)) throw new ScenarioError(sorted(problems.list));
   const draft = readScenario(root, file);
   checkScenario(draft, problems);
   if (problems.list.length > 0) throw new ScenarioError(sorted(problems.list));
@@ -49,12 +53,39 @@ export function loadScenario(fileOrName: string): Scenario {
   const file = resolveScenarioFile(fileOrName);
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readBounded(file);
   } catch (err) {
-    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? notFound(fileOrName, file) : (err as Error).message;
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = err instanceof TooBig ? err.message : code === 'ENOENT' ? notFound(fileOrName, file) : (err as Error).message;
     throw new ScenarioError([{ file: displayPath(file), path: '', message: why }]);
   }
   return { ...parseScenario(text, displayPath(file)), file };
+}
+
+class TooBig extends Error {}
+
+
+/**
+ * The file's text, refused by its size before it is read: a regular file no larger than
+ * MAX_SCENARIO_BYTES, and read no further than that even if it grows meanwhile (a FIFO or
+ * /dev/zero would never end).
+ */
+function readBounded(file: string): string {
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  try {
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile()) throw new TooBig(`not a regular file${stat.isDirectory() ? ' (a directory)' : ''}; a scenario is a .yaml file`);
+    const big = fileSizeProblem(stat.size);
+    if (big) throw new TooBig(big);
+    const buf = Buffer.alloc(MAX_SCENARIO_BYTES + 1);
+    let length = 0;
+    for (let n = -1; n !== 0 && length < buf.length; length += n) n = fs.readSync(fd, buf, length, buf.length - length, null);
+    const grown = fileSizeProblem(length, true);
+    if (grown) throw new TooBig(grown);
+    return buf.toString('utf8', 0, length);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 export function resolveScenarioFile(fileOrName: string): string {
@@ -109,6 +140,7 @@ function complete(d: ScenarioDraft, file: string): Scenario {
     name: d.name!,
     file,
     trustDomain: d.trustDomain!,
+    meshConfig: d.meshConfig!,
     nodes: values(d.nodes),
     workloads: values(d.workloads),
     services: values(d.services),

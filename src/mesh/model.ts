@@ -6,6 +6,7 @@
 
 export { DEFAULT_TRUST_DOMAIN } from '../identity/spiffe';
 import { formatSpiffeId } from '../identity/spiffe';
+import type { PathNormalizationType } from '../policy/path-normalization';
 
 export const CLUSTER_DOMAIN = 'svc.cluster.local';
 
@@ -119,10 +120,20 @@ export interface Expectation {
   readonly origin: string;
 }
 
+/**
+ * The part of Istio's MeshConfig a scenario may set (meshConfig: in the file), with Istio's
+ * field names. Unset fields take Istio's defaults.
+ */
+export interface MeshConfig {
+  /** How the waypoint normalizes request paths before routing and RBAC (default BASE). */
+  readonly pathNormalization: { readonly normalization: PathNormalizationType };
+}
+
 export interface Scenario {
   readonly name: string;
   readonly file: string;
   readonly trustDomain: string;
+  readonly meshConfig: MeshConfig;
   readonly nodes: readonly Node[];
   readonly workloads: readonly Workload[];
   readonly services: readonly Service[];

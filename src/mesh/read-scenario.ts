@@ -1,6 +1,6 @@
 // The top level of a scenario file: its name, trust domain and the lists of things in it.
 // Reading checks each entry on its own; checks across entries live in scenario-checks.ts.
-import type { AuthorizationPolicyDoc, Expectation, GatewayDoc, HttpRouteDoc, Node, PortCapture, Service, Workload } from './model';
+import type { AuthorizationPolicyDoc, Expectation, GatewayDoc, HttpRouteDoc, MeshConfig, Node, PortCapture, Service, Workload } from './model';
 import { DEFAULT_TRUST_DOMAIN } from './model';
 import { Entry } from './entry';
 import { nameProblem } from './k8s-names';
@@ -8,6 +8,7 @@ import { readCapture } from './read-captures';
 import { readExpectation } from './read-expectations';
 import { readGateway } from './read-gateways';
 import { readHttpRoute } from './read-httproutes';
+import { readMeshConfig } from './read-mesh-config';
 import { readNode } from './read-nodes';
 import { readPolicy } from './read-policies';
 import { readService } from './read-services';
@@ -15,7 +16,7 @@ import { readWorkload } from './read-workloads';
 import { isMap } from 'yaml';
 import { Field, Fields } from './yaml-fields';
 
-export const TOP_FIELDS = ['name', 'trustDomain', 'nodes', 'workloads', 'services', 'gateways', 'httpRoutes', 'captures', 'policies', 'expect'] as const;
+export const TOP_FIELDS = ['name', 'trustDomain', 'meshConfig', 'nodes', 'workloads', 'services', 'gateways', 'httpRoutes', 'captures', 'policies', 'expect'] as const;
 // Trust domains are lower-case DNS-like names, as src/identity/spiffe.ts accepts them.
 const TRUST_DOMAIN_RE = /^[a-z0-9._-]+$/;
 
@@ -23,6 +24,8 @@ const TRUST_DOMAIN_RE = /^[a-z0-9._-]+$/;
 export interface ScenarioDraft {
   readonly name?: string;
   readonly trustDomain?: string;
+  /** Istio's defaults when the file has none; undefined when what it has is wrong. */
+  readonly meshConfig?: MeshConfig;
   readonly nodes: readonly Entry<Node>[];
   readonly workloads: readonly Entry<Workload>[];
   readonly services: readonly Entry<Service>[];
@@ -41,6 +44,7 @@ export function readScenario(root: Field, file: string): ScenarioDraft {
   return {
     name: name && checked(name, (s) => nameProblem(s, 'label')),
     trustDomain: trustDomain ? checked(trustDomain, trustDomainProblem) : DEFAULT_TRUST_DOMAIN,
+    meshConfig: readMeshConfig(top.optional('meshConfig')),
     nodes: readList(top, 'nodes', 'the machines pods run on', readNode),
     workloads: readList(top, 'workloads', 'the pods', readWorkload),
     services: readList(top, 'services', false, readService),

@@ -2,6 +2,9 @@
 // A scenario is checked whole and every problem is reported at once, so a learner fixes a
 // file in one pass instead of one error per run.
 
+// A file of 3,000 misspelt keys should not answer with 3,000 lines; the first ones say enough.
+const MAX_LISTED_PROBLEMS = 100;
+
 /** One thing wrong with a scenario file. */
 export interface ScenarioProblem {
   readonly file: string;
@@ -24,7 +27,10 @@ export class ScenarioError extends Error {
   readonly problems: readonly ScenarioProblem[];
 
   constructor(problems: readonly ScenarioProblem[]) {
-    super(problems.map(formatProblem).join('\n'));
+    const listed = problems.slice(0, MAX_LISTED_PROBLEMS).map(formatProblem);
+    const more = problems.length - listed.length;
+    if (more > 0) listed.push(`… and ${more} more problems (the first ${MAX_LISTED_PROBLEMS} are listed)`);
+    super(listed.join('\n'));
     this.problems = problems;
   }
 }

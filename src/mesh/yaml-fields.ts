@@ -2,7 +2,7 @@
 // node. Readers ask for "a string", "an integer", "a mapping with these fields"; a mismatch
 // is recorded as a problem at that node's line and the reader gets `undefined`, so reading
 // goes on and every problem in the file is found in one pass.
-import { Document, LineCounter, isAlias, isMap, isScalar, isSeq } from 'yaml';
+import { Alias, LineCounter, isAlias, isMap, isScalar, isSeq } from 'yaml';
 import type { Node as YamlNode, Pair } from 'yaml';
 import { ScenarioProblem } from './scenario-error';
 
@@ -17,8 +17,17 @@ export interface Site {
 const PLAIN_KEY_RE = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 // Beyond this edit distance a "did you mean" guess is more confusing than helpful.
 const MAX_SUGGESTION_DISTANCE = 2;
+// Longer messages quote a value the file holds (a 200 KB name); they keep both ends.
+const MAX_MESSAGE_CHARS = 400;
 // One step of a JavaScript-style path: .key or [index].
 const PATH_SEGMENT_RE = /([^.[\]]+)|\[(\d+)\]/g;
+
+/** A message quoting a 200 KB value is cut to its start and end, saying how much was left out. */
+function shortened(message: string): string {
+  if (message.length <= MAX_MESSAGE_CHARS) return message;
+  const keep = MAX_MESSAGE_CHARS / 2;
+  return `${message.slice(0, keep)}… (${message.length - 2 * keep} characters left out) …${message.slice(-keep)}`;
+}
 
 export function childPath(parent: string, key: string): string {
   const segment = PLAIN_KEY_RE.test(key) ? key : `[${JSON.stringify(key)}]`;
@@ -33,7 +42,7 @@ export class Problems {
   constructor(readonly file: string) {}
 
   add(site: { readonly path: string; readonly line?: number }, message: string): undefined {
-    this.found.push({ file: this.file, line: site.line, path: site.path, message });
+    this.found.push({ file: this.file, line: site.line, path: site.path, message: shortened(message) });
     return undefined;
   }
 
@@ -44,9 +53,15 @@ export class Problems {
 
 /** What a reader needs to turn offsets into lines and aliases into their targets. */
 export interface Source {
-  readonly doc: Document;
   readonly lines: LineCounter;
+  /** Each alias's node, resolved once by parseYaml (the library's resolve() walks the whole document). */
+  readonly aliases: ReadonlyMap<Alias, YamlNode>;
   readonly problems: Problems;
+}
+
+/** The node an alias stands for; any other node is itself. */
+function resolved(source: Source, node: YamlNode | null): YamlNode | null {
+  return node && isAlias(node) ? (source.aliases.get(node) ?? null) : node;
 }
 
 export function lineOf(source: Source, node: YamlNode | null | undefined, fallback: number): number {
@@ -65,7 +80,7 @@ export class Field {
     readonly line: number,
   ) {
     // An alias (*name) stands for its anchor's value; report at the alias's own line.
-    this.node = node && isAlias(node) ? (node.resolve(source.doc) ?? null) : node;
+    this.node = resolved(source, node);
   }
 
   get site(): Site {
@@ -168,7 +183,7 @@ export class Field {
     for (const [, key, index] of subPath.matchAll(PATH_SEGMENT_RE)) {
       const next = index !== undefined ? (isSeq(node) ? node.items[Number(index)] : undefined) : isMap(node) ? node.get(key, true) : undefined;
       if (next === undefined || next === null) break;
-      node = isAlias(next) ? (next.resolve(this.source.doc) ?? null) : (next as YamlNode);
+      node = resolved(this.source, next as YamlNode);
       line = lineOf(this.source, next as YamlNode, line);
     }
     const path = subPath.startsWith('(') ? this.path : subPath.startsWith('[') ? this.path + subPath : `${this.path}.${subPath}`;
@@ -191,9 +206,13 @@ export class Field {
     return field;
   }
 
-  /** The plain JavaScript value, for documents kept verbatim (policy specs). */
+  /**
+   * The plain JavaScript value, for documents kept verbatim (policy specs). Not the library's
+   * toJS(): that resolves each alias by walking the whole document again; parseYaml has
+   * bounded what aliases expand to, so copying them here is bounded too.
+   */
   plain(): unknown {
-    return this.node === null ? null : (this.node.toJS(this.source.doc) as unknown);
+    return plainValue(this.source, this.node);
   }
 }
 
@@ -262,4 +281,23 @@ function editDistance(a: string, b: string): number {
     prev = row;
   }
   return prev[b.length];
+}
+
+/** As the library's toJS() (mapAsMap off): scalars, arrays, objects with string keys. */
+function plainValue(source: Source, at: YamlNode | null): unknown {
+  const node = resolved(source, at);
+  if (node === null) return null;
+  if (isScalar(node)) return node.value;
+  if (isSeq(node)) return node.items.map((item) => plainValue(source, item as YamlNode | null));
+  if (isMap(node)) {
+    const out: Record<string, unknown> = {};
+    for (const pair of node.items as Pair<unknown, unknown>[]) {
+      const key = plainValue(source, pair.key as YamlNode | null);
+      const name = key === null ? '' : typeof key === 'object' ? JSON.stringify(key) : String(key);
+      // defineProperty: a key named __proto__ is data, not the object's prototype.
+      Object.defineProperty(out, name, { value: plainValue(source, pair.value as YamlNode | null), enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  }
+  return null;
 }

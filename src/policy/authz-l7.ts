@@ -12,8 +12,10 @@
 //   "matched policy" it reports is the first matching name in that order, not in document order.
 // - A denial is logged "enforced denied, matched policy <name|none>", answered 403 with body
 //   "RBAC: access denied", and its %RESPONSE_CODE_DETAILS% is rbac_access_denied_matched_policy[...].
-// - Paths are matched on the URL path (query and fragment removed) after the connection manager's
-//   normalize_path (Istio's default BASE normalization) has resolved "." and ".." segments.
+// - Paths are matched on the URL path (query and fragment removed) exactly as the connection
+//   manager left :path. Normalization (meshConfig.pathNormalization, path-normalization.ts) runs
+//   there, before this filter, and this filter resolves nothing itself: under NONE, /a/../admin
+//   is not /admin to it, as in Envoy.
 // - Hosts match :authority case-insensitively and with its port, as in Istio ("example.com" does
 //   not match "example.com:9080"; write "example.com*" or list both).
 import type { AuthorizationPolicyDoc } from '../mesh/model';
@@ -56,7 +58,7 @@ export interface L7Request {
   readonly destinationPort: number;
   /** :method, matched case-sensitively (GET, not get). */
   readonly method: string;
-  /** :path, with its query string; paths match only the part before "?". */
+  /** :path as the connection manager left it (normalized), query included; paths match the part before "?". */
   readonly path: string;
   /** :authority (the Host header of HTTP/1.1), port included when the client sent one. */
   readonly host: string;
@@ -166,42 +168,11 @@ export function appliesAtWaypoint(doc: AuthorizationPolicyDoc, target: WaypointT
 // ---- request attributes ----
 
 const SPLIT_QUERY_RE = /[?#]/;
-const DOT_RE = /^(\.|%2e)$/i;
-const DOT_DOT_RE = /^(\.|%2e){2}$/i;
 
-/**
- * RFC 3986 remove_dot_segments on a path without query, with %2e read as "." as Envoy's
- * normalize_path (Chromium's URL canonicalizer) does. Slashes are not merged and %2F stays as it is
- * (Istio's default BASE normalization, path_with_escaped_slashes_action KEEP_UNCHANGED).
- */
-export function normalizePath(path: string): string {
-  if (!path.startsWith('/')) return path;
-  const segments = path.slice(1).split('/');
-  const out: string[] = [];
-  segments.forEach((seg, i) => {
-    const last = i === segments.length - 1;
-    if (DOT_RE.test(seg)) {
-      if (last) out.push('');
-    } else if (DOT_DOT_RE.test(seg)) {
-      out.pop();
-      if (last) out.push('');
-    } else {
-      out.push(seg);
-    }
-  });
-  return `/${out.join('/')}`;
-}
-
-/** The path RBAC's url_path matcher sees: query and fragment removed, then normalized. */
+/** The path RBAC's url_path matcher sees: query and fragment removed (PathUtil::removeQueryAndFragment), nothing resolved. */
 export function requestUrlPath(path: string): string {
   const cut = path.search(SPLIT_QUERY_RE);
-  return normalizePath(cut === -1 ? path : path.slice(0, cut));
-}
-
-/** :path as the filters see it after normalization: the normalized path plus the original query. */
-function normalizedFullPath(path: string): string {
-  const cut = path.search(SPLIT_QUERY_RE);
-  return cut === -1 ? normalizePath(path) : normalizePath(path.slice(0, cut)) + path.slice(cut);
+  return cut === -1 ? path : path.slice(0, cut);
 }
 
 // Envoy's uri_template operators, which Istio emits for paths containing {*} or {**}.
@@ -263,7 +234,7 @@ export function requestHeader(req: L7Request, name: string): string | undefined 
     case ':method':
       return req.method;
     case ':path':
-      return normalizedFullPath(req.path);
+      return req.path;
     case ':authority':
       return req.host;
     case 'host':

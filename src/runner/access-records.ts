@@ -1,5 +1,10 @@
-// The runner reads every ztunnel's access log (JSON lines on stdout) to show what really
-// happened to a request: which ztunnel captured it, the CONNECT it sent, who answered.
+// The runner reads every ztunnel's access log and the waypoint's trace lines (JSON lines on
+// stdout) to show what really happened to a request: which ztunnel captured it, the CONNECT it
+// sent, who answered.
+//
+// Bounded: a held mesh under load writes thousands of lines a second, and the runner only ever
+// explains recent requests. It keeps the last MAX_RECORDS lines as text, in a ring, and parses a
+// line only when someone asks for records of its time.
 
 export interface AccessRecord {
   readonly at: number; // when the runner read it (ms, performance.now())
@@ -7,27 +12,71 @@ export interface AccessRecord {
   readonly fields: Readonly<Record<string, unknown>>;
 }
 
-export class AccessRecords {
-  private readonly records: AccessRecord[] = [];
+/** Lines kept: minutes of a busy mesh's records at a few MB, well beyond what one explanation needs. */
+export const MAX_RECORDS = 10_000;
+/** JSON.stringify writes these exact bytes for ztunnel's access lines and the waypoint's trace lines. */
+const KEPT_SCOPES = ['"scope":"access"', '"scope":"trace"'];
 
-  /** Takes one stdout line of a child; keeps it when it is an access-log record. */
-  add(child: string, line: string): boolean {
-    if (!line.startsWith('{')) return false;
-    let fields: Record<string, unknown>;
-    try {
-      fields = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      return false;
+class KeptLine implements AccessRecord {
+  private parsed?: Readonly<Record<string, unknown>>;
+  constructor(
+    readonly at: number,
+    readonly reporter: string,
+    private readonly line: string,
+  ) {}
+
+  get fields(): Readonly<Record<string, unknown>> {
+    if (!this.parsed) {
+      try {
+        this.parsed = JSON.parse(this.line) as Record<string, unknown>;
+      } catch {
+        this.parsed = {};
+      }
     }
-    // ztunnel access-log lines, and the waypoint's per-request trace lines.
-    // Other JSON lines (the waypoint's Envoy-style access log) are records too, not noise.
-    if (fields.scope !== 'access' && fields.scope !== 'trace') return true;
-    this.records.push({ at: performance.now(), reporter: child, fields });
+    return this.parsed;
+  }
+}
+
+export class AccessRecords {
+  private readonly ring: Array<KeptLine | undefined>;
+  /** Where the next line goes; the oldest kept line is there too once the ring is full. */
+  private next = 0;
+  private count = 0;
+
+  constructor(private readonly capacity = MAX_RECORDS) {
+    this.ring = new Array<KeptLine | undefined>(capacity);
+  }
+
+  /**
+   * Takes one stdout line of a child; true when it is a JSON log line (access, trace, or the
+   * waypoint's Envoy-style access log), which is not shown as plain output. Only access and
+   * trace lines are kept.
+   */
+  add(child: string, line: string): boolean {
+    if (!line.startsWith('{') || !line.endsWith('}')) return false;
+    if (KEPT_SCOPES.some((s) => line.includes(s))) {
+      this.ring[this.next] = new KeptLine(performance.now(), child, line);
+      this.next = (this.next + 1) % this.capacity;
+      if (this.count < this.capacity) this.count++;
+    }
     return true;
   }
 
+  /** Lines kept now (at most the capacity). */
+  get size(): number {
+    return this.count;
+  }
+
+  /** The kept records read at or after t, oldest first. */
   since(t: number): AccessRecord[] {
-    return this.records.filter((r) => r.at >= t);
+    const out: AccessRecord[] = [];
+    // Newest first, stopping at the first older one (lines arrive in time order), then reversed.
+    for (let i = 1; i <= this.count; i++) {
+      const r = this.ring[(this.next - i + this.capacity) % this.capacity]!;
+      if (r.at < t) break;
+      out.push(r);
+    }
+    return out.reverse();
   }
 
   /** Waits until `predicate` holds for the records since t, or the timeout passes. */

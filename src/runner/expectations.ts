@@ -7,6 +7,15 @@ import { execInPod, ExecResult } from './exec';
 import { STAGE_ORIGINATE, UPSTREAM_REUSED } from '../waypoint/stages';
 import { baggageOf } from '../hbone/headers';
 import { AccessRecord, AccessRecords, field, isTrace } from './access-records';
+import type { RestartLog } from './restart-events';
+import type { ChildStatus } from './restarter';
+import { traceNotes } from './restart-trace';
+
+/** What the trace reads of the restarter: recent restart events and each child's status. */
+export interface RestartView {
+  readonly log: RestartLog;
+  status(child: string): ChildStatus | undefined;
+}
 
 const LOG_WAIT_MS = 1500;
 
@@ -21,7 +30,7 @@ export interface ExpectationResult {
   readonly trace?: unknown;
 }
 
-export async function runExpectation(scenario: Scenario, records: AccessRecords, e: Expectation): Promise<ExpectationResult> {
+export async function runExpectation(scenario: Scenario, records: AccessRecords, e: Expectation, restarts?: RestartView): Promise<ExpectationResult> {
   const pod = scenario.workloads.find((w) => w.name === e.from)!;
   const started = performance.now();
   const isUrl = /^https?:\/\//.test(e.to);
@@ -31,6 +40,7 @@ export async function runExpectation(scenario: Scenario, records: AccessRecords,
   } catch (err) {
     return { expectation: e, ok: false, got: 'exec failed', timeMs: performance.now() - started, hops: [], error: (err as Error).message };
   }
+  const finished = performance.now();
   const denied = isUrl ? result.status === 0 && !!result.error : !!result.error;
   const got = denied ? 'denied' : isUrl ? String(result.status) : 'connected';
   const ok = e.outcome === 'denied' ? denied : e.outcome === 'connected' ? !result.error : result.status === e.outcome;
@@ -38,7 +48,39 @@ export async function runExpectation(scenario: Scenario, records: AccessRecords,
   const target = targetOf(e.to);
   const found = await records.waitFor(started, (rs) => complete(scenario, rs, pod, target), LOG_WAIT_MS);
   const trace = traceOf(scenario, found, pod, target);
-  return { expectation: e, ok, got, timeMs: result.timeMs ?? performance.now() - started, hops: hopsOf(scenario, pod, trace), error: result.error, trace: traceJson(trace) };
+  const hops = hopsOf(scenario, pod, trace);
+  let restartEvents: unknown[] | undefined;
+  if (restarts) {
+    const onPath = pathOf(scenario, pod, trace);
+    const children = [...scenario.nodes.map((n) => `ztunnel-${n.name}`), ...scenario.workloads.map((w) => w.name)];
+    hops.push(...traceNotes(restarts.log.all(), { started, finished }, children, onPath, (c) => restarts.status(c)));
+    const events = restarts.log.all().filter((r) => r.at >= started && r.at <= finished && onPath(r.child));
+    if (events.length > 0) restartEvents = events;
+  }
+  return { expectation: e, ok, got, timeMs: result.timeMs ?? performance.now() - started, hops, error: result.error, trace: { ...traceJson(trace), restartEvents } };
+}
+
+/**
+ * The processes a request went through, by the runner's child names: the source pod and its
+ * ztunnel, the waypoint, and the destination's ztunnel and pod. When the source ztunnel left no
+ * record (it may be the one that died), the path is unknown: every process counts.
+ */
+function pathOf(scenario: Scenario, pod: Workload, t: RequestTrace): (child: string) => boolean {
+  if (!t.outbound) return () => true;
+  const names = new Set<string>([pod.name, `ztunnel-${pod.node}`]);
+  if (t.waypoint) {
+    names.add(t.waypoint.reporter);
+    const authority = originateDetail(t.waypoint, 'authority');
+    const dst = scenario.workloads.find((w) => authority.startsWith(`${w.ip}:`));
+    if (dst) names.add(dst.name).add(`ztunnel-${dst.node}`);
+  } else {
+    const dst = scenario.workloads.find((w) => w.name === field(t.outbound, 'dst.workload'));
+    // A waypoint terminates HBONE itself: its node's ztunnel is not on the path. (Its own record
+    // may be missing when the waypoint is what died.)
+    if (dst) names.add(dst.name);
+    if (dst && dst.app.kind !== 'waypoint') names.add(`ztunnel-${dst.node}`);
+  }
+  return (child) => names.has(child);
 }
 
 /** The records of one request: the source ztunnel's, the waypoint's (if any), the destination's. */
@@ -184,7 +226,7 @@ function describeStage(i: number, d: Record<string, string | number>): string {
   }
 }
 
-function traceJson(t: RequestTrace): unknown {
+function traceJson(t: RequestTrace): Record<string, unknown> {
   return { traceId: t.traceId, outbound: t.outbound?.fields, waypoint: t.waypoint?.fields, inbound: t.inbound?.fields, tunnelTrace: t.tunnelTrace };
 }
 

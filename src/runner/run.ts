@@ -1,5 +1,6 @@
 // `hbone-sim scenario <name|file>`: build the mesh of a scenario as real processes, check its
-// expectations hop by hop, and tear it all down (or hold it up with --hold).
+// expectations hop by hop, and tear it all down (or hold it up with --hold). Once the mesh is
+// up, a child that exits is restarted with the kubelet's back-off (restarter.ts).
 import * as path from 'node:path';
 import type { Scenario } from '../mesh/model';
 import { hostAddress } from '../mesh/model';
@@ -8,6 +9,9 @@ import { loadOrCreateCa, defaultCaDir } from '../identity/ca-store';
 import { Supervisor, ChildSpec } from './supervisor';
 import { AccessRecords } from './access-records';
 import { runExpectation, ExpectationResult } from './expectations';
+import { Restarter, MAX_FAILED_STARTS } from './restarter';
+import { BackOffTimings, KUBELET_BACKOFF, kubeDuration } from './backoff';
+import type { RestartEvent } from './restart-events';
 
 export const READY_TIMEOUT_MS = 10_000;
 const CLI_ENTRY = path.resolve(__dirname, '..', 'cli', 'main.js');
@@ -18,18 +22,25 @@ export interface RunOptions {
   readonly verbose?: boolean;
   readonly caDir?: string;
   readonly out?: (line: string) => void;
+  /** CrashLoopBackOff timings for restarts; the kubelet's by default (--backoff-scale scales them). */
+  readonly backOff?: BackOffTimings;
 }
+
+/** The container of each child, as a pod spec would name it: ztunnel and the waypoint run istio-proxy. */
+const PROXY_CONTAINER = 'istio-proxy';
 
 export function childSpecs(scenario: Scenario, caDir: string): ChildSpec[] {
   const ztunnels = scenario.nodes.map((n) => ({
     name: `ztunnel-${n.name}`,
     args: ['ztunnel', '--scenario', scenario.file, '--node', n.name, '--ca-dir', caDir],
     ready: `${hostAddress(n.ip)}:${PORT_READINESS}`,
+    container: PROXY_CONTAINER,
   }));
   const pods = scenario.workloads.map((w) => ({
     name: w.name,
     args: w.app.kind === 'waypoint' ? ['waypoint', '--scenario', scenario.file, '--pod', w.name, '--ca-dir', caDir] : ['app', '--scenario', scenario.file, '--pod', w.name],
     ready: `${hostAddress(w.ip)}:${PORT_READINESS}`,
+    container: w.app.kind === 'waypoint' ? PROXY_CONTAINER : w.app.kind,
   }));
   return [...ztunnels, ...pods];
 }
@@ -54,6 +65,18 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     },
   );
 
+  // Restart events: printed as they happen; with --json, they go into the results document, and
+  // under --hold each later one is a JSON line of its own (without --hold, stdout stays one document).
+  let documentPrinted = false;
+  const restarter = new Restarter(supervisor, {
+    timings: options.backOff,
+    readyTimeoutMs: READY_TIMEOUT_MS,
+    onEvent: (e: RestartEvent) => {
+      if (!options.json) out(e.message);
+      else if (documentPrinted && options.hold) out(JSON.stringify({ restartEvent: e }));
+    },
+  });
+
   let finish!: (code: number) => void;
   const finished = new Promise<number>((r) => (finish = r));
   let tearingDown = false;
@@ -61,12 +84,25 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     if (tearingDown) return;
     tearingDown = true;
     if (why) out(why);
+    // Back-off timers and readiness waits first: nothing may start while the children stop.
+    restarter.stop();
     await supervisor.stopAll();
-    finish(code);
+    const summary = restarter.summary();
+    // A mesh that lost a child for good did not hold, however the run ended.
+    const exitCode = summary.gaveUp.length > 0 ? 1 : code;
+    if (options.json) {
+      if (documentPrinted && options.hold && restarter.log.total > 0) out(JSON.stringify({ restartSummary: { ...summary, exitCode } }));
+    } else if (restarter.log.total > 0) {
+      out(summaryLine(summary));
+      if (summary.gaveUp.length > 0) out(`exit code 1: the runner gave up on ${summary.gaveUp.join(', ')}`);
+    }
+    finish(exitCode);
   };
   supervisor.onCrash((child, code, signal) => {
+    // Once the mesh was up, an exit is the restarter's; before, the mesh could not come up.
+    if (restarter.isArmed) return restarter.exited(child, code, signal);
     const tail = child.tail.slice(-8);
-    void teardown(1, `${child.spec.name} exited (${signal ?? `code ${code}`}); tearing the mesh down.${tail.length > 0 ? `\n  ${tail.join('\n  ')}` : ''}`);
+    void teardown(1, `${child.spec.name} exited (${signal ?? `code ${code}`}) before the mesh was ready; tearing the mesh down.${tail.length > 0 ? `\n  ${tail.join('\n  ')}` : ''}`);
   });
   // A shell reports a job ended by signal N as 128 + N: 130 for SIGINT, 143 for SIGTERM.
   const onSignal = (sig: string, code: number) => () => void teardown(code, `\n${sig}: tearing the mesh down.`);
@@ -79,21 +115,24 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     if (!options.json) out(`scenario ${scenario.name} (${path.relative(process.cwd(), scenario.file) || scenario.file}): ${scenario.nodes.length} nodes, ${scenario.workloads.length} pods, ${scenario.services.length} services`);
     for (const spec of childSpecs(scenario, caDir)) supervisor.start(spec);
     await supervisor.waitReady(READY_TIMEOUT_MS);
+    restarter.arm();
     if (!options.json) out(`mesh ready in ${(performance.now() - started).toFixed(0)} ms: ${supervisor.children.length} processes\n`);
 
     const results: ExpectationResult[] = [];
     for (const e of scenario.expect) {
       if (tearingDown) break;
-      const r = await runExpectation(scenario, records, e);
+      const r = await runExpectation(scenario, records, e, restarter);
       results.push(r);
       if (!options.json) printResult(out, r);
     }
     const failed = results.filter((r) => !r.ok).length;
-    if (options.json) out(JSON.stringify({ scenario: scenario.name, results }, null, 2));
-    else out(`${results.length - failed} of ${results.length} expectations held`);
+    if (options.json) {
+      out(JSON.stringify({ scenario: scenario.name, results, restarts: { events: restarter.log.all(), ...restarter.summary() } }, null, 2));
+      documentPrinted = true;
+    } else out(`${results.length - failed} of ${results.length} expectations held`);
 
     if (options.hold && !tearingDown) {
-      printHold(out, scenario);
+      printHold(out, scenario, options.backOff ?? KUBELET_BACKOFF);
       return await finished;
     }
     await teardown(failed === 0 ? 0 : 1);
@@ -107,6 +146,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   }
 }
 
+function summaryLine(s: { restarts: Record<string, number>; gaveUp: string[] }): string {
+  const counts = Object.entries(s.restarts).map(([name, n]) => `${name} ${n}`);
+  const parts = [`RESTARTS: ${counts.length > 0 ? counts.join(', ') : 'none'}`];
+  if (s.gaveUp.length > 0) parts.push(`gave up on ${s.gaveUp.join(', ')} (failed to start ${MAX_FAILED_STARTS} times in a row)`);
+  return parts.join('; ');
+}
+
 function printResult(out: (l: string) => void, r: ExpectationResult): void {
   const e = r.expectation;
   const want = e.outcome === 'denied' ? 'denied' : e.outcome === 'connected' ? 'connected' : String(e.outcome);
@@ -116,8 +162,11 @@ function printResult(out: (l: string) => void, r: ExpectationResult): void {
   out('');
 }
 
-function printHold(out: (l: string) => void, s: Scenario): void {
-  out('\nThe mesh stays up until Ctrl-C.\n');
+function printHold(out: (l: string) => void, s: Scenario, b: BackOffTimings): void {
+  out('\nThe mesh stays up until Ctrl-C.');
+  out(
+    `A process that exits is restarted as the kubelet restarts a container: the first time at once, then after a CrashLoopBackOff of ${kubeDuration(b.initialMs)} doubling up to ${kubeDuration(b.maxMs)} (reset once it ran ${kubeDuration(b.resetAfterMs)}); one that fails to start ${MAX_FAILED_STARTS} times in a row is given up on.\n`,
+  );
   if (s.captures.length > 0) {
     out('Port captures (plain TCP in, HBONE out):');
     for (const c of s.captures) out(`  ${c.listen.address}:${c.listen.port}  ${c.source} → ${c.target}`);

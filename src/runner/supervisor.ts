@@ -1,6 +1,7 @@
 // The runner owns its children: it spawns them with an IPC channel (a child whose runner dies
-// sees 'disconnect' and exits), waits for each to report ready on :15021, notices a crash, and
-// tears everything down on exit, on Ctrl-C and when any child fails.
+// sees 'disconnect' and exits), waits for each to report ready on :15021, notices an exit,
+// spawns a child again in place of one that exited (the restart policy is in restarter.ts), and
+// stops everything on exit and on Ctrl-C.
 import { spawn, ChildProcess } from 'node:child_process';
 import * as http from 'node:http';
 import { createInterface } from 'node:readline';
@@ -16,6 +17,8 @@ export interface ChildSpec {
   readonly args: string[];
   /** host:port of the readiness endpoint (GET /healthz/ready). */
   readonly ready: string;
+  /** The container's name in Kubernetes terms (istio-proxy, productpage...), for restart events. */
+  readonly container?: string;
 }
 
 export interface ChildHandle {
@@ -23,6 +26,8 @@ export interface ChildHandle {
   readonly process: ChildProcess;
   /** The last lines the child wrote to stderr, for crash reports. */
   readonly tail: string[];
+  /** When it was spawned (performance.now()). */
+  readonly startedAt: number;
 }
 
 export type LineHandler = (child: string, line: string) => void;
@@ -46,6 +51,32 @@ export class Supervisor {
   }
 
   start(spec: ChildSpec): ChildHandle {
+    const handle = this.spawn(spec);
+    this.children.push(handle);
+    return handle;
+  }
+
+  /**
+   * Spawns `name` again in place of its handle (the previous process must have exited): the
+   * children list keeps one entry per child, however often it restarts.
+   */
+  restart(name: string): ChildHandle {
+    const i = this.children.findIndex((c) => c.spec.name === name);
+    if (i < 0) throw new Error(`no child named ${name}`);
+    if (!exited(this.children[i])) throw new Error(`${name} is still running (pid ${this.children[i].process.pid})`);
+    const handle = this.spawn(this.children[i].spec);
+    this.children[i] = handle;
+    return handle;
+  }
+
+  /** The current handle of a child by name. */
+  child(name: string): ChildHandle | undefined {
+    return this.children.find((c) => c.spec.name === name);
+  }
+
+  private spawn(spec: ChildSpec): ChildHandle {
+    // Nothing is started once stopAll began: a restart timer that fired late must not leave a child behind.
+    if (this.stopping) throw new Error(`not starting ${spec.name}: the runner is stopping`);
     const child = spawn(process.execPath, [...this.nodeArgs, this.entry, ...spec.args], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: this.env,
@@ -55,7 +86,7 @@ export class Supervisor {
       // if the runner dies, the IPC channel closes and they stop themselves.
       detached: true,
     });
-    const handle: ChildHandle = { spec, process: child, tail: [] };
+    const handle: ChildHandle = { spec, process: child, tail: [], startedAt: performance.now() };
     createInterface({ input: child.stdout! }).on('line', (line) => this.onStdout(spec.name, line));
     createInterface({ input: child.stderr! }).on('line', (line) => {
       handle.tail.push(line);
@@ -71,31 +102,18 @@ export class Supervisor {
       handle.tail.push(`spawn failed: ${err.message}`);
       if (child.exitCode === null && child.pid === undefined) child.emit('exit', 1, null);
     });
-    this.children.push(handle);
     return handle;
   }
 
   /** Resolves once every child answers 200 on its readiness endpoint; rejects on timeout or exit. */
   async waitReady(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    await Promise.all(
-      this.children.map(async (c) => {
-        for (;;) {
-          if (c.process.exitCode !== null || c.process.signalCode !== null) {
-            throw new Error(`${c.spec.name} exited before it was ready:\n  ${c.tail.slice(-5).join('\n  ')}`);
-          }
-          if (await probe(c.spec.ready)) return;
-          if (Date.now() > deadline) throw new Error(`${c.spec.name} was not ready on ${c.spec.ready}/healthz/ready after ${timeoutMs} ms`);
-          await new Promise((r) => setTimeout(r, READY_POLL_MS));
-        }
-      }),
-    );
+    await Promise.all(this.children.map((c) => waitChildReady(c, timeoutMs)));
   }
 
   /** SIGTERM to everyone, SIGKILL to whoever is still there after the grace period. */
   async stopAll(graceMs = STOP_GRACE_MS): Promise<void> {
     this.stopping = true;
-    const alive = this.children.filter((c) => c.process.exitCode === null && c.process.signalCode === null);
+    const alive = this.children.filter((c) => !exited(c));
     await Promise.all(
       alive.map(
         (c) =>
@@ -109,6 +127,26 @@ export class Supervisor {
           }),
       ),
     );
+  }
+}
+
+/** Whether a child's process has exited. */
+export function exited(c: ChildHandle): boolean {
+  return c.process.exitCode !== null || c.process.signalCode !== null;
+}
+
+/**
+ * Resolves once the child answers 200 on its readiness endpoint; rejects if it exits first,
+ * after timeoutMs, or as soon as `cancelled()` says so (the runner is stopping).
+ */
+export async function waitChildReady(c: ChildHandle, timeoutMs: number, cancelled: () => boolean = () => false): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (exited(c)) throw new Error(`${c.spec.name} exited before it was ready:\n  ${c.tail.slice(-5).join('\n  ')}`);
+    if (cancelled()) throw new Error(`stopped waiting for ${c.spec.name}: the runner is stopping`);
+    if (await probe(c.spec.ready)) return;
+    if (Date.now() > deadline) throw new Error(`${c.spec.name} was not ready on ${c.spec.ready}/healthz/ready after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, READY_POLL_MS));
   }
 }
 

@@ -42,8 +42,11 @@ export const TCP_LABEL_NAMES = [
 export type TcpLabelName = (typeof TCP_LABEL_NAMES)[number];
 export type TcpLabels = Readonly<Record<TcpLabelName, string>>;
 
-/** 'source' for the outbound (client-side) ztunnel, 'destination' for the inbound one. */
-export type Reporter = 'source' | 'destination';
+/**
+ * 'source' for the outbound (client-side) ztunnel, 'destination' for the inbound one, 'waypoint'
+ * for a waypoint relaying a connection it could not read as HTTP.
+ */
+export type Reporter = 'source' | 'destination' | 'waypoint';
 
 /**
  * ztunnel's response_flags values: '-' for none, 'DENY' when authorization policy rejected
@@ -51,7 +54,13 @@ export type Reporter = 'source' | 'destination';
  * short flags would be UAEX/RBAC and UF; ztunnel uses these words instead.)
  */
 export const RESPONSE_FLAGS = { none: '-', policyDenied: 'DENY', connectFailed: 'CONNECT' } as const;
-export type ResponseFlag = (typeof RESPONSE_FLAGS)[keyof typeof RESPONSE_FLAGS];
+/**
+ * A waypoint is Envoy and reports Envoy's short flags on its TCP relay: UF when the upstream
+ * connection could not be made. (Envoy's network RBAC filter sets no flag on a denial, only
+ * connection termination details.)
+ */
+export const WAYPOINT_TCP_FLAGS = { none: '-', upstreamConnectFailure: 'UF' } as const;
+export type ResponseFlag = (typeof RESPONSE_FLAGS)[keyof typeof RESPONSE_FLAGS] | (typeof WAYPOINT_TCP_FLAGS)[keyof typeof WAYPOINT_TCP_FLAGS];
 
 /** 'mutual_tls' for HBONE; 'unknown' for plaintext passthrough, as ztunnel reports it. */
 export type SecurityPolicy = 'mutual_tls' | 'unknown';

@@ -38,6 +38,7 @@ import { compileRoutes } from '../policy/httproute';
 import type { CompiledMatch, CompiledRouteTable, RetryPolicy, ValueMatcher } from '../policy/httproute-table';
 import type { HeaderModifier } from '../policy/httproute-headers';
 import { canonicalService, DEFAULT_CLUSTER_ID } from '../telemetry/workload-labels';
+import { hcmPathOptions, HcmPathOptions } from '../policy/path-normalization';
 
 // ---- JSON ----
 
@@ -177,6 +178,8 @@ export function configDump(state: MeshState, waypoint: Workload, served: readonl
   const trustDomain = state.trustDomain;
   const table = options.routeTable ?? defaultRouteTables(state);
   const compiled = (options.policies ?? state.scenario.policies).map((doc) => ({ doc, policy: compilePolicy(doc) }));
+  // meshConfig.pathNormalization, as the fields of every connection manager Istio writes.
+  const path = hcmPathOptions(state.scenario.meshConfig.pathNormalization.normalization);
 
   // Walk the path: served service ports, the services their routes send to, the pods behind them.
   const vipClusters = new Map<string, VipCluster>();
@@ -207,9 +210,9 @@ export function configDump(state: MeshState, waypoint: Workload, served: readonl
   const podList = [...pods.values()].sort((a, b) => compareIp(a.pod.ip, b.pod.ip) || a.port - b.port);
 
   const listeners: JsonObject[] = [
-    terminateListener(waypoint, served, trustDomain),
-    ...served.flatMap((s) => s.ports.map((p) => vipListener(s, p.port))),
-    ...podList.map((e) => podListener(e, compiled, waypoint, options.authz ?? {}, trustDomain)),
+    terminateListener(waypoint, served, trustDomain, path),
+    ...served.flatMap((s) => s.ports.map((p) => vipListener(s, p.port, path))),
+    ...podList.map((e) => podListener(e, compiled, waypoint, options.authz ?? {}, trustDomain, path)),
     originateListener(),
   ];
   const clusters: JsonObject[] = [
@@ -338,8 +341,22 @@ const ROUTER: JsonObject = { name: FILTER_ROUTER, typed_config: { '@type': T.rou
 
 const ADS: JsonObject = { ads: {}, initial_fetch_timeout: '0s', resource_api_version: 'V3' };
 
+/**
+ * The path normalization fields, in the dump's (proto field number) order around
+ * request_id_extension: normalize_path is a BoolValue, so false is shown; merge_slashes is a
+ * plain bool, shown only when true; Istio always sets path_with_escaped_slashes_action.
+ */
+function normalizeFields(path: HcmPathOptions, between: JsonObject = {}): JsonObject {
+  return {
+    normalize_path: path.normalize_path,
+    ...(path.merge_slashes ? { merge_slashes: true } : {}),
+    ...between,
+    path_with_escaped_slashes_action: path.path_with_escaped_slashes_action,
+  };
+}
+
 /** The connection manager settings every inbound HTTP chain of the seed's waypoint carries. */
-function inboundHcm(statPrefix: string, routing: JsonObject, httpFilters: JsonObject[]): JsonObject {
+function inboundHcm(statPrefix: string, routing: JsonObject, httpFilters: JsonObject[], path: HcmPathOptions): JsonObject {
   return {
     name: FILTER_HCM,
     typed_config: {
@@ -353,9 +370,7 @@ function inboundHcm(statPrefix: string, routing: JsonObject, httpFilters: JsonOb
       set_current_client_cert_details: { subject: true, dns: true, uri: true },
       upgrade_configs: [{ upgrade_type: 'websocket' }],
       stream_idle_timeout: '0s',
-      normalize_path: true,
-      request_id_extension: { typed_config: { '@type': T.uuid, use_request_id_for_trace_sampling: true } },
-      path_with_escaped_slashes_action: 'KEEP_UNCHANGED',
+      ...normalizeFields(path, { request_id_extension: { typed_config: { '@type': T.uuid, use_request_id_for_trace_sampling: true } } }),
     },
   };
 }
@@ -366,7 +381,7 @@ function durationText(ms: number): string {
 
 // ---- stage 1: inbound_CONNECT_terminate ----
 
-function terminateListener(waypoint: Workload, served: readonly Service[], trustDomain: string): JsonObject {
+function terminateListener(waypoint: Workload, served: readonly Service[], trustDomain: string, path: HcmPathOptions): JsonObject {
   const routes: JsonObject[] = served.flatMap((s) =>
     s.ports.map((p) => ({
       match: { headers: [{ name: ':authority', string_match: { exact: `${s.vip}:${p.port}` } }], connect_matcher: {} },
@@ -396,8 +411,7 @@ function terminateListener(waypoint: Workload, served: readonly Service[], trust
               use_remote_address: false,
               upgrade_configs: [{ upgrade_type: 'CONNECT' }],
               stream_idle_timeout: '0s',
-              normalize_path: true,
-              path_with_escaped_slashes_action: 'KEEP_UNCHANGED',
+              ...normalizeFields(path),
             },
           },
         ],
@@ -437,13 +451,13 @@ function internalCluster(service: Service, port: number): JsonObject {
 
 // ---- stage 2: inbound-vip|<port>|http|<host> ----
 
-function vipListener(service: Service, port: number): JsonObject {
+function vipListener(service: Service, port: number, path: HcmPathOptions): JsonObject {
   const name = vipListenerName(service, port);
   const rds = { rds: { route_config_name: vipStage(service, port), config_source: ADS } };
   return {
     '@type': T.listener,
     name,
-    filter_chains: [{ filters: [inboundHcm(`inbound_0.0.0.0_${port}`, rds, [])], name: `${name}-http` }],
+    filter_chains: [{ filters: [inboundHcm(`inbound_0.0.0.0_${port}`, rds, [], path)], name: `${name}-http` }],
     listener_filters: [SET_DST_ADDRESS],
     traffic_direction: 'INBOUND',
     internal_listener: {},
@@ -575,7 +589,7 @@ function vipEndpoints(state: MeshState, v: VipCluster): JsonObject {
 
 // ---- stage 3: inbound-pod|<port>||<pod ip> and its RBAC filter ----
 
-function podListener(e: PodEndpoint, compiled: readonly { doc: AuthorizationPolicyDoc; policy: CompiledPolicy }[], waypoint: Workload, authz: AuthorizeL7Options, trustDomain: string): JsonObject {
+function podListener(e: PodEndpoint, compiled: readonly { doc: AuthorizationPolicyDoc; policy: CompiledPolicy }[], waypoint: Workload, authz: AuthorizeL7Options, trustDomain: string, path: HcmPathOptions): JsonObject {
   const name = podStage(e.pod, e.port);
   // The policies that apply to requests for any served service that reaches this pod.
   const applicable = compiled.filter((c) => e.via.some((s) => appliesAtWaypoint(c.doc, rbacTarget(s, e.pod, waypoint), authz))).map((c) => c.policy);
@@ -602,7 +616,7 @@ function podListener(e: PodEndpoint, compiled: readonly { doc: AuthorizationPoli
   return {
     '@type': T.listener,
     name,
-    filter_chains: [{ filters: [inboundHcm(`inbound_0.0.0.0_${e.port}`, routeConfig, rbacFilters(applicable, trustDomain))], name: `${name}-http` }],
+    filter_chains: [{ filters: [inboundHcm(`inbound_0.0.0.0_${e.port}`, routeConfig, rbacFilters(applicable, trustDomain), path)], name: `${name}-http` }],
     listener_filters: [SET_DST_ADDRESS],
     traffic_direction: 'INBOUND',
     internal_listener: {},

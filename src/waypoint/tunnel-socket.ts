@@ -76,10 +76,18 @@ export class TunnelSocket extends Duplex {
     return this;
   }
 
-  /** node:http's idle timeout: emits 'timeout' after ms without traffic, as net.Socket does. */
+  /**
+   * node:http's idle timeout: emits 'timeout' after ms without traffic, as net.Socket does. As
+   * net.Socket, setTimeout(0, cb) removes cb: node:http's client relies on it to take its
+   * per-request listener off a kept-alive connection (adding it instead leaked one listener per
+   * request on every pooled upstream connection).
+   */
   setTimeout(ms: number, cb?: () => void): this {
     this.idleMs = ms;
-    if (cb) this.once('timeout', cb);
+    if (cb) {
+      if (ms === 0) this.removeListener('timeout', cb);
+      else this.once('timeout', cb);
+    }
     this.touch();
     return this;
   }

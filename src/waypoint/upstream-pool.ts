@@ -4,11 +4,12 @@
 // so the tunnel, the destination ztunnel's TCP connection to the app, and its access-log record
 // belong to a connection, not to a request: ztunnel logs a reused tunnel when it closes.
 import * as http from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { ClientHttp2Stream } from 'node:http2';
+import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
 import { TunnelSocket, SocketAddresses } from './tunnel-socket';
 import { traceIdOf } from '../hbone/headers';
-import { HboneConnectError } from '../hbone/pool';
+import { HboneConnectError, PROBE_AFTER_MS, probeSession } from '../hbone/pool';
 
 /**
  * How long an idle upstream connection is kept. Below the 5 s keep-alive timeout of a Node
@@ -52,6 +53,22 @@ class TunnelAgent extends http.Agent {
       (err: Error) => callback?.(err instanceof HboneConnectError ? err : new HboneConnectError(err.message), undefined as unknown as Duplex),
     );
     return undefined;
+  }
+
+  // A kept-alive tunnel rides an HBONE session that may have died without node:http2 noticing
+  // (see PROBE_AFTER_MS): a request on it still waiting for its response after a while makes
+  // the pool check the session, and a dead one is dropped with its tunnels, so the request
+  // fails now instead of when the keepalive gives up.
+  override reuseSocket(socket: Socket, req: http.ClientRequest): void {
+    super.reuseSocket(socket, req);
+    if (!(socket instanceof TunnelSocket)) return;
+    const session = socket.stream.session as ClientHttp2Session | undefined;
+    if (!session) return;
+    const probe = setTimeout(() => probeSession(session), PROBE_AFTER_MS);
+    probe.unref();
+    const done = (): void => clearTimeout(probe);
+    req.once('response', done);
+    req.once('close', done);
   }
 }
 

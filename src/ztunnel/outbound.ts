@@ -3,7 +3,7 @@
 import type { Socket } from 'node:net';
 import type { WorkloadCertificate } from '../identity/workload-cert';
 import type { Workload } from '../mesh/model';
-import { hostAddress, clusterAddress, spiffeIdOf } from '../mesh/model';
+import { hostAddress, spiffeIdOf } from '../mesh/model';
 import { PORT_HBONE } from '../mesh/ports';
 import { HbonePool, HboneConnectError } from '../hbone/pool';
 import { pipeTunnel, resetStream } from '../hbone/pipe';
@@ -37,7 +37,11 @@ export async function handleOutbound(
   ack: Acknowledge = () => undefined,
 ): Promise<void> {
   const started = performance.now();
-  const srcAddr = formatAuthority(clusterAddress(client.remoteAddress ?? source.ip), client.remotePort ?? 0);
+  // The capture says who is calling: a pod's SOCKS5 address or a port capture stands for that
+  // pod's network namespace, so the source is the pod's cluster address (with the client's
+  // port), as a real in-pod capture sees it, whoever dialled it: curl on the host comes from
+  // 127.0.0.1, which no pod owns.
+  const srcAddr = formatAuthority(source.ip, client.remotePort ?? 0);
   const route = ctx.state.resolve(source, target.host, target.port);
   const fail = (reply: number, record: ConnectionRecord, error: string, responseFlags?: string): void => {
     ctx.log.info('outbound connection failed', { src: srcAddr, dst: record.dstAddr, error });
@@ -86,7 +90,7 @@ export async function handleOutbound(
         authority: dstAddr,
         headers: connectHeaders({
           source: { namespace: source.namespace, workloadName: source.workloadName, app: source.labels.app, version: source.labels.version },
-          client: { address: clusterAddress(client.remoteAddress ?? source.ip), port: client.remotePort ?? 0 },
+          client: { address: source.ip, port: client.remotePort ?? 0 },
           traceparent,
           // The waypoint picks the endpoint; only a direct hop knows the final pod.
           originalDst: viaWaypoint ? undefined : dstAddr,

@@ -1,11 +1,17 @@
 // `npm run bench` flags: suites, sizes, and clear errors for what it cannot run.
 import t from 'tap';
-import { DEFAULT_BLOCK, DEFAULT_REPS, DEFAULT_THROUGHPUT_REPS, FULL, QUICK, SUITES, parseOptions } from '../../bench/options';
+import { DEFAULT_BLOCK, DEFAULT_REPS, DEFAULT_SOAK_MINUTES, DEFAULT_SUITES, DEFAULT_THROUGHPUT_REPS, FULL, QUICK, QUICK_SOAK_MINUTES, SUITES, parseOptions } from '../../bench/options';
 import { UsageError } from '../../src/cli/args';
 
-t.test('defaults: every suite, full sizes, bench/ as the output', async (t) => {
+t.test('defaults: every suite but the soak, full sizes, bench/ as the output', async (t) => {
   const o = parseOptions([], '/repo/bench');
-  t.same(o.suites, SUITES);
+  t.same(o.suites, DEFAULT_SUITES);
+  t.notOk(o.suites.includes('soak'), 'the soak runs only when asked for');
+  t.same(parseOptions(['--suite', 'all'], '/x').suites, SUITES, '--suite all: the soak too');
+  t.equal(o.soakMinutes, DEFAULT_SOAK_MINUTES);
+  t.equal(DEFAULT_SOAK_MINUTES, 10, 'ten minutes, as the issue asks');
+  t.equal(parseOptions(['--suite', 'soak', '--minutes', '2.5'], '/x').soakMinutes, 2.5);
+  t.throws(() => parseOptions(['--minutes', '0'], '/x'), /--minutes must be a positive number/);
   t.equal(o.quick, false);
   t.same(o.sizes, FULL);
   t.equal(o.sizes.throughputBytes, 2 ** 30, '1 GiB per throughput case, as the issue asks');
@@ -20,7 +26,8 @@ t.test('defaults: every suite, full sizes, bench/ as the output', async (t) => {
 t.test('--quick shrinks every suite but keeps them all, with a median', async (t) => {
   const o = parseOptions(['--quick'], '/x');
   t.same(o.sizes, QUICK);
-  t.same(o.suites, SUITES);
+  t.same(o.suites, DEFAULT_SUITES);
+  t.equal(o.soakMinutes, QUICK_SOAK_MINUTES);
   t.ok(o.reps >= 3 && o.throughputReps >= 3, 'still repeated');
   t.equal(o.scaleReps, 1, 'one scale measurement: each starts a mesh');
   t.equal(parseOptions(['--reps', '7'], '/x').throughputReps, 7, '--reps sets every suite');

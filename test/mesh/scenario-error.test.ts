@@ -67,7 +67,7 @@ t.test('YAML syntax errors give file:line and stop there', async (t) => {
   t.same(problemsOf('name: t\nnodes:\n\t- { name: a, ip: 10.1.0.1 }\n', 'tab.yaml'), [
     'tab.yaml:3: YAML syntax: Tabs are not allowed as indentation',
   ]);
-  t.same(problemsOf('name: t\n---\nname: u\n', 'two.yaml'), ['two.yaml:2: YAML syntax: Source contains multiple documents; please use YAML.parseAllDocuments()']);
+  t.same(problemsOf('name: t\n---\nname: u\n', 'two.yaml'), ['two.yaml:2: YAML syntax: the file holds more than one document (---); a scenario is one']);
 });
 
 t.test('defaults: trust domain, labels, workload name, targetPort, listen address', async (t) => {
@@ -129,4 +129,23 @@ t.test('anchors and aliases work, and problems point at the alias', async (t) =>
       - { from: sleep, to: *to, status: 200 }
   `);
   t.same(problemsOf(bad), ['t.yaml:12: expect[1].status: an HTTP status needs an http:// URL in to; for a raw TCP check use connects: true']);
+});
+
+t.test('a long list of problems is cut after the first 100, and a long message keeps its ends', async (t) => {
+  const text = 'name: t\n' + Array.from({ length: 150 }, (_, i) => `extra${i}: 1\n`).join('');
+  const lines = problemsOf(text, 'many.yaml');
+  t.equal(lines.length, 101);
+  t.equal(lines[100], '… and 52 more problems (the first 100 are listed)');
+  let caught: ScenarioError | undefined;
+  try {
+    parseScenario(text, 'many.yaml');
+  } catch (err) {
+    caught = err as ScenarioError;
+  }
+  t.equal(caught?.problems.length, 152, 'every problem is still there for a program to read');
+
+  const long = problemsOf(BASE.replace('name: t', `name: ${'a'.repeat(10_000)}`), 'long.yaml');
+  t.equal(long.length, 1);
+  t.match(long[0], /^long\.yaml:1: name: "a{190,}… \(9\d{3} characters left out\) …a{100,}" is not a valid Kubernetes name \(lower-case letters, digits and -, at most 63\)$/);
+  t.ok(long[0].length < 450);
 });

@@ -103,12 +103,26 @@ t.test('scenarios/bookinfo.yaml (with its waypoint) loads with its Gateway, HTTP
   });
   t.match(route.origin, /^scenarios\/bookinfo\.yaml:\d+$/);
 
-  t.equal(s.policies.length, 1);
-  t.same(s.policies[0].metadata, { name: 'productpage-viewer', namespace: 'default' });
+  t.same(
+    s.policies.map((p) => p.metadata.name),
+    ['productpage-viewer', 'reviews-viewer', 'reviews-ztunnel'],
+  );
   t.same(s.policies[0].spec.targetRefs, [{ kind: 'Service', group: '', name: 'productpage' }]);
   t.equal(s.policies[0].spec.action, 'ALLOW');
+  // The gap closed on reviews: L7 at the Service's waypoint, L4 at the pods admitting the waypoint.
+  t.same(s.policies[1].spec, {
+    targetRefs: [{ kind: 'Service', group: '', name: 'reviews' }],
+    action: 'ALLOW',
+    rules: [{ from: [{ source: { principals: ['cluster.local/ns/default/sa/bookinfo-productpage'] } }] }],
+  });
+  t.same(s.policies[2].spec, {
+    selector: { matchLabels: { app: 'reviews' } },
+    action: 'ALLOW',
+    rules: [{ from: [{ source: { principals: ['cluster.local/ns/default/sa/waypoint', 'cluster.local/ns/default/sa/bookinfo-productpage'] } }] }],
+  });
   const sleep = s.workloads.find((w) => w.serviceAccount === 'sleep')!.name;
   const notsleep = s.workloads.find((w) => w.serviceAccount === 'notsleep')!.name;
+  const reviewsV1 = s.workloads.find((w) => w.workloadName === 'reviews-v1')!;
   t.same(
     s.expect.map((e) => [e.from, e.to, e.outcome]),
     [
@@ -116,6 +130,9 @@ t.test('scenarios/bookinfo.yaml (with its waypoint) loads with its Gateway, HTTP
       [notsleep, 'http://productpage:9080/productpage', 403],
       [sleep, 'http://details:9080/details/0', 200],
       [sleep, 'http://10.8.4.226:9080/productpage', 200],
+      [notsleep, `http://${productpage.ip}:9080/productpage`, 200],
+      [notsleep, 'http://reviews:9080/reviews/0', 403],
+      [notsleep, `http://${reviewsV1.ip}:9080/reviews/0`, 'denied'],
     ],
   );
 });

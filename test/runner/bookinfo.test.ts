@@ -70,6 +70,16 @@ t.test('bookinfo --json: one JSON document, every results[].ok true', async (t) 
     doc.results.every((r) => typeof r.timeMs === 'number' && r.hops.length >= 2),
     'each result carries its time and hops',
   );
+  // The pod-IP gap and its closing, as scenarios/bookinfo.yaml explains them.
+  const hopsTo = (to: string): string => doc.results[bookinfo.expect.findIndex((e) => e.to === to)]?.hops.join('\n') ?? '';
+  const gap = hopsTo('http://10.4.0.5:9080/productpage');
+  t.match(gap, /HBONE CONNECT :authority 10\.4\.0\.5:9080 to 10\.4\.0\.5:15008/, "productpage's pod IP: straight to the pod");
+  t.notMatch(gap, /waypoint/, 'no waypoint on the way');
+  // The 401 is named by the pod's ztunnel record when the runner joined it in time (it names
+  // the policy, reviews-ztunnel), else by the source's: either way no waypoint was asked.
+  const closed = hopsTo('http://10.4.3.4:9080/reviews/0');
+  t.match(closed, /to spiffe:\/\/cluster\.local\/ns\/default\/sa\/bookinfo-reviews answered 401|refused 401 .*policy\[reviews-ztunnel\]/, "a reviews pod IP: refused by the pod's ztunnel (L4)");
+  t.notMatch(closed, /waypoint/, 'no waypoint on the way');
   const left = await leftovers(bookinfo.file, listenersOf(bookinfo), 2000);
   t.same(left.processes, []);
   t.same(left.listeners, []);

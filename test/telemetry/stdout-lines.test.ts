@@ -39,3 +39,47 @@ t.test('a line queued just before exit is still written', async (t) => {
   t.equal(r.status, 0);
   t.equal(r.stdout, 'first\nlast\n');
 });
+
+t.test('a reader that falls behind costs the writer at most MAX_PENDING_BYTES: later lines are dropped and counted', async (t) => {
+  const module = path.resolve(__dirname, '..', '..', 'dist', 'src', 'telemetry', 'stdout-lines.js');
+  // 40 MB of lines over 200 turns while nobody reads; then the child reports what it holds.
+  const script = `
+    const { writeStdoutLine, droppedLines, stdoutDrained, MAX_PENDING_BYTES } = require(${JSON.stringify(module)});
+    const line = 'y'.repeat(999);
+    let turn = 0;
+    const tick = () => {
+      for (let i = 0; i < 200; i++) writeStdoutLine(line);
+      if (++turn < 200) return setImmediate(tick);
+      setImmediate(() => {
+        process.stderr.write(JSON.stringify({ pending: process.stdout.writableLength, dropped: droppedLines(), max: MAX_PENDING_BYTES }) + '\\n');
+        stdoutDrained(10000).then(() => process.exit(0));
+      });
+    };
+    tick();`;
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.pause();
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d));
+  let stdoutBytes = 0;
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  // Start reading only once the child has reported.
+  const reported = new Promise<void>((r) => {
+    const poll = setInterval(() => {
+      if (stderr.includes('"pending"')) {
+        clearInterval(poll);
+        r();
+      }
+    }, 20);
+  });
+  await reported;
+  child.stdout.on('data', (d: Buffer) => (stdoutBytes += d.length));
+  child.stdout.resume();
+  t.equal(await exited, 0);
+  const report = JSON.parse(stderr.split('\n').find((l) => l.startsWith('{'))!) as { pending: number; dropped: number; max: number };
+  t.ok(report.pending <= report.max + 200_000, `the writer held ${report.pending} bytes for the reader, at most about ${report.max}`);
+  t.ok(report.dropped > 0, `${report.dropped} lines dropped rather than held`);
+  t.match(stderr, /dropped \d+ log lines: stdout is not read as fast as they are written/, 'the drop is reported on stderr at exit');
+  t.ok(stdoutBytes >= report.pending && stdoutBytes <= report.max + 400_000, `the reader got every line kept (${stdoutBytes} bytes) before the exit`);
+  t.equal(stdoutBytes % 1000, 0, 'whole lines only');
+});

@@ -244,8 +244,12 @@ t.test('stage 3: inbound-pod|9080||10.4.0.5 carries the seed’s RBAC filter', a
       ],
     },
   });
+  // reviews has its own policies (the pod-IP gap closed, see scenarios/bookinfo.yaml); the
+  // waypoint applies selector policies too, as the seed's did, so both show here.
   for (const ip of ['10.4.3.4', '10.4.3.5', '10.4.3.6']) {
-    t.same(httpFilters(listeners(d).get(`inbound-pod|9080||${ip}`)!).map((f) => f.name), ['envoy.filters.http.router'], `no policy applies to reviews (${ip})`);
+    const reviews = httpFilters(listeners(d).get(`inbound-pod|9080||${ip}`)!);
+    t.same(reviews.map((f) => f.name), ['envoy.filters.http.rbac', 'envoy.filters.http.router'], `reviews (${ip}): an RBAC filter`);
+    t.same(Object.keys(dig(reviews[0], 'typed_config', 'rules', 'policies') as JsonObject), ['ns[default]-policy[reviews-viewer]-rule[0]', 'ns[default]-policy[reviews-ztunnel]-rule[0]'], `reviews (${ip}): its own policies, not productpage's`);
   }
 });
 
@@ -430,4 +434,39 @@ t.test('a custom route table (the waypoint’s own) is used when given', async (
   });
   t.same(calls, ['productpage:9080']);
   t.same([...listeners(d).keys()], [STAGE_TERMINATE, vipListenerName(productpage, 9080), 'inbound-pod|9080||10.4.0.5', STAGE_ORIGINATE], 'only what productpage needs');
+});
+
+/** Every HTTP connection manager in the dump, with the listener it sits in. */
+function connectionManagers(d: EnvoyConfigDump): [string, JsonObject][] {
+  return [...listeners(d)].flatMap(([name, l]) =>
+    list(dig(l, 'filter_chains'))
+      .flatMap((c) => list(dig(c, 'filters')))
+      .filter((f) => f.name === 'envoy.filters.network.http_connection_manager')
+      .map((f): [string, JsonObject] => [name, dig(f, 'typed_config') as JsonObject]),
+  );
+}
+
+t.test('meshConfig.pathNormalization shows as the connection manager fields Istio sets', async (t) => {
+  const cases = [
+    // Istio's listener builder; merge_slashes is a plain bool, left out of a dump when false.
+    { mode: undefined, fields: { normalize_path: true, path_with_escaped_slashes_action: 'KEEP_UNCHANGED' } },
+    { mode: 'NONE', fields: { normalize_path: false, path_with_escaped_slashes_action: 'KEEP_UNCHANGED' } },
+    { mode: 'BASE', fields: { normalize_path: true, path_with_escaped_slashes_action: 'KEEP_UNCHANGED' } },
+    { mode: 'MERGE_SLASHES', fields: { normalize_path: true, merge_slashes: true, path_with_escaped_slashes_action: 'KEEP_UNCHANGED' } },
+    { mode: 'DECODE_AND_MERGE_SLASHES', fields: { normalize_path: true, merge_slashes: true, path_with_escaped_slashes_action: 'UNESCAPE_AND_FORWARD' } },
+  ] as const;
+  for (const c of cases) {
+    const s: Scenario = c.mode === undefined ? scenario : { ...scenario, meshConfig: { pathNormalization: { normalization: c.mode } } };
+    const d = configDump(new MeshState(s), waypoint, served, { lastUpdated: WHEN });
+    const hcms = connectionManagers(d);
+    t.ok(hcms.length >= 1 + served.length, `${c.mode ?? 'default'}: every HTTP chain has a connection manager (${hcms.length})`);
+    for (const [listener, hcm] of hcms) {
+      const got = Object.fromEntries(['normalize_path', 'merge_slashes', 'path_with_escaped_slashes_action'].filter((k) => k in hcm).map((k) => [k, hcm[k]]));
+      t.same(got, c.fields, `${c.mode ?? 'default (BASE)'}: ${listener}`);
+    }
+  }
+  // In the dump's field order: normalize_path (30), merge_slashes (33), request_id_extension (36), path_with_escaped_slashes_action (45).
+  const vip = connectionManagers(configDump(new MeshState({ ...scenario, meshConfig: { pathNormalization: { normalization: 'MERGE_SLASHES' } } }), waypoint, served, { lastUpdated: WHEN })).find(([n]) => n.startsWith('inbound-vip|'))![1];
+  const keys = Object.keys(vip);
+  t.ok(keys.indexOf('normalize_path') < keys.indexOf('merge_slashes') && keys.indexOf('merge_slashes') < keys.indexOf('request_id_extension') && keys.indexOf('request_id_extension') < keys.indexOf('path_with_escaped_slashes_action'), keys.join(','));
 });

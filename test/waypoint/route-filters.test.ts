@@ -12,6 +12,7 @@ import { makeSpiffeId } from '../../src/identity/spiffe';
 import { HboneServer } from '../../src/hbone/server';
 import { formatAuthority } from '../../src/hbone/authority';
 import { logger } from '../../src/telemetry/log';
+import { parsePromText, sumSamples } from '../../src/telemetry/prom-text';
 import { Mesh, startMesh } from '../fixtures/scenario-mesh';
 import { ROUTE_PATHS, ROUTE_TIMEOUT_MS, routeFiltersAddresses, routeFiltersScenario } from './fixtures/route-filters-scenario';
 
@@ -181,6 +182,18 @@ function get(path: string, headers: Record<string, string> = {}): Promise<Reply>
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** istio_requests_total of the waypoint for the probe, by response_flags and code. */
+async function requestsFlagged(flags: string, code: string): Promise<number> {
+  const text = await new Promise<string>((resolve, reject) => {
+    http.get({ host: hostAddress(A.pod.waypoint), port: 15020, path: '/metrics', agent: false }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c));
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+  return sumSamples(parsePromText(text), 'istio_requests_total', { response_flags: flags, response_code: code });
+}
+
 /** Waits up to `ms` for a condition on what the probe saw. */
 async function until(cond: () => boolean, ms: number): Promise<boolean> {
   const end = performance.now() + ms;
@@ -251,7 +264,9 @@ t.test('retry {attempts: 2, codes: [503]}: two 503s then 200 -> 200 after 3 trie
 
 t.test('retry {attempts: 1, codes: [503]}: two 503s -> 503 after 2 tries', async (t) => {
   resetProbe({ answer: (_r, i) => (i < 2 ? { status: 503, body: `503 number ${i + 1}` } : { status: 200, body: 'never asked' }) });
+  const urxBefore = await requestsFlagged('URX', '503');
   const r = await get(ROUTE_PATHS.flakyOnce);
+  t.equal((await requestsFlagged('URX', '503')) - urxBefore, 1, "counted with Envoy's URX: the retries ran out");
   t.equal(r.status, 503, 'the client sees the last 503');
   t.equal(r.body, '503 number 2', "it is the probe's second answer, passed through");
   await sleep(200);
@@ -278,7 +293,9 @@ t.test("Istio's default retry (no retry stanza): a refused CONNECT is retried", 
 
   // Every CONNECT refused: 3 tries, then the connect-failure 503.
   resetProbe({ connect: () => 'reject' });
+  const ufBefore = await requestsFlagged('UF,URX', '503');
   const failed = await get('/connect-retry');
+  t.equal((await requestsFlagged('UF,URX', '503')) - ufBefore, 1, 'counted as UF,URX: connect failures until the retries ran out');
   t.equal(failed.status, 503);
   t.equal(failed.body, BODY_CONNECT_FAILURE, "Envoy's connect-failure body");
   await sleep(100);

@@ -4,6 +4,7 @@ import t from 'tap';
 import * as net from 'node:net';
 import { startMesh, Mesh } from '../fixtures/scenario-mesh';
 import { field } from '../../src/runner/access-records';
+import { findSamples, parsePromText, sumSamples } from '../../src/telemetry/prom-text';
 
 const N = 84;
 const YAML = `name: waypoint-tcp
@@ -78,4 +79,34 @@ t.test('raw TCP crosses the waypoint byte-exact, and the pod sees the waypoint a
 t.test('a DENY attached at the waypoint still applies to TCP', async (t) => {
   const { reply } = await roundTrip(15102, Buffer.from('let me in'));
   t.equal(reply.length, 0, 'notsleep got nothing back');
+});
+
+t.test('the relay reports istio_tcp_* with reporter="waypoint"', async (t) => {
+  const metricsOf = async () => parsePromText((await mesh.get(`http://127.${N}.3.10:15020/metrics`)).body);
+  const before = await metricsOf();
+  const data = Buffer.from('counted bytes\n'.repeat(100));
+  await roundTrip(15101, data);
+  await roundTrip(15102, Buffer.from('denied'));
+  let after = await metricsOf();
+  const sleep = { reporter: 'waypoint', source_workload: 'sleep', destination_workload: 'echo', destination_service: `echo.default.svc.cluster.local` };
+  const closedOf = (s: typeof after, labels: Record<string, string>) => sumSamples(s, 'istio_tcp_connections_closed_total', labels);
+  for (let i = 0; i < 30 && closedOf(after, sleep) - closedOf(before, sleep) < 1; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    after = await metricsOf();
+  }
+  const delta = (name: string, labels: Record<string, string>) => sumSamples(after, name, labels) - sumSamples(before, name, labels);
+  t.equal(delta('istio_tcp_connections_opened_total', sleep), 1, 'sleep → echo opened once');
+  t.equal(delta('istio_tcp_connections_closed_total', { ...sleep, response_flags: '-' }), 1, 'and closed, no flag');
+  t.equal(delta('istio_tcp_received_bytes_total', sleep), data.length, 'received bytes: the request direction');
+  t.equal(delta('istio_tcp_sent_bytes_total', sleep), data.length, 'sent bytes: the echo back');
+  const labels = findSamples(after, 'istio_tcp_connections_opened_total', sleep)[0]?.labels ?? {};
+  t.equal(labels.source_principal, 'spiffe://cluster.local/ns/default/sa/sleep', 'the HBONE peer is the source principal');
+  t.equal(labels.connection_security_policy, 'mutual_tls');
+  t.equal(labels.request_protocol, 'tcp');
+  const notsleep = { reporter: 'waypoint', source_workload: 'notsleep', destination_workload: 'echo' };
+  t.equal(delta('istio_tcp_connections_opened_total', notsleep), 1, 'the denied connection is counted as opened');
+  t.equal(delta('istio_tcp_connections_closed_total', notsleep), 1, 'and closed');
+  t.equal(delta('istio_tcp_received_bytes_total', notsleep), 0, 'with no bytes relayed');
+  const text = (await mesh.get(`http://127.${N}.3.10:15020/metrics`)).body;
+  t.match(text, /^# TYPE istio_requests_total counter$/m, 'HTTP metrics are still served beside them');
 });

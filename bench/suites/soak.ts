@@ -1,0 +1,195 @@
+// soak: the L7 path under the highest load this machine sustains, for --minutes (10 by default),
+// with the mesh held up the way a user holds it: `hbone-sim scenario <bench mesh> --hold`, the
+// runner and all its children. Every process's RSS and open file descriptors are sampled from
+// /proc. "Bounded everything" means flat: at the end each process's RSS is within 15% of its value
+// after warm-up (both read as low-water marks, see soakProcess), and none holds more file
+// descriptors than it did then.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawn, ChildProcess } from 'node:child_process';
+import autocannon from 'autocannon';
+import { benchAddresses, benchScenario } from '../mesh';
+import { childrenOf, commandLine, fdCount, sampleProcess } from '../proc';
+import { PAYLOAD_BYTES } from './requests';
+import type { SoakProcess, SoakResult } from '../results';
+
+/** autocannon's result (its types are declared in bench/autocannon.d.ts). */
+type AutocannonResult = Parameters<Parameters<typeof autocannon>[1]>[1];
+
+const CLI = path.resolve(__dirname, '..', '..', 'src', 'cli', 'main.js');
+/** The runner's own name in the results. */
+export const RUNNER = 'runner';
+/** Enough connections to keep every process of the L7 path busy on 2 cores (maxrps uses 100). */
+const CONNECTIONS = 32;
+/** A process may end this much above its RSS after warm-up, and be flat. */
+export const RSS_GROWTH_LIMIT = 0.15;
+/** File descriptors a process may end with above its count after warm-up (sockets mid-close). */
+export const FD_SLACK = 4;
+const READY_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 15_000;
+const MiB = 2 ** 20;
+const HOLD_READY_RE = /The mesh stays up/;
+
+export interface SoakSetup {
+  readonly block: number;
+  readonly minutes: number;
+  readonly warmupSeconds: number;
+  /** Seconds between samples. */
+  readonly sampleSeconds: number;
+  readonly progress: (line: string) => void;
+}
+
+interface Sample {
+  readonly rssBytes: number;
+  readonly fds: number;
+}
+
+/** The runner and its children, by the runner's names for them (ztunnel-node-a, pod names). */
+function processes(runnerPid: number): Map<string, number> {
+  const named = new Map<string, number>([[RUNNER, runnerPid]]);
+  for (const pid of childrenOf(runnerPid)) {
+    const args = commandLine(pid);
+    const flag = (name: string) => args[args.indexOf(`--${name}`) + 1];
+    const role = args.includes('ztunnel') ? `ztunnel-${flag('node')}` : flag('pod');
+    if (role) named.set(role, pid);
+  }
+  return named;
+}
+
+function sampleAll(pids: ReadonlyMap<string, number>): Map<string, Sample> {
+  return new Map([...pids].map(([name, pid]) => [name, { rssBytes: sampleProcess(pid).rssBytes, fds: fdCount(pid) }]));
+}
+
+/** Starts the runner with --hold; resolves once it says the mesh stays up. */
+function startRunner(file: string, caDir: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [CLI, 'scenario', file, '--hold', '--ca-dir', caDir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, HBONE_LOG: 'warn', NODE_OPTIONS: '' },
+    detached: true,
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`the runner was not holding the mesh after ${READY_TIMEOUT_MS} ms:\n${out.slice(-2000)}`)), READY_TIMEOUT_MS);
+    // Read to the end, whatever it says: a pipe nobody reads would stall the runner.
+    child.stdout!.on('data', (d: Buffer) => {
+      if (out.length < 64 * 1024) out += d.toString();
+      if (HOLD_READY_RE.test(out)) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    });
+    child.stderr!.on('data', (d: Buffer) => {
+      if (out.length < 64 * 1024) out += d.toString();
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`the runner exited (${signal ?? code}) before holding the mesh:\n${out.slice(-2000)}`));
+    });
+  });
+}
+
+function stopRunner(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }, STOP_TIMEOUT_MS);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGINT');
+  });
+}
+
+/**
+ * One process's verdict from its samples after warm-up. A garbage-collected heap saws up and down
+ * by tens of MB between collections, so single samples say little: the process is judged by its
+ * low-water RSS (what it keeps after collecting), over the first third of the run and the last.
+ */
+export function soakProcess(name: string, samples: readonly Sample[]): SoakProcess {
+  const third = Math.max(1, Math.floor(samples.length / 3));
+  const lowWater = (xs: readonly Sample[]) => Math.min(...xs.map((x) => x.rssBytes));
+  const warm = lowWater(samples.slice(0, third));
+  const end = lowWater(samples.slice(-third));
+  const growth = end / warm - 1;
+  const fdsWarm = samples[0].fds;
+  const fdsEnd = samples[samples.length - 1].fds;
+  return {
+    name,
+    rssWarmMB: warm / MiB,
+    rssEndMB: end / MiB,
+    rssMaxMB: Math.max(...samples.map((s) => s.rssBytes)) / MiB,
+    rssGrowth: growth,
+    fdsWarm,
+    fdsEnd,
+    rssMBSamples: samples.map((s) => Math.round((s.rssBytes / MiB) * 10) / 10),
+    flat: growth <= RSS_GROWTH_LIMIT && fdsEnd <= fdsWarm + FD_SLACK,
+  };
+}
+
+export async function runSoak(s: SoakSetup): Promise<SoakResult> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hbone-bench-soak-'));
+  const file = path.join(dir, 'bench.yaml');
+  fs.writeFileSync(file, benchScenario(s.block));
+  const runner = await startRunner(file, path.join(dir, 'certs'));
+  try {
+    const pids = processes(runner.pid!);
+    const capture = benchAddresses(s.block).capture.httpL7;
+    const seconds = s.warmupSeconds + s.minutes * 60;
+    s.progress(`soak: ${pids.size} processes, ${CONNECTIONS} connections on the L7 path for ${s.warmupSeconds} s of warm-up and ${s.minutes} min`);
+    const series = new Map<string, Sample[]>([...pids.keys()].map((n) => [n, []]));
+    let requests = 0;
+    let errors = 0;
+    let finished!: (r: { result?: AutocannonResult; error?: Error }) => void;
+    const done = new Promise<{ result?: AutocannonResult; error?: Error }>((r) => (finished = r));
+    const instance = autocannon({
+      url: `http://${capture.host}:${capture.port}/echo`,
+      connections: CONNECTIONS,
+      duration: seconds,
+      method: 'POST',
+      body: Buffer.alloc(PAYLOAD_BYTES, 0x61),
+      headers: { host: 'http-l7', 'content-type': 'application/octet-stream' },
+      timeout: 10,
+    }, (error, result) => finished(error ? { error } : { result }));
+    instance.on('response', () => requests++);
+    instance.on('reqError', () => errors++);
+    const started = performance.now();
+    let warmedAt = 0;
+    const sampler = setInterval(() => {
+      const elapsed = (performance.now() - started) / 1000;
+      if (elapsed < s.warmupSeconds) return;
+      if (warmedAt === 0) warmedAt = requests;
+      for (const [name, sample] of sampleAll(pids)) series.get(name)!.push(sample);
+      const runnerRss = series.get(RUNNER)!.at(-1)!.rssBytes / MiB;
+      s.progress(`soak ${elapsed.toFixed(0)} s: ${requests} requests, ${errors} errors; runner ${runnerRss.toFixed(0)} MB`);
+    }, s.sampleSeconds * 1000);
+    const { result, error } = await done;
+    clearInterval(sampler);
+    if (!result) throw error ?? new Error('autocannon gave no result');
+    // One more sample at the very end, still under the same conditions as the first.
+    for (const [name, sample] of sampleAll(pids)) series.get(name)!.push(sample);
+    const elapsed = (performance.now() - started) / 1000;
+    const measuredRequests = requests - warmedAt;
+    const procs = [...series].map(([name, samples]) => soakProcess(name, samples));
+    return {
+      minutes: s.minutes,
+      warmupSeconds: s.warmupSeconds,
+      connections: CONNECTIONS,
+      requests: measuredRequests,
+      rps: measuredRequests / Math.max(1, elapsed - s.warmupSeconds),
+      errors: errors + result.timeouts,
+      non2xx: result.non2xx,
+      processes: procs,
+      flat: procs.every((p) => p.flat),
+    };
+  } finally {
+    await stopRunner(runner);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
