@@ -5,7 +5,9 @@
 // its time in TLS handshakes and in parsing what each new connection carried before the rule
 // tripped again (the hostile bench suite shows both). Keyed by source IP: that is all there is
 // before TLS, and in the mesh it is the client pod's own address (ztunnel dials from it), so
-// other pods, and other identities' traffic through a waypoint, are not touched.
+// other pods are not touched. A shared proxy (the waypoint, towards a pod's ztunnel) would take
+// the penalty for all its clients if it tripped a rule; its pooled CONNECTs are answered before
+// any reset, which Envoy's rule does not count, but it is a limit to know (docs/security.md).
 
 /** First penalty, doubled per offence while offences keep coming. */
 export const PENALTY_BASE_MS = 1000;
