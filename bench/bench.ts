@@ -18,6 +18,7 @@ import { runThroughput } from './suites/throughput';
 import { runFixedRate, runMaxRps } from './suites/requests';
 import { runConnections } from './suites/connections';
 import { runScale } from './suites/scale';
+import { killAttackers, runHostile } from './suites/hostile';
 import { runSoak } from './suites/soak';
 import { evaluateTargets } from './report/targets';
 import { formatTables } from './report/table';
@@ -40,6 +41,7 @@ class Cleanup {
   readonly meshes = new Set<BenchMesh>();
   server?: ServerProcess;
   now(): void {
+    killAttackers();
     this.server?.kill();
     for (const m of this.meshes) m.killNow();
   }
@@ -88,6 +90,7 @@ async function run(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
     maxRps: [],
     connections: [],
     scale: [],
+    hostile: [],
   };
   const sz = opts.sizes;
 
@@ -126,6 +129,10 @@ async function run(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
     ];
   }
   if (has('scale')) results.scale = await runScale({ mesh: { block: opts.block }, reps: opts.scaleReps, settleMs: sz.settleMs, progress }, sz.scaleCounts);
+  if (has('hostile')) {
+    const setup = { attackSeconds: sz.attackSeconds, warmupSeconds: sz.warmupSeconds, settleMs: sz.attackSettleMs, progress };
+    results.hostile = await withMesh(cleanup, opts, false, (mesh) => runHostile({ mesh, ...setup }));
+  }
   // The runner holds this mesh itself (--hold), as a user would, so its own memory is measured too.
   if (has('soak')) results.soak = await runSoak({ block: opts.block, minutes: opts.soakMinutes, warmupSeconds: sz.soakWarmupSeconds, sampleSeconds: sz.soakSampleSeconds, progress });
 

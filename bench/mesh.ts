@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as http from 'node:http';
 import { loadScenario } from '../src/mesh/load';
-import { PORT_METRICS } from '../src/mesh/ports';
+import { PORT_HBONE, PORT_METRICS } from '../src/mesh/ports';
 import { loadOrCreateCa } from '../src/identity/ca-store';
 import type { MeshCa } from '../src/identity/ca';
 import { Supervisor } from '../src/runner/supervisor';
@@ -56,6 +56,11 @@ export function benchAddresses(n: number) {
       httpL7: { host: capture, port: 15103 },
     },
     metrics: { ztunnelB: { host: `127.${n}.0.2`, port: PORT_METRICS } },
+    /** The :15008 listeners the hostile suite attacks, and the CONNECT authority each serves. */
+    hbone: {
+      ztunnelB: { host: `127.${n}.2.2`, port: PORT_HBONE, authority: `10.${n}.2.2:${HTTP_PORT}` },
+      waypoint: { host: `127.${n}.3.1`, port: PORT_HBONE, authority: `10.${n}.8.3:${HTTP_PORT}` },
+    },
   } as const;
 }
 

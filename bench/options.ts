@@ -1,10 +1,10 @@
 // Settings of `npm run bench`: which suites, how long each runs, where results go. A full run
-// takes about eleven minutes on a 2-core machine; --quick keeps every suite but shrinks each, and
-// finishes in under a minute.
+// takes about twelve minutes on a 2-core machine; --quick keeps every suite but shrinks each, and
+// finishes in about a minute.
 import * as path from 'node:path';
 import { parseFlags, UsageError } from '../src/cli/args';
 
-export const SUITES = ['throughput', 'latency', 'maxrps', 'cost', 'connections', 'scale', 'soak'] as const;
+export const SUITES = ['throughput', 'latency', 'maxrps', 'cost', 'connections', 'scale', 'hostile', 'soak'] as const;
 export type Suite = (typeof SUITES)[number];
 /** What runs when no --suite is given: the soak is long and runs when asked for (--suite soak, or all). */
 export const DEFAULT_SUITES: readonly Suite[] = SUITES.filter((s) => s !== 'soak');
@@ -30,6 +30,10 @@ export interface Sizes {
   readonly scaleCounts: readonly number[];
   /** Scale: how long the processes settle before RSS is read, before and after opening. */
   readonly settleMs: number;
+  /** Hostile: length of each attack (and of the legitimate baseline before it). */
+  readonly attackSeconds: number;
+  /** Hostile: how long a victim gets, at most, to give back its memory after an attack. */
+  readonly attackSettleMs: number;
   /** Soak: load before the first sample, and seconds between samples. */
   readonly soakWarmupSeconds: number;
   readonly soakSampleSeconds: number;
@@ -45,6 +49,8 @@ export const FULL: Sizes = {
   connectSeconds: 3,
   scaleCounts: [1000, 10_000],
   settleMs: 2000,
+  attackSeconds: 10,
+  attackSettleMs: 15_000,
   soakWarmupSeconds: 60,
   soakSampleSeconds: 10,
 };
@@ -57,6 +63,8 @@ export const QUICK: Sizes = {
   connectSeconds: 0.5,
   scaleCounts: [1000],
   settleMs: 500,
+  attackSeconds: 1,
+  attackSettleMs: 2000,
   soakWarmupSeconds: 10,
   soakSampleSeconds: 2,
 };
@@ -86,7 +94,7 @@ export interface BenchOptions {
 }
 
 export const USAGE = `usage: npm run bench -- [flags]
-  --quick            every suite, smaller and shorter: under a minute
+  --quick            every suite, smaller and shorter: about a minute
   --suite a[,b]      only these suites: ${SUITES.join(', ')}, or all
                      (latency and cost come from the same 1,000 rps runs; without --suite,
                      every suite but soak runs)

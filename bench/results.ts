@@ -87,6 +87,44 @@ export interface ScaleResult {
   readonly openSeconds: number;
 }
 
+/** Which process a hostile case attacks: ztunnel's inbound for a pod, or the waypoint. */
+export type HostileVictim = 'ztunnel' | 'waypoint';
+
+/** A figure of the victim before, during and after an attack. */
+export interface BeforeDuringAfter {
+  readonly before: number;
+  readonly during: number;
+  readonly after: number;
+}
+
+/** One attack on one victim's :15008, with legitimate traffic through that victim meanwhile. */
+export interface HostileResult {
+  readonly attack: 'rapid-reset';
+  readonly victim: HostileVictim;
+  /** The victim's process name, as the runner names it. */
+  readonly process: string;
+  /** The legitimate path that crosses the victim. */
+  readonly legitPath: RequestPath;
+  readonly attackSeconds: number;
+  /** RST_STREAMs the attacker wrote per second, and the connections it needed for them. */
+  readonly resetsPerSecond: number;
+  readonly attackerConnections: number;
+  /** Attacker connections the victim refused before TLS (a source serving a rapid reset penalty). */
+  readonly attackerRefused: number;
+  /** How the victim ended the attacker's connections: GOAWAY error code name -> count. */
+  readonly goaways: Readonly<Record<string, number>>;
+  /** CPU seconds per second of the victim; `during` is the attack, `after` once it stopped. */
+  readonly victimVcpu: BeforeDuringAfter;
+  /** RSS in MB: before (median over the baseline run), the peak during the attack, and after it settled. */
+  readonly victimRssMB: BeforeDuringAfter;
+  /** Legitimate requests' latency before and during the attack, ms. */
+  readonly legitMs: { readonly before: Percentiles; readonly during: Percentiles };
+  readonly legitRequests: { readonly before: number; readonly during: number };
+  /** Failed legitimate requests (errors, timeouts and non-2xx) before and during. */
+  readonly legitFailures: { readonly before: number; readonly during: number };
+  readonly survived: boolean;
+}
+
 export interface TargetResult {
   readonly id: string;
   readonly what: string;
@@ -112,6 +150,7 @@ export interface BenchResults {
   readonly maxRps: readonly MaxRpsResult[];
   readonly connections: readonly ConnectionsResult[];
   readonly scale: readonly ScaleResult[];
+  readonly hostile: readonly HostileResult[];
   /** Only when the soak suite ran. */
   readonly soak?: SoakResult;
   readonly targets: readonly TargetResult[];

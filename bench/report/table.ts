@@ -3,6 +3,7 @@
 import type {
   BenchResults,
   ConnectionsResult,
+  HostileResult,
   LatencyResult,
   MaxRpsResult,
   RequestPath,
@@ -200,6 +201,48 @@ function scaleSection(results: readonly ScaleResult[]): Section {
   };
 }
 
+const HOSTILE_VICTIM_LABELS: Readonly<Record<HostileResult['victim'], string>> = { ztunnel: 'ztunnel :15008', waypoint: 'waypoint :15008' };
+
+/** "a / b / c", each to `decimals`. */
+function triple(a: number, b: number, c: number, decimals: number): string {
+  return [a, b, c].map((x) => fixed(x, decimals)).join(' / ');
+}
+
+function hostileSection(results: readonly HostileResult[]): Section {
+  return {
+    title: 'Hostile: HTTP/2 rapid reset',
+    columns: [
+      left('victim'),
+      left('legit path'),
+      right('resets/s'),
+      right('attacker conns'),
+      right('refused at accept'),
+      left('answer'),
+      right('vCPU before / during / after'),
+      right('RSS MB before / peak / after'),
+      right('legit p50 ms before / during'),
+      right('legit p99 ms before / during'),
+      right('legit failed'),
+    ],
+    rows: results.map((h) => [
+      HOSTILE_VICTIM_LABELS[h.victim],
+      REQUEST_LABELS[h.legitPath],
+      fixed(h.resetsPerSecond, 0),
+      formatNumber(h.attackerConnections, 0),
+      formatNumber(h.attackerRefused ?? 0, 0),
+      Object.entries(h.goaways)
+        .map(([code, n]) => `GOAWAY ${code} x${n}`)
+        .join(', ') || 'none',
+      triple(h.victimVcpu.before, h.victimVcpu.during, h.victimVcpu.after, 2),
+      triple(h.victimRssMB.before, h.victimRssMB.during, h.victimRssMB.after, 0),
+      `${fixed(h.legitMs.before.p50, 1)} / ${fixed(h.legitMs.during.p50, 1)}`,
+      `${fixed(h.legitMs.before.p99, 1)} / ${fixed(h.legitMs.during.p99, 1)}`,
+      `${h.legitFailures.during} of ${formatNumber(h.legitRequests.during + h.legitFailures.during, 0)}`,
+    ]),
+    note: 'resets/s: RST_STREAMs the victim took in (up to its GOAWAY). refused at accept: attacker reconnects closed before TLS. answer: how the victim ended the connections it took. legit: requests through the victim meanwhile.',
+  };
+}
+
 function soakSection(r: SoakResult): Section {
   return {
     title: `Soak: ${formatNumber(r.minutes, r.minutes < 1 ? 2 : 0)} min on the L7 path`,
@@ -222,6 +265,8 @@ export function suiteSections(r: BenchResults): Section[] {
   if (r.maxRps.length > 0) sections.push(maxRpsSection(r.maxRps));
   if (r.connections.length > 0) sections.push(connectionsSection(r.connections));
   if (r.scale.length > 0) sections.push(scaleSection(r.scale));
+  // Results written before the hostile suite existed have no such field.
+  if ((r.hostile ?? []).length > 0) sections.push(hostileSection(r.hostile));
   if (r.soak) sections.push(soakSection(r.soak));
   return sections;
 }

@@ -1,4 +1,4 @@
-// The eight targets of the bench and their verdicts, computed from the measured results only, so
+// The ten targets of the bench and their verdicts, computed from the measured results only, so
 // the same JSON always gives the same verdicts.
 import type { BenchResults, LatencyResult, RequestPath, TargetResult, ThroughputPath } from '../results';
 
@@ -16,6 +16,10 @@ export const WAYPOINT_MAX_VCPU_PER_1000_RPS = 0.25;
 export const NEW_CONNECTIONS_MIN_PER_S = 1500;
 /** Tunnel memory per idle tunneled connection, KB (1,024 bytes). */
 export const IDLE_CONNECTION_MAX_KB = 16;
+/** Legitimate p50 through a victim of rapid reset (issue 9: it went to 1.4 s), ms. */
+export const RAPID_RESET_LEGIT_P50_MAX_MS = 100;
+/** A victim's RSS once a rapid reset attack is over, above its baseline before it, %. */
+export const RAPID_RESET_RSS_ABOVE_BASELINE_MAX_PCT = 10;
 /** Soak: the largest RSS growth of any process, end over after warm-up, percent. */
 export const SOAK_RSS_GROWTH_MAX_PCT = 15;
 
@@ -128,6 +132,12 @@ function idleTunnelKb(r: Omit<BenchResults, 'targets'>): number | undefined {
   return largest.tunnelBytesPerConnection / KB;
 }
 
+/** The worse victim: every :15008 must hold, so the weaker one is the verdict. */
+function worstVictim(r: Omit<BenchResults, 'targets'>, figure: (h: BenchResults['hostile'][number]) => number): number | undefined {
+  const hostile = r.hostile ?? [];
+  return hostile.length === 0 ? undefined : Math.max(...hostile.map(figure));
+}
+
 /** The process whose RSS grew most over the soak, percent (file descriptors are in the soak table). */
 function soakGrowthPct(r: Omit<BenchResults, 'targets'>): number | undefined {
   const procs = r.soak?.processes;
@@ -186,6 +196,28 @@ export function evaluateTargets(r: Omit<BenchResults, 'targets'>): TargetResult[
     verdict(
       { id: 'idle-connection', what: 'Idle tunneled connection', direction: '<=', line: IDLE_CONNECTION_MAX_KB, target: `<= ${IDLE_CONNECTION_MAX_KB} KB`, unit: 'KB' },
       idleTunnelKb(r),
+    ),
+    verdict(
+      {
+        id: 'rapid-reset-p50',
+        what: 'Legit p50 under rapid reset',
+        direction: '<=',
+        line: RAPID_RESET_LEGIT_P50_MAX_MS,
+        target: `<= ${RAPID_RESET_LEGIT_P50_MAX_MS} ms`,
+        unit: 'ms',
+      },
+      worstVictim(r, (h) => h.legitMs.during.p50),
+    ),
+    verdict(
+      {
+        id: 'rapid-reset-rss',
+        what: 'Victim RSS after rapid reset, over baseline',
+        direction: '<=',
+        line: RAPID_RESET_RSS_ABOVE_BASELINE_MAX_PCT,
+        target: `<= ${RAPID_RESET_RSS_ABOVE_BASELINE_MAX_PCT}%`,
+        unit: '%',
+      },
+      worstVictim(r, (h) => (h.victimRssMB.after / h.victimRssMB.before - 1) * 100),
     ),
     verdict(
       { id: 'soak-flat', what: 'Soak: RSS growth after warm-up, worst process', direction: '<=', line: SOAK_RSS_GROWTH_MAX_PCT, target: `<= ${SOAK_RSS_GROWTH_MAX_PCT}%`, unit: '%' },

@@ -29,11 +29,28 @@ export const POOL_UNUSED_RELEASE_TIMEOUT_MS = 5 * 60_000;
 /** Server side: concurrent streams one peer may open on one session. */
 export const SERVER_MAX_CONCURRENT_STREAMS = 200;
 /**
+ * Server side: the largest header list a CONNECT may carry, ztunnel's max_header_list_size
+ * (64 KB: it knows what HBONE headers to expect). Over it, node:http2 resets the stream
+ * ENHANCE_YOUR_CALM (h2 answers 431); without it Node took an 80 KB list.
+ */
+export const SERVER_MAX_HEADER_LIST_BYTES = 65_536;
+/**
  * node:http2 refuses new streams (ENHANCE_YOUR_CALM) once a session holds more than this many
  * MB of queued outbound data. The 10 MB default fails at about 1,000 busy streams; backpressure,
  * not this limit, is what bounds memory, so it only has to sit above the worst honest case.
  */
 export const MAX_SESSION_MEMORY_MB = 256;
+/**
+ * node:http2 closes a session after this many invalid frames (its own default is 1,000): set to
+ * the h2 crate's DEFAULT_LOCAL_RESET_COUNT_MAX (1,024), the streams ztunnel's server may reset
+ * for a peer's protocol errors before it answers GOAWAY ENHANCE_YOUR_CALM.
+ */
+export const MAX_SESSION_INVALID_FRAMES = 1024;
+/**
+ * node:http2 closes a session after this many streams it refused on creation (over its stream
+ * or memory limits), each refused with RST_STREAM ENHANCE_YOUR_CALM: Node's default, named here.
+ */
+export const MAX_SESSION_REJECTED_STREAMS = 100;
 
 export const CONNECT_TIMEOUT_MS = 10_000;
 /** A peer that opens TCP to :15008 and never finishes TLS is dropped after this. */
@@ -50,6 +67,10 @@ export const RST_CONNECT_ERROR = h2.NGHTTP2_CONNECT_ERROR;
 export const RST_NO_ERROR = h2.NGHTTP2_NO_ERROR;
 /** GOAWAY code for a peer whose certificate is not of this mesh. */
 export const GOAWAY_INADEQUATE_SECURITY = h2.NGHTTP2_INADEQUATE_SECURITY;
+/** GOAWAY code for a peer that abuses the connection (rapid reset): h2's and nghttp2's answer. */
+export const GOAWAY_ENHANCE_YOUR_CALM = h2.NGHTTP2_ENHANCE_YOUR_CALM;
+/** A stream refused before any work was done on it: the client may retry it (RFC 9113 section 8.7). */
+export const RST_REFUSED_STREAM = h2.NGHTTP2_REFUSED_STREAM;
 
 /** Request headers ztunnel sends on every CONNECT, plus the waypoint's original-destination header. */
 export const HEADER_BAGGAGE = 'baggage';

@@ -53,7 +53,13 @@ t.test('a quick run of every suite writes the results, the report and the chart'
   t.same(res.connections.map((c) => c.mode), ['pooled', 'unpooled']);
   for (const c of res.connections) t.equal(c.failures, 0, `${c.mode}: every connection answered`);
   t.same(res.scale.map((s) => s.connections), [1000]);
-  t.equal(res.targets.length, 9);
+  t.same(res.hostile.map((h) => `${h.victim}:${h.legitPath}`), ['ztunnel:l4', 'waypoint:l7'], 'rapid reset against both :15008 servers');
+  for (const h of res.hostile) {
+    t.ok(h.survived, `${h.process} survived the attack`);
+    t.same(Object.keys(h.goaways), h.attackerConnections > 0 ? ['ENHANCE_YOUR_CALM'] : [], `${h.process}: every attacker connection it took got GOAWAY ENHANCE_YOUR_CALM`);
+    t.ok(h.legitRequests.during > 0, `${h.process}: legitimate requests were timed during the attack`);
+  }
+  t.equal(res.targets.length, 11);
   t.ok(res.targets.filter((x) => x.id !== 'soak-flat').every((x) => x.met !== null), 'every target measured but the soak, which runs only when asked for');
   t.equal(res.soak, undefined, 'no soak in a default run');
 

@@ -8,7 +8,7 @@ import { EMPTY_RUN, RESULTS, RUN, withTargets } from './fixtures/results';
 
 type Run = Omit<BenchResults, 'targets'>;
 
-const IDS = ['hbone-stream', 'l4-path', 'l4-p90-added', 'l7-p90-added', 'ztunnel-cost', 'waypoint-cost', 'new-connections', 'idle-connection', 'soak-flat'];
+const IDS = ['hbone-stream', 'l4-path', 'l4-p90-added', 'l7-p90-added', 'ztunnel-cost', 'waypoint-cost', 'new-connections', 'idle-connection', 'rapid-reset-p50', 'rapid-reset-rss', 'soak-flat'];
 
 function target(targets: readonly TargetResult[], id: string): TargetResult {
   const found = targets.find((x) => x.id === id);
@@ -73,7 +73,7 @@ function sectionLines(text: string, title: string): string[] {
   return block.split('\n');
 }
 
-t.test('the fixture: all nine targets, in order, with values, verdicts and margins', async (t) => {
+t.test('the fixture: all eleven targets, in order, with values, verdicts and margins', async (t) => {
   const targets = evaluateTargets(RUN);
   t.same(
     targets.map((x) => x.id),
@@ -88,6 +88,9 @@ t.test('the fixture: all nine targets, in order, with values, verdicts and margi
     'waypoint-cost': [0.312, false, 'missed by 0.062 vCPU', '<= 0.25 vCPU'],
     'new-connections': [1912, true, 'met by 412/s', '>= 1,500/s'],
     'idle-connection': [12.3, true, 'met by 3.7 KB', '<= 16 KB'],
+    // The worse victim counts: the waypoint's 104.5 ms, and its RSS 12.5% over 80 MB.
+    'rapid-reset-p50': [104.5, false, 'missed by 4.50 ms', '<= 100 ms'],
+    'rapid-reset-rss': [12.5, false, 'missed by 2.5 points', '<= 10%'],
     'soak-flat': [8, true, 'met by 7.0 points', '<= 15%'],
   };
   for (const x of targets) {
@@ -101,7 +104,7 @@ t.test('the fixture: all nine targets, in order, with values, verdicts and margi
   t.equal(target(targets, 'ztunnel-cost').what, 'Cost per 1,000 rps, ztunnel');
 });
 
-t.test('nothing run: all nine targets, none measured', async (t) => {
+t.test('nothing run: all eleven targets, none measured', async (t) => {
   const targets = evaluateTargets(EMPTY_RUN);
   t.same(
     targets.map((x) => x.id),
@@ -179,7 +182,7 @@ t.test('formatNumber groups thousands and never prints -0', async (t) => {
 
 t.test('tables: every suite, its key figures, aligned columns', async (t) => {
   const text = formatTables(RESULTS);
-  for (const title of ['Throughput', 'Latency', 'Cost', 'Max requests/s', 'New connections', 'Idle connections', 'Targets']) {
+  for (const title of ['Throughput', 'Latency', 'Cost', 'Max requests/s', 'New connections', 'Idle connections', 'Hostile: HTTP/2 rapid reset', 'Targets']) {
     t.ok(sectionLines(text, title).length > 3, `${title} has rows`);
   }
   const throughput = sectionLines(text, 'Throughput');
@@ -200,7 +203,14 @@ t.test('tables: every suite, its key figures, aligned columns', async (t) => {
   const scale = sectionLines(text, 'Idle connections');
   t.match(scale[3], /^\s*1,000\s+7\.4\s+7\.5\s+1\.9\s+14\.9\s+1\.1$/, 'smaller count first');
   t.match(scale[4], /^\s*10,000\s+6\.1\s+6\.2\s+1\.4\s+12\.3\s+9\.4$/);
+  const hostile = sectionLines(text, 'Hostile: HTTP/2 rapid reset');
+  t.match(
+    hostile.find((l) => l.startsWith('ztunnel :15008')),
+    /L4 mesh\s+16\s+8\s+1,089\s+GOAWAY ENHANCE_YOUR_CALM x8\s+0\.01 \/ 0\.06 \/ 0\.00\s+70 \/ 91 \/ 76\s+2\.3 \/ 2\.5\s+18\.9 \/ 80\.7\s+0 of 1,996$/,
+  );
+  t.match(hostile.find((l) => l.startsWith('waypoint :15008')), /L7 waypoint\s+16\s+8\s+1,102\s+.*3\.7 \/ 104\.5\s+21\.5 \/ 248\.1\s+2 of 1,732$/);
   const targets = sectionLines(text, 'Targets');
+  t.match(targets.find((l) => l.startsWith('Legit p50 under rapid reset')), /<= 100 ms\s+104\.500 ms\s+missed\s+missed by 4\.50 ms/);
   t.match(targets.find((l) => l.startsWith('L4 mesh path')), />= 0\.45x\s+0\.40x TLS\s+missed\s+missed by 0\.05x/);
   t.match(targets.find((l) => l.startsWith('New tunneled connections')), />= 1,500\/s\s+1,912\/s\s+met\s+met by 412\/s/);
 
@@ -224,7 +234,7 @@ t.test('tables: every suite, its key figures, aligned columns', async (t) => {
 t.test('tables: a suite not run has no section', async (t) => {
   const text = formatTables(withTargets({ ...EMPTY_RUN, connections: RUN.connections }));
   t.match(text, /^New connections$/m);
-  for (const title of ['Throughput', 'Latency', 'Cost', 'Max requests/s', 'Idle connections']) t.notMatch(text, new RegExp(`^${title.replace('/', '\\/')}$`, 'm'), title);
+  for (const title of ['Throughput', 'Latency', 'Cost', 'Max requests/s', 'Idle connections', 'Hostile: HTTP/2 rapid reset']) t.notMatch(text, new RegExp(`^${title.replace('/', '\\/')}$`, 'm'), title);
   t.match(text, /One HBONE stream\s+>= 0\.8x\s+-\s+not measured\s+not measured/);
   t.match(text, /New tunneled connections\s+>= 1,500\/s\s+1,912\/s\s+met/);
   t.equal(formatTables({ ...EMPTY_RUN, targets: [] }), 'nothing measured\n');
@@ -282,7 +292,7 @@ t.test('markdown: run, machine, targets, chart, tables, anchors, method', async 
   const md = reportMarkdown(RESULTS, 'chart.svg');
   t.match(md, /^# hbone-sim benchmark report\n/);
   t.match(md, /Regenerated by every `npm run bench`\. This one: full run started 2026-11-26T09:14:02\.117Z/);
-  t.match(md, /suites: throughput, latency, maxrps, cost, connections, scale; 3 repetitions/);
+  t.match(md, /suites: throughput, latency, maxrps, cost, connections, scale, hostile; 3 repetitions/);
   t.match(md, /## Machine\n\n- CPU: AMD EPYC 7B13 64-Core Processor, 2 cores\n- Memory: 7\.8 GiB\n- Node v20\.19\.5 on linux x64\n/);
   t.ok(md.includes('- Load average (1, 5, 15 min): 0.31 / 0.42 / 0.38 before, 1.87 / 1.12 / 0.64 after'));
 
@@ -291,7 +301,7 @@ t.test('markdown: run, machine, targets, chart, tables, anchors, method', async 
   t.ok(md.includes('| p90 added at 1,000 rps, L7 | <= 1.5 ms | 1.710 ms | ❌ missed | missed by 0.21 ms |'));
   t.ok(md.includes('| Cost per 1,000 rps, ztunnel | <= 0.10 vCPU | 0.084 vCPU | ✅ met | met by 0.016 vCPU |'));
   t.ok(md.includes('| Idle tunneled connection | <= 16 KB | 12.3 KB | ✅ met | met by 3.7 KB |'));
-  t.equal(md.match(/^\| .+ \| (✅ met|❌ missed|— not measured) \|/gm)?.length, 9, 'nine target rows');
+  t.equal(md.match(/^\| .+ \| (✅ met|❌ missed|— not measured) \|/gm)?.length, 11, 'eleven target rows');
   t.ok(md.includes('| Soak: RSS growth after warm-up, worst process | <= 15% | 8.0% | ✅ met | met by 7.0 points |'));
   t.ok(md.includes('### Soak: 10 min on the L7 path'), 'the soak table');
   t.ok(md.includes('| waypoint | 110.0 | 118.8 | 140.0 | 8.0% | 26 | 26 | yes |'), 'a soak row: low-water marks, growth, fds, verdict');
@@ -320,7 +330,7 @@ t.test('markdown: nothing measured, quick run, awkward chart name', async (t) =>
   t.match(md, /This one: quick run/);
   t.match(md, /suites: none/);
   t.match(md, /before, not recorded after/);
-  t.equal(md.match(/\| — \| — not measured \| not measured \|/g)?.length, 9);
+  t.equal(md.match(/\| — \| — not measured \| not measured \|/g)?.length, 11);
   t.ok(md.includes('No suite produced data.'));
   t.notMatch(md, /### /, 'no suite tables');
   t.ok(md.includes('![paths compared](<my chart (1).svg>)'));
