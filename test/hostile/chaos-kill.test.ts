@@ -7,7 +7,17 @@
 import t, { Test } from 'tap';
 import { leftovers, listenersOf, pidOf, processesMentioning, runCli, tempScenario, killGroup, TempScenario, CliRun } from '../runner/fixtures/cli';
 import { ChaosChild, chaosAddresses, chaosChildren, chaosPaths, chaosScenario, describeOutcome, failuresIn, killMidTransfer, traffic, untilOk } from '../runner/fixtures/chaos';
-import { FD_SLACK, RSS_SLACK_KB, SETTLE_MS, ProcStats, alive, procStats } from './fixtures/health';
+import { FD_SLACK, SETTLE_MS, ProcStats, alive, procStats } from './fixtures/health';
+
+/**
+ * RSS a survivor may keep after a kill cut the transfers it carried. The kills happen with the
+ * path full (flow-control windows of data in flight on both sides), and glibc keeps the freed
+ * buffer memory mapped: measured with a stand-alone ztunnel-like client whose peer was killed
+ * the same way, heap and external memory were back at baseline within 5 s while RSS stayed
+ * 24 MB up for good (2 streams); here ztunnel-node-a carries 4 and stays about 52 MB up, with
+ * every file descriptor back. A leak would keep growing with each kill; this does not.
+ */
+const RSS_SLACK_KB = 96 * 1024;
 
 const N = 75;
 const A = chaosAddresses(N);

@@ -86,7 +86,7 @@ t.test('too many YAML values, many keys, a long string: bounded, and said briefl
   // library's own duplicate check, which compares every pair; parseYaml uses a set).
   const keys = Array.from({ length: 20_000 }, (_, i) => `k${i.toString(36)}: 1`).join(', ');
   const wide = write('wide.yaml', `${BASE}x: { ${keys} }\n`);
-  t.equal(await refused(t, ['scenario', wide]), `${wide}:10: x: unknown field (known fields: name, trustDomain, nodes, workloads, services, gateways, httpRoutes, captures, policies, expect)\n`);
+  t.equal(await refused(t, ['scenario', wide]), `${wide}:10: x: unknown field (known fields: name, trustDomain, meshConfig, nodes, workloads, services, gateways, httpRoutes, captures, policies, expect)\n`);
   // A 200 KB name is quoted by its ends.
   const long = write('long.yaml', BASE.replace('name: t', `name: ${'a'.repeat(200_000)}`));
   const err = await refused(t, ['scenario', long]);
