@@ -6,6 +6,7 @@ import t from 'tap';
 import * as net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { startMesh, Mesh, l4Scenario } from '../fixtures/scenario-mesh';
+import { echoFlows } from './fixtures/echo-flows';
 import { watch, procStats, childPid } from './fixtures/health';
 
 const N = 106;
@@ -40,16 +41,8 @@ t.teardown(async () => {
 });
 
 /** sleep -> echo through the capture: 'hello' comes back. */
-async function flowing(): Promise<void> {
-  const reply = await new Promise<string>((resolve, reject) => {
-    const s = net.connect(CAPTURE_ECHO);
-    let data = '';
-    s.on('data', (c: Buffer) => (data += c.toString()));
-    s.on('end', () => resolve(data));
-    s.on('error', reject);
-    s.end('hello');
-  });
-  if (reply !== 'hello') throw new Error(`echo through the mesh answered ${JSON.stringify(reply)}`);
+function flowing(): Promise<void> {
+  return echoFlows(CAPTURE_ECHO, 'hello');
 }
 
 /** Writes `bytes` to sleep's SOCKS5 port and returns what came back before the close. */

@@ -12,7 +12,7 @@ import { WorkloadCertificate } from '../../src/identity/workload-cert';
 import { makeSpiffeId } from '../../src/identity/spiffe';
 import { rapidReset } from '../../bench/attack/rapid-reset';
 import { ErrorCode, Flag, FrameType, connectBlock, continuationFrame, errorName, headerBlock, headersFrame, responseStatus, rstStreamFrame } from '../../bench/attack/h2-wire';
-import { rawH2, RawH2 } from '../hbone/fixtures/raw-h2';
+import { rawH2, reconnectOutcome, RawH2 } from '../hbone/fixtures/raw-h2';
 
 const N = 104;
 const VICTIM = ROLES.waypoint;
@@ -72,13 +72,7 @@ t.test('rapid reset at the waypoint: GOAWAY ENHANCE_YOUR_CALM, no tunnel opened,
   t.equal(goaway.debug, 'too_many_resets');
   t.notOk(raw.frames.some((f) => f.type === FrameType.HEADERS), 'no stream was answered: none reached inbound_CONNECT_terminate');
   await raw.closed;
-  const again = await rawH2({ host: WAYPOINT.host, port: WAYPOINT.port, tls: attacker.tls, localAddress: from }).then(
-    (r) => {
-      r.close();
-      return 'handshake completed';
-    },
-    (err: NodeJS.ErrnoException) => err.code ?? err.message,
-  );
+  const again = await reconnectOutcome({ host: WAYPOINT.host, port: WAYPOINT.port, tls: attacker.tls, localAddress: from });
   t.not(again, 'handshake completed', `the same source reconnecting is refused at accept (${again})`);
   await victim.check(t, flowing);
 });

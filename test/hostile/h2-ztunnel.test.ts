@@ -5,6 +5,7 @@
 import t from 'tap';
 import * as net from 'node:net';
 import { startMesh, l4Scenario, Mesh } from '../fixtures/scenario-mesh';
+import { echoFlows } from './fixtures/echo-flows';
 import { watch, procStats } from './fixtures/health';
 import { loadOrCreateCa } from '../../src/identity/ca-store';
 import { WorkloadCertificate } from '../../src/identity/workload-cert';
@@ -27,7 +28,7 @@ import {
   errorName,
   responseStatus,
 } from '../../bench/attack/h2-wire';
-import { rawH2, RawH2 } from '../hbone/fixtures/raw-h2';
+import { rawH2, reconnectOutcome, RawH2 } from '../hbone/fixtures/raw-h2';
 import type { Frame } from '../../bench/attack/h2-wire';
 
 const N = 102;
@@ -58,17 +59,8 @@ t.teardown(async () => {
 });
 
 /** Other traffic: sleep -> echo through node A's capture, byte-exact. */
-async function flowing(): Promise<void> {
-  const reply = await new Promise<string>((resolve, reject) => {
-    const s = net.connect({ ...CAPTURE, allowHalfOpen: true });
-    let got = '';
-    s.setEncoding('utf8');
-    s.on('data', (c: string) => (got += c));
-    s.on('error', reject);
-    s.on('close', () => resolve(got));
-    s.end('still here');
-  });
-  if (reply !== 'still here') throw new Error(`sleep -> echo answered ${JSON.stringify(reply)}`);
+function flowing(): Promise<void> {
+  return echoFlows(CAPTURE);
 }
 
 /** A raw HTTP/2 connection, once the server's SETTINGS are acknowledged (its writes settled). */
@@ -99,13 +91,7 @@ t.test('rapid reset, HEADERS and RST_STREAM together: GOAWAY ENHANCE_YOUR_CALM, 
   t.equal(goaway.debug, 'too_many_resets');
   t.ok(goaway.lastStreamId < 399, `cut off before the 200th stream (last stream ${goaway.lastStreamId})`);
   await raw.closed;
-  const again = await rawH2({ ...ECHO_HBONE, tls: attacker.tls, localAddress: from }).then(
-    (r) => {
-      r.close();
-      return 'handshake completed';
-    },
-    (err: NodeJS.ErrnoException) => err.code ?? err.message,
-  );
+  const again = await reconnectOutcome({ ...ECHO_HBONE, tls: attacker.tls, localAddress: from });
   t.not(again, 'handshake completed', `the same source reconnecting is refused at accept (${again})`);
   await victim.check(t, flowing);
 });

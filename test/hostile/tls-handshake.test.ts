@@ -7,6 +7,7 @@ import t from 'tap';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { startMesh, l4Scenario, Mesh } from '../fixtures/scenario-mesh';
+import { echoFlows } from './fixtures/echo-flows';
 import { watch, procStats } from './fixtures/health';
 import { loadOrCreateCa } from '../../src/identity/ca-store';
 import type { MeshCa } from '../../src/identity/ca';
@@ -35,17 +36,8 @@ t.before(async () => {
 });
 t.teardown(() => mesh?.stop());
 
-async function flowing(): Promise<void> {
-  const reply = await new Promise<string>((resolve, reject) => {
-    const s = net.connect({ ...CAPTURE, allowHalfOpen: true });
-    let got = '';
-    s.setEncoding('utf8');
-    s.on('data', (c: string) => (got += c));
-    s.on('error', reject);
-    s.on('close', () => resolve(got));
-    s.end('still here');
-  });
-  if (reply !== 'still here') throw new Error(`sleep -> echo answered ${JSON.stringify(reply)}`);
+function flowing(): Promise<void> {
+  return echoFlows(CAPTURE);
 }
 
 /** A TLS client to the victim; resolves with the error code that ended it (the alert it read). */
