@@ -17,7 +17,7 @@ import type { MeshCa } from '../src/identity/ca';
 import { Supervisor } from '../src/runner/supervisor';
 import { childSpecs } from '../src/runner/run';
 import { parsePromText } from '../src/telemetry/prom-text';
-import { TCP_CONNECTIONS_OPENED } from '../src/telemetry/metrics';
+import { TCP_CONNECTIONS_OPENED } from '../src/telemetry/tcp-metrics';
 
 const CLI = path.resolve(__dirname, '..', 'src', 'cli', 'main.js');
 const READY_TIMEOUT_MS = 20_000;

@@ -4,11 +4,11 @@ import type * as http from 'node:http';
 import { serve, Serving } from '../net/listen';
 import { createHttpServer } from '../net/http-server';
 
-export type Route = (req: http.IncomingMessage, res: http.ServerResponse) => void | Promise<void>;
+export type AdminHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void | Promise<void>;
 
 export type AdminServer = Serving;
 
-export async function startHttp(address: string, port: number, routes: Record<string, Route>): Promise<AdminServer> {
+export async function startHttp(address: string, port: number, routes: Record<string, AdminHandler>): Promise<AdminServer> {
   // Half-close kept: sleep's exec port is served here too, and answers only after its fetch.
   const server = createHttpServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -32,7 +32,7 @@ export async function startHttp(address: string, port: number, routes: Record<st
 }
 
 /** Readiness as Istio's proxies report it: GET /healthz/ready -> 200 "ready" once ready, 503 before. */
-export function readinessRoutes(isReady: () => boolean): Record<string, Route> {
+export function readinessRoutes(isReady: () => boolean): Record<string, AdminHandler> {
   return {
     '/healthz/ready': (_req, res) => {
       const ready = isReady();

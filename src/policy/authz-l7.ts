@@ -18,7 +18,8 @@
 //   is not /admin to it, as in Envoy.
 // - Hosts match :authority case-insensitively and with its port, as in Istio ("example.com" does
 //   not match "example.com:9080"; write "example.com*" or list both).
-import type { AuthorizationPolicyDoc } from '../mesh/model';
+import type { AuthorizationPolicyDoc, Service, Workload } from '../mesh/model';
+import { LABEL_GATEWAY_NAME } from '../mesh/model';
 import { Labels, cidrContains, labelsMatch, matchString } from './match';
 import { CompiledCondition, CompiledOperation, CompiledPolicy, CompiledRule, CompiledSource, compilePolicy, rbacPolicyName } from './compile';
 import { L4Connection, ROOT_NAMESPACE, matchConditionL4, matchSourceL4 } from './authz';
@@ -45,6 +46,16 @@ export interface WaypointTarget {
    * in the service's (else the workload's) namespace.
    */
   readonly waypoint?: { readonly name: string; readonly namespace?: string };
+}
+
+/** What the RBAC filter in front of `pod` enforces for requests addressed to `service` (through `waypoint`). */
+export function rbacTarget(service: Service, pod: Workload, waypoint?: Workload): WaypointTarget {
+  const gateway = waypoint?.labels[LABEL_GATEWAY_NAME];
+  return {
+    service: { name: service.name, namespace: service.namespace },
+    workload: { namespace: pod.namespace, labels: pod.labels },
+    ...(waypoint && gateway ? { waypoint: { name: gateway, namespace: waypoint.namespace } } : {}),
+  };
 }
 
 /** One HTTP request as the waypoint's RBAC filter sees it. Addresses are cluster addresses. */

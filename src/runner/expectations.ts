@@ -4,7 +4,7 @@ import type { Expectation, Scenario, Workload } from '../mesh/model';
 import { PORT_SOCKS5 } from '../mesh/ports';
 import { isIP } from 'node:net';
 import { execInPod, ExecResult } from './exec';
-import { STAGE_ORIGINATE, UPSTREAM_REUSED } from '../waypoint/stages';
+import { STAGE_ORIGINATE, UPSTREAM_REUSED } from '../waypoint/envoy-names';
 import { baggageOf } from '../hbone/headers';
 import { AccessRecord, AccessRecords, field, isTrace } from './access-records';
 import type { RestartLog } from './restart-events';

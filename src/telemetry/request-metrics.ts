@@ -9,7 +9,7 @@
 // from the upstream cluster's service, then request_protocol, response_code, grpc_response_status,
 // response_flags and connection_security_policy.
 import { Counter, Histogram, Registry } from 'prom-client';
-import { UNKNOWN } from './metrics';
+import { UNKNOWN } from './tcp-metrics';
 
 export const REQUESTS_TOTAL = 'istio_requests_total';
 export const REQUEST_DURATION = 'istio_request_duration_milliseconds';

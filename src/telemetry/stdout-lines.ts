@@ -52,6 +52,9 @@ function reportDrops(): void {
   dropped = 0;
 }
 
+/** Where a log writes its lines: writeStdoutLine by default, a test's array otherwise. */
+export type Sink = (line: string) => void;
+
 /** Queues one line (without its newline) for stdout; drops it when the reader is too far behind. */
 export function writeStdoutLine(line: string): void {
   if (queuedBytes + process.stdout.writableLength > MAX_PENDING_BYTES) {

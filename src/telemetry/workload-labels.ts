@@ -1,7 +1,7 @@
 // Metric labels for scenario workloads and services, filled the way istiod and ztunnel fill them
 // (canonical service and revision from well-known pod labels, principals from service accounts).
 import { Service, Workload, serviceHost, spiffeIdOf } from '../mesh/model';
-import type { TcpLabelInput } from './metrics';
+import type { TcpLabelInput } from './tcp-metrics';
 
 /** istiod's default cluster ID when none is configured. */
 export const DEFAULT_CLUSTER_ID = 'Kubernetes';

@@ -16,9 +16,9 @@
 // manager of the seed's chain): upstream_cluster is the inbound-vip|<port>|http|<host> cluster the
 // route chose, upstream_host the pod ip:port the request was tunnelled to.
 import { writeStdoutLine } from '../telemetry/stdout-lines';
-import type { Sink } from '../telemetry/access-log';
+import type { Sink } from '../telemetry/stdout-lines';
 
-export type { Sink } from '../telemetry/access-log';
+export type { Sink } from '../telemetry/stdout-lines';
 
 /** One request as the waypoint saw it. Addresses are cluster addresses, ip:port. */
 export interface WaypointAccessEntry {

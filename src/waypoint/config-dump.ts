@@ -20,10 +20,10 @@
 // connect_originate and put the RBAC filter in main_internal's per-service chain; the seed's
 // layout is kept because it is the one the simulator's stages are named after.
 import type { AuthorizationPolicyDoc, Service, ServicePort, Workload } from '../mesh/model';
-import { LABEL_GATEWAY_NAME, serviceHost } from '../mesh/model';
+import { serviceHost } from '../mesh/model';
 import { PORT_HBONE } from '../mesh/ports';
-import type { MeshState } from '../ztunnel/state';
-import { STAGE_ORIGINATE, STAGE_TERMINATE, podStage, vipStage } from './stages';
+import type { MeshState } from '../mesh/state';
+import { STAGE_ORIGINATE, STAGE_TERMINATE, internalClusterName, podStage, vipListenerName, vipStage, workloadMetadata } from './envoy-names';
 import {
   CONNECTION_WINDOW_BYTES,
   CONNECT_TIMEOUT_MS,
@@ -31,7 +31,7 @@ import {
   SERVER_MAX_CONCURRENT_STREAMS,
   STREAM_WINDOW_BYTES,
 } from '../hbone/constants';
-import { appliesAtWaypoint, AuthorizeL7Options, WaypointTarget } from '../policy/authz-l7';
+import { appliesAtWaypoint, AuthorizeL7Options, rbacTarget } from '../policy/authz-l7';
 import { compilePolicy, CompiledCondition, CompiledOperation, CompiledPolicy, CompiledRule, CompiledSource } from '../policy/compile';
 import type { Cidr } from '../policy/match';
 import { compileRoutes } from '../policy/httproute';
@@ -99,39 +99,6 @@ const ISTIO_RETRY_ON = 'connect-failure,refused-stream,unavailable,cancelled,ret
 const OVERPROVISIONING_FACTOR = 140;
 /** The port the seed's (2022) waypoint listened on; told to learners in the listener's metadata. */
 const SEED_WAYPOINT_PORT = 15006;
-
-// ---- names ----
-
-/** Stage 1's route target: the STATIC cluster whose endpoint is the service's internal listener. */
-export function internalClusterName(service: Pick<Service, 'name' | 'namespace'>, port: number): string {
-  return `inbound-vip|${port}|internal|${serviceHost(service)}`;
-}
-
-/** vipStage() for a backend named only by name, namespace and port (an HTTPRoute backendRef). */
-export function vipClusterName(service: Pick<Service, 'name' | 'namespace'>, port: number): string {
-  return `inbound-vip|${port}|http|${serviceHost(service)}`;
-}
-
-/** The internal listener holding the service's HTTP connection manager (its routes are vipStage()). */
-export function vipListenerName(service: Pick<Service, 'name' | 'namespace'>, port: number): string {
-  return `inbound-vip|${port}||${serviceHost(service)}`;
-}
-
-/** Envoy's endpoint metadata for a workload: <workload>;<namespace>;<canonical name>;<revision>;<cluster>. */
-export function workloadMetadata(pod: Workload): string {
-  const c = canonicalService(pod);
-  return `${pod.workloadName};${pod.namespace};${c.name};${c.revision};${DEFAULT_CLUSTER_ID}`;
-}
-
-/** What the RBAC filter in front of `pod` enforces for requests addressed to `service`. */
-export function rbacTarget(service: Service, pod: Workload, waypoint?: Workload): WaypointTarget {
-  const gateway = waypoint?.labels[LABEL_GATEWAY_NAME];
-  return {
-    service: { name: service.name, namespace: service.namespace },
-    workload: { namespace: pod.namespace, labels: pod.labels },
-    ...(waypoint && gateway ? { waypoint: { name: gateway, namespace: waypoint.namespace } } : {}),
-  };
-}
 
 // ---- options ----
 
@@ -507,7 +474,7 @@ function httpRoute(m: CompiledMatch, decorator: JsonObject): JsonObject {
     out.direct_response = { status: 500 };
   } else {
     const route: JsonObject = {};
-    const clusterOf = (t: { name: string; namespace: string; port: number }) => vipClusterName(t, t.port);
+    const clusterOf = (t: { name: string; namespace: string; port: number }) => vipStage(t, t.port);
     if (valid.length === 1 && valid[0].headerModifiers.length === 0) {
       route.cluster = clusterOf(valid[0].target);
     } else {

@@ -4,7 +4,7 @@ import { serviceHost, spiffeIdOf } from '../mesh/model';
 import type { WorkloadCertificate } from '../identity/workload-cert';
 import { splitPemCertificates } from '../identity/crypto';
 import { X509Certificate } from 'node:crypto';
-import type { MeshState } from './state';
+import type { MeshState } from '../mesh/state';
 
 export const CLUSTER_ID = 'Kubernetes';
 

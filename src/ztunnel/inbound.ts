@@ -5,13 +5,13 @@ import type { Workload } from '../mesh/model';
 import { clusterAddress, hostAddress, spiffeIdOf } from '../mesh/model';
 import { ILLEGAL_INBOUND_PORTS, PORT_HBONE } from '../mesh/ports';
 import type { ConnectHandler, InboundConnect } from '../hbone/server';
-import { deliverToTcp } from '../hbone/forward';
+import { deliverToTcp } from '../hbone/deliver';
 import { formatAuthority } from '../hbone/authority';
 import { STATUS_BAD_REQUEST, STATUS_SERVICE_UNAVAILABLE, STATUS_UNAUTHORIZED, HEADER_FORWARDED, HEADER_TRACEPARENT, RST_CONNECT_ERROR } from '../hbone/constants';
 import { headerValue, traceIdOf } from '../hbone/headers';
 import { principalOf } from '../identity/spiffe';
 import type { Logger } from '../telemetry/log';
-import type { MeshState } from './state';
+import type { MeshState } from '../mesh/state';
 import type { ConnectionRecord, ConnectionReporter } from './connection';
 
 /** The L4 facts a policy may look at (DESIGN.md section 5). */

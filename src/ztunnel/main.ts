@@ -2,8 +2,8 @@
 import { loadScenario } from '../mesh/load';
 import { loadOrCreateCa, defaultCaDir } from '../identity/ca-store';
 import { authorize } from '../policy/authz';
-import { TcpMetrics } from '../telemetry/metrics';
-import { AccessLog } from '../telemetry/access-log';
+import { TcpMetrics } from '../telemetry/tcp-metrics';
+import { AccessLog } from './access-log';
 import { logger } from '../telemetry/log';
 import { runService } from '../cli/lifecycle';
 import { requireString } from '../cli/commands';

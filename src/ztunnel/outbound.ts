@@ -11,7 +11,7 @@ import { expectIdentity } from '../hbone/tls';
 import { connectHeaders, newTraceparent, traceIdOf } from '../hbone/headers';
 import { formatAuthority } from '../hbone/authority';
 import type { Logger } from '../telemetry/log';
-import { MeshState, Route } from './state';
+import { MeshState, Upstream } from '../mesh/state';
 import { dialTcp, pipeSockets } from './passthrough';
 import { ConnectionRecord, ConnectionReporter } from './connection';
 import { REPLY_CONNECTION_REFUSED, REPLY_GENERAL_FAILURE, REPLY_HOST_UNREACHABLE, REPLY_NOT_ALLOWED, REPLY_SUCCEEDED } from './socks5-server';
@@ -130,7 +130,7 @@ async function passthrough(
   client: Socket,
   source: Workload,
   srcAddr: string,
-  route: Extract<Route, { kind: 'passthrough' }>,
+  route: Extract<Upstream, { kind: 'passthrough' }>,
   ack: Acknowledge,
   started: number,
 ): Promise<void> {

@@ -1,7 +1,7 @@
 // ztunnel's ConnectionReporter: istio_tcp_* metrics (reporter source for outbound, destination
 // for inbound) and one access-log line per connection, from the same record.
-import { TcpMetrics, TcpConnectionMetrics, TcpLabelInput, RESPONSE_FLAGS, ResponseFlag } from '../telemetry/metrics';
-import { AccessLog } from '../telemetry/access-log';
+import { TcpMetrics, TcpConnectionMetrics, TcpLabelInput, RESPONSE_FLAGS, ResponseFlag } from '../telemetry/tcp-metrics';
+import { AccessLog } from './access-log';
 import { sourceLabels, destinationLabels, serviceLabels } from '../telemetry/workload-labels';
 import { serviceHost } from '../mesh/model';
 import type { ConnectionOutcome, ConnectionRecord, ConnectionReporter } from './connection';

@@ -14,7 +14,7 @@ import { hostAddress } from '../mesh/model';
 import { PORT_ADMIN, PORT_HBONE, PORT_METRICS, PORT_READINESS, PORT_SOCKS5 } from '../mesh/ports';
 import { AdminServer, readinessRoutes, sendJson, startHttp } from '../admin/http';
 import { logger, Logger } from '../telemetry/log';
-import { MeshState } from './state';
+import { MeshState } from '../mesh/state';
 import { handleOutbound, OutboundContext } from './outbound';
 import { inboundHandler, Authorizer } from './inbound';
 import { acceptSocks5 } from './socks5-server';

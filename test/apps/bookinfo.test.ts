@@ -7,7 +7,7 @@ import { startProductpage } from '../../src/apps/bookinfo/productpage';
 import { startDetails } from '../../src/apps/bookinfo/details';
 import { startReviews } from '../../src/apps/bookinfo/reviews';
 import { startRatings } from '../../src/apps/bookinfo/ratings';
-import { socksServer, Route } from './fixtures/socks-server';
+import { socksServer, SocksRoute } from './fixtures/socks-server';
 import { context, get, pod } from './fixtures/pods';
 
 const PROXY_IP = '127.40.2.100';
@@ -24,7 +24,7 @@ const pods = {
 };
 const at = (ip: string) => ({ forward: { host: ip.replace(/^10\./, '127.'), port: PORT } });
 
-const defaultRoutes = (): Record<string, Route> => ({
+const defaultRoutes = (): Record<string, SocksRoute> => ({
   details: at(pods.details.ip),
   reviews: at(pods.reviewsV2.ip),
   ratings: at(pods.ratings.ip),

@@ -11,7 +11,7 @@ import { startRatings } from '../../src/apps/bookinfo/ratings';
 import { startHttpEcho } from '../../src/apps/http-echo';
 import { startSleep } from '../../src/apps/sleep';
 import { PORT_EXEC } from '../../src/mesh/ports';
-import { socksServer, Route } from './fixtures/socks-server';
+import { socksServer, SocksRoute } from './fixtures/socks-server';
 import { context, pod } from './fixtures/pods';
 import { startMesh } from '../fixtures/scenario-mesh';
 
@@ -27,7 +27,7 @@ const pods = {
   sleep: pod('sleep-0', 'sleep', '10.77.1.6', 80),
 };
 const host = (ip: string): string => ip.replace(/^10\./, '127.');
-const routes: Record<string, Route> = {
+const routes: Record<string, SocksRoute> = {
   details: { forward: { host: host(pods.details.ip), port: PORT } },
   reviews: { forward: { host: host(pods.reviews.ip), port: PORT } },
   ratings: { forward: { host: host(pods.ratings.ip), port: PORT } },

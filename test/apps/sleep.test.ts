@@ -6,7 +6,7 @@ import { startSleep } from '../../src/apps/sleep';
 import { startEcho } from '../../src/apps/echo';
 import { startSink } from '../../src/apps/sink';
 import { startDetails } from '../../src/apps/bookinfo/details';
-import { socksServer, Route } from './fixtures/socks-server';
+import { socksServer, SocksRoute } from './fixtures/socks-server';
 import { context, get, pod } from './fixtures/pods';
 
 const SLEEP_IP = '127.40.4.1';
@@ -14,7 +14,7 @@ const PROXY_IP = '127.40.4.100';
 const exec = (path: string) => get(`http://${SLEEP_IP}:${PORT_EXEC}${path}`);
 
 t.test('sleep', async (t) => {
-  const routes: Record<string, Route> = {
+  const routes: Record<string, SocksRoute> = {
     details: { forward: { host: '127.40.4.2', port: 9080 } },
     echo: { forward: { host: '127.40.4.3', port: 9000 } },
     sink: { forward: { host: '127.40.4.4', port: 9001 } },

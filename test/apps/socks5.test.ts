@@ -3,7 +3,7 @@ import t from 'tap';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { socks5Connect, MeshAgent, Socks5Error, replyMeaning } from '../../src/apps/socks5';
-import { socksServer, Route } from './fixtures/socks-server';
+import { socksServer, SocksRoute } from './fixtures/socks-server';
 
 const PROXY_IP = '127.40.1.1';
 const ECHO_IP = '127.40.1.2';
@@ -24,7 +24,7 @@ t.test('socks5Connect', async (t) => {
   const echo = net.createServer({ allowHalfOpen: true }, (s) => s.pipe(s));
   await new Promise<void>((r) => echo.listen(0, ECHO_IP, r));
   const echoPort = (echo.address() as net.AddressInfo).port;
-  const routes: Record<string, Route> = {
+  const routes: Record<string, SocksRoute> = {
     'echo.default.svc.cluster.local': { forward: { host: ECHO_IP, port: echoPort } },
     [ECHO_IP]: { forward: { host: ECHO_IP, port: echoPort } },
     denied: { reply: 0x02 },

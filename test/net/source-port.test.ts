@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { FIRST_PORT, LAST_PORT, nextSourcePort } from '../../src/net/source-port';
 import { HbonePool } from '../../src/hbone/pool';
 import { expectIdentity } from '../../src/hbone/tls';
-import { deliverToTcp } from '../../src/hbone/forward';
+import { deliverToTcp } from '../../src/hbone/deliver';
 import { close, hboneServer, listen, quietLog, readAll, workload } from '../fixtures/mesh';
 
 t.test('odd ports come in turn within the ephemeral range and wrap around', async (t) => {

@@ -1,10 +1,10 @@
-// What a ztunnel knows about the mesh: every workload and service (ztunnel receives them all
+// What every proxy knows about the mesh: every workload and service (ztunnel receives them all
 // over XDS; here they come from the scenario), and how a destination resolves.
 import { isIP } from 'node:net';
-import { Scenario, Service, ServicePort, Workload, CLUSTER_DOMAIN, LABEL_GATEWAY_NAME, LABEL_USE_WAYPOINT, selects, serviceHost } from '../mesh/model';
+import { Scenario, Service, ServicePort, Workload, CLUSTER_DOMAIN, LABEL_GATEWAY_NAME, LABEL_USE_WAYPOINT, selects, serviceHost } from './model';
 
 /** Where an outbound connection goes. */
-export type Route =
+export type Upstream =
   /** A mesh pod, over HBONE to its :15008. `service` is set when a service name or VIP was dialled. */
   | {
       readonly kind: 'hbone';
@@ -94,7 +94,7 @@ export class MeshState {
   }
 
   /** Resolves an original destination (host or IP, and port) for a source pod. */
-  resolve(source: Workload, host: string, port: number): Route {
+  resolve(source: Workload, host: string, port: number): Upstream {
     const service = isIP(host) ? this.servicesByVip.get(host) : this.serviceByName(host, source.namespace);
     if (service) {
       const waypoint = this.waypointOf(service);
@@ -104,7 +104,7 @@ export class MeshState {
         if (!servicePort) return { kind: 'unroutable', reason: `service ${serviceHost(service)} has no port ${port}` };
         return { kind: 'waypoint', waypoint, service, servicePort };
       }
-      return this.routeToService(service, port);
+      return this.upstreamOfService(service, port);
     }
     if (isIP(host)) {
       const pod = this.podsByIp.get(host);
@@ -128,7 +128,7 @@ export class MeshState {
     return [...endpoints.slice(start), ...endpoints.slice(0, start)];
   }
 
-  private routeToService(service: Service, port: number): Route {
+  private upstreamOfService(service: Service, port: number): Upstream {
     const servicePort = service.ports.find((p) => p.port === port);
     if (!servicePort) return { kind: 'unroutable', reason: `service ${serviceHost(service)} has no port ${port}` };
     const [pod, ...fallbacks] = this.endpointOrder(service);

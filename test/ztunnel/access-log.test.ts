@@ -1,5 +1,5 @@
 import t from 'tap';
-import { AccessLog, AccessLogEntry } from '../../src/telemetry/access-log';
+import { AccessLog, AccessLogEntry } from '../../src/ztunnel/access-log';
 
 const FIXED = new Date('2024-05-01T10:00:00.123Z');
 

@@ -10,7 +10,7 @@ import {
   TCP_SENT_BYTES,
   TCP_RECEIVED_BYTES,
   RESPONSE_FLAGS,
-} from '../../src/telemetry/metrics';
+} from '../../src/telemetry/tcp-metrics';
 import { parsePromText, findSamples, sumSamples } from '../../src/telemetry/prom-text';
 import { sourceLabels, destinationLabels, serviceLabels, canonicalService } from '../../src/telemetry/workload-labels';
 import type { Workload, Service } from '../../src/mesh/model';

@@ -1,7 +1,7 @@
 // How ztunnel resolves an original destination, waypoints included.
 import t from 'tap';
 import { loadScenario } from '../../src/mesh/load';
-import { MeshState } from '../../src/ztunnel/state';
+import { MeshState } from '../../src/mesh/state';
 
 const scenario = loadScenario('bookinfo');
 const state = new MeshState(scenario);

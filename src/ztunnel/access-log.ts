@@ -6,7 +6,7 @@
 //    "src.identity":"spiffe://cluster.local/ns/default/sa/sleep","dst.addr":"10.4.0.5:15008",
 //    "dst.hbone_addr":"10.4.0.5:9080","dst.service":"productpage.default.svc.cluster.local",
 //    ..., "direction":"outbound","bytes_sent":80,"bytes_recv":1480,"duration":"12ms"}
-import { writeStdoutLine } from './stdout-lines';
+import { writeStdoutLine, Sink } from '../telemetry/stdout-lines';
 
 
 export const ACCESS_SCOPE = 'access';
@@ -54,7 +54,6 @@ export interface AccessLogEntry {
   readonly traceId?: string;
 }
 
-export type Sink = (line: string) => void;
 
 export interface AccessLogOptions {
   /** Where lines go; process.stdout by default, as ztunnel writes its logs. */

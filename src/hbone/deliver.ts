@@ -1,9 +1,8 @@
-// The two ends of a tunnel: a captured TCP connection carried over HBONE (outbound), and an
-// accepted CONNECT stream delivered to a TCP destination (inbound).
+// The inbound end of a tunnel: an accepted CONNECT stream delivered to a TCP destination. (The
+// outbound end, a captured connection carried over a pooled CONNECT, is ztunnel's outbound.ts.)
 import * as net from 'node:net';
 import { InboundConnect } from './server';
-import { ConnectRequest, HbonePool, HboneConnectError } from './pool';
-import { PipeResult, pipeTunnel, resetStream } from './pipe';
+import { PipeResult, pipeTunnel } from './pipe';
 import { CONNECT_TIMEOUT_MS, STATUS_SERVICE_UNAVAILABLE } from './constants';
 import { PORT_BUSY_CODES, nextSourcePort } from '../net/source-port';
 
@@ -69,23 +68,4 @@ export function deliverToTcp(conn: InboundConnect, target: TcpTarget): Promise<P
     let socket = dial();
     conn.stream.once('close', abandon);
   });
-}
-
-/**
- * Carries an accepted (and still paused) TCP connection over a pooled CONNECT stream.
- * When the CONNECT fails the client connection is closed and the error returned.
- */
-export async function carryOverHbone(socket: net.Socket, pool: HbonePool, req: ConnectRequest): Promise<PipeResult | { refused: Error; status?: number }> {
-  let stream;
-  try {
-    stream = await pool.connect(req);
-  } catch (err) {
-    socket.destroy();
-    return { refused: err as Error, status: err instanceof HboneConnectError ? err.status : undefined };
-  }
-  if (socket.destroyed) {
-    resetStream(stream);
-    return { refused: new Error('client closed before the tunnel was up') };
-  }
-  return pipeTunnel(socket, stream);
 }
