@@ -10,7 +10,7 @@ import { MeshCa } from '../../src/identity/ca';
 import { WorkloadCertificate } from '../../src/identity/workload-cert';
 import { makeSpiffeId } from '../../src/identity/spiffe';
 import { HboneServer } from '../../src/hbone/server';
-import { HBONE_PORT } from '../../src/hbone/constants';
+import { PORT_HBONE } from '../../src/hbone/constants';
 import { serverSecureContextOptions } from '../../src/hbone/tls';
 import { logger } from '../../src/telemetry/log';
 import { attachSink } from './transfer';
@@ -67,7 +67,7 @@ async function main(): Promise<void> {
   tlsServer.on('tlsClientError', () => undefined);
   const hbone = new HboneServer({
     address,
-    port: HBONE_PORT,
+    port: PORT_HBONE,
     certificate: cert,
     log: logger('bench::hbone'),
     handler: (conn) => attachSink(conn.accept()),
@@ -101,7 +101,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop(130));
   process.on('SIGTERM', () => stop(143));
 
-  send({ type: 'ready', pid: process.pid, tcpPort, tlsPort, hbonePort: HBONE_PORT, spiffeId: cert.spiffeId });
+  send({ type: 'ready', pid: process.pid, tcpPort, tlsPort, hbonePort: PORT_HBONE, spiffeId: cert.spiffeId });
 }
 
 main().catch((err: Error) => {

@@ -12,7 +12,8 @@ import { DEFAULT_TCP_TIMEOUT_MS, tcpThroughMesh } from './exec-tcp';
 
 const STATUS_BAD_REQUEST = 400;
 
-class UsageError extends Error {}
+/** A malformed exec query (bad url, header or target): answered 400 with the reason. */
+class ExecQueryError extends Error {}
 
 function query(req: http.IncomingMessage): URLSearchParams {
   return new URL(req.url ?? '/', 'http://exec').searchParams;
@@ -22,7 +23,7 @@ function timeoutParam(q: URLSearchParams, fallback: number): number {
   const raw = q.get('timeoutMs');
   if (raw === null) return fallback;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`timeoutMs must be a positive number, got '${raw}'`);
+  if (!Number.isFinite(n) || n <= 0) throw new ExecQueryError(`timeoutMs must be a positive number, got '${raw}'`);
   return n;
 }
 
@@ -31,7 +32,7 @@ function headerParams(q: URLSearchParams): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const h of q.getAll('header')) {
     const colon = h.indexOf(':');
-    if (colon <= 0) throw new UsageError(`header must be name:value, got '${h}'`);
+    if (colon <= 0) throw new ExecQueryError(`header must be name:value, got '${h}'`);
     headers[h.slice(0, colon).trim().toLowerCase()] = h.slice(colon + 1).trim();
   }
   return headers;
@@ -40,7 +41,7 @@ function headerParams(q: URLSearchParams): Record<string, string> {
 function hostPort(raw: string | null): { host: string; port: number } {
   const colon = raw?.lastIndexOf(':') ?? -1;
   const port = Number(raw?.slice(colon + 1));
-  if (!raw || colon <= 0 || !Number.isInteger(port) || port <= 0 || port > 0xffff) throw new UsageError(`target must be host:port, got '${raw ?? ''}'`);
+  if (!raw || colon <= 0 || !Number.isInteger(port) || port <= 0 || port > 0xffff) throw new ExecQueryError(`target must be host:port, got '${raw ?? ''}'`);
   return { host: raw.slice(0, colon), port };
 }
 
@@ -51,7 +52,7 @@ export async function startSleep(ctx: AppContext): Promise<RunningApp> {
     try {
       await fn(req, res);
     } catch (err) {
-      if (!(err instanceof UsageError)) throw err;
+      if (!(err instanceof ExecQueryError)) throw err;
       sendJson(res, { error: err.message }, STATUS_BAD_REQUEST);
     }
   };
@@ -60,7 +61,7 @@ export async function startSleep(ctx: AppContext): Promise<RunningApp> {
     '/fetch': usage(async (req, res) => {
       const q = query(req);
       const url = q.get('url');
-      if (!url) throw new UsageError('url is required');
+      if (!url) throw new ExecQueryError('url is required');
       const result = await fetchThroughMesh(ctx.meshAgent, {
         url,
         method: (q.get('method') ?? 'GET').toUpperCase(),

@@ -3,6 +3,7 @@
 // process outlives its scenario.
 import { logger } from '../telemetry/log';
 import { stdoutDrained } from '../telemetry/stdout-lines';
+import { errorMessage } from '../error-message';
 
 const STOP_DEADLINE_MS = 5000;
 /** How long a stopping process waits for its last log lines to leave through the stdout pipe. */
@@ -46,7 +47,7 @@ export async function runService(name: string, start: () => Promise<Service>): P
   try {
     service = await start();
   } catch (err) {
-    process.stderr.write(`${name}: ${(err as Error).message}\n`);
+    process.stderr.write(`${name}: ${errorMessage(err)}\n`);
     process.exit(1);
   }
 }

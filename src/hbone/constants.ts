@@ -1,7 +1,7 @@
 // HBONE wire constants, as ztunnel uses them (see DESIGN.md section 3).
 import { constants as h2 } from 'node:http2';
 
-export const HBONE_PORT = 15008;
+export const PORT_HBONE = 15008;
 export const ALPN_H2 = 'h2';
 export const TLS_VERSION = 'TLSv1.3' as const;
 

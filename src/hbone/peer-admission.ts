@@ -13,6 +13,7 @@ import type { Logger } from '../telemetry/log';
 import { peerIdentity } from './tls';
 import { TlsAlertName, alertForVerifyError } from './tls-alert';
 import { TlsAlertSender } from './tls-alert-sender';
+import { errorMessage } from '../error-message';
 
 /** The rustls CertificateError each alert stands for, so logs read like ztunnel's. */
 const RUSTLS_ERROR: Readonly<Record<TlsAlertName, string>> = {
@@ -57,7 +58,7 @@ export function judgePeer(socket: TLSSocket, trustDomain: string): Verdict {
   try {
     peer = peerIdentity(socket);
   } catch (err) {
-    return { admit: false, alert: 'certificate_unknown', error: `identity verification error: ${(err as Error).message}` };
+    return { admit: false, alert: 'certificate_unknown', error: `identity verification error: ${errorMessage(err)}` };
   }
   if (peer.trustDomain !== trustDomain) {
     // ztunnel's TlsError::SanTrustDomainError, carried in CertificateError::Other.

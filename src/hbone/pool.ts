@@ -9,7 +9,7 @@ import type { ClientHttp2Session, ClientHttp2Stream, OutgoingHttpHeaders } from 
 import { WorkloadCertificate } from '../identity/workload-cert';
 import { logger, Logger } from '../telemetry/log';
 import {
-  HBONE_PORT,
+  PORT_HBONE,
   HTTP2_SETTINGS,
   CONNECTION_WINDOW_BYTES,
   MAX_SESSION_MEMORY_MB,
@@ -177,7 +177,7 @@ export class HbonePool {
   }
 
   private keyOf(req: ConnectRequest): string {
-    return [req.source.spiffeId, describeMatcher(req.expect), formatAuthority(req.address, req.port ?? HBONE_PORT), req.sourceIp ?? ''].join('|');
+    return [req.source.spiffeId, describeMatcher(req.expect), formatAuthority(req.address, req.port ?? PORT_HBONE), req.sourceIp ?? ''].join('|');
   }
 
   private pick(req: ConnectRequest): PooledSession {
@@ -199,7 +199,7 @@ export class HbonePool {
   }
 
   private open(key: string, req: ConnectRequest): PooledSession {
-    const port = req.port ?? HBONE_PORT;
+    const port = req.port ?? PORT_HBONE;
     const target = formatAuthority(req.address, port);
     const timeout = this.options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
     // The certificate is read now: after a renewal, new sessions present the new one.

@@ -21,7 +21,7 @@ import { SpiffeId, formatSpiffeId } from '../identity/spiffe';
 import { logger, Logger } from '../telemetry/log';
 import { Authority, parseAuthority } from './authority';
 import {
-  HBONE_PORT,
+  PORT_HBONE,
   HTTP2_SETTINGS,
   CONNECTION_WINDOW_BYTES,
   SERVER_MAX_CONCURRENT_STREAMS,
@@ -45,6 +45,7 @@ import { DEFAULT_PEER_LIMITS, PeerStreamLimits, PeerStreams } from './peer-limit
 import { AbusePenalty } from './abuse-penalty';
 import { cutOffSession } from './session-cutoff';
 import { listen } from '../net/listen';
+import { errorMessage } from '../error-message';
 
 export interface Endpoint {
   readonly address: string;
@@ -189,7 +190,7 @@ export class HboneServer {
   }
 
   get endpoint(): Endpoint {
-    return { address: this.options.address, port: this.options.port ?? HBONE_PORT };
+    return { address: this.options.address, port: this.options.port ?? PORT_HBONE };
   }
 
   get identity(): string {
@@ -371,7 +372,7 @@ export class HboneServer {
     try {
       authority = parseAuthority(rawAuthority);
     } catch (err) {
-      return refuse(STATUS_BAD_REQUEST, (err as Error).message);
+      return refuse(STATUS_BAD_REQUEST, errorMessage(err));
     }
     const conn: InboundConnect = {
       peer: state.peer,
@@ -396,7 +397,7 @@ export class HboneServer {
     try {
       this.options.handler(conn);
     } catch (err) {
-      this.log.error('HBONE handler failed', { ...fields, error: (err as Error).message });
+      this.log.error('HBONE handler failed', { ...fields, error: errorMessage(err) });
       if (!entry.answered) refuse(503, 'handler failed');
       else stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
     }

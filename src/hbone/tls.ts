@@ -2,7 +2,7 @@
 // and SPIFFE identities checked on both ends.
 import type { PeerCertificate, TLSSocket, ConnectionOptions, SecureContextOptions } from 'node:tls';
 import type { TlsMaterial } from '../identity/workload-cert';
-import { SpiffeId, formatSpiffeId, identityFromSubjectAltName, uriSansOf } from '../identity/spiffe';
+import { SpiffeId, identityFromSubjectAltName, uriSansOf } from '../identity/spiffe';
 import { ALPN_H2, TLS_VERSION } from './constants';
 
 /** What a client accepts as the server's identity. */
@@ -74,4 +74,3 @@ export function peerIdentity(socket: TLSSocket): SpiffeId {
   return identityFromSubjectAltName(cert.subjectaltname);
 }
 
-export { formatSpiffeId };

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MeshCa } from './ca';
 import { DEFAULT_TRUST_DOMAIN } from './spiffe';
+import { errorMessage } from '../error-message';
 
 export const ROOT_CERT_FILE = 'root-cert.pem';
 export const ROOT_KEY_FILE = 'root-key.pem';
@@ -44,7 +45,7 @@ async function tryLoad(certPath: string, keyPath: string): Promise<MeshCa | unde
   try {
     return await MeshCa.fromPem(fs.readFileSync(certPath, 'utf8'), fs.readFileSync(keyPath, 'utf8'));
   } catch (err) {
-    throw new Error(`cannot load the mesh root from ${certPath} and ${keyPath}: ${(err as Error).message}; delete both to make a new root`);
+    throw new Error(`cannot load the mesh root from ${certPath} and ${keyPath}: ${errorMessage(err)}; delete both to make a new root`);
   }
 }
 

@@ -50,10 +50,6 @@ export function parseSpiffeId(text: string): SpiffeId {
   return { trustDomain, namespace, serviceAccount };
 }
 
-export function sameIdentity(a: SpiffeId, b: SpiffeId): boolean {
-  return a.trustDomain === b.trustDomain && a.namespace === b.namespace && a.serviceAccount === b.serviceAccount;
-}
-
 /**
  * The URI SANs of a peer certificate as Node reports them in `subjectaltname`
  * ("URI:spiffe://..., DNS:..."). Node escapes SAN values that contain commas, so

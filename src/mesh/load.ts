@@ -12,6 +12,7 @@ import { Field, Problems, Source, lineOf } from './yaml-fields';
 import { parseYaml } from './yaml-document';
 import { MAX_SCENARIO_BYTES } from './limits';
 import { checkListLimits, fileSizeProblem } from './scenario-limits';
+import { errorMessage } from '../error-message';
 
 export { ScenarioError } from './scenario-error';
 export type { ScenarioProblem } from './scenario-error';
@@ -56,7 +57,7 @@ export function loadScenario(fileOrName: string): Scenario {
     text = readBounded(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = err instanceof TooBig ? err.message : code === 'ENOENT' ? notFound(fileOrName, file) : (err as Error).message;
+    const why = err instanceof TooBig ? err.message : code === 'ENOENT' ? notFound(fileOrName, file) : errorMessage(err);
     throw new ScenarioError([{ file: displayPath(file), path: '', message: why }]);
   }
   return { ...parseScenario(text, displayPath(file)), file };

@@ -2,9 +2,9 @@
 
 export const PORT_OUTBOUND_CAPTURE = 15001;
 export const PORT_INBOUND_PLAINTEXT = 15006;
-/** The HBONE port is the core's own constant; one number, one place. */
-export { HBONE_PORT as PORT_HBONE } from '../hbone/constants';
-import { HBONE_PORT as PORT_HBONE } from '../hbone/constants';
+/** The HBONE port is the core's own constant; one number, one name, one place. */
+export { PORT_HBONE } from '../hbone/constants';
+import { PORT_HBONE } from '../hbone/constants';
 export const PORT_SOCKS5 = 15080;
 export const PORT_ADMIN = 15000;
 export const PORT_METRICS = 15020;

@@ -19,7 +19,7 @@
 // - Hosts match :authority case-insensitively and with its port, as in Istio ("example.com" does
 //   not match "example.com:9080"; write "example.com*" or list both).
 import type { AuthorizationPolicyDoc, Service, Workload } from '../mesh/model';
-import { LABEL_GATEWAY_NAME } from '../mesh/model';
+import { LABEL_GATEWAY_NAME, WAYPOINT_GATEWAY_CLASS } from '../mesh/model';
 import { Labels, cidrContains, labelsMatch, matchString } from './match';
 import { CompiledCondition, CompiledOperation, CompiledPolicy, CompiledRule, CompiledSource, compilePolicy, rbacPolicyName } from './compile';
 import { L4Connection, ROOT_NAMESPACE, matchConditionL4, matchSourceL4 } from './authz';
@@ -32,7 +32,6 @@ export const RBAC_DENIED_BODY = 'RBAC: access denied';
 
 /** The name `istioctl waypoint apply` gives a waypoint (a Gateway of class istio-waypoint). */
 export const DEFAULT_WAYPOINT_NAME = 'waypoint';
-export const WAYPOINT_GATEWAY_CLASS = 'istio-waypoint';
 export const GATEWAY_API_GROUP = 'gateway.networking.k8s.io';
 
 /** What the waypoint enforces for: the service a request was addressed to and/or the workload it goes to. */

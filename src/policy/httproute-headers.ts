@@ -41,7 +41,7 @@ export function applyHeaderModifiers(headers: RequestHeaders, modifiers: readonl
 }
 
 /** A header's value as matching sees it: a repeated header's values joined, undefined when absent. */
-export function headerValue(headers: RequestHeaders, name: string): string | undefined {
+export function joinedHeaderValue(headers: RequestHeaders, name: string): string | undefined {
   if (!Object.hasOwn(headers, name)) return undefined;
   const v = headers[name];
   if (v === undefined) return undefined;
@@ -52,7 +52,7 @@ export function headerValue(headers: RequestHeaders, name: string): string | und
 function flatten(headers: RequestHeaders): Record<string, string> {
   const out: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const name of Object.keys(headers)) {
-    const v = headerValue(headers, name);
+    const v = joinedHeaderValue(headers, name);
     if (v !== undefined) out[name.toLowerCase()] = v;
   }
   return out;

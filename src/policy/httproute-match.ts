@@ -1,6 +1,6 @@
 // Does one compiled match fit a request? Path, method, headers and query parameters must all
 // fit (the parts of one match are ANDed; the matches of a rule are ORed by the caller).
-import { headerValue, RequestHeaders } from './httproute-headers';
+import { joinedHeaderValue, RequestHeaders } from './httproute-headers';
 import type { CompiledMatch, PathMatcher, ValueMatcher } from './httproute-table';
 
 /** A request as the waypoint sees it after the CONNECT tunnel is opened. */
@@ -39,7 +39,7 @@ export function matchesRequest(m: CompiledMatch, request: RouteRequest, split: S
   return (
     pathFits(m.path, split.path) &&
     (m.method === undefined || m.method === request.method) &&
-    m.headers.every((h) => valueFits(h, headerValue(request.headers, h.name))) &&
+    m.headers.every((h) => valueFits(h, joinedHeaderValue(request.headers, h.name))) &&
     m.queryParams.every((q) => valueFits(q, split.query.get(q.name)))
   );
 }

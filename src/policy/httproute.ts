@@ -18,7 +18,7 @@ export type { HttpRouteProblem } from './httproute-check';
 export { compileRoutes, HttpRouteError, ISTIO_DEFAULT_RETRY } from './httproute-compile';
 export type { CompileOptions } from './httproute-compile';
 export { parseGatewayDuration, durationProblem } from './httproute-duration';
-export { applyHeaderModifier, applyHeaderModifiers, headerValue } from './httproute-headers';
+export { applyHeaderModifier, applyHeaderModifiers, joinedHeaderValue } from './httproute-headers';
 export type { HeaderModifier, HeaderPair, RequestHeaders } from './httproute-headers';
 export { matchesRequest, splitPath } from './httproute-match';
 export type { RouteRequest, SplitPath } from './httproute-match';

@@ -1,4 +1,4 @@
-// Matching primitives shared by ztunnel's L4 authorization and (later) the waypoint's L7 RBAC:
+// Matching primitives shared by ztunnel's L4 authorization and the waypoint's L7 RBAC:
 // Istio's string wildcards, CIDR containment and label selectors.
 import { BlockList, isIPv6 } from 'node:net';
 
@@ -10,9 +10,8 @@ const IPV6_BITS = 128;
 const DECIMAL_RE = /^(0|[1-9][0-9]*)$/;
 const IPV4_MAPPED_PREFIX = '::ffff:';
 
-export interface Labels {
-  readonly [key: string]: string;
-}
+export type { Labels } from '../mesh/model';
+import type { Labels } from '../mesh/model';
 
 /**
  * Istio's string match for principals, namespaces, hosts and the like: "*" matches any

@@ -3,6 +3,7 @@
 import * as http from 'node:http';
 import { hostAddress } from '../mesh/model';
 import { PORT_EXEC } from '../mesh/ports';
+import { errorMessage } from '../error-message';
 
 export interface ExecResult {
   readonly status: number; // 0 when no HTTP response came back
@@ -25,7 +26,7 @@ export function execInPod(podIp: string, path: string, query: Record<string, str
         try {
           resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as ExecResult);
         } catch (err) {
-          reject(new Error(`exec in ${podIp} answered ${res.statusCode} with no JSON: ${(err as Error).message}`));
+          reject(new Error(`exec in ${podIp} answered ${res.statusCode} with no JSON: ${errorMessage(err)}`));
         }
       });
     });

@@ -10,6 +10,7 @@ import { AccessRecord, AccessRecords, field, isTrace } from './access-records';
 import type { RestartLog } from './restart-events';
 import type { ChildStatus } from './restarter';
 import { traceNotes } from './restart-trace';
+import { errorMessage } from '../error-message';
 
 /** What the trace reads of the restarter: recent restart events and each child's status. */
 export interface RestartView {
@@ -38,7 +39,7 @@ export async function runExpectation(scenario: Scenario, records: AccessRecords,
   try {
     result = isUrl ? await execInPod(pod.ip, '/fetch', { url: e.to }) : await execInPod(pod.ip, '/tcp', { target: e.to, send: 'hello, mesh' });
   } catch (err) {
-    return { expectation: e, ok: false, got: 'exec failed', timeMs: performance.now() - started, hops: [], error: (err as Error).message };
+    return { expectation: e, ok: false, got: 'exec failed', timeMs: performance.now() - started, hops: [], error: errorMessage(err) };
   }
   const finished = performance.now();
   const denied = isUrl ? result.status === 0 && !!result.error : !!result.error;

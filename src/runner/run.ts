@@ -12,6 +12,7 @@ import { runExpectation, ExpectationResult } from './expectations';
 import { Restarter, MAX_FAILED_STARTS } from './restarter';
 import { BackOffTimings, KUBELET_BACKOFF, kubeDuration } from './backoff';
 import type { RestartEvent } from './restart-events';
+import { errorMessage } from '../error-message';
 
 export const READY_TIMEOUT_MS = 10_000;
 const CLI_ENTRY = path.resolve(__dirname, '..', 'cli', 'main.js');
@@ -138,7 +139,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     await teardown(failed === 0 ? 0 : 1);
     return await finished;
   } catch (err) {
-    await teardown(1, `error: ${(err as Error).message}`);
+    await teardown(1, `error: ${errorMessage(err)}`);
     return await finished;
   } finally {
     process.off('SIGINT', sigint);

@@ -1,5 +1,6 @@
 // Reads Prometheus text exposition (format 0.0.4) back into samples, so tests can assert on
 // what a /metrics or /stats/prometheus endpoint served.
+import { errorMessage } from '../error-message';
 
 export interface Sample {
   readonly name: string;
@@ -24,7 +25,7 @@ export function parsePromText(text: string): Sample[] {
     try {
       samples.push(parseLine(line));
     } catch (e) {
-      throw new PromTextError(`line ${i + 1}: ${(e as Error).message}: ${JSON.stringify(raw)}`);
+      throw new PromTextError(`line ${i + 1}: ${errorMessage(e)}: ${JSON.stringify(raw)}`);
     }
   });
   return samples;

@@ -41,6 +41,7 @@ import { BodyFraming, framingOf, isReplayable, withFraming } from './framing';
 import { endToEndRequest, endToEndResponse } from './hop-by-hop';
 import { RequestsInTurn, DownstreamProtocolError, codecErrorAnswer } from './downstream';
 import { STAGE_ORIGINATE, STAGE_TERMINATE, UPSTREAM_NEW, UPSTREAM_REUSED, podStage, vipStage } from './envoy-names';
+import { errorMessage } from '../error-message';
 
 /** Envoy's own words, so a learner recognises them. */
 const BODY_NO_HEALTHY_UPSTREAM = 'no healthy upstream';
@@ -320,7 +321,7 @@ export class Waypoint {
     try {
       upstream = await this.originate(authority, childTraceparent(headerValue(conn.headers[HEADER_TRACEPARENT])));
     } catch (err) {
-      this.log.info('tcp upstream failed', { ...fields, upstream: authority, error: (err as Error).message });
+      this.log.info('tcp upstream failed', { ...fields, upstream: authority, error: errorMessage(err) });
       metrics.close(WAYPOINT_TCP_FLAGS.upstreamConnectFailure);
       return void resetStream(stream);
     }
@@ -474,7 +475,7 @@ export class Waypoint {
       try {
         forwarded = await this.forward({ req, framing, target, headers: { ...headers, traceparent }, traceparent, countBody: (n) => (bytes.request += n), upstream, deadline: tryDeadline });
       } catch (err) {
-        clock.mark(STAGE_ORIGINATE, { ...originate, error: (err as Error).message });
+        clock.mark(STAGE_ORIGINATE, { ...originate, error: errorMessage(err) });
         if (err instanceof DownstreamProtocolError) {
           // The body turned out malformed on its way: the pod's request was reset; the client gets the codec's answer.
           this.log.info('malformed request body', { ...base, stage: STAGE_ORIGINATE, target, error: err.code ?? err.message });
@@ -492,7 +493,7 @@ export class Waypoint {
           Object.assign(outcome, { flags, details: 'upstream_reset_before_response_started{connection_failure}' });
           return finish(STATUS_SERVICE_UNAVAILABLE, BODY_CONNECT_FAILURE);
         }
-        this.log.info('upstream failed', { ...base, stage: STAGE_ORIGINATE, target, error: (err as Error).message, attempt });
+        this.log.info('upstream failed', { ...base, stage: STAGE_ORIGINATE, target, error: errorMessage(err), attempt });
         // The request reached the pod: a timeout or a reset is the answer, not something to retry.
         if (err instanceof UpstreamTimeoutError) return timedOut();
         Object.assign(outcome, { flags: HTTP_RESPONSE_FLAGS.upstreamConnectionTermination, details: 'upstream_reset_before_response_started{remote_reset}' });

@@ -11,25 +11,12 @@ import { STATUS_BAD_REQUEST, STATUS_SERVICE_UNAVAILABLE, STATUS_UNAUTHORIZED, HE
 import { headerValue, traceIdOf } from '../hbone/headers';
 import { principalOf } from '../identity/spiffe';
 import type { Logger } from '../telemetry/log';
+import type { Decision, L4Connection } from '../policy/authz';
 import type { MeshState } from '../mesh/state';
 import type { ConnectionRecord, ConnectionReporter } from './connection';
 
-/** The L4 facts a policy may look at (DESIGN.md section 5). */
-export interface L4Request {
-  readonly sourcePrincipal: string; // cluster.local/ns/default/sa/sleep
-  readonly sourceNamespace: string;
-  readonly sourceIp: string;
-  readonly destinationIp: string;
-  readonly destinationPort: number;
-}
-
-export interface AuthzDecision {
-  readonly allowed: boolean;
-  readonly reason: string;
-  readonly policy?: string;
-}
-
-export type Authorizer = (destination: Workload, request: L4Request) => AuthzDecision;
+/** L4 AuthorizationPolicy for a connection to `destination` (policy/authz.ts, with ztunnel's logging around it). */
+export type Authorizer = (destination: Workload, connection: L4Connection) => Decision;
 
 export interface InboundContext {
   readonly state: MeshState;

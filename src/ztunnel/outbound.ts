@@ -15,6 +15,7 @@ import { MeshState, Upstream } from '../mesh/state';
 import { dialTcp, pipeSockets } from './passthrough';
 import { ConnectionRecord, ConnectionReporter } from './connection';
 import { REPLY_CONNECTION_REFUSED, REPLY_GENERAL_FAILURE, REPLY_HOST_UNREACHABLE, REPLY_NOT_ALLOWED, REPLY_SUCCEEDED } from './socks5-server';
+import { errorMessage } from '../error-message';
 
 export interface OutboundContext {
   readonly state: MeshState;
@@ -98,7 +99,7 @@ export async function handleOutbound(
       });
     } catch (err) {
       const status = err instanceof HboneConnectError ? err.status : undefined;
-      lastError = (err as Error).message;
+      lastError = errorMessage(err);
       if (status !== undefined) {
         // The destination answered: that is the verdict, whichever endpoint we try.
         return fail(STATUS_TO_SOCKS[status] ?? REPLY_GENERAL_FAILURE, record, lastError, status === 401 ? 'DENY' : 'CONNECT');
@@ -140,10 +141,10 @@ async function passthrough(
     // A 10.x address outside the scenario still lives on the simulated network (127.x).
     server = await dialTcp(hostAddress(route.host), route.port);
   } catch (err) {
-    ctx.log.info('passthrough connect failed', { src: srcAddr, dst: record.dstAddr, error: (err as Error).message });
+    ctx.log.info('passthrough connect failed', { src: srcAddr, dst: record.dstAddr, error: errorMessage(err) });
     ack(REPLY_CONNECTION_REFUSED);
     client.destroy();
-    ctx.reporter.closed(record, { bytesFromClient: 0, bytesFromServer: 0, durationMs: performance.now() - started, error: (err as Error).message, responseFlags: 'CONNECT' });
+    ctx.reporter.closed(record, { bytesFromClient: 0, bytesFromServer: 0, durationMs: performance.now() - started, error: errorMessage(err), responseFlags: 'CONNECT' });
     return;
   }
   ctx.reporter.opened(record);

@@ -20,6 +20,7 @@ import { inboundHandler, Authorizer } from './inbound';
 import { acceptSocks5 } from './socks5-server';
 import { configDump } from './config-dump';
 import { ConnectionReporter } from './connection';
+import { errorMessage } from '../error-message';
 
 export interface ZtunnelOptions {
   readonly scenario: Scenario;
@@ -185,7 +186,7 @@ export class Ztunnel {
       await p;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      const why = code === 'EADDRINUSE' ? 'is already in use' : code === 'EADDRNOTAVAIL' ? 'is not a local address' : `cannot be bound (${(err as Error).message})`;
+      const why = code === 'EADDRINUSE' ? 'is already in use' : code === 'EADDRNOTAVAIL' ? 'is not a local address' : `cannot be bound (${errorMessage(err)})`;
       throw new ListenError(`${address}, the ${what}, ${why}`);
     }
   }

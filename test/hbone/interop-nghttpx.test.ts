@@ -13,7 +13,7 @@ import { hboneServer, workload, echoApp, close, forwardToAuthority } from '../fi
 
 const SERVER_IP = '127.23.0.1';
 const PROXY_IP = '127.23.0.2';
-const HBONE_PORT = 15008;
+const PORT_HBONE = 15008;
 const NGHTTPX_IDENTITY = 'spiffe://cluster.local/ns/default/sa/nghttpx';
 const PAYLOAD_BYTES = 6 * 1024;
 
@@ -169,7 +169,7 @@ t.test(
       });
       forwardToAuthority(conn);
     });
-    t.equal(server.endpoint.port, HBONE_PORT, 'our server listens on the HBONE port');
+    t.equal(server.endpoint.port, PORT_HBONE, 'our server listens on the HBONE port');
 
     const frontendPort = await freePort(PROXY_IP);
     const args = [
@@ -180,7 +180,7 @@ t.test(
       '--log-level=WARN',
       `--errorlog-file=${logFile}`,
       `--frontend=${PROXY_IP},${frontendPort};no-tls`,
-      `--backend=${SERVER_IP},${HBONE_PORT};;proto=h2;tls`,
+      `--backend=${SERVER_IP},${PORT_HBONE};;proto=h2;tls`,
       `--client-private-key-file=${keyFile}`,
       `--client-cert-file=${certFile}`,
       `--cacert=${rootFile}`,

@@ -1,5 +1,5 @@
 // The L7 path with real processes: one ztunnel per node, one process per pod and the waypoint,
-// on the 10.81 block (scenarios/waypoint.yaml with more clients; see fixtures/scenario.ts).
+// on the 10.81 block (the waypoint part of scenarios/bookinfo.yaml, with more clients; see fixtures/scenario.ts).
 // Node D runs no ztunnel: this test serves the probe pod's :15008 itself, to see the CONNECT the
 // waypoint originates, headers and all.
 import t from 'tap';
