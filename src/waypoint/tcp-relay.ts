@@ -1,0 +1,113 @@
+// What the waypoint does with a tunnel that does not carry HTTP: relays the bytes at L4, as
+// Envoy's TCP proxy would, with the attached policies still enforced on what L4 can see, and
+// counted in istio_tcp_* (reporter="waypoint"). detectProtocol decides, as Istio does, from the
+// port's name, or by sniffing the first bytes.
+import type { ClientHttp2Stream, ServerHttp2Stream } from 'node:http2';
+import { principalOf } from '../identity/spiffe';
+import type { InboundConnect } from '../hbone/server';
+import { pipeStreams, resetStream } from '../hbone/pipe';
+import { formatAuthority } from '../hbone/authority';
+import { childTraceparent, headerValue } from '../hbone/headers';
+import { HEADER_TRACEPARENT } from '../hbone/constants';
+import type { Service, Workload } from '../mesh/model';
+import { clusterAddress, serviceHost } from '../mesh/model';
+import type { MeshState } from '../mesh/state';
+import { appliesAtWaypoint, rbacTarget } from '../policy/authz-l7';
+import { authorize as authorizeL4 } from '../policy/authz';
+import type { Logger } from '../telemetry/log';
+import { TcpMetrics, WAYPOINT_TCP_FLAGS } from '../telemetry/tcp-metrics';
+import { sourceLabels, destinationLabels, serviceLabels } from '../telemetry/workload-labels';
+import { errorMessage } from '../error-message';
+import { podStage } from './envoy-names';
+
+export interface TcpRelayContext {
+  readonly state: MeshState;
+  /** The waypoint's own pod. */
+  readonly pod: Workload;
+  readonly metrics: TcpMetrics;
+  readonly log: Logger;
+  /** Stage 4: a CONNECT to the pod `target` (ip:port), as the waypoint. */
+  readonly originate: (target: string, traceparent: string) => Promise<ClientHttp2Stream>;
+}
+
+/**
+ * Not HTTP: the waypoint relays the bytes at L4, as Envoy's TCP proxy would, with the policies
+ * attached here still enforced on what L4 can see (rules with HTTP fields: an ALLOW never
+ * matches, a DENY matches, as ztunnel treats them).
+ */
+export async function relayTcp(ctx: TcpRelayContext, conn: InboundConnect, stream: ServerHttp2Stream, service: Service, port: number): Promise<void> {
+  const servicePort = service.ports.find((p) => p.port === port)!;
+  const pod = ctx.state.nextEndpointOf(service);
+  if (!pod) return void resetStream(stream);
+  const target = rbacTarget(service, pod, ctx.pod);
+  // The attached policies, made namespace-wide so the L4 evaluator applies them all to this pod.
+  const attached = ctx.state.scenario.policies
+    .filter((d) => appliesAtWaypoint(d, target))
+    .map((d) => ({ ...d, metadata: { ...d.metadata, namespace: pod.namespace }, spec: { ...d.spec, selector: undefined, targetRefs: undefined, targetRef: undefined } }));
+  const decision = authorizeL4(attached, { namespace: pod.namespace, labels: pod.labels }, {
+    sourcePrincipal: principalOf(conn.peer),
+    sourceNamespace: conn.peer.namespace,
+    sourceIp: clusterAddress(conn.remote.address),
+    destinationIp: service.vip,
+    destinationPort: port,
+  });
+  const fields = { stage: podStage(pod, servicePort.targetPort), service: serviceHost(service), peer: conn.peerSpiffeId, protocol: 'tcp' };
+  // Counted as Envoy's stats filter counts a TCP proxy connection: opened once accepted, closed
+  // with Envoy's flag. A denial is no flag (the network RBAC filter sets termination details).
+  const td = { trustDomain: ctx.state.trustDomain };
+  const source = ctx.state.podByIp(clusterAddress(conn.remote.address));
+  const metrics = ctx.metrics.open({
+    reporter: 'waypoint',
+    ...(source ? sourceLabels(source, td) : {}),
+    source_principal: conn.peerSpiffeId,
+    ...destinationLabels(pod, td),
+    ...serviceLabels(service),
+    connection_security_policy: 'mutual_tls',
+  });
+  if (!decision.allowed) {
+    ctx.log.info('rbac denied (tcp)', { ...fields, policy: decision.policy ?? 'none', reason: decision.reason });
+    metrics.close(WAYPOINT_TCP_FLAGS.none);
+    return void resetStream(stream);
+  }
+  const authority = formatAuthority(pod.ip, servicePort.targetPort);
+  let upstream: ClientHttp2Stream;
+  try {
+    upstream = await ctx.originate(authority, childTraceparent(headerValue(conn.headers[HEADER_TRACEPARENT])));
+  } catch (err) {
+    ctx.log.info('tcp upstream failed', { ...fields, upstream: authority, error: errorMessage(err) });
+    metrics.close(WAYPOINT_TCP_FLAGS.upstreamConnectFailure);
+    return void resetStream(stream);
+  }
+  const bytes = await pipeStreams(stream, upstream);
+  metrics.received(bytes.bytesAtoB);
+  metrics.sent(bytes.bytesBtoA);
+  metrics.close(WAYPOINT_TCP_FLAGS.none);
+  ctx.log.debug('tcp relay complete', { ...fields, upstream: authority, ...bytes });
+}
+
+/** Port-name protocol selection, as Istio does; other names are sniffed from the first bytes. */
+const HTTP_PORT_NAME_RE = /^(http|http2|grpc|grpc-web)(-|$)/i;
+const TCP_PORT_NAME_RE = /^(tcp|tls|mongo|mysql|redis)(-|$)/i;
+const HTTP_REQUEST_LINE_RE = /^[A-Z]{3,7} \S+ HTTP\/1\.[01]\r?\n?/;
+const SNIFF_TIMEOUT_MS = 1000;
+
+export function detectProtocol(stream: ServerHttp2Stream, portName: string): Promise<'http' | 'tcp'> {
+  if (HTTP_PORT_NAME_RE.test(portName)) return Promise.resolve('http');
+  if (TCP_PORT_NAME_RE.test(portName)) return Promise.resolve('tcp');
+  return new Promise((resolve) => {
+    // A server-speaks-first protocol sends nothing: after a while, call it TCP.
+    const timer = setTimeout(() => {
+      stream.off('data', onData);
+      stream.pause();
+      resolve('tcp');
+    }, SNIFF_TIMEOUT_MS);
+    const onData = (chunk: Buffer): void => {
+      clearTimeout(timer);
+      stream.pause();
+      stream.unshift(chunk);
+      resolve(HTTP_REQUEST_LINE_RE.test(chunk.toString('latin1', 0, 64)) ? 'http' : 'tcp');
+    };
+    stream.once('data', onData);
+  });
+}
+
