@@ -74,7 +74,7 @@ export function fdCount(pid: number): number {
 export function childrenOf(pid: number): number[] {
   const kids = new Set<number>();
   for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
-    let text = '';
+    let text: string;
     try {
       text = fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8');
     } catch {

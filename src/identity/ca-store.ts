@@ -45,7 +45,7 @@ async function tryLoad(certPath: string, keyPath: string): Promise<MeshCa | unde
   try {
     return await MeshCa.fromPem(fs.readFileSync(certPath, 'utf8'), fs.readFileSync(keyPath, 'utf8'));
   } catch (err) {
-    throw new Error(`cannot load the mesh root from ${certPath} and ${keyPath}: ${errorMessage(err)}; delete both to make a new root`);
+    throw new Error(`cannot load the mesh root from ${certPath} and ${keyPath}: ${errorMessage(err)}; delete both to make a new root`, { cause: err });
   }
 }
 
@@ -59,7 +59,7 @@ async function acquire(lock: string): Promise<void> {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const age = Date.now() - fs.statSync(lock, { throwIfNoEntry: false })!.mtimeMs;
       if (age > STALE_LOCK_MS) fs.rmSync(lock, { recursive: true, force: true });
-      else if (Date.now() > deadline) throw new Error(`timed out waiting for ${lock}; remove it if no other hbone-sim is starting`);
+      else if (Date.now() > deadline) throw new Error(`timed out waiting for ${lock}; remove it if no other hbone-sim is starting`, { cause: err });
       else await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
     }
   }

@@ -195,6 +195,7 @@ export class Field {
    * (spec.rules[0].backendRefs[1].port), or undefined when the file has nothing there.
    */
   find(subPath: string): Field | undefined {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the walk starts here and moves down
     let field: Field = this;
     for (const [, key, index] of subPath.matchAll(PATH_SEGMENT_RE)) {
       const node = field.node;

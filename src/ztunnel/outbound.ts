@@ -64,7 +64,7 @@ export async function handleOutbound(
   const targetPort = viaWaypoint ? route.servicePort.port : route.port;
   const cert = ctx.certificateOf(source);
   const traceparent = newTraceparent();
-  let lastError = '';
+  let lastError: string;
   for (const pod of candidates) {
     const dstAddr = viaWaypoint ? formatAuthority(route.service.vip, targetPort) : formatAuthority(pod.ip, targetPort);
     const destinationIdentity = spiffeIdOf(pod, ctx.state.trustDomain);

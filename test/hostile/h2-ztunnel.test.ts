@@ -3,7 +3,6 @@
 // the protocol's answer, that ztunnel-node-b survived, that sleep -> echo kept working, and that
 // the victim's memory and file descriptors came back.
 import t from 'tap';
-import * as net from 'node:net';
 import { startMesh, l4Scenario, Mesh } from '../fixtures/scenario-mesh';
 import { echoFlows } from './fixtures/echo-flows';
 import { watch, procStats } from './fixtures/health';

@@ -1,5 +1,5 @@
 // The mesh CA, the certificate files, and renewal at half-life.
-import t from 'tap';
+import t, { Test } from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,7 +12,7 @@ import { makeSpiffeId } from '../../src/identity/spiffe';
 import { WorkloadCertificate } from '../../src/identity/workload-cert';
 import { writeWorkloadCert } from '../../src/cli/cert';
 
-function tmpdir(t: Tap.Test): string {
+function tmpdir(t: Test): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hbone-ca-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   return dir;

@@ -1,4 +1,5 @@
 import t from 'tap';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadScenario, parseScenario, repoRoot, resolveScenarioFile, ScenarioError } from '../../src/mesh/load';
 import { hostAddress, selects, spiffeIdOf } from '../../src/mesh/model';
@@ -119,7 +120,7 @@ t.test('an unknown scenario name says which ones exist', async (t) => {
 });
 
 t.test('parseScenario names the file it is given in origins', async (t) => {
-  const text = require('node:fs').readFileSync(path.join(ROOT, 'scenarios/echo.yaml'), 'utf8') as string;
+  const text = fs.readFileSync(path.join(ROOT, 'scenarios/echo.yaml'), 'utf8');
   const s = parseScenario(text, 'elsewhere/echo.yaml');
   t.equal(s.file, 'elsewhere/echo.yaml');
   t.match(s.expect[0].origin, /^elsewhere\/echo\.yaml:\d+$/);

@@ -26,7 +26,7 @@ t.test('one more node, pod or service than the cap is refused at its list, namin
   // Every list over its cap at once, and nothing else (the entries are not read).
   t.equal(problemsOf(sized(MAX_NODES + 1, MAX_WORKLOADS + 1, MAX_SERVICES + 1)).length, 3);
   // An alias counts what it stands for.
-  const aliased = sized(2, 2, 1).replace('workloads:', `spare: &pods\n${'  - {}\n'.repeat(MAX_WORKLOADS + 1)}workloads:`).replace(/workloads:\n(  - .*\n)+/, 'workloads: *pods\n');
+  const aliased = sized(2, 2, 1).replace('workloads:', `spare: &pods\n${'  - {}\n'.repeat(MAX_WORKLOADS + 1)}workloads:`).replace(/workloads:\n( {2}- .*\n)+/, 'workloads: *pods\n');
   t.match(problemsOf(aliased), [/^t\.yaml:\d+: workloads: 57 pods, more than the 56 a scenario may declare/]);
 });
 

@@ -7,7 +7,7 @@ import { writeStdoutLine } from '../../src/telemetry/stdout-lines';
 
 t.test('lines of one turn go out in one write, in order', async (t) => {
   const writes: string[] = [];
-  let synchronous = -1;
+  let synchronous: number;
   const original = process.stdout.write.bind(process.stdout);
   // tap reports through this process's stdout too: keep only our lines' writes.
   process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {

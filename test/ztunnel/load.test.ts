@@ -195,7 +195,7 @@ t.test(`${LONG + SHORT} connections at once through sleep's capture while notsle
     notsleepDenied: DENIED,
     notsleepAllowed: 0,
   };
-  let delta: Record<string, number> = {};
+  let delta: Record<string, number>;
   const deadline = performance.now() + 2000;
   for (;;) {
     const now = await counters();
