@@ -1,7 +1,7 @@
 // `npm run bench`: every path of the ambient data plane, side by side, on the real processes of a
 // scenario (bench/mesh.ts). Suites: throughput, latency and cost (the same 1,000 rps runs),
 // max rps, new connections per second, and memory per idle connection. Prints the tables, saves
-// bench/results/<timestamp>.json and regenerates bench/REPORT.md with its chart.
+// bench/results/<timestamp>.json with its report; --publish rewrites the committed bench/REPORT.md.
 //
 //   npm run bench -- [--quick] [--suite latency,cost] [--reps N] [--out DIR]   (see --help)
 import * as fs from 'node:fs';
@@ -145,9 +145,14 @@ async function run(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
   const stamp = startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   const resultsFile = path.join(resultsDir, `${stamp}.json`);
   fs.writeFileSync(resultsFile, JSON.stringify(final, null, 2) + '\n');
-  fs.writeFileSync(path.join(opts.outDir, CHART_FILE), chartSvg(final));
-  fs.writeFileSync(path.join(opts.outDir, REPORT_FILE), reportMarkdown(final, CHART_FILE));
-  process.stdout.write(`saved ${path.relative(process.cwd(), resultsFile)}; wrote ${path.relative(process.cwd(), path.join(opts.outDir, REPORT_FILE))}\n`);
+  // Every run's report sits beside its results (ignored by git); the committed REPORT.md and
+  // its chart change only when a run is published.
+  const reportDir = opts.publish ? opts.outDir : resultsDir;
+  const chart = opts.publish ? CHART_FILE : `${stamp}.svg`;
+  const report = path.join(reportDir, opts.publish ? REPORT_FILE : `${stamp}.md`);
+  fs.writeFileSync(path.join(reportDir, chart), chartSvg(final));
+  fs.writeFileSync(report, reportMarkdown(final, chart));
+  process.stdout.write(`saved ${path.relative(process.cwd(), resultsFile)}; wrote ${path.relative(process.cwd(), report)}${opts.publish ? ' (published)' : ''}\n`);
   return 0;
 }
 

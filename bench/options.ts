@@ -89,8 +89,10 @@ export interface BenchOptions {
   readonly block: number;
   /** Length of the soak, after its warm-up. */
   readonly soakMinutes: number;
-  /** Where results/<timestamp>.json and REPORT.md are written. */
+  /** Where results/<timestamp>.json (and .md, .svg) are written, and REPORT.md when published. */
   readonly outDir: string;
+  /** Rewrite the committed REPORT.md and REPORT.svg from this run. */
+  readonly publish: boolean;
 }
 
 export const USAGE = `usage: npm run bench -- [flags]
@@ -102,7 +104,8 @@ export const USAGE = `usage: npm run bench -- [flags]
   --reps N           repetitions of every measurement; the median is reported
                      (default ${DEFAULT_REPS}; ${DEFAULT_THROUGHPUT_REPS} for a full throughput suite, 1 for --quick scale)
   --block N          address block of the bench mesh: 10.N served at 127.N (default ${DEFAULT_BLOCK})
-  --out DIR          write DIR/results/<timestamp>.json and DIR/REPORT.md (default bench/)
+  --out DIR          write DIR/results/<timestamp>.json, .md and .svg (default bench/)
+  --publish          also rewrite DIR/REPORT.md and DIR/REPORT.svg, the committed report
 Profiling: HBONE_BENCH_CPU_PROF=DIR writes a .cpuprofile of every mesh process into DIR.`;
 
 function positiveInt(name: string, text: string | boolean | undefined, fallback: number, max = Infinity): number {
@@ -120,7 +123,7 @@ function positiveNumber(name: string, text: string | boolean | undefined, fallba
 }
 
 export function parseOptions(argv: string[], defaultOutDir: string): BenchOptions {
-  const { flags, positional } = parseFlags(argv, { quick: 'boolean', suite: 'string', reps: 'string', block: 'string', out: 'string', minutes: 'string' });
+  const { flags, positional } = parseFlags(argv, { quick: 'boolean', suite: 'string', reps: 'string', block: 'string', out: 'string', minutes: 'string', publish: 'boolean' });
   if (positional.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positional[0])}`);
   const suites = flags.suite === 'all' ? [...SUITES] : typeof flags.suite === 'string' ? flags.suite.split(',').map((s) => s.trim()) : [...DEFAULT_SUITES];
   for (const s of suites) {
@@ -137,5 +140,6 @@ export function parseOptions(argv: string[], defaultOutDir: string): BenchOption
     block: positiveInt('--block', flags.block, DEFAULT_BLOCK, 254),
     soakMinutes: positiveNumber('--minutes', flags.minutes, quick ? QUICK_SOAK_MINUTES : DEFAULT_SOAK_MINUTES),
     outDir: typeof flags.out === 'string' ? path.resolve(flags.out) : defaultOutDir,
+    publish: flags.publish === true,
   };
 }

@@ -26,7 +26,7 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
 t.test('a quick run of every suite writes the results, the report and the chart', async (t) => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'hbone-bench-test-'));
   t.teardown(() => fs.rmSync(out, { recursive: true, force: true }));
-  const r = await run(['--quick', '--reps', '1', '--block', String(BLOCK), '--out', out]);
+  const r = await run(['--quick', '--reps', '1', '--block', String(BLOCK), '--out', out, '--publish']);
   t.equal(r.code, 0, 'exit 0', { stderr: r.stderr.slice(-2000) });
 
   const files = fs.readdirSync(path.join(out, 'results'));

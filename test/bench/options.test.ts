@@ -47,3 +47,8 @@ t.test('bad flags are usage errors that say what is wrong', async (t) => {
   t.throws(() => parseOptions(['--fast'], '/x'), /unknown flag --fast/);
   t.throws(() => parseOptions(['extra'], '/x'), /unexpected argument "extra"/);
 });
+
+t.test('--publish: only then is the committed report rewritten', async (t) => {
+  t.equal(parseOptions([], '/x').publish, false, 'a plain run leaves bench/REPORT.md alone');
+  t.equal(parseOptions(['--publish'], '/x').publish, true);
+});
