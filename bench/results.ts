@@ -160,7 +160,7 @@ export interface BenchResults {
 export interface SoakProcess {
   /** runner, ztunnel-node-a, a pod's name... */
   readonly name: string;
-  /** Low-water RSS over the first third of the samples after warm-up, and over the last third. */
+  /** RSS after warm-up (see soakProcess), and the low-water RSS over the last third of the run. */
   readonly rssWarmMB: number;
   readonly rssEndMB: number;
   readonly rssMaxMB: number;

@@ -246,11 +246,11 @@ function hostileSection(results: readonly HostileResult[]): Section {
 function soakSection(r: SoakResult): Section {
   return {
     title: `Soak: ${formatNumber(r.minutes, r.minutes < 1 ? 2 : 0)} min on the L7 path`,
-    columns: [left('process'), right('low-water MB, first third'), right('low-water MB, last third'), right('max MB'), right('growth'), right('fds after warm-up'), right('fds at end'), left('flat')],
+    columns: [left('process'), right('MB after warm-up'), right('low-water MB, last third'), right('max MB'), right('growth'), right('fds after warm-up'), right('fds at end'), left('flat')],
     rows: r.processes.map((p) => [p.name, fixed(p.rssWarmMB, 1), fixed(p.rssEndMB, 1), fixed(p.rssMaxMB, 1), `${fixed(p.rssGrowth * 100, 1)}%`, String(p.fdsWarm), String(p.fdsEnd), p.flat ? 'yes' : 'NO']),
     note:
       `${formatNumber(r.requests, 0)} requests after ${r.warmupSeconds} s of warm-up, ${fixed(r.rps, 0)} rps over ${r.connections} connections, ${r.errors} errors / ${r.non2xx} non-2xx. ` +
-      'The mesh is held by the runner itself (hbone-sim scenario --hold). RSS is read every few seconds after warm-up; a garbage-collected heap saws up and down between collections, so each process is judged by its low-water RSS (what it keeps after collecting) in the first and the last third of the run. Flat: at most 15% growth and no file descriptors gained.',
+      'The mesh is held by the runner itself (hbone-sim scenario --hold). RSS is read every few seconds after warm-up; a garbage-collected heap saws up and down between collections, so the end of the run is judged by its low-water RSS over the last third (what the process keeps after collecting), against its RSS after warm-up (the first sample, or the low-water of the first third if higher). Flat: at most 15% growth and no file descriptors gained.',
   };
 }
 
