@@ -19,26 +19,26 @@
 // Today's Istio waypoints call the listeners connect_terminate, main_internal and
 // connect_originate and put the RBAC filter in main_internal's per-service chain; the seed's
 // layout is kept because it is the one the simulator's stages are named after.
-import type { AuthorizationPolicyDoc, Service, ServicePort, Workload } from '../mesh/model';
-import { serviceHost } from '../mesh/model';
-import { PORT_HBONE } from '../mesh/ports';
-import type { MeshState } from '../mesh/state';
-import { STAGE_ORIGINATE, STAGE_TERMINATE, internalClusterName, podStage, vipListenerName, vipStage, workloadMetadata } from './envoy-names';
+import type { AuthorizationPolicyDoc, Service, ServicePort, Workload } from '../../mesh/model';
+import { serviceHost } from '../../mesh/model';
+import { PORT_HBONE } from '../../mesh/ports';
+import type { MeshState } from '../../mesh/state';
+import { STAGE_ORIGINATE, STAGE_TERMINATE, internalClusterName, podStage, vipListenerName, vipStage, workloadMetadata } from '../envoy-names';
 import {
   CONNECTION_WINDOW_BYTES,
   CONNECT_TIMEOUT_MS,
   HEADER_ORIGINAL_DST,
   SERVER_MAX_CONCURRENT_STREAMS,
   STREAM_WINDOW_BYTES,
-} from '../hbone/constants';
-import { appliesAtWaypoint, AuthorizeL7Options, rbacTarget } from '../policy/authz-l7';
-import { compilePolicy, CompiledCondition, CompiledOperation, CompiledPolicy, CompiledRule, CompiledSource } from '../policy/compile';
-import type { Cidr } from '../policy/match';
-import { compileRoutes } from '../policy/httproute';
-import type { CompiledMatch, CompiledRouteTable, RetryPolicy, ValueMatcher } from '../policy/httproute-table';
-import type { HeaderModifier } from '../policy/httproute-headers';
-import { canonicalService, DEFAULT_CLUSTER_ID } from '../telemetry/workload-labels';
-import { hcmPathOptions, HcmPathOptions } from '../policy/path-normalization';
+} from '../../hbone/constants';
+import { appliesAtWaypoint, AuthorizeL7Options, rbacTarget } from '../../policy/authz-l7';
+import { compilePolicy, CompiledCondition, CompiledOperation, CompiledPolicy, CompiledRule, CompiledSource } from '../../policy/compile';
+import type { Cidr } from '../../policy/match';
+import { compileRoutes } from '../../policy/httproute';
+import type { CompiledMatch, CompiledRouteTable, RetryPolicy, ValueMatcher } from '../../policy/httproute-table';
+import type { HeaderModifier } from '../../policy/httproute-headers';
+import { canonicalService, DEFAULT_CLUSTER_ID } from '../../telemetry/workload-labels';
+import { hcmPathOptions, HcmPathOptions } from '../../policy/path-normalization';
 
 // ---- JSON ----
 

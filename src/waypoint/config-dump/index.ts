@@ -1,0 +1,2 @@
+// The waypoint's admin /config_dump (dump.ts).
+export * from './dump';
