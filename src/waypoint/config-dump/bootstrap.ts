@@ -1,7 +1,7 @@
 // BootstrapConfigDump: the waypoint's node, as istio-agent describes it to istiod.
 import type { Workload } from '../../mesh/model';
 import { canonicalService, DEFAULT_CLUSTER_ID } from '../../telemetry/workload-labels';
-import type { JsonObject } from './json';
+import type { JsonObject } from '../../admin/json';
 
 export function bootstrap(waypoint: Workload, trustDomain: string): JsonObject {
   const c = canonicalService(waypoint);

@@ -9,7 +9,7 @@ import type { CompiledRouteTable } from '../../policy/httproute-table';
 import { hcmPathOptions } from '../../policy/path-normalization';
 import { podStage, vipStage } from '../envoy-names';
 import { bootstrap } from './bootstrap';
-import type { JsonObject } from './json';
+import type { JsonObject } from '../../admin/json';
 import { originateCluster, originateListener } from './originate';
 import { PodEndpoint, podCluster, podListener } from './pod';
 import { internalCluster, terminateListener } from './terminate';

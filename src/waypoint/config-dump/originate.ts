@@ -3,7 +3,7 @@
 // ORIGINAL_DST cluster that dials the pod's ztunnel on 15008 over mutual TLS, HTTP/2 with CONNECT.
 import { CONNECTION_WINDOW_BYTES, CONNECT_TIMEOUT_MS, HEADER_ORIGINAL_DST, STREAM_WINDOW_BYTES } from '../../hbone/constants';
 import { STAGE_ORIGINATE } from '../envoy-names';
-import type { JsonObject } from './json';
+import type { JsonObject } from '../../admin/json';
 import { SET_DST_ADDRESS, TYPE_CLUSTER, TYPE_LISTENER, durationText } from './resources';
 import { upstreamTls } from './tls';
 

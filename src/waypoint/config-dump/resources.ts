@@ -1,7 +1,7 @@
 // Pieces every stage of the waypoint's dump shares: the listener and cluster type URLs, ADS as
 // the config source of dynamic resources, the set_dst_address filter of every internal listener,
 // the internal_upstream transport socket that reaches one, and durations as protobuf JSON writes them.
-import type { JsonObject } from './json';
+import type { JsonObject } from '../../admin/json';
 
 export const TYPE_LISTENER = 'type.googleapis.com/envoy.config.listener.v3.Listener';
 export const TYPE_CLUSTER = 'type.googleapis.com/envoy.config.cluster.v3.Cluster';

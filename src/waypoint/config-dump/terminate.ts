@@ -7,7 +7,7 @@ import { CONNECTION_WINDOW_BYTES, SERVER_MAX_CONCURRENT_STREAMS, STREAM_WINDOW_B
 import type { HcmPathOptions } from '../../policy/path-normalization';
 import { STAGE_TERMINATE, internalClusterName, vipListenerName } from '../envoy-names';
 import { FILTER_HCM, ROUTER, TYPE_HCM, normalizeFields } from './http-connection-manager';
-import type { JsonObject } from './json';
+import type { JsonObject } from '../../admin/json';
 import { TYPE_CLUSTER, TYPE_LISTENER, internalUpstream } from './resources';
 import { downstreamTls } from './tls';
 

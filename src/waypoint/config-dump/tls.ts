@@ -1,7 +1,7 @@
 // The waypoint's mutual TLS as its dump shows it: TLS 1.3 only, ALPN h2, the workload certificate
 // and the mesh root from SDS, peers verified to the trust domain. Downstream on
 // inbound_CONNECT_terminate, upstream on the inbound_CONNECT_originate cluster.
-import type { JsonObject } from './json';
+import type { JsonObject } from '../../admin/json';
 
 const TYPE_DOWNSTREAM_TLS = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
 const TYPE_UPSTREAM_TLS = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';

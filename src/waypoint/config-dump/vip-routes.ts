@@ -6,7 +6,7 @@ import { serviceHost } from '../../mesh/model';
 import type { CompiledMatch, CompiledRouteTable, RetryPolicy, ValueMatcher } from '../../policy/httproute-table';
 import type { HeaderModifier } from '../../policy/httproute-headers';
 import { vipStage } from '../envoy-names';
-import type { JsonObject } from './json';
+import type { JsonObject } from '../../admin/json';
 import { durationText } from './resources';
 
 const TYPE_ROUTE_CONFIGURATION = 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration';

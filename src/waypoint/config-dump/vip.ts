@@ -8,7 +8,7 @@ import type { MeshState } from '../../mesh/state';
 import type { HcmPathOptions } from '../../policy/path-normalization';
 import { podStage, vipListenerName, vipStage, workloadMetadata } from '../envoy-names';
 import { inboundHcm } from './http-connection-manager';
-import type { JsonObject } from './json';
+import type { JsonObject } from '../../admin/json';
 import { ADS, SET_DST_ADDRESS, TYPE_CLUSTER, TYPE_LISTENER, internalUpstream } from './resources';
 
 const TYPE_CLUSTER_LOAD_ASSIGNMENT = 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment';

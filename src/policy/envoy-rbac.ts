@@ -1,9 +1,11 @@
 // AuthorizationPolicy as Envoy's HTTP RBAC filters, the way istiod translates it for a waypoint:
 // one filter per action, each rule an Envoy policy named ns[<ns>]-policy[<name>]-rule[<i>] with
-// its permissions (what is asked) and principals (who asks).
-import type { CompiledCondition, CompiledOperation, CompiledPolicy, CompiledRule, CompiledSource } from '../../policy/compile';
-import type { Cidr } from '../../policy/match';
-import type { JsonObject } from './json';
+// its permissions (what is asked) and principals (who asks). The waypoint's config dump puts
+// them in front of each pod (waypoint/config-dump/pod.ts); the translation lives with the policy
+// code, as Envoy keeps extensions/filters/common/rbac apart from the filters that use it.
+import type { JsonObject } from '../admin/json';
+import type { CompiledCondition, CompiledOperation, CompiledPolicy, CompiledRule, CompiledSource } from './compile';
+import type { Cidr } from './match';
 
 const FILTER_RBAC = 'envoy.filters.http.rbac';
 const FILTER_EXT_AUTHZ = 'envoy.filters.http.ext_authz';
