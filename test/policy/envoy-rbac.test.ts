@@ -2,8 +2,8 @@
 // How the filters sit in the waypoint's dump is test/waypoint/config-dump.test.ts's business.
 import t from 'tap';
 import type { AuthorizationPolicyDoc } from '../../src/mesh/model';
-import { compilePolicy } from '../../src/policy/compile';
-import { rbacFilters, rbacPolicy } from '../../src/policy/envoy-rbac';
+import { compilePolicy } from '../../src/policy/authz';
+import { rbacFilters, rbacPolicy } from '../../src/policy/authz/envoy-rbac';
 
 const TD = 'cluster.local';
 

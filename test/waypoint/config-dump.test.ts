@@ -7,7 +7,7 @@ import { MeshState } from '../../src/mesh/state';
 import type { Json, JsonObject } from '../../src/admin/json';
 import { configDump, findConfig, DUMP_TYPES, EnvoyConfigDump } from '../../src/waypoint/config-dump';
 import { STAGE_ORIGINATE, STAGE_TERMINATE, internalClusterName, podStage, vipListenerName, vipStage, workloadMetadata } from '../../src/waypoint/envoy-names';
-import { authorizeL7, rbacTarget } from '../../src/policy/authz-l7';
+import { authorizeL7, rbacTarget } from '../../src/policy/authz';
 
 /**
  * The bundled scenario with the seed's waypoint: bookinfo (it was scenarios/waypoint.yaml until

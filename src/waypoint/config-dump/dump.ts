@@ -2,11 +2,9 @@
 // to, the pods behind them) and assembles each stage's resources in Envoy's ConfigDump order.
 import type { AuthorizationPolicyDoc, Service, ServicePort, Workload } from '../../mesh/model';
 import type { MeshState } from '../../mesh/state';
-import type { AuthorizeL7Options } from '../../policy/authz-l7';
-import { compilePolicy } from '../../policy/compile';
-import { compileRoutes } from '../../policy/httproute';
-import type { CompiledRouteTable } from '../../policy/httproute-table';
-import { hcmPathOptions } from '../../policy/path-normalization';
+import { AuthorizeL7Options, compilePolicy } from '../../policy/authz';
+import { compileRoutes, CompiledRouteTable } from '../../policy/httproute';
+import { hcmPathOptions } from '../path-normalization';
 import { podStage, vipStage } from '../envoy-names';
 import { bootstrap } from './bootstrap';
 import type { JsonObject } from '../../admin/json';

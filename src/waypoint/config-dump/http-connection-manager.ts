@@ -1,6 +1,6 @@
 // The HTTP connection manager (envoy.filters.network.http_connection_manager) as Istio writes it
 // on the waypoint's inbound HTTP chains, meshConfig.pathNormalization included.
-import type { HcmPathOptions } from '../../policy/path-normalization';
+import type { HcmPathOptions } from '../path-normalization';
 import type { JsonObject } from '../../admin/json';
 
 export const FILTER_HCM = 'envoy.filters.network.http_connection_manager';

@@ -25,7 +25,7 @@
 //   bootstrap.ts                BootstrapConfigDump: the waypoint's node
 //   terminate.ts                stage 1 listener and the internal clusters it routes to
 //   vip.ts, vip-routes.ts       stage 2 listeners, clusters, endpoints; its RDS route configurations
-//   pod.ts                      stage 3 listeners (with the RBAC filters of policy/envoy-rbac.ts) and clusters
+//   pod.ts                      stage 3 listeners (with the RBAC filters of policy/authz/envoy-rbac.ts) and clusters
 //   originate.ts                stage 4 listener and cluster
 //   http-connection-manager.ts, tls.ts, resources.ts   pieces the stages share (JSON types: admin/json.ts)
 export { configDump, findConfig, DUMP_TYPES } from './dump';

@@ -1,12 +1,10 @@
 // Stage 3, inbound-pod|<targetPort>||<pod ip>: one internal listener per pod a served service can
 // reach, whose HTTP chain carries the RBAC filters of the AuthorizationPolicies that apply
-// (policy/envoy-rbac.ts), and its STATIC cluster, whose endpoint carries the tunnel metadata for stage 4.
+// (policy/authz/envoy-rbac.ts), and its STATIC cluster, whose endpoint carries the tunnel metadata for stage 4.
 import type { AuthorizationPolicyDoc, Service, Workload } from '../../mesh/model';
 import { PORT_HBONE } from '../../mesh/ports';
-import { appliesAtWaypoint, AuthorizeL7Options, rbacTarget } from '../../policy/authz-l7';
-import type { CompiledPolicy } from '../../policy/compile';
-import { rbacFilters } from '../../policy/envoy-rbac';
-import type { HcmPathOptions } from '../../policy/path-normalization';
+import { appliesAtWaypoint, AuthorizeL7Options, CompiledPolicy, rbacFilters, rbacTarget } from '../../policy/authz';
+import type { HcmPathOptions } from '../path-normalization';
 import { STAGE_ORIGINATE, podStage, workloadMetadata } from '../envoy-names';
 import { inboundHcm } from './http-connection-manager';
 import type { JsonObject } from '../../admin/json';

@@ -4,7 +4,7 @@
 import type { Service, Workload } from '../../mesh/model';
 import { PORT_HBONE } from '../../mesh/ports';
 import { CONNECTION_WINDOW_BYTES, SERVER_MAX_CONCURRENT_STREAMS, STREAM_WINDOW_BYTES } from '../../hbone/constants';
-import type { HcmPathOptions } from '../../policy/path-normalization';
+import type { HcmPathOptions } from '../path-normalization';
 import { STAGE_TERMINATE, internalClusterName, vipListenerName } from '../envoy-names';
 import { FILTER_HCM, ROUTER, TYPE_HCM, normalizeFields } from './http-connection-manager';
 import type { JsonObject } from '../../admin/json';

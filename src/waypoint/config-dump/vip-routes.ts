@@ -3,8 +3,7 @@
 // without routes gets one default route to its own cluster.
 import type { Service } from '../../mesh/model';
 import { serviceHost } from '../../mesh/model';
-import type { CompiledMatch, CompiledRouteTable, RetryPolicy, ValueMatcher } from '../../policy/httproute-table';
-import type { HeaderModifier } from '../../policy/httproute-headers';
+import type { CompiledMatch, CompiledRouteTable, HeaderModifier, RetryPolicy, ValueMatcher } from '../../policy/httproute';
 import { vipStage } from '../envoy-names';
 import type { JsonObject } from '../../admin/json';
 import { durationText } from './resources';

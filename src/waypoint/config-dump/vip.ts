@@ -5,7 +5,7 @@ import type { Service, ServicePort } from '../../mesh/model';
 import { serviceHost } from '../../mesh/model';
 import { PORT_HBONE } from '../../mesh/ports';
 import type { MeshState } from '../../mesh/state';
-import type { HcmPathOptions } from '../../policy/path-normalization';
+import type { HcmPathOptions } from '../path-normalization';
 import { podStage, vipListenerName, vipStage, workloadMetadata } from '../envoy-names';
 import { inboundHcm } from './http-connection-manager';
 import type { JsonObject } from '../../admin/json';

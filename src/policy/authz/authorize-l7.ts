@@ -3,8 +3,8 @@
 //
 // Order (DESIGN.md section 5, Istio's): CUSTOM, then any matching DENY denies; no ALLOW policy
 // applying to the target allows; a matching ALLOW allows; otherwise deny. AUDIT never changes the
-// decision. Rules come from the same compiled form ztunnel uses (compile.ts) and the L4 parts go
-// through the same matchers (authz.ts), so both proxies read a policy the same way.
+// decision. Rules come from the same compiled form ztunnel uses (compile-policy.ts) and the L4 parts
+// go through the same matchers (authorize-l4.ts), so both proxies read a policy the same way.
 //
 // Envoy details kept here on purpose, because a learner compares them with a real waypoint:
 // - istiod turns every rule into one Envoy policy named ns[<ns>]-policy[<name>]-rule[<i>], all the
@@ -13,18 +13,16 @@
 // - A denial is logged "enforced denied, matched policy <name|none>", answered 403 with body
 //   "RBAC: access denied", and its %RESPONSE_CODE_DETAILS% is rbac_access_denied_matched_policy[...].
 // - Paths are matched on the URL path (query and fragment removed) exactly as the connection
-//   manager left :path. Normalization (meshConfig.pathNormalization, path-normalization.ts) runs
+//   manager left :path. Normalization (meshConfig.pathNormalization, waypoint/path-normalization.ts) runs
 //   there, before this filter, and this filter resolves nothing itself: under NONE, /a/../admin
 //   is not /admin to it, as in Envoy.
 // - Hosts match :authority case-insensitively and with its port, as in Istio ("example.com" does
 //   not match "example.com:9080"; write "example.com*" or list both).
-import type { AuthorizationPolicyDoc, Service, Workload } from '../mesh/model';
-import { LABEL_GATEWAY_NAME, WAYPOINT_GATEWAY_CLASS } from '../mesh/model';
-import { Labels, cidrContains, labelsMatch, matchString } from './match';
-import { CompiledCondition, CompiledOperation, CompiledPolicy, CompiledRule, CompiledSource, compilePolicy, rbacPolicyName } from './compile';
-import { L4Connection, ROOT_NAMESPACE, matchConditionL4, matchSourceL4 } from './authz';
-
-export { ROOT_NAMESPACE } from './authz';
+import type { AuthorizationPolicyDoc, Labels, Service, Workload } from '../../mesh/model';
+import { LABEL_GATEWAY_NAME, WAYPOINT_GATEWAY_CLASS } from '../../mesh/model';
+import { cidrContains, labelsMatch, matchString } from './match';
+import { CompiledCondition, CompiledOperation, CompiledPolicy, CompiledRule, CompiledSource, compilePolicy, rbacPolicyName } from './compile-policy';
+import { L4Connection, ROOT_NAMESPACE, matchConditionL4, matchSourceL4 } from './authorize-l4';
 
 /** What Envoy's RBAC filter answers a denied request with. */
 export const RBAC_DENIED_STATUS = 403;
@@ -61,7 +59,7 @@ export function rbacTarget(service: Service, pod: Workload, waypoint?: Workload)
 export interface L7Request {
   /** The client's mTLS identity (from HBONE) without "spiffe://"; absent for plaintext. */
   readonly sourcePrincipal?: string;
-  /** Only used when sourcePrincipal is not of the ns/<ns>/sa/<sa> form (as in authz.ts). */
+  /** Only used when sourcePrincipal is not of the ns/<ns>/sa/<sa> form (as in authorize-l4.ts). */
   readonly sourceNamespace?: string;
   readonly sourceIp: string;
   readonly destinationIp: string;
@@ -102,7 +100,7 @@ export interface AuthorizeL7Options {
   readonly targetRefsOnly?: boolean;
 }
 
-/** A targetRef as written; every field optional since compile.ts checks only that it is an object. */
+/** A targetRef as written; every field optional since compile-policy.ts checks only that it is an object. */
 export interface TargetRef {
   readonly group?: unknown;
   readonly kind?: unknown;

@@ -3,8 +3,8 @@
 // its permissions (what is asked) and principals (who asks). The waypoint's config dump puts
 // them in front of each pod (waypoint/config-dump/pod.ts); the translation lives with the policy
 // code, as Envoy keeps extensions/filters/common/rbac apart from the filters that use it.
-import type { JsonObject } from '../admin/json';
-import type { CompiledCondition, CompiledOperation, CompiledPolicy, CompiledRule, CompiledSource } from './compile';
+import type { JsonObject } from '../../admin/json';
+import type { CompiledCondition, CompiledOperation, CompiledPolicy, CompiledRule, CompiledSource } from './compile-policy';
 import type { Cidr } from './match';
 
 const FILTER_RBAC = 'envoy.filters.http.rbac';
