@@ -1,9 +1,9 @@
-// AuthorizationPolicy → Envoy RBAC filters (src/policy/envoy-rbac.ts), checked without a waypoint.
+// AuthorizationPolicy → Envoy RBAC filters (src/policy/authz/envoy-rbac.ts), checked without a waypoint.
 // How the filters sit in the waypoint's dump is test/waypoint/config-dump.test.ts's business.
 import t from 'tap';
-import type { AuthorizationPolicyDoc } from '../../src/mesh/model';
-import { compilePolicy } from '../../src/policy/authz';
-import { rbacFilters, rbacPolicy } from '../../src/policy/authz/envoy-rbac';
+import type { AuthorizationPolicyDoc } from '../../../src/mesh/model';
+import { compilePolicy } from '../../../src/policy/authz';
+import { rbacFilters, rbacPolicy } from '../../../src/policy/authz/envoy-rbac';
 
 const TD = 'cluster.local';
 
