@@ -37,7 +37,7 @@ export const USAGE = `usage: npm run bench:core -- [flags]
   --connect-concurrency N  parallel CONNECTs in connect-par (env BENCH_CONNECT_CONCURRENCY, default ${DEFAULT_CONNECT_CONCURRENCY})
   --only a,b             run only these cases: ${CASE_IDS.join(', ')}
   --no-save              do not write bench/results/core-<time>.json
-Profiling: run the parent under \`node --cpu-prof --cpu-prof-dir=DIR dist/bench/core.js ...\`;
+Profiling: run the parent under \`node --cpu-prof --cpu-prof-dir=DIR dist/bench/core/main.js ...\`;
 the --cpu-prof flags are passed on to the server process too.`;
 
 function positiveInt(name: string, text: string | undefined, fallback: number): number {

@@ -8,7 +8,7 @@ const SERVER_ENTRY = path.join(__dirname, 'server.js');
 const READY_TIMEOUT_MS = 30_000;
 const CPU_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 3_000;
-/** Node flags the server inherits from the parent, so `node --cpu-prof dist/bench/core.js` profiles both. */
+/** Node flags the server inherits from the parent, so `node --cpu-prof dist/bench/core/main.js` profiles both. */
 const INHERITED_FLAGS = ['--cpu-prof', '--cpu-prof-dir', '--cpu-prof-interval'];
 /** Of those, the ones that take a value. */
 const VALUE_FLAGS = ['--cpu-prof-dir', '--cpu-prof-interval'];

@@ -1,4 +1,4 @@
-// The bench's receiving process, forked by bench/core.ts: a raw TCP sink, a TLS 1.3 sink and an
+// The bench's receiving process, forked by bench/core/main.ts: a raw TCP sink, a TLS 1.3 sink and an
 // HBONE server (mTLS h2 CONNECT on :15008) whose handler accepts every CONNECT and drains it.
 // All three run the same sink (transfer.ts), so the cases differ only in the transport.
 // It answers CPU-usage queries over IPC and exits when told to, or when the parent goes away.
@@ -25,7 +25,7 @@ function send(msg: FromServer): void {
 
 function required(name: string): string {
   const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set; this process is started by bench/core.ts`);
+  if (!v) throw new Error(`${name} is not set; this process is started by bench/core/main.ts`);
   return v;
 }
 

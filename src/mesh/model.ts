@@ -6,7 +6,7 @@
 
 export { DEFAULT_TRUST_DOMAIN } from '../identity/spiffe';
 import { formatSpiffeId } from '../identity/spiffe';
-import type { PathNormalizationType } from '../policy/path-normalization';
+import type { PathNormalizationType } from './path-normalization-type';
 
 export const CLUSTER_DOMAIN = 'svc.cluster.local';
 

@@ -4,8 +4,7 @@
 // route names (its parent Services, its backends) is checked against the scenario in
 // waypoint-checks.ts, so the sites of those names are kept with the entry.
 import type { HttpRouteDoc } from './model';
-import type { HttpRouteSpec } from '../policy/httproute-doc';
-import { checkHttpRoute } from '../policy/httproute';
+import { checkHttpRoute, HttpRouteSpec } from '../policy/httproute';
 import { Entry } from './entry';
 import { Field, Site } from './yaml-fields';
 

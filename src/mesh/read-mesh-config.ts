@@ -4,7 +4,7 @@
 //     pathNormalization: { normalization: BASE }   # NONE, BASE, MERGE_SLASHES, DECODE_AND_MERGE_SLASHES
 // Anything left out takes Istio's default.
 import type { MeshConfig } from './model';
-import { DEFAULT_PATH_NORMALIZATION, PATH_NORMALIZATION, PATH_NORMALIZATION_TYPES, PathNormalizationType } from '../policy/path-normalization';
+import { DEFAULT_PATH_NORMALIZATION, PATH_NORMALIZATION, PATH_NORMALIZATION_TYPES, PathNormalizationType } from './path-normalization-type';
 import { Field } from './yaml-fields';
 
 export const MESH_CONFIG_FIELDS = ['pathNormalization'] as const;

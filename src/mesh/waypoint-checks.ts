@@ -8,7 +8,7 @@
 // As in scenario-checks.ts, a check whose other side is not all readable is held back.
 import type { GatewayDoc, HttpRouteDoc, Service, Workload } from './model';
 import { ANNOTATION_SERVICE_ACCOUNT, LABEL_GATEWAY_NAME, LABEL_USE_WAYPOINT, WAYPOINT_GATEWAY_CLASS } from './model';
-import type { HttpRouteSpec } from '../policy/httproute-doc';
+import type { HttpRouteSpec } from '../policy/httproute';
 import { WAYPOINT_APP } from './app-kinds';
 import { Entry, labelField, siteOf } from './entry';
 import { ScenarioDraft } from './read-scenario';

@@ -3,7 +3,7 @@
 // that a real waypoint's Envoy would give, as ztunnel pairs each InboundFlagError with its answer.
 // The access log, istio_requests_total and the trace all read them from here.
 import { HTTP_RESPONSE_FLAGS } from '../telemetry/request-metrics';
-import { RBAC_DENIED_BODY, RBAC_DENIED_STATUS } from '../policy/authz-l7';
+import { RBAC_DENIED_BODY, RBAC_DENIED_STATUS } from '../policy/authz';
 
 export interface LocalReply {
   readonly status: number;

@@ -1,9 +1,10 @@
 // The request target as the connection manager hands it on: normalized before routes and RBAC
-// see it (meshConfig.pathNormalization, policy/path-normalization.ts), or refused as Envoy
+// see it (meshConfig.pathNormalization, path-normalization.ts), or refused as Envoy
 // refuses it.
 import type * as http from 'node:http';
 import { headerValue } from '../hbone/headers';
-import { normalizeRequestTarget, PathNormalizationType, PathRejection } from '../policy/path-normalization';
+import type { PathNormalizationType } from '../mesh/path-normalization-type';
+import { normalizeRequestTarget, PathRejection } from './path-normalization';
 import { framingOf, isReplayable } from './framing';
 
 /**

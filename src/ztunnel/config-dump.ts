@@ -5,10 +5,11 @@ import type { WorkloadCertificate } from '../identity/workload-cert';
 import { splitPemCertificates } from '../identity/crypto';
 import { X509Certificate } from 'node:crypto';
 import type { MeshState } from '../mesh/state';
+import type { Json, JsonObject } from '../admin/json';
 
 export const CLUSTER_ID = 'Kubernetes';
 
-export function configDump(state: MeshState, certificates: readonly WorkloadCertificate[]): unknown {
+export function configDump(state: MeshState, certificates: readonly WorkloadCertificate[]): JsonObject {
   const s: Scenario = state.scenario;
   return {
     workloads: s.workloads.map((w) => workloadDump(state, w)),
@@ -18,7 +19,7 @@ export function configDump(state: MeshState, certificates: readonly WorkloadCert
   };
 }
 
-function workloadDump(state: MeshState, w: Workload): unknown {
+function workloadDump(state: MeshState, w: Workload): JsonObject {
   const services: Record<string, Record<string, number>> = {};
   for (const svc of state.servicesOf(w)) {
     services[`${svc.namespace}/${serviceHost(svc)}`] = Object.fromEntries(svc.ports.map((p) => [String(p.port), p.targetPort]));
@@ -43,8 +44,8 @@ function workloadDump(state: MeshState, w: Workload): unknown {
   };
 }
 
-function serviceDump(state: MeshState, svc: Service): unknown {
-  const endpoints: Record<string, unknown> = {};
+function serviceDump(state: MeshState, svc: Service): JsonObject {
+  const endpoints: JsonObject = {};
   for (const pod of state.endpointsOf(svc)) {
     endpoints[`${CLUSTER_ID}//Pod/${pod.namespace}/${pod.name}`] = {
       workloadUid: `${CLUSTER_ID}//Pod/${pod.namespace}/${pod.name}`,
@@ -63,19 +64,20 @@ function serviceDump(state: MeshState, svc: Service): unknown {
   };
 }
 
-function policyDump(p: AuthorizationPolicyDoc): unknown {
+function policyDump(p: AuthorizationPolicyDoc): JsonObject {
   const spec = p.spec as { selector?: unknown; action?: string; rules?: unknown[] };
   return {
     name: p.metadata.name,
     namespace: p.metadata.namespace,
     scope: p.metadata.namespace === 'istio-system' && !spec.selector ? 'Global' : spec.selector ? 'WorkloadSelector' : 'Namespace',
     action: (spec.action ?? 'ALLOW').charAt(0) + (spec.action ?? 'ALLOW').slice(1).toLowerCase(),
-    selector: spec.selector ?? null,
-    rules: spec.rules ?? [],
+    // As written in the scenario (YAML, so JSON values).
+    selector: (spec.selector ?? null) as Json,
+    rules: (spec.rules ?? []) as Json,
   };
 }
 
-function certificateDump(c: WorkloadCertificate): unknown {
+function certificateDump(c: WorkloadCertificate): JsonObject {
   return {
     identity: c.spiffeId,
     state: 'Available',

@@ -15,7 +15,7 @@ import type { Decision, L4Connection } from '../policy/authz';
 import type { MeshState } from '../mesh/state';
 import type { ConnectionRecord, ConnectionReporter } from './connection';
 
-/** L4 AuthorizationPolicy for a connection to `destination` (policy/authz.ts, with ztunnel's logging around it). */
+/** L4 AuthorizationPolicy for a connection to `destination` (policy/authz, with ztunnel's logging around it). */
 export type Authorizer = (destination: Workload, connection: L4Connection) => Decision;
 
 export interface InboundContext {

@@ -4,18 +4,10 @@ import t from 'tap';
 import { loadScenario } from '../../src/mesh/load';
 import type { AuthorizationPolicyDoc, Scenario, Workload } from '../../src/mesh/model';
 import { MeshState } from '../../src/mesh/state';
-import {
-  configDump,
-  findConfig,
-  rbacFilters,
-  DUMP_TYPES,
-  EnvoyConfigDump,
-  Json,
-  JsonObject,
-} from '../../src/waypoint/config-dump';
+import type { Json, JsonObject } from '../../src/admin/json';
+import { configDump, findConfig, DUMP_TYPES, EnvoyConfigDump } from '../../src/waypoint/config-dump';
 import { STAGE_ORIGINATE, STAGE_TERMINATE, internalClusterName, podStage, vipListenerName, vipStage, workloadMetadata } from '../../src/waypoint/envoy-names';
-import { authorizeL7, rbacTarget } from '../../src/policy/authz-l7';
-import { compilePolicy } from '../../src/policy/compile';
+import { authorizeL7, rbacTarget } from '../../src/policy/authz';
 
 /**
  * The bundled scenario with the seed's waypoint: bookinfo (it was scenarios/waypoint.yaml until
@@ -404,17 +396,6 @@ t.test('DENY, AUDIT, CUSTOM and ALLOW filters in Istio’s order, with L7 fields
 
   // productpage's pod only has the policies that target productpage (none of these).
   t.same(httpFilters(listeners(d).get('inbound-pod|9080||10.4.0.5')!).map((f) => f.name), ['envoy.filters.http.router']);
-});
-
-t.test('rbacFilters: an ALLOW policy without rules is an ALLOW filter with no policies (deny all)', async (t) => {
-  const filters = rbacFilters([compilePolicy(policy('nothing', {}))], 'cluster.local');
-  t.same(filters, [
-    {
-      name: 'envoy.filters.http.rbac',
-      typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC', rules: { policies: {} }, shadow_rules_stat_prefix: 'istio_dry_run_allow_' },
-    },
-  ]);
-  t.same(rbacFilters([], 'cluster.local'), [], 'no policy, no filter');
 });
 
 t.test('a custom route table (the waypoint’s own) is used when given', async (t) => {

@@ -3,7 +3,7 @@
 // engine; patterns that need backtracking (lookaround, backreferences) are refused because RE2
 // refuses them too, and a route that works here must also be accepted by the real waypoint.
 // The reverse gap remains: RE2-only syntax such as (?i) or (?P<name>...) is refused here.
-import { errorMessage } from '../error-message';
+import { errorMessage } from '../../error-message';
 
 export type RegexResult = { readonly regex: RegExp } | { readonly problem: string };
 

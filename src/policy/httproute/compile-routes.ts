@@ -12,12 +12,12 @@ import {
   SERVICE_KIND,
   SUPPORTED_FILTER_TYPE,
   ValueMatch,
-} from './httproute-doc';
-import { checkHttpRoute, HttpRouteProblem } from './httproute-check';
-import { parseGatewayDuration } from './httproute-duration';
-import type { HeaderModifier } from './httproute-headers';
-import { compareMatches, compareRoutes } from './httproute-precedence';
-import { compileFullMatch } from './httproute-regex';
+} from './doc';
+import { checkHttpRoute, HttpRouteProblem } from './check';
+import { parseGatewayDuration } from './duration';
+import type { HeaderModifier } from './headers';
+import { compareMatches, compareRoutes } from './precedence';
+import { compileFullMatch } from './regex';
 import type {
   BackendTarget,
   CompiledBackend,
@@ -29,7 +29,7 @@ import type {
   RoutedService,
   SkippedRoute,
   ValueMatcher,
-} from './httproute-table';
+} from './table';
 
 /** The CRD's defaults: a rule without matches matches every path; a route without rules has one such rule. */
 const DEFAULT_MATCH: HttpRouteMatch = { path: { type: 'PathPrefix', value: '/' } };

@@ -31,23 +31,7 @@
 // and a target that is neither "/...", "*" nor "scheme://...". It does pass on a raw "\", a "#"
 // (and what follows) and the characters " < > ^ ` { | }, so all of those reach this module.
 
-/** Istio's MeshConfig.ProxyPathNormalization.NormalizationType values. */
-export const PATH_NORMALIZATION = {
-  /** Apply the default: currently BASE. */
-  DEFAULT: 'DEFAULT',
-  /** Paths are used as received (only a fragment is stripped). */
-  NONE: 'NONE',
-  /** RFC 3986 normalization: Envoy's normalize_path. */
-  BASE: 'BASE',
-  /** BASE, then consecutive slashes merged. */
-  MERGE_SLASHES: 'MERGE_SLASHES',
-  /** %2F %2f %5C %5c decoded first, then MERGE_SLASHES. */
-  DECODE_AND_MERGE_SLASHES: 'DECODE_AND_MERGE_SLASHES',
-} as const;
-export type PathNormalizationType = (typeof PATH_NORMALIZATION)[keyof typeof PATH_NORMALIZATION];
-export const PATH_NORMALIZATION_TYPES: readonly PathNormalizationType[] = Object.values(PATH_NORMALIZATION);
-/** What a mesh without meshConfig.pathNormalization gets. */
-export const DEFAULT_PATH_NORMALIZATION: PathNormalizationType = PATH_NORMALIZATION.BASE;
+import { PATH_NORMALIZATION, PathNormalizationType } from '../mesh/path-normalization-type';
 
 /** The HttpConnectionManager fields a mode becomes, named as in Envoy's config dump. */
 export interface HcmPathOptions {

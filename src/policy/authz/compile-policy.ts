@@ -1,8 +1,8 @@
 // AuthorizationPolicy documents checked and parsed once into rules that ztunnel (L4) and the
 // waypoint (L7) both evaluate. The checks follow what Istio's validation webhook refuses, so a
 // scenario that loads here would also be accepted by a real cluster, and vice versa.
-import type { AuthorizationPolicyDoc } from '../mesh/model';
-import { Cidr, CidrError, Labels, parseCidr } from './match';
+import type { AuthorizationPolicyDoc, Labels } from '../../mesh/model';
+import { Cidr, CidrError, parseCidr } from './match';
 
 export const API_VERSIONS: readonly string[] = ['security.istio.io/v1', 'security.istio.io/v1beta1'];
 export const POLICY_KIND = 'AuthorizationPolicy';

@@ -1,8 +1,8 @@
 // The compiled form of the HTTPRoutes attached to one Service port: what the waypoint's
 // inbound-vip|<port>|http|<service host> route configuration holds. Matches are kept in
 // precedence order, so routing takes the first one that fits the request.
-import type { HttpMethod, PathMatchType, ValueMatchType } from './httproute-doc';
-import type { HeaderModifier } from './httproute-headers';
+import type { HttpMethod, PathMatchType, ValueMatchType } from './doc';
+import type { HeaderModifier } from './headers';
 
 /** The Service port a waypoint serves: the destination VIP:port a request was sent to. */
 export interface RoutedService {

@@ -3,8 +3,8 @@
 //
 // Order (DESIGN.md section 5, Istio's): CUSTOM, then any matching DENY denies; no ALLOW policy
 // applying to the target allows; a matching ALLOW allows; otherwise deny. AUDIT never changes the
-// decision. Rules come from the same compiled form ztunnel uses (compile.ts) and the L4 parts go
-// through the same matchers (authz.ts), so both proxies read a policy the same way.
+// decision. Rules come from the same compiled form ztunnel uses (compile-policy.ts) and the L4 parts
+// go through the same matchers (authorize-l4.ts), so both proxies read a policy the same way.
 //
 // Envoy details kept here on purpose, because a learner compares them with a real waypoint:
 // - istiod turns every rule into one Envoy policy named ns[<ns>]-policy[<name>]-rule[<i>], all the
@@ -13,55 +13,28 @@
 // - A denial is logged "enforced denied, matched policy <name|none>", answered 403 with body
 //   "RBAC: access denied", and its %RESPONSE_CODE_DETAILS% is rbac_access_denied_matched_policy[...].
 // - Paths are matched on the URL path (query and fragment removed) exactly as the connection
-//   manager left :path. Normalization (meshConfig.pathNormalization, path-normalization.ts) runs
+//   manager left :path. Normalization (meshConfig.pathNormalization, waypoint/path-normalization.ts) runs
 //   there, before this filter, and this filter resolves nothing itself: under NONE, /a/../admin
 //   is not /admin to it, as in Envoy.
 // - Hosts match :authority case-insensitively and with its port, as in Istio ("example.com" does
 //   not match "example.com:9080"; write "example.com*" or list both).
-import type { AuthorizationPolicyDoc, Service, Workload } from '../mesh/model';
-import { LABEL_GATEWAY_NAME, WAYPOINT_GATEWAY_CLASS } from '../mesh/model';
-import { Labels, cidrContains, labelsMatch, matchString } from './match';
-import { CompiledCondition, CompiledOperation, CompiledPolicy, CompiledRule, CompiledSource, compilePolicy, rbacPolicyName } from './compile';
-import { L4Connection, ROOT_NAMESPACE, matchConditionL4, matchSourceL4 } from './authz';
-
-export { ROOT_NAMESPACE } from './authz';
+//
+// Which policies apply to a request is waypoint-attachment.ts's question; this file matches them.
+import type { AuthorizationPolicyDoc } from '../../mesh/model';
+import { cidrContains, matchString } from './match';
+import { CompiledCondition, CompiledOperation, CompiledPolicy, CompiledRule, CompiledSource, compilePolicy, rbacPolicyName } from './compile-policy';
+import { L4Connection, matchConditionL4, matchSourceL4 } from './authorize-l4';
+import { AuthorizeL7Options, WaypointTarget, appliesAtWaypoint } from './waypoint-attachment';
 
 /** What Envoy's RBAC filter answers a denied request with. */
 export const RBAC_DENIED_STATUS = 403;
 export const RBAC_DENIED_BODY = 'RBAC: access denied';
 
-/** The name `istioctl waypoint apply` gives a waypoint (a Gateway of class istio-waypoint). */
-export const DEFAULT_WAYPOINT_NAME = 'waypoint';
-export const GATEWAY_API_GROUP = 'gateway.networking.k8s.io';
-
-/** What the waypoint enforces for: the service a request was addressed to and/or the workload it goes to. */
-export interface WaypointTarget {
-  /** The destination Service; targetRefs of kind Service attach here. */
-  readonly service?: { readonly name: string; readonly namespace: string };
-  /** The destination workload; selector (matchLabels) policies attach here. */
-  readonly workload?: { readonly namespace: string; readonly labels: Labels };
-  /**
-   * The waypoint itself, for targetRefs of kind Gateway. Defaults to a Gateway named "waypoint"
-   * in the service's (else the workload's) namespace.
-   */
-  readonly waypoint?: { readonly name: string; readonly namespace?: string };
-}
-
-/** What the RBAC filter in front of `pod` enforces for requests addressed to `service` (through `waypoint`). */
-export function rbacTarget(service: Service, pod: Workload, waypoint?: Workload): WaypointTarget {
-  const gateway = waypoint?.labels[LABEL_GATEWAY_NAME];
-  return {
-    service: { name: service.name, namespace: service.namespace },
-    workload: { namespace: pod.namespace, labels: pod.labels },
-    ...(waypoint && gateway ? { waypoint: { name: gateway, namespace: waypoint.namespace } } : {}),
-  };
-}
-
 /** One HTTP request as the waypoint's RBAC filter sees it. Addresses are cluster addresses. */
 export interface L7Request {
   /** The client's mTLS identity (from HBONE) without "spiffe://"; absent for plaintext. */
   readonly sourcePrincipal?: string;
-  /** Only used when sourcePrincipal is not of the ns/<ns>/sa/<sa> form (as in authz.ts). */
+  /** Only used when sourcePrincipal is not of the ns/<ns>/sa/<sa> form (as in authorize-l4.ts). */
   readonly sourceNamespace?: string;
   readonly sourceIp: string;
   readonly destinationIp: string;
@@ -89,90 +62,6 @@ export interface L7Decision {
   readonly responseCodeDetails?: string;
   /** The policies that apply to the target, as ns[<ns>]-policy[<name>], in the order given. */
   readonly applicable: readonly string[];
-}
-
-export interface AuthorizeL7Options {
-  readonly rootNamespace?: string;
-  /**
-   * Only policies with targetRefs apply, as in Istio 1.22 and later, whose waypoints ignore
-   * selector, namespace-wide and mesh-wide policies (ztunnel enforces those). Default false: they
-   * apply too, as in the early ambient waypoint of the seed article, where productpage-viewer (a
-   * selector policy) shows up in the waypoint's RBAC filter.
-   */
-  readonly targetRefsOnly?: boolean;
-}
-
-/** A targetRef as written; every field optional since compile.ts checks only that it is an object. */
-export interface TargetRef {
-  readonly group?: unknown;
-  readonly kind?: unknown;
-  readonly name?: unknown;
-  readonly namespace?: unknown;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** spec.targetRefs, or the deprecated single spec.targetRef when targetRefs is absent (Istio's GetTargetRefs). */
-export function targetRefsOf(doc: AuthorizationPolicyDoc): readonly TargetRef[] {
-  const spec: unknown = doc.spec;
-  if (!isObject(spec)) return [];
-  if (Array.isArray(spec.targetRefs) && spec.targetRefs.length > 0) return spec.targetRefs.filter(isObject);
-  return isObject(spec.targetRef) ? [spec.targetRef] : [];
-}
-
-/**
- * Group and kind as Istio compares them (config.CanonicalGroup): "" and "core" are the core group.
- * An omitted group is read as the kind's own group, so {kind: Gateway, name: waypoint} works as
- * people write it; an explicit wrong group never matches.
- */
-function refIs(ref: TargetRef, kind: string, group: string): boolean {
-  if (ref.kind !== kind) return false;
-  if (ref.group === undefined || ref.group === null) return true;
-  const canonical = (g: unknown): unknown => (g === '' ? 'core' : g);
-  return canonical(ref.group) === canonical(group);
-}
-
-function waypointOf(target: WaypointTarget): { name: string; namespace?: string } {
-  return {
-    name: target.waypoint?.name ?? DEFAULT_WAYPOINT_NAME,
-    namespace: target.waypoint?.namespace ?? target.service?.namespace ?? target.workload?.namespace,
-  };
-}
-
-/** Istio's ShouldAttachPolicy for a waypoint, for one targetRef. */
-function refMatches(ref: TargetRef, policy: CompiledPolicy, target: WaypointTarget, rootNamespace: string): boolean {
-  // Cross-namespace references are unsupported in Istio and never match anything.
-  if (ref.namespace !== undefined && ref.namespace !== null && ref.namespace !== '' && ref.namespace !== policy.namespace) return false;
-  if (refIs(ref, 'Service', '')) {
-    return target.service !== undefined && ref.name === target.service.name && policy.namespace === target.service.namespace;
-  }
-  if (refIs(ref, 'Gateway', GATEWAY_API_GROUP)) {
-    const wp = waypointOf(target);
-    return ref.name === wp.name && policy.namespace === wp.namespace;
-  }
-  if (refIs(ref, 'GatewayClass', GATEWAY_API_GROUP)) {
-    // Every waypoint, from a policy in the root namespace only.
-    return ref.name === WAYPOINT_GATEWAY_CLASS && policy.namespace === rootNamespace;
-  }
-  // ServiceEntry and anything else: not modelled by the simulator, so nothing to attach to.
-  return false;
-}
-
-/** Whether the waypoint applies the policy to requests for this target. */
-export function appliesAtWaypoint(doc: AuthorizationPolicyDoc, target: WaypointTarget, options: AuthorizeL7Options = {}): boolean {
-  const policy = compilePolicy(doc);
-  const rootNamespace = options.rootNamespace ?? ROOT_NAMESPACE;
-  if (policy.hasTargetRefs) return targetRefsOf(doc).some((ref) => refMatches(ref, policy, target, rootNamespace));
-  if (options.targetRefsOnly) return false;
-  const meshWide = policy.namespace === rootNamespace;
-  if (policy.selector !== undefined) {
-    // As ztunnel: matching workloads in the policy's namespace, or in every namespace from the root.
-    const w = target.workload;
-    return w !== undefined && (meshWide || policy.namespace === w.namespace) && labelsMatch(policy.selector, w.labels);
-  }
-  return meshWide || policy.namespace === target.service?.namespace || policy.namespace === target.workload?.namespace;
 }
 
 // ---- request attributes ----

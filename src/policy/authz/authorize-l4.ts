@@ -4,8 +4,8 @@
 // selecting the workload allows; a matching ALLOW allows; otherwise deny. AUDIT never changes
 // the decision. The matchers for one source/operation/condition are exported so the waypoint
 // can run the same rules with its own L7 attributes on top.
-import type { AuthorizationPolicyDoc } from '../mesh/model';
-import { Labels, cidrContains, labelsMatch, matchAny } from './match';
+import type { AuthorizationPolicyDoc, Labels } from '../../mesh/model';
+import { cidrContains, labelsMatch, matchAny } from './match';
 import {
   Action,
   CompiledCondition,
@@ -15,10 +15,8 @@ import {
   CompiledSource,
   compilePolicy,
   rbacPolicyName,
-} from './compile';
+} from './compile-policy';
 
-export { checkPolicy, policyProblems, compilePolicy, PolicyError, rbacRuleName } from './compile';
-export type { PolicyProblem, CompiledPolicy, CompiledRule, Action } from './compile';
 
 /** Istio's default root namespace (meshConfig.rootNamespace): policies here apply mesh-wide. */
 export const ROOT_NAMESPACE = 'istio-system';

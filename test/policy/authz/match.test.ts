@@ -1,5 +1,5 @@
 import t from 'tap';
-import { matchString, parseCidr, cidrContains, parseIpv4, labelsMatch, CidrError } from '../../src/policy/match';
+import { matchString, parseCidr, cidrContains, parseIpv4, labelsMatch, CidrError } from '../../../src/policy/authz/match';
 
 t.test('matchString follows Istio wildcards', async (t) => {
   t.ok(matchString('cluster.local/ns/default/sa/sleep', 'cluster.local/ns/default/sa/sleep'), 'exact');

@@ -2,7 +2,7 @@
 // mode a route that configures a waypoint names a Service in parentRefs (the "GAMMA" mesh
 // binding): the waypoint applies it to requests whose original destination is that Service's
 // VIP and port. These types describe the document after YAML parsing; checkHttpRoute
-// (httproute-check.ts) is what proves an unknown value has this shape.
+// (check.ts) is what proves an unknown value has this shape.
 
 export const HTTPROUTE_API_VERSIONS: readonly string[] = ['gateway.networking.k8s.io/v1', 'gateway.networking.k8s.io/v1beta1'];
 export const HTTPROUTE_KIND = 'HTTPRoute';

@@ -7,9 +7,9 @@
 //   - routes attached but none matches: 404, Envoy's "NR" (route not found);
 //   - the matching rule has no backend with weight above 0 (none listed, or all weight 0): 500;
 //   - the draw lands on an invalid backend (not permitted or not found): 500 for that share.
-import type { HeaderModifier } from './httproute-headers';
-import { matchesRequest, RouteRequest, splitPath } from './httproute-match';
-import type { BackendTarget, CompiledBackend, CompiledMatch, CompiledRouteTable, CompiledRule, RetryPolicy } from './httproute-table';
+import type { HeaderModifier } from './headers';
+import { matchesRequest, RouteRequest, splitPath } from './match';
+import type { BackendTarget, CompiledBackend, CompiledMatch, CompiledRouteTable, CompiledRule, RetryPolicy } from './table';
 
 export const NO_ROUTE_STATUS = 404;
 export const NO_BACKEND_STATUS = 500;

@@ -1,7 +1,7 @@
 // Does one compiled match fit a request? Path, method, headers and query parameters must all
 // fit (the parts of one match are ANDed; the matches of a rule are ORed by the caller).
-import { joinedHeaderValue, RequestHeaders } from './httproute-headers';
-import type { CompiledMatch, PathMatcher, ValueMatcher } from './httproute-table';
+import { joinedHeaderValue, RequestHeaders } from './headers';
+import type { CompiledMatch, PathMatcher, ValueMatcher } from './table';
 
 /** A request as the waypoint sees it after the CONNECT tunnel is opened. */
 export interface RouteRequest {

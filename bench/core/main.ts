@@ -7,21 +7,21 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { MeshCa } from '../src/identity/ca';
-import { WorkloadCertificate } from '../src/identity/workload-cert';
-import { makeSpiffeId } from '../src/identity/spiffe';
-import { HbonePool } from '../src/hbone/pool';
-import { HTTP2_SETTINGS, CONNECTION_WINDOW_BYTES } from '../src/hbone/constants';
-import { logger } from '../src/telemetry/log';
-import { progress, runEntry } from './entry';
-import { BenchOptions, CaseId, HBONE_STREAM_COUNTS, USAGE, parseOptions } from './core/options';
-import { ENV_CA_DIR, ENV_SERVER_IP, ENV_SERVER_SPIFFE_NS, ENV_SERVER_SPIFFE_SA, ROOT_CERT_FILE, ROOT_KEY_FILE } from './core/ipc';
-import { ServerProcess } from './core/server-process';
-import { Peer, cipherOf, dialHbone, dialTcp, dialTls } from './core/dial';
-import { ThroughputCase, runThroughputCases } from './core/throughput';
-import { ConnectRateResult, runConnectRate } from './core/connect-rate';
-import { finish } from './core/transfer';
-import { formatConnectRate, formatThroughput, formatVerdict, saveResults, verdict } from './core/report';
+import { MeshCa } from '../../src/identity/ca';
+import { WorkloadCertificate } from '../../src/identity/workload-cert';
+import { makeSpiffeId } from '../../src/identity/spiffe';
+import { HbonePool } from '../../src/hbone/pool';
+import { HTTP2_SETTINGS, CONNECTION_WINDOW_BYTES } from '../../src/hbone/constants';
+import { logger } from '../../src/telemetry/log';
+import { progress, runEntry } from '../entry';
+import { BenchOptions, CaseId, HBONE_STREAM_COUNTS, USAGE, parseOptions } from './options';
+import { ENV_CA_DIR, ENV_SERVER_IP, ENV_SERVER_SPIFFE_NS, ENV_SERVER_SPIFFE_SA, ROOT_CERT_FILE, ROOT_KEY_FILE } from './ipc';
+import { ServerProcess } from './server-process';
+import { Peer, cipherOf, dialHbone, dialTcp, dialTls } from './dial';
+import { ThroughputCase, runThroughputCases } from './throughput';
+import { ConnectRateResult, runConnectRate } from './connect-rate';
+import { finish } from './transfer';
+import { formatConnectRate, formatThroughput, formatVerdict, saveResults, verdict } from './report';
 
 /**
  * Loopback addresses: 127.30.<n>.1 serves, 127.30.<n>.2 dials, with <n> taken from our pid so

@@ -10,11 +10,10 @@ import {
   mergeSlashes,
   normalizeRequestPath,
   normalizeRequestTarget,
-  PATH_NORMALIZATION,
   PATH_REJECTIONS,
-  PathNormalizationType,
   unescapeSlashes,
-} from '../../src/policy/path-normalization';
+} from '../../src/waypoint/path-normalization';
+import { PATH_NORMALIZATION, PathNormalizationType } from '../../src/mesh/path-normalization-type';
 
 const { NONE, BASE, MERGE_SLASHES, DECODE_AND_MERGE_SLASHES } = PATH_NORMALIZATION;
 /** Envoy answers 400 path_normalization_failed. */

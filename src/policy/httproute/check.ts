@@ -3,7 +3,7 @@
 // API server), plus what a waypoint could not use: parents other than a Service, and features
 // this simulator does not model. Each problem carries a path inside the document, such as
 // spec.rules[0].matches[1].path.value, which a loader can turn into the YAML line.
-import { nameProblem } from '../mesh/k8s-names';
+import { nameProblem } from '../../mesh/k8s-names';
 import {
   CORE_GROUP,
   FILTER_TYPES,
@@ -14,9 +14,9 @@ import {
   SERVICE_KIND,
   SUPPORTED_FILTER_TYPE,
   VALUE_MATCH_TYPES,
-} from './httproute-doc';
-import { durationProblem, parseGatewayDuration } from './httproute-duration';
-import { compileFullMatch } from './httproute-regex';
+} from './doc';
+import { durationProblem, parseGatewayDuration } from './duration';
+import { compileFullMatch } from './regex';
 
 // Fields each object may have. `status` is written by the API server; it is accepted and ignored.
 const TOP_FIELDS = ['apiVersion', 'kind', 'metadata', 'spec', 'status'];

@@ -1,5 +1,5 @@
 import t from 'tap';
-import type { AuthorizationPolicyDoc } from '../../src/mesh/model';
+import type { AuthorizationPolicyDoc } from '../../../src/mesh/model';
 import {
   authorizeL7,
   appliesAtWaypoint,
@@ -12,9 +12,11 @@ import {
   matchHost,
   remoteIpOf,
   rbacResponseCodeDetails,
-} from '../../src/policy/authz-l7';
-import { checkPolicy, PolicyError } from '../../src/policy/authz';
-import { normalizeRequestPath, PATH_NORMALIZATION } from '../../src/policy/path-normalization';
+  checkPolicy,
+  PolicyError,
+} from '../../../src/policy/authz';
+import { PATH_NORMALIZATION } from '../../../src/mesh/path-normalization-type';
+import { normalizeRequestPath } from '../../../src/waypoint/path-normalization';
 
 const SLEEP = 'cluster.local/ns/default/sa/sleep';
 const DETAILS = 'cluster.local/ns/default/sa/bookinfo-details';

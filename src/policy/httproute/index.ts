@@ -12,19 +12,23 @@
 // it: `retry: { attempts: 3, codes: [500, 502, 503, 504] }` retries those statuses and, as the
 // spec asks and Istio does for every retry stanza, a connection that could not be made. A rule
 // without the stanza gets Istio's default (2 retries, on connect failure and 503).
-export * from './httproute-doc';
-export { checkHttpRoute } from './httproute-check';
-export type { HttpRouteProblem } from './httproute-check';
-export { compileRoutes, HttpRouteError, ISTIO_DEFAULT_RETRY } from './httproute-compile';
-export type { CompileOptions } from './httproute-compile';
-export { parseGatewayDuration, durationProblem } from './httproute-duration';
-export { applyHeaderModifier, applyHeaderModifiers, joinedHeaderValue } from './httproute-headers';
-export type { HeaderModifier, HeaderPair, RequestHeaders } from './httproute-headers';
-export { matchesRequest, splitPath } from './httproute-match';
-export type { RouteRequest, SplitPath } from './httproute-match';
-export { compareMatches } from './httproute-precedence';
-export { route, pickBackend, NO_BACKEND_STATUS, NO_ROUTE_STATUS } from './httproute-route';
-export type { ForwardDecision, MatchedRule, NoBackendDecision, NoRouteDecision, RouteDecision } from './httproute-route';
+//
+// Files: doc.ts (the document as written) and check.ts (what the API server would refuse);
+// compile-routes.ts builds table.ts's compiled table, ordered by precedence.ts, with regex.ts and
+// duration.ts for values; match.ts and route.ts answer a request; headers.ts applies the filters.
+export * from './doc';
+export { checkHttpRoute } from './check';
+export type { HttpRouteProblem } from './check';
+export { compileRoutes, HttpRouteError, ISTIO_DEFAULT_RETRY } from './compile-routes';
+export type { CompileOptions } from './compile-routes';
+export { parseGatewayDuration, durationProblem } from './duration';
+export { applyHeaderModifier, applyHeaderModifiers, joinedHeaderValue } from './headers';
+export type { HeaderModifier, HeaderPair, RequestHeaders } from './headers';
+export { matchesRequest, splitPath } from './match';
+export type { RouteRequest, SplitPath } from './match';
+export { compareMatches } from './precedence';
+export { route, pickBackend, NO_BACKEND_STATUS, NO_ROUTE_STATUS } from './route';
+export type { ForwardDecision, MatchedRule, NoBackendDecision, NoRouteDecision, RouteDecision } from './route';
 export type {
   BackendTarget,
   CompiledBackend,
@@ -36,4 +40,4 @@ export type {
   RoutedService,
   SkippedRoute,
   ValueMatcher,
-} from './httproute-table';
+} from './table';

@@ -1,6 +1,6 @@
 import t from 'tap';
-import type { AuthorizationPolicyDoc } from '../../src/mesh/model';
-import { authorize, checkPolicy, policyProblems, PolicyError, L4Connection, PolicyTarget, ROOT_NAMESPACE } from '../../src/policy/authz';
+import type { AuthorizationPolicyDoc } from '../../../src/mesh/model';
+import { authorize, checkPolicy, policyProblems, PolicyError, L4Connection, PolicyTarget, ROOT_NAMESPACE } from '../../../src/policy/authz';
 
 const SLEEP = 'cluster.local/ns/default/sa/sleep';
 const DETAILS = 'cluster.local/ns/default/sa/bookinfo-details';

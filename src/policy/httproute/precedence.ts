@@ -4,7 +4,7 @@
 // "<namespace>/<name>", then the first rule and match in the route. RegularExpression paths are
 // left to the implementation: Istio ranks them after every prefix and, among themselves, by
 // pattern length, and so does this file.
-import type { CompiledMatch } from './httproute-table';
+import type { CompiledMatch } from './table';
 
 /** Istio's ranking of path match types (getURIRank in its Gateway API conversion). */
 const PATH_RANK: Readonly<Record<CompiledMatch['path']['type'], number>> = { Exact: 3, PathPrefix: 2, RegularExpression: 1 };

@@ -1,6 +1,7 @@
 // Matching primitives shared by ztunnel's L4 authorization and the waypoint's L7 RBAC:
 // Istio's string wildcards, CIDR containment and label selectors.
 import { BlockList, isIPv6 } from 'node:net';
+import type { Labels } from '../../mesh/model';
 
 /** Istio's wildcard: "*" alone means "present and non-empty". */
 const WILDCARD = '*';
@@ -9,9 +10,6 @@ const IPV6_BITS = 128;
 // Decimal without leading zeros; Go's netip (which Istio uses) refuses "010.0.0.1" as ambiguous.
 const DECIMAL_RE = /^(0|[1-9][0-9]*)$/;
 const IPV4_MAPPED_PREFIX = '::ffff:';
-
-export type { Labels } from '../mesh/model';
-import type { Labels } from '../mesh/model';
 
 /**
  * Istio's string match for principals, namespaces, hosts and the like: "*" matches any
