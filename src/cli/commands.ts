@@ -30,7 +30,7 @@ export async function scenarioCommand(positional: string[], flags: Record<string
 }
 
 /** --backoff-scale: a positive factor on the kubelet's restart back-off timings. */
-function backOffScale(text: string): number {
+export function backOffScale(text: string): number {
   const scale = Number(text);
   if (text.trim() === '' || !Number.isFinite(scale) || scale <= 0) throw new UsageError(`--backoff-scale needs a positive number (0.01 runs the kubelet's back-off 100 times faster), not ${JSON.stringify(text)}`);
   return scale;
