@@ -102,9 +102,12 @@ export class PodHost implements Restartable<PodHandle> {
         if (err) reject(err);
         else resolve();
       };
+      // A failed start is told once the pod counts as exited, as a process's exit is: the
+      // restarter then reads it as a failed start, not as a pod that was not ready in time.
+      const exitedThen = (err: Error): void => void Promise.resolve(inc.stopping).then(() => done(err));
       inc.starting.then(
-        () => (inc.stopping ? done(new Error(`pod ${h.spec.name} exited before it was ready`)) : done()),
-        (err: unknown) => done(new Error(`pod ${h.spec.name} failed to start: ${errorMessage(err)}`)),
+        () => (inc.stopping ? exitedThen(new Error(`pod ${h.spec.name} exited before it was ready`)) : done()),
+        (err: unknown) => exitedThen(new Error(`pod ${h.spec.name} failed to start: ${errorMessage(err)}`)),
       );
     });
   }
