@@ -5,6 +5,7 @@ import { runService } from './lifecycle';
 import { runScenario } from '../runner/run';
 import { UsageError } from './args';
 import { scaledBackOff } from '../runner/backoff';
+import { MAX_POD_PROCESSES } from '../mesh/limits';
 
 export async function appCommand(flags: Record<string, string | boolean>): Promise<number> {
   const scenarioArg = requireString(flags, 'scenario', 'app');
@@ -20,12 +21,17 @@ export async function scenarioCommand(positional: string[], flags: Record<string
   const name = positional[0];
   if (!name) throw new UsageError('scenario needs a name (e.g. bookinfo) or a .yaml file');
   const scenario = loadScenario(name);
+  const podProcesses = flags['pod-processes'] === true;
+  if (podProcesses && scenario.workloads.length > MAX_POD_PROCESSES) {
+    throw new UsageError(`--pod-processes starts a process per pod: at most ${MAX_POD_PROCESSES} pods (MAX_POD_PROCESSES in src/mesh/limits.ts); ${scenario.name} has ${scenario.workloads.length}`);
+  }
   return runScenario(scenario, {
     hold: flags.hold === true,
     json: flags.json === true,
     verbose: flags.verbose === true,
     caDir: typeof flags['ca-dir'] === 'string' ? flags['ca-dir'] : undefined,
     backOff: typeof flags['backoff-scale'] === 'string' ? scaledBackOff(backOffScale(flags['backoff-scale'])) : undefined,
+    podProcesses,
   });
 }
 
