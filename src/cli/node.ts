@@ -9,19 +9,8 @@ import { NodeAgent } from '../node/agent';
 import { currentPodScope } from '../apps/pod-scope';
 import { scaledBackOff } from '../runner/backoff';
 import { READY_TIMEOUT_MS } from '../runner/run';
-import type { RestartEvent } from '../runner/restart-events';
+import type { NodeAgentMessage } from '../node/agent-message';
 import { logger } from '../telemetry/log';
-
-/** What a node agent sends its runner on the IPC channel. */
-export interface NodeAgentMessage {
-  readonly restartEvent: RestartEvent;
-  /** The pod's last error lines. */
-  readonly tail: readonly string[];
-}
-
-export function isNodeAgentMessage(m: unknown): m is NodeAgentMessage {
-  return typeof m === 'object' && m !== null && typeof (m as { restartEvent?: { message?: unknown } }).restartEvent?.message === 'string';
-}
 
 export async function nodeCommand(flags: Record<string, string | boolean>): Promise<number> {
   const scenario = loadScenario(requireString(flags, 'scenario', 'node'));

@@ -17,7 +17,7 @@ import { BackOffTimings, KUBELET_BACKOFF, kubeDuration } from './backoff';
 import type { RestartEvent } from './restart-events';
 import { errorMessage } from '../error-message';
 import { hostedPods, nodeAgentName } from '../node/agent';
-import { isNodeAgentMessage } from '../cli/node';
+import { isNodeAgentMessage } from '../node/agent-message';
 
 export const READY_TIMEOUT_MS = 10_000;
 const CLI_ENTRY = path.resolve(__dirname, '..', 'cli', 'main.js');
