@@ -23,7 +23,8 @@ export async function scenarioCommand(positional: string[], flags: Record<string
   const scenario = loadScenario(name);
   const podProcesses = flags['pod-processes'] === true;
   if (podProcesses && scenario.workloads.length > MAX_POD_PROCESSES) {
-    throw new UsageError(`--pod-processes starts a process per pod: at most ${MAX_POD_PROCESSES} pods (MAX_POD_PROCESSES in src/mesh/limits.ts); ${scenario.name} has ${scenario.workloads.length}`);
+    const cap = `at most ${MAX_POD_PROCESSES} pods (MAX_POD_PROCESSES in src/mesh/limits.ts)`;
+    throw new UsageError(`--pod-processes starts a process per pod: ${cap}; ${scenario.name} has ${scenario.workloads.length}`);
   }
   return runScenario(scenario, {
     hold: flags.hold === true,

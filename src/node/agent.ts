@@ -53,7 +53,11 @@ export class NodeAgent {
     const n = options.scenario.nodes.find((x) => x.name === options.node);
     if (!n) throw new Error(`node ${options.node} is not in scenario ${options.scenario.name}`);
     this.host = new PodHost(options.log, options.startPod);
-    this.restarter = new Restarter(this.host, { timings: options.timings, readyTimeoutMs: options.readyTimeoutMs, onEvent: (e) => options.report(e, this.host.child(e.child)?.tail.slice(-TAIL_REPORTED) ?? []) });
+    this.restarter = new Restarter(this.host, {
+      timings: options.timings,
+      readyTimeoutMs: options.readyTimeoutMs,
+      onEvent: (e) => options.report(e, this.host.child(e.child)?.tail.slice(-TAIL_REPORTED) ?? []),
+    });
     this.host.onExit((h, code, signal) => this.restarter.exited(h, code, signal));
   }
 

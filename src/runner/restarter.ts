@@ -99,7 +99,8 @@ export class Restarter<H extends RestartableChild = ChildHandle> {
     this.armed = true;
     for (const c of this.target.children) {
       const ready = isReady(c);
-      this.states.set(c.spec.name, { backOff: new CrashLoopBackOff(this.options.timings ?? KUBELET_BACKOFF), restarts: 0, failedStarts: 0, ready, status: ready ? 'Running' : 'NotReady' });
+      const backOff = new CrashLoopBackOff(this.options.timings ?? KUBELET_BACKOFF);
+      this.states.set(c.spec.name, { backOff, restarts: 0, failedStarts: 0, ready, status: ready ? 'Running' : 'NotReady' });
     }
   }
 

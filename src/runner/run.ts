@@ -59,7 +59,12 @@ export function childSpecs(scenario: Scenario, caDir: string, options: ChildSpec
   const readiness = (w: Workload): string => `${hostAddress(w.ip)}:${PORT_READINESS}`;
   const waypoints = scenario.workloads
     .filter((w) => w.app.kind === 'waypoint')
-    .map((w) => ({ name: w.name, args: ['waypoint', '--scenario', scenario.file, '--pod', w.name, '--ca-dir', caDir], ready: readiness(w), container: PROXY_CONTAINER }));
+    .map((w) => ({
+      name: w.name,
+      args: ['waypoint', '--scenario', scenario.file, '--pod', w.name, '--ca-dir', caDir],
+      ready: readiness(w),
+      container: PROXY_CONTAINER,
+    }));
   if (options.podProcesses) {
     const pods = scenario.workloads
       .filter((w) => w.app.kind !== 'waypoint')
@@ -75,7 +80,8 @@ export function childSpecs(scenario: Scenario, caDir: string, options: ChildSpec
     const args = ['node', '--scenario', scenario.file, '--node', n.name];
     if (pods.length < all.length) args.push('--pods', pods.map((w) => w.name).join(','));
     if (scale !== undefined) args.push('--backoff-scale', String(scale));
-    return [{ name: nodeAgentName(n.name), args, ready: `${hostAddress(n.ip)}:${PORT_KUBELET_HEALTHZ}`, alsoReady: pods.map(readiness), container: NODE_AGENT_CONTAINER }];
+    const healthz = `${hostAddress(n.ip)}:${PORT_KUBELET_HEALTHZ}`;
+    return [{ name: nodeAgentName(n.name), args, ready: healthz, alsoReady: pods.map(readiness), container: NODE_AGENT_CONTAINER }];
   });
   return [...ztunnels, ...waypoints, ...agents].filter((c) => !without.has(c.name));
 }

@@ -174,7 +174,10 @@ export async function waitChildReady(c: ChildHandle, timeoutMs: number, cancelle
     const answered = await Promise.all(waiting.map((hostPort) => probe(hostPort)));
     waiting = waiting.filter((_, i) => !answered[i]);
     if (waiting.length === 0) return;
-    if (Date.now() > deadline) throw new Error(`${c.spec.name} was not ready on ${waiting.slice(0, 3).map((w) => `${w}/healthz/ready`).join(', ')}${waiting.length > 3 ? ` and ${waiting.length - 3} more` : ''} after ${timeoutMs} ms`);
+    if (Date.now() > deadline) {
+      const where = waiting.slice(0, 3).map((w) => `${w}/healthz/ready`).join(', ') + (waiting.length > 3 ? ` and ${waiting.length - 3} more` : '');
+      throw new Error(`${c.spec.name} was not ready on ${where} after ${timeoutMs} ms`);
+    }
     await new Promise((r) => setTimeout(r, READY_POLL_MS));
   }
 }
