@@ -132,7 +132,9 @@ export class BenchMesh {
       if (showLogs) process.stderr.write(`[${child}] ${line}\n`);
     }, nodeArgs);
     const mesh = new BenchMesh(benchAddresses(options.block), ca, caDir, supervisor, dir);
-    for (const spec of childSpecs(scenario, caDir)) {
+    // One process per pod: the suites read the CPU and RSS of the echo and sink apps themselves,
+    // and compare with figures taken when every pod was a process.
+    for (const spec of childSpecs(scenario, caDir, { podProcesses: true })) {
       const args = options.noPool && spec.args[0] === 'ztunnel' ? [...spec.args, '--no-pool'] : spec.args;
       supervisor.start({ ...spec, args });
     }

@@ -61,9 +61,12 @@ function sampleAll(pids: ReadonlyMap<string, number>): Map<string, Sample> {
   return new Map([...pids].map(([name, pid]) => [name, { rssBytes: sampleProcess(pid).rssBytes, fds: fdCount(pid) }]));
 }
 
-/** Starts the runner with --hold; resolves once it says the mesh stays up. */
+/**
+ * Starts the runner with --hold; resolves once it says the mesh stays up. One process per pod
+ * (--pod-processes), as the other suites run them: each app's memory is judged on its own.
+ */
 function startRunner(file: string, caDir: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [CLI, 'scenario', file, '--hold', '--ca-dir', caDir], {
+  const child = spawn(process.execPath, [CLI, 'scenario', file, '--hold', '--pod-processes', '--ca-dir', caDir], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, HBONE_LOG: 'warn', NODE_OPTIONS: '' },
     detached: true,

@@ -1,5 +1,5 @@
-// What every workload app is given and what it hands back. One app runs per pod process;
-// the runner (main.ts) builds the context from the scenario's Workload.
+// What every workload app is given and what it hands back. One app runs per pod, in a node
+// agent's process or a process of its own; main.ts builds the context from the scenario's Workload.
 import type * as http from 'node:http';
 import type { Workload } from '../mesh/model';
 import type { Logger } from '../telemetry/log';

@@ -1,5 +1,6 @@
 // Runs one pod's app: the mesh agent through the pod's SOCKS5 capture, the app itself, and a
-// readiness server on <pod address>:15021 that answers "ready" once the app listens.
+// readiness server on <pod address>:15021 that answers "ready" once the app listens. A node agent
+// runs one per pod it hosts (src/node/pod-host.ts); `app --pod` runs one in a process of its own.
 import { PORT_READINESS, PORT_SOCKS5 } from '../mesh/ports';
 import { Workload, hostAddress } from '../mesh/model';
 import { AdminServer, readinessRoutes, startHttp } from '../admin/http';

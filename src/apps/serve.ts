@@ -5,6 +5,7 @@ import * as net from 'node:net';
 import type { RunningApp } from './app';
 import { serve, Serving } from '../net/listen';
 import { createHttpServer } from '../net/http-server';
+import { keepPodScope } from './pod-scope';
 
 export type Listening = RunningApp & Serving;
 
@@ -21,6 +22,8 @@ export async function listenTcp(address: string, port: number, onConnection: (so
     open.add(socket);
     socket.once('close', () => open.delete(socket));
     socket.setNoDelay(true);
+    // Node runs an accepted socket's callbacks outside its server's pod scope (see pod-scope.ts).
+    keepPodScope(socket);
     onConnection(socket);
   });
   return serve(server, address, port, () => {

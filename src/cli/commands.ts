@@ -5,6 +5,7 @@ import { runService } from './lifecycle';
 import { runScenario } from '../runner/run';
 import { UsageError } from './args';
 import { scaledBackOff } from '../runner/backoff';
+import { MAX_POD_PROCESSES } from '../mesh/limits';
 
 export async function appCommand(flags: Record<string, string | boolean>): Promise<number> {
   const scenarioArg = requireString(flags, 'scenario', 'app');
@@ -20,17 +21,23 @@ export async function scenarioCommand(positional: string[], flags: Record<string
   const name = positional[0];
   if (!name) throw new UsageError('scenario needs a name (e.g. bookinfo) or a .yaml file');
   const scenario = loadScenario(name);
+  const podProcesses = flags['pod-processes'] === true;
+  if (podProcesses && scenario.workloads.length > MAX_POD_PROCESSES) {
+    const cap = `at most ${MAX_POD_PROCESSES} pods (MAX_POD_PROCESSES in src/mesh/limits.ts)`;
+    throw new UsageError(`--pod-processes starts a process per pod: ${cap}; ${scenario.name} has ${scenario.workloads.length}`);
+  }
   return runScenario(scenario, {
     hold: flags.hold === true,
     json: flags.json === true,
     verbose: flags.verbose === true,
     caDir: typeof flags['ca-dir'] === 'string' ? flags['ca-dir'] : undefined,
     backOff: typeof flags['backoff-scale'] === 'string' ? scaledBackOff(backOffScale(flags['backoff-scale'])) : undefined,
+    podProcesses,
   });
 }
 
 /** --backoff-scale: a positive factor on the kubelet's restart back-off timings. */
-function backOffScale(text: string): number {
+export function backOffScale(text: string): number {
   const scale = Number(text);
   if (text.trim() === '' || !Number.isFinite(scale) || scale <= 0) throw new UsageError(`--backoff-scale needs a positive number (0.01 runs the kubelet's back-off 100 times faster), not ${JSON.stringify(text)}`);
   return scale;

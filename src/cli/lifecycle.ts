@@ -13,7 +13,15 @@ export interface Service {
   stop(): Promise<void>;
 }
 
-export async function runService(name: string, start: () => Promise<Service>): Promise<void> {
+export interface ServiceOptions {
+  /**
+   * An exception nothing caught: true when it was contained (a node agent charges it to the pod
+   * whose code threw, and that pod alone crashes); otherwise the process stops, exit code 1.
+   */
+  readonly contain?: (err: unknown) => boolean;
+}
+
+export async function runService(name: string, start: () => Promise<Service>, options: ServiceOptions = {}): Promise<void> {
   const log = logger(name);
   let service: Service | undefined;
   let stopping = false;
@@ -41,6 +49,7 @@ export async function runService(name: string, start: () => Promise<Service>): P
   });
   process.on('disconnect', () => stop('the runner went away', 0));
   process.on('uncaughtException', (err) => {
+    if (options.contain?.(err)) return;
     log.error('uncaught exception', { error: err.stack ?? err.message });
     stop('uncaught exception', 1);
   });

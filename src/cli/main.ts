@@ -7,24 +7,29 @@ import { ScenarioError } from '../mesh/load';
 import { appCommand, scenarioCommand } from './commands';
 import { ztunnelCommand } from '../ztunnel/main';
 import { waypointCommand } from '../waypoint/main';
+import { nodeCommand } from './node';
 
 const FLUSH_TIMEOUT_MS = 5000;
 
 const USAGE = `usage: hbone-sim <command> [flags]
 
 commands:
-  scenario <name|file.yaml> [--hold] [--json] [--verbose] [--ca-dir <dir>] [--backoff-scale <x>]
-      Start the scenario's mesh (one ztunnel per node, one process per pod), check its
-      expectations hop by hop, and tear it down; --hold keeps it up until Ctrl-C. A process
-      that exits once the mesh is up is restarted with the kubelet's CrashLoopBackOff (first
-      restart at once, then 10s doubling to 5m0s); --backoff-scale 0.01 runs that 100x faster.
+  scenario <name|file.yaml> [--hold] [--json] [--verbose] [--ca-dir <dir>] [--backoff-scale <x>] [--pod-processes]
+      Start the scenario's mesh (one ztunnel per node, one process per waypoint, one node agent
+      per node hosting its pods), check its expectations hop by hop, and tear it down; --hold
+      keeps it up until Ctrl-C. A process or pod that exits once the mesh is up is restarted
+      with the kubelet's CrashLoopBackOff (first restart at once, then 10s doubling to 5m0s);
+      --backoff-scale 0.01 runs that 100x faster. --pod-processes runs each pod as a process
+      of its own instead (to kill -9 one pod).
   ztunnel --scenario <name|file> --node <node> [--ca-dir <dir>] [--no-pool]
       One node's ztunnel (the runner starts these). --no-pool gives every outbound CONNECT
       its own TLS connection (the connections bench compares it with the pool).
   waypoint --scenario <name|file> --pod <waypoint pod> [--ca-dir <dir>]
       One waypoint (the runner starts these).
+  node --scenario <name|file> --node <node> [--pods <pod,...>] [--backoff-scale <x>]
+      One node's agent, hosting the node's pods as the kubelet does (the runner starts these).
   app --scenario <name|file> --pod <pod>
-      One pod's application (the runner starts these).
+      One pod's application as a process of its own (the runner starts these under --pod-processes).
   cert --spiffe <spiffe://td/ns/NS/sa/SA> --out <dir> [--ca-dir <dir>] [--lifetime 24h]
       Issue a mesh certificate for a third-party client: cert-chain.pem, key.pem, root-cert.pem.
 `;
@@ -46,7 +51,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'scenario': {
-      const { flags, positional } = parseFlags(rest, { hold: 'boolean', json: 'boolean', verbose: 'boolean', 'ca-dir': 'string', 'backoff-scale': 'string' });
+      const { flags, positional } = parseFlags(rest, { hold: 'boolean', json: 'boolean', verbose: 'boolean', 'ca-dir': 'string', 'backoff-scale': 'string', 'pod-processes': 'boolean' });
       return scenarioCommand(positional, flags);
     }
     case 'ztunnel': {
@@ -56,6 +61,10 @@ async function main(argv: string[]): Promise<number> {
     case 'waypoint': {
       const { flags } = parseFlags(rest, { scenario: 'string', pod: 'string', 'ca-dir': 'string' });
       return waypointCommand(flags);
+    }
+    case 'node': {
+      const { flags } = parseFlags(rest, { scenario: 'string', node: 'string', pods: 'string', 'backoff-scale': 'string' });
+      return nodeCommand(flags);
     }
     case 'app': {
       const { flags } = parseFlags(rest, { scenario: 'string', pod: 'string' });

@@ -1,25 +1,37 @@
 // How big a scenario may be, in one place. A scenario file is read by the runner and again by
-// every process it starts (one per node, one per pod), so a file that is expensive to parse
-// is paid for dozens of times, and a mesh that cannot start within the runner's readiness
-// timeout is better refused up front than left to time out.
+// every process it starts (ztunnel and node agent per node, one per waypoint), so a file that is
+// expensive to parse is paid for many times, and a mesh that cannot start within the runner's
+// readiness timeout is better refused up front than left to time out.
 //
-// How the process caps were chosen (2 cores, 24 GB, Node.js 20; `hbone-sim scenario` with
-// --hold, http-echo pods spread over the nodes; November 2026): each process takes ~0.3 s
-// of CPU to be ready (median 0.28 s in /proc with 20 pods) and ~45 MB of memory of its own
-// (70 MB RSS with shared pages), and the runner gives the whole mesh 10 s to be ready. 20 pods + 2 nodes were ready in 3.4 s;
-// 56 + 8 (64 processes) in 11.0 s twice, 60 + 6 in 10.9 and 11.6 s; 64 + 16 (80 processes)
-// and 80 + 8 failed the readiness timeout once each in two runs. Memory is not what binds
-// (64 processes use ~3 GB); start-up CPU is. So at most 8 nodes and 56 pods: 64 processes.
-// Raise MAX_WORKLOADS when pods become cheaper to start.
+// How the caps were chosen (2 cores, 24 GB, Node.js 20; `hbone-sim scenario` with --hold,
+// http-echo pods spread over the nodes; November 2026, with other engineers' tests loading the
+// machine to a load average of 15-23). Pods live in node agents (one process per node), so a
+// pod costs a few sockets, not a process: 60 pods over 2 nodes were ready in 1.8-2.2 s in 5
+// processes taking 390 MB of RSS in all (one process per pod: 12.9 s and 4.6 GB in 63); 200
+// pods in 3.8 s, 500 in 5.2-6.8 s (555 MB), 750 in 6.7 s (586 MB), 1,000 in 8.2 s once (627 MB)
+// and not within the 10 s timeout another time (ztunnel-node-1, which issues a certificate per
+// pod, was late). What binds is start-up CPU per process, and a node is now two processes (its
+// ztunnel and its node agent, ~0.3 s of CPU and ~70 MB each): over 8 nodes, 300 pods were ready
+// in 8.2 s and 400 in 8.7 s (17 processes, 1.7 GB), 500 in 9.7 s, 750 not in time. So at most 8
+// nodes, as before, and 400 pods. `--pod-processes` still gives each pod a process of its own,
+// so it keeps the cap measured for that model (MAX_POD_PROCESSES).
+// Raise MAX_WORKLOADS when ztunnel starts its pods' listeners and certificates more cheaply.
 
-/** Bytes in a scenario file. bookinfo.yaml is 10 KiB; 56 pods and 256 services take ~80 KiB. */
+/** Bytes in a scenario file. bookinfo.yaml is 10 KiB; 400 pods and 256 services take ~110 KiB. */
 export const MAX_SCENARIO_BYTES = 256 * 1024;
 
-/** Nodes (each one a ztunnel process). */
+/** Nodes (each one a ztunnel process and a node agent process). */
 export const MAX_NODES = 8;
 
-/** Pods, waypoints included (each one a process). */
-export const MAX_WORKLOADS = 56;
+/** Pods, waypoints included (a node agent hosts the pods, a waypoint is a process). */
+export const MAX_WORKLOADS = 400;
+
+/**
+ * Pods under `scenario --pod-processes`, where each pod is a process of its own (~0.3 s of CPU
+ * to start, 70-80 MB of RSS): 56 pods and 8 nodes (64 processes) were ready in 11.0 s, twice,
+ * and 80 processes missed the readiness timeout.
+ */
+export const MAX_POD_PROCESSES = 56;
 
 /** Services (no process of their own; bounds the cost of resolution and of the checks). */
 export const MAX_SERVICES = 256;

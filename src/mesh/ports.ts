@@ -18,3 +18,9 @@ export const ILLEGAL_INBOUND_PORTS: readonly number[] = [PORT_OUTBOUND_CAPTURE, 
  * of their pod address. Not part of Istio; never captured.
  */
 export const PORT_EXEC = 15099;
+
+/**
+ * The node agent's health, on the node's address: the kubelet's healthz port (GET /healthz).
+ * Not an Istio port; the runner also reads /healthz/ready there.
+ */
+export const PORT_KUBELET_HEALTHZ = 10248;

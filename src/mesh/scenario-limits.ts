@@ -18,8 +18,8 @@ interface ListLimit {
 }
 
 const LIST_LIMITS: readonly ListLimit[] = [
-  { key: 'nodes', max: MAX_NODES, noun: 'nodes', constant: 'MAX_NODES', why: STARTS('each node is a ztunnel process') },
-  { key: 'workloads', max: MAX_WORKLOADS, noun: 'pods', constant: 'MAX_WORKLOADS', why: STARTS('each pod is a process') },
+  { key: 'nodes', max: MAX_NODES, noun: 'nodes', constant: 'MAX_NODES', why: STARTS('each node is a ztunnel process and a node agent process') },
+  { key: 'workloads', max: MAX_WORKLOADS, noun: 'pods', constant: 'MAX_WORKLOADS', why: STARTS('every pod starts in its node agent') },
   { key: 'services', max: MAX_SERVICES, noun: 'services', constant: 'MAX_SERVICES' },
 ];
 

@@ -11,6 +11,7 @@ import type { RestartLog } from './restart-events';
 import type { ChildStatus } from './restarter';
 import { traceNotes } from './restart-trace';
 import { errorMessage } from '../error-message';
+import { hostedPods, nodeAgentName } from '../node/agent';
 
 /** What the trace reads of the restarter: recent restart events and each child's status. */
 export interface RestartView {
@@ -52,13 +53,19 @@ export async function runExpectation(scenario: Scenario, records: AccessRecords,
   const hops = hopsOf(scenario, pod, trace);
   let restartEvents: unknown[] | undefined;
   if (restarts) {
-    const onPath = pathOf(scenario, pod, trace);
-    const children = [...scenario.nodes.map((n) => `ztunnel-${n.name}`), ...scenario.workloads.map((w) => w.name)];
+    const onPath = withNodeAgents(scenario, pathOf(scenario, pod, trace));
+    const agents = scenario.nodes.filter((n) => hostedPods(scenario, n.name).length > 0).map((n) => nodeAgentName(n.name));
+    const children = [...scenario.nodes.map((n) => `ztunnel-${n.name}`), ...agents, ...scenario.workloads.map((w) => w.name)];
     hops.push(...traceNotes(restarts.log.all(), { started, finished }, children, onPath, (c) => restarts.status(c)));
     const events = restarts.log.all().filter((r) => r.at >= started && r.at <= finished && onPath(r.child));
     if (events.length > 0) restartEvents = events;
   }
   return { expectation: e, ok, got, timeMs: result.timeMs ?? performance.now() - started, hops, error: result.error, trace: { ...traceJson(trace), restartEvents } };
+}
+
+/** A node agent is on the path when a pod it hosts is: its exit took that pod down. */
+function withNodeAgents(scenario: Scenario, onPath: (child: string) => boolean): (child: string) => boolean {
+  return (child) => onPath(child) || scenario.nodes.some((n) => nodeAgentName(n.name) === child && hostedPods(scenario, n.name).some((w) => onPath(w.name)));
 }
 
 /**

@@ -4,8 +4,10 @@
 // MAX_FAILED_STARTS times in a row is given up on (the kubelet never gives up; a runner on one
 // machine should not spin forever on a port someone else holds). Every timer and readiness wait
 // is the runner's: stop() cancels them all, so no child is started once the runner is stopping.
-import type { ChildHandle, Supervisor } from './supervisor';
-import { exited, waitChildReady } from './supervisor';
+// The same policy serves the runner's processes (Supervisor) and the pods a node agent hosts
+// (src/node/pod-host.ts): both are a Restartable. Events of children restarted elsewhere (a node
+// agent's pods, reported over IPC) are relayed into the same log, status and summary.
+import type { ChildHandle } from './supervisor';
 import { BackOffTimings, CrashLoopBackOff, KUBELET_BACKOFF, kubeDuration } from './backoff';
 import { RestartEvent, RestartEventKind, RestartLog, containerExitCode, restartMessage } from './restart-events';
 
@@ -17,6 +19,37 @@ const DEFAULT_CONTAINER = 'main';
 /** What `kubectl get pod` would show in STATUS for a child. */
 export type ChildStatus = 'Running' | 'NotReady' | 'CrashLoopBackOff' | 'GaveUp';
 
+/** The status a relayed event leaves its child in (FailedStart leaves it as it was). */
+const RELAYED_STATUS: Partial<Record<RestartEventKind, ChildStatus>> = {
+  Terminated: 'NotReady',
+  BackOff: 'CrashLoopBackOff',
+  Started: 'NotReady',
+  Ready: 'Running',
+  GaveUp: 'GaveUp',
+};
+
+/** What the restarter reads of one child: its names, when it started, its last stderr lines. */
+export interface RestartableChild {
+  readonly spec: { readonly name: string; readonly container?: string };
+  /** When it was started (performance.now()). */
+  readonly startedAt: number;
+  readonly tail: readonly string[];
+}
+
+/** Whatever runs the children: the runner's Supervisor (processes) or a node agent's PodHost (pods). */
+export interface Restartable<H extends RestartableChild> {
+  readonly children: readonly H[];
+  /** The current handle of a child by name; undefined once it is gone for good (a deleted pod). */
+  child(name: string): H | undefined;
+  /** Starts the child again in place of its handle, which must have exited; throws when stopping. */
+  restart(name: string): H;
+  hasExited(h: H): boolean;
+  /** Resolves once `h` is ready; rejects if it exits first, after timeoutMs, or once `cancelled()`. */
+  whenReady(h: H, timeoutMs: number, cancelled: () => boolean): Promise<void>;
+  /** Kills `h` at once (SIGKILL for a process): its exit then comes as any other. */
+  forceStop(h: H): void;
+}
+
 export interface RestarterOptions {
   readonly timings?: BackOffTimings;
   /** How long a restarted child has to report ready before it counts as a failed start. */
@@ -25,7 +58,7 @@ export interface RestarterOptions {
   readonly log?: RestartLog;
 }
 
-interface ChildState {
+interface ChildState<H> {
   readonly backOff: CrashLoopBackOff;
   restarts: number;
   failedStarts: number;
@@ -34,29 +67,54 @@ interface ChildState {
   status: ChildStatus;
   timer?: NodeJS.Timeout;
   /** Processes the restarter killed because they were not ready in time. */
-  killedNotReady?: ChildHandle;
+  killedNotReady?: H;
 }
 
-export class Restarter {
+/** A child restarted by someone else (a node agent's pod), as its relayed events tell. */
+interface RelayedState {
+  restarts: number;
+  status: ChildStatus;
+}
+
+export class Restarter<H extends RestartableChild = ChildHandle> {
   readonly log: RestartLog;
-  private readonly states = new Map<string, ChildState>();
+  private readonly states = new Map<string, ChildState<H>>();
+  private readonly relayed = new Map<string, RelayedState>();
   private armed = false;
   private stopped = false;
 
   constructor(
-    private readonly supervisor: Supervisor,
+    private readonly target: Restartable<H>,
     private readonly options: RestarterOptions,
   ) {
     this.log = options.log ?? new RestartLog();
   }
 
-  /** From now on an exit is restarted (before, the runner treats it as a failed start-up). */
-  arm(): void {
+  /**
+   * From now on an exit is restarted (before, the runner treats it as a failed start-up). Every
+   * child counts as ready but those `isReady` says are not (a pod whose first start failed).
+   */
+  arm(isReady: (h: H) => boolean = () => true): void {
     if (this.stopped) return;
     this.armed = true;
-    for (const c of this.supervisor.children) {
-      this.states.set(c.spec.name, { backOff: new CrashLoopBackOff(this.options.timings ?? KUBELET_BACKOFF), restarts: 0, failedStarts: 0, ready: true, status: 'Running' });
+    for (const c of this.target.children) {
+      const ready = isReady(c);
+      const backOff = new CrashLoopBackOff(this.options.timings ?? KUBELET_BACKOFF);
+      this.states.set(c.spec.name, { backOff, restarts: 0, failedStarts: 0, ready, status: ready ? 'Running' : 'NotReady' });
     }
+  }
+
+  /**
+   * An event about a child someone else restarts (a node agent restarts its pods and reports
+   * over IPC): logged and told like the restarter's own, and counted in status() and summary().
+   */
+  relay(e: RestartEvent): void {
+    const state = this.relayed.get(e.child) ?? { restarts: 0, status: 'Running' as ChildStatus };
+    state.restarts = e.restarts;
+    state.status = RELAYED_STATUS[e.kind] ?? state.status;
+    this.relayed.set(e.child, state);
+    this.log.add(e);
+    this.options.onEvent?.(e);
   }
 
   get isArmed(): boolean {
@@ -73,18 +131,18 @@ export class Restarter {
   }
 
   status(name: string): ChildStatus | undefined {
-    return this.states.get(name)?.status;
+    return this.states.get(name)?.status ?? this.relayed.get(name)?.status;
   }
 
   restarts(name: string): number {
-    return this.states.get(name)?.restarts ?? 0;
+    return this.states.get(name)?.restarts ?? this.relayed.get(name)?.restarts ?? 0;
   }
 
   /** Children that were restarted at least once, with their RESTARTS, and those given up on. */
   summary(): { restarts: Record<string, number>; gaveUp: string[] } {
     const restarts: Record<string, number> = {};
     const gaveUp: string[] = [];
-    for (const [name, s] of this.states) {
+    for (const [name, s] of [...this.states, ...this.relayed]) {
       if (s.restarts > 0) restarts[name] = s.restarts;
       if (s.status === 'GaveUp') gaveUp.push(name);
     }
@@ -92,10 +150,10 @@ export class Restarter {
   }
 
   /** A child exited while the mesh was up (the supervisor's crash handler). */
-  exited(handle: ChildHandle, code: number | null, signal: NodeJS.Signals | null): void {
+  exited(handle: H, code: number | null, signal: NodeJS.Signals | null): void {
     const name = handle.spec.name;
     const state = this.states.get(name);
-    if (!this.isArmed || !state || this.supervisor.child(name) !== handle) return;
+    if (!this.isArmed || !state || this.target.child(name) !== handle) return;
     const exitAt = performance.now();
     const wasReady = state.ready;
     const notReadyInTime = state.killedNotReady === handle;
@@ -134,21 +192,23 @@ export class Restarter {
     }, Math.max(0, delay - (performance.now() - exitAt)));
   }
 
-  private restartNow(name: string, state: ChildState, exitAt: number, why: string): void {
+  private restartNow(name: string, state: ChildState<H>, exitAt: number, why: string): void {
     if (this.stopped) return;
+    // A child gone for good meanwhile (a deleted pod) is not started again.
+    if (this.target.child(name) === undefined) return;
     state.backOff.restarted(exitAt, performance.now());
     state.restarts++;
     state.status = 'NotReady';
-    let handle: ChildHandle;
+    let handle: H;
     try {
-      handle = this.supervisor.restart(name);
+      handle = this.target.restart(name);
     } catch {
       return; // the supervisor is stopping
     }
     this.emit(handle, state, 'Started', {}, why);
-    waitChildReady(handle, this.options.readyTimeoutMs, () => this.stopped).then(
+    this.target.whenReady(handle, this.options.readyTimeoutMs, () => this.stopped).then(
       () => {
-        if (this.stopped || this.supervisor.child(name) !== handle || exited(handle)) return;
+        if (this.stopped || this.target.child(name) !== handle || this.target.hasExited(handle)) return;
         state.ready = true;
         state.failedStarts = 0;
         state.status = 'Running';
@@ -157,9 +217,9 @@ export class Restarter {
       () => {
         // Exited before ready: its exit is a failed start, reported by exited(). Not ready in
         // time: kill it, and its exit counts the same way.
-        if (this.stopped || exited(handle)) return;
+        if (this.stopped || this.target.hasExited(handle)) return;
         state.killedNotReady = handle;
-        handle.process.kill('SIGKILL');
+        this.target.forceStop(handle);
       },
     );
   }
@@ -168,7 +228,7 @@ export class Restarter {
     return (this.options.timings ?? KUBELET_BACKOFF).resetAfterMs;
   }
 
-  private emit(handle: ChildHandle, state: ChildState, kind: RestartEventKind, fields: Partial<RestartEvent>, detail = ''): void {
+  private emit(handle: H, state: ChildState<H>, kind: RestartEventKind, fields: Partial<RestartEvent>, detail = ''): void {
     const base = {
       kind,
       child: handle.spec.name,

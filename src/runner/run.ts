@@ -1,10 +1,13 @@
 // `hbone-sim scenario <name|file>`: build the mesh of a scenario as real processes, check its
-// expectations hop by hop, and tear it all down (or hold it up with --hold). Once the mesh is
-// up, a child that exits is restarted with the kubelet's back-off (restarter.ts).
+// expectations hop by hop, and tear it all down (or hold it up with --hold). The processes: one
+// ztunnel per node, one per waypoint, and one node agent per node with pods, hosting them
+// (src/node/; --pod-processes: one process per pod instead). Once the mesh is up, a child that
+// exits is restarted with the kubelet's back-off (restarter.ts); a node agent restarts its own
+// pods the same way and reports their events here, told like the runner's own.
 import * as path from 'node:path';
-import type { Scenario } from '../mesh/model';
+import type { Scenario, Workload } from '../mesh/model';
 import { hostAddress } from '../mesh/model';
-import { PORT_ADMIN, PORT_METRICS, PORT_READINESS, PORT_SOCKS5 } from '../mesh/ports';
+import { PORT_ADMIN, PORT_KUBELET_HEALTHZ, PORT_METRICS, PORT_READINESS, PORT_SOCKS5 } from '../mesh/ports';
 import { loadOrCreateCa, defaultCaDir } from '../identity/ca-store';
 import { Supervisor, ChildSpec } from './supervisor';
 import { AccessRecords } from './access-records';
@@ -13,6 +16,8 @@ import { Restarter, MAX_FAILED_STARTS } from './restarter';
 import { BackOffTimings, KUBELET_BACKOFF, kubeDuration } from './backoff';
 import type { RestartEvent } from './restart-events';
 import { errorMessage } from '../error-message';
+import { hostedPods, nodeAgentName } from '../node/agent';
+import { isNodeAgentMessage } from '../node/agent-message';
 
 export const READY_TIMEOUT_MS = 10_000;
 const CLI_ENTRY = path.resolve(__dirname, '..', 'cli', 'main.js');
@@ -25,25 +30,60 @@ export interface RunOptions {
   readonly out?: (line: string) => void;
   /** CrashLoopBackOff timings for restarts; the kubelet's by default (--backoff-scale scales them). */
   readonly backOff?: BackOffTimings;
+  /** One process per pod instead of a node agent per node (--pod-processes). */
+  readonly podProcesses?: boolean;
 }
 
 /** The container of each child, as a pod spec would name it: ztunnel and the waypoint run istio-proxy. */
 const PROXY_CONTAINER = 'istio-proxy';
+/** The node agent's "container", for its own restart events. */
+const NODE_AGENT_CONTAINER = 'kubelet';
 
-export function childSpecs(scenario: Scenario, caDir: string): ChildSpec[] {
+export interface ChildSpecOptions {
+  /** One process per pod (`app --pod`) instead of one node agent per node. */
+  readonly podProcesses?: boolean;
+  /** Children, or pods, left out (a test stands in for them). */
+  readonly without?: readonly string[];
+  /** The restart back-off a node agent applies to its pods; the kubelet's by default. */
+  readonly backOff?: BackOffTimings;
+}
+
+export function childSpecs(scenario: Scenario, caDir: string, options: ChildSpecOptions = {}): ChildSpec[] {
+  const without = new Set(options.without ?? []);
   const ztunnels = scenario.nodes.map((n) => ({
     name: `ztunnel-${n.name}`,
     args: ['ztunnel', '--scenario', scenario.file, '--node', n.name, '--ca-dir', caDir],
     ready: `${hostAddress(n.ip)}:${PORT_READINESS}`,
     container: PROXY_CONTAINER,
   }));
-  const pods = scenario.workloads.map((w) => ({
-    name: w.name,
-    args: w.app.kind === 'waypoint' ? ['waypoint', '--scenario', scenario.file, '--pod', w.name, '--ca-dir', caDir] : ['app', '--scenario', scenario.file, '--pod', w.name],
-    ready: `${hostAddress(w.ip)}:${PORT_READINESS}`,
-    container: w.app.kind === 'waypoint' ? PROXY_CONTAINER : w.app.kind,
-  }));
-  return [...ztunnels, ...pods];
+  const readiness = (w: Workload): string => `${hostAddress(w.ip)}:${PORT_READINESS}`;
+  const waypoints = scenario.workloads
+    .filter((w) => w.app.kind === 'waypoint')
+    .map((w) => ({
+      name: w.name,
+      args: ['waypoint', '--scenario', scenario.file, '--pod', w.name, '--ca-dir', caDir],
+      ready: readiness(w),
+      container: PROXY_CONTAINER,
+    }));
+  if (options.podProcesses) {
+    const pods = scenario.workloads
+      .filter((w) => w.app.kind !== 'waypoint')
+      .map((w) => ({ name: w.name, args: ['app', '--scenario', scenario.file, '--pod', w.name], ready: readiness(w), container: w.app.kind }));
+    return [...ztunnels, ...waypoints, ...pods].filter((c) => !without.has(c.name));
+  }
+  // The scale of the back-off travels as the CLI's --backoff-scale.
+  const scale = options.backOff ? options.backOff.initialMs / KUBELET_BACKOFF.initialMs : undefined;
+  const agents = scenario.nodes.flatMap((n) => {
+    const all = hostedPods(scenario, n.name);
+    const pods = all.filter((w) => !without.has(w.name));
+    if (pods.length === 0) return [];
+    const args = ['node', '--scenario', scenario.file, '--node', n.name];
+    if (pods.length < all.length) args.push('--pods', pods.map((w) => w.name).join(','));
+    if (scale !== undefined) args.push('--backoff-scale', String(scale));
+    const healthz = `${hostAddress(n.ip)}:${PORT_KUBELET_HEALTHZ}`;
+    return [{ name: nodeAgentName(n.name), args, ready: healthz, alsoReady: pods.map(readiness), container: NODE_AGENT_CONTAINER }];
+  });
+  return [...ztunnels, ...waypoints, ...agents].filter((c) => !without.has(c.name));
 }
 
 /** Runs the scenario; resolves with the process exit code. */
@@ -99,6 +139,16 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     }
     finish(exitCode);
   };
+  // A node agent's pod events: told like the runner's own once the mesh is up; before, a pod
+  // that exited means the mesh could not come up, as when a pod process exits.
+  supervisor.onMessage((child, message) => {
+    if (!isNodeAgentMessage(message)) return;
+    const e: RestartEvent = { ...message.restartEvent, at: performance.now() };
+    if (restarter.isArmed) return restarter.relay(e);
+    if (e.kind !== 'Terminated') return;
+    const tail = message.tail.length > 0 ? `\n  ${message.tail.join('\n  ')}` : '';
+    void teardown(1, `${e.child} (hosted by ${child.spec.name}) exited (code ${e.exitCode}) before the mesh was ready; tearing the mesh down.${tail}`);
+  });
   supervisor.onCrash((child, code, signal) => {
     // Once the mesh was up, an exit is the restarter's; before, the mesh could not come up.
     if (restarter.isArmed) return restarter.exited(child, code, signal);
@@ -114,7 +164,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
 
   try {
     if (!options.json) out(`scenario ${scenario.name} (${path.relative(process.cwd(), scenario.file) || scenario.file}): ${scenario.nodes.length} nodes, ${scenario.workloads.length} pods, ${scenario.services.length} services`);
-    for (const spec of childSpecs(scenario, caDir)) supervisor.start(spec);
+    for (const spec of childSpecs(scenario, caDir, { podProcesses: options.podProcesses, backOff: options.backOff })) supervisor.start(spec);
     await supervisor.waitReady(READY_TIMEOUT_MS);
     restarter.arm();
     if (!options.json) out(`mesh ready in ${(performance.now() - started).toFixed(0)} ms: ${supervisor.children.length} processes\n`);
@@ -133,7 +183,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     } else out(`${results.length - failed} of ${results.length} expectations held`);
 
     if (options.hold && !tearingDown) {
-      printHold(out, scenario, options.backOff ?? KUBELET_BACKOFF);
+      printHold(out, scenario, options.backOff ?? KUBELET_BACKOFF, options.podProcesses === true);
       return await finished;
     }
     await teardown(failed === 0 ? 0 : 1);
@@ -163,11 +213,19 @@ function printResult(out: (l: string) => void, r: ExpectationResult): void {
   out('');
 }
 
-function printHold(out: (l: string) => void, s: Scenario, b: BackOffTimings): void {
+function printHold(out: (l: string) => void, s: Scenario, b: BackOffTimings, podProcesses: boolean): void {
   out('\nThe mesh stays up until Ctrl-C.');
   out(
-    `A process that exits is restarted as the kubelet restarts a container: the first time at once, then after a CrashLoopBackOff of ${kubeDuration(b.initialMs)} doubling up to ${kubeDuration(b.maxMs)} (reset once it ran ${kubeDuration(b.resetAfterMs)}); one that fails to start ${MAX_FAILED_STARTS} times in a row is given up on.\n`,
+    `A process${podProcesses ? '' : ' or a pod'} that exits is restarted as the kubelet restarts a container: the first time at once, then after a CrashLoopBackOff of ${kubeDuration(b.initialMs)} doubling up to ${kubeDuration(b.maxMs)} (reset once it ran ${kubeDuration(b.resetAfterMs)}); one that fails to start ${MAX_FAILED_STARTS} times in a row is given up on.\n`,
   );
+  if (!podProcesses) {
+    out('Node agents (one process per node, hosting its pods as the kubelet does; --pod-processes gives each pod its own):');
+    for (const n of s.nodes) {
+      const pods = hostedPods(s, n.name).length;
+      if (pods > 0) out(`  ${nodeAgentName(n.name)}: ${pods} pod${pods === 1 ? '' : 's'}, healthz http://${hostAddress(n.ip)}:${PORT_KUBELET_HEALTHZ}/healthz`);
+    }
+    out('');
+  }
   if (s.captures.length > 0) {
     out('Port captures (plain TCP in, HBONE out):');
     for (const c of s.captures) out(`  ${c.listen.address}:${c.listen.port}  ${c.source} → ${c.target}`);

@@ -1,10 +1,12 @@
 // The runner owns its children: it spawns them with an IPC channel (a child whose runner dies
-// sees 'disconnect' and exits), waits for each to report ready on :15021, notices an exit,
+// sees 'disconnect' and exits; a node agent reports its pods' restarts on it), waits for each to
+// report ready on :15021 (a node agent: its own endpoint and each of its pods'), notices an exit,
 // spawns a child again in place of one that exited (the restart policy is in restarter.ts), and
 // stops everything on exit and on Ctrl-C.
 import { spawn, ChildProcess } from 'node:child_process';
 import * as http from 'node:http';
 import { createInterface } from 'node:readline';
+import type { Restartable } from './restarter';
 
 const READY_POLL_MS = 50;
 /** Longer than a child's own shutdown deadline (5 s), so a child gets to finish by itself. */
@@ -17,6 +19,8 @@ export interface ChildSpec {
   readonly args: string[];
   /** host:port of the readiness endpoint (GET /healthz/ready). */
   readonly ready: string;
+  /** More endpoints that must answer ready too: the pods a node agent hosts, each on its podIP:15021. */
+  readonly alsoReady?: readonly string[];
   /** The container's name in Kubernetes terms (istio-proxy, productpage...), for restart events. */
   readonly container?: string;
 }
@@ -32,10 +36,11 @@ export interface ChildHandle {
 
 export type LineHandler = (child: string, line: string) => void;
 
-export class Supervisor {
+export class Supervisor implements Restartable<ChildHandle> {
   readonly children: ChildHandle[] = [];
   private stopping = false;
   private crashHandlers: Array<(child: ChildHandle, code: number | null, signal: NodeJS.Signals | null) => void> = [];
+  private messageHandlers: Array<(child: ChildHandle, message: unknown) => void> = [];
 
   constructor(
     private readonly entry: string,
@@ -48,6 +53,11 @@ export class Supervisor {
 
   onCrash(handler: (child: ChildHandle, code: number | null, signal: NodeJS.Signals | null) => void): void {
     this.crashHandlers.push(handler);
+  }
+
+  /** A message a child sent on its IPC channel (a node agent's pod restart events). */
+  onMessage(handler: (child: ChildHandle, message: unknown) => void): void {
+    this.messageHandlers.push(handler);
   }
 
   start(spec: ChildSpec): ChildHandle {
@@ -74,6 +84,18 @@ export class Supervisor {
     return this.children.find((c) => c.spec.name === name);
   }
 
+  hasExited(c: ChildHandle): boolean {
+    return exited(c);
+  }
+
+  whenReady(c: ChildHandle, timeoutMs: number, cancelled: () => boolean): Promise<void> {
+    return waitChildReady(c, timeoutMs, cancelled);
+  }
+
+  forceStop(c: ChildHandle): void {
+    c.process.kill('SIGKILL');
+  }
+
   private spawn(spec: ChildSpec): ChildHandle {
     // Nothing is started once stopAll began: a restart timer that fired late must not leave a child behind.
     if (this.stopping) throw new Error(`not starting ${spec.name}: the runner is stopping`);
@@ -96,7 +118,10 @@ export class Supervisor {
     child.on('exit', (code, signal) => {
       if (!this.stopping) for (const h of this.crashHandlers) h(handle, code, signal);
     });
-    // The IPC channel exists only so the child learns of our death; nothing is sent on it.
+    child.on('message', (message) => {
+      if (!this.stopping) for (const h of this.messageHandlers) h(handle, message);
+    });
+    // The IPC channel tells the child of our death; only node agents send on it (their pods' events).
     // A spawn failure emits 'error' and no 'exit': count it as an exit so nobody waits for it.
     child.on('error', (err) => {
       handle.tail.push(`spawn failed: ${err.message}`);
@@ -141,11 +166,18 @@ export function exited(c: ChildHandle): boolean {
  */
 export async function waitChildReady(c: ChildHandle, timeoutMs: number, cancelled: () => boolean = () => false): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let waiting = [c.spec.ready, ...(c.spec.alsoReady ?? [])];
   for (;;) {
     if (exited(c)) throw new Error(`${c.spec.name} exited before it was ready:\n  ${c.tail.slice(-5).join('\n  ')}`);
     if (cancelled()) throw new Error(`stopped waiting for ${c.spec.name}: the runner is stopping`);
-    if (await probe(c.spec.ready)) return;
-    if (Date.now() > deadline) throw new Error(`${c.spec.name} was not ready on ${c.spec.ready}/healthz/ready after ${timeoutMs} ms`);
+    // Every endpoint is probed until it answered once: a node agent's pods come up one by one.
+    const answered = await Promise.all(waiting.map((hostPort) => probe(hostPort)));
+    waiting = waiting.filter((_, i) => !answered[i]);
+    if (waiting.length === 0) return;
+    if (Date.now() > deadline) {
+      const where = waiting.slice(0, 3).map((w) => `${w}/healthz/ready`).join(', ') + (waiting.length > 3 ? ` and ${waiting.length - 3} more` : '');
+      throw new Error(`${c.spec.name} was not ready on ${where} after ${timeoutMs} ms`);
+    }
     await new Promise((r) => setTimeout(r, READY_POLL_MS));
   }
 }

@@ -67,7 +67,8 @@ async function meshSurvived(t: Test, file: string, run: CliRun, survivors: Survi
 
 async function holdMesh(t: Test): Promise<{ tmp: TempScenario; run: CliRun }> {
   const tmp = tempScenario(chaosScenario(N), 'chaos-kill');
-  const run = runCli(['scenario', tmp.file, '--hold', '--ca-dir', tmp.caDir, '--backoff-scale', '0.01']);
+  // One process per pod, so a pod can be killed alone (a node agent's pods share its process).
+  const run = runCli(['scenario', tmp.file, '--hold', '--pod-processes', '--ca-dir', tmp.caDir, '--backoff-scale', '0.01']);
   t.teardown(async () => {
     killGroup(run.pid);
     await tmp.cleanup();

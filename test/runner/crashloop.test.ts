@@ -208,7 +208,9 @@ async function squat(host: string, port: number, withinMs = 2000): Promise<net.S
 
 t.test('the CLI: productpage cannot start again (the test holds its port); given up on, the rest serves, exit 1', async (t) => {
   const tmp = tempScenario(chaosScenario(N), 'give-up');
-  const run = runCli(['scenario', tmp.file, '--hold', '--json', '--ca-dir', tmp.caDir, '--backoff-scale', '0.01']);
+  // One process per pod (--pod-processes), so productpage's can be killed alone; test/node/
+  // gives up on a pod inside a node agent.
+  const run = runCli(['scenario', tmp.file, '--hold', '--json', '--pod-processes', '--ca-dir', tmp.caDir, '--backoff-scale', '0.01']);
   let held: net.Server | undefined;
   t.teardown(async () => {
     killGroup(run.pid);

@@ -4,6 +4,7 @@
 import t, { Test } from 'tap';
 import * as net from 'node:net';
 import { l4Scenario } from '../fixtures/scenario-mesh';
+import { childSpecs } from '../../src/runner/run';
 import { leftovers, listenersOf, pidOf, processesMentioning, runCli, CliRun, TempScenario, tempScenario, killGroup } from './fixtures/cli';
 
 const N = 71;
@@ -20,7 +21,7 @@ async function holdMesh(t: Test, name: string): Promise<{ tmp: TempScenario; run
     await tmp.cleanup();
   });
   await run.waitForOutput(HOLDING, UP_MS);
-  t.equal(processesMentioning(tmp.dir).length, 1 + tmp.scenario.nodes.length + tmp.scenario.workloads.length, 'the runner, one ztunnel per node and one process per pod');
+  t.equal(processesMentioning(tmp.dir).length, 1 + childSpecs(tmp.scenario, tmp.caDir).length, 'the runner, one ztunnel per node and one node agent per node with pods');
   return { tmp, run };
 }
 

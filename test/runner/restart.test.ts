@@ -3,6 +3,8 @@
 // whose transfer went through it sees a reset (never a clean, short response), new requests
 // work again once it is ready, and at the end nothing is left. Back-off scaled by 0.01 (the
 // first restart does not wait at any scale; a quick second exit waits 100 ms instead of 10 s).
+// The mesh runs with --pod-processes: one process per pod, so productpage's app can be killed on
+// its own (test/node/ kills pods inside a node agent, and the node agent itself).
 import t, { Test } from 'tap';
 import { leftovers, listenersOf, pidOf, processesMentioning, runCli, CliRun, TempScenario, tempScenario, killGroup } from './fixtures/cli';
 import { ChaosChild, chaosAddresses, chaosChildren, chaosScenario, describeOutcome, failuresIn, killMidTransfer, traffic, untilOk } from './fixtures/chaos';
@@ -21,14 +23,14 @@ function esc(s: string): string {
 
 async function holdMesh(t: Test): Promise<{ tmp: TempScenario; run: CliRun; processes: number }> {
   const tmp = tempScenario(chaosScenario(N), 'restart');
-  const run = runCli(['scenario', tmp.file, '--hold', '--ca-dir', tmp.caDir, '--backoff-scale', '0.01']);
+  const run = runCli(['scenario', tmp.file, '--hold', '--pod-processes', '--ca-dir', tmp.caDir, '--backoff-scale', '0.01']);
   t.teardown(async () => {
     killGroup(run.pid);
     await tmp.cleanup();
   });
   await run.waitForOutput(HOLDING, UP_MS);
   const processes = 1 + tmp.scenario.nodes.length + tmp.scenario.workloads.length;
-  t.equal(processesMentioning(tmp.dir).length, processes, 'the runner, one ztunnel per node and one process per pod');
+  t.equal(processesMentioning(tmp.dir).length, processes, '--pod-processes: the runner, one ztunnel per node and one process per pod');
   return { tmp, run, processes };
 }
 
