@@ -44,10 +44,6 @@ captures:
   - { listen: ${CAPTURE.host}:${CAPTURE.port}, source: sleep, target: 10.${N}.1.4:${PORT} }
 `;
 
-function esc(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
 /** GET http://host:port/path: the status and body, or the error the client saw. */
 function get(host: string, port: number, p = '/'): Promise<{ status: number; body: string; error?: string }> {
   return new Promise((resolve) => {
