@@ -112,7 +112,7 @@ export async function dispatch(argv: readonly string[], io: Io, commands: readon
     return 0;
   }
   const kept = flagsNpmKept(command, io.env);
-  if (kept.length > 0) io.err(npmKeptWarning(kept, argv) + '\n');
+  if (kept.names.length > 0) io.err(npmKeptWarning(kept, argv, io.env.npm_lifecycle_event) + '\n');
   try {
     return await command.run(parseArgs(command, [...rest]));
   } catch (err) {

@@ -172,9 +172,13 @@ t.test("run()'s usage and scenario errors exit 2; anything else is the caller's 
 
 t.test('npm kept a flag for itself (npm run scenario bookinfo --hold): a warning with the line that works', async (t) => {
   const { commands } = table();
-  const c = io({ npm_lifecycle_event: 'greet', npm_config_loud: 'true', npm_config_times: '3' });
+  const c = io({ npm_lifecycle_event: 'greet', npm_config_loud: 'true' });
   t.equal(await dispatch(['greet', 'bob'], c, commands), 0, 'it still runs, as npm asked it to');
-  t.equal(c.stderr, 'hbone-sim: npm kept --loud --times 3 for itself and ran without them: npm passes flags on only after --. Run: npx hbone-sim greet bob --loud --times 3\n');
+  t.equal(c.stderr, 'hbone-sim: npm kept --loud for itself and ran without it: npm passes on only what follows --. Run: npx hbone-sim greet bob --loud\n');
+  // npm reads an unknown --times 3 as a boolean and passes 3 on as an argument: no whole line to give.
+  const v = io({ npm_lifecycle_event: 'say', npm_config_loud: 'true', npm_config_times: 'true' });
+  t.equal(await dispatch(['greet', 'bob'], v, commands), 0);
+  t.equal(v.stderr, 'hbone-sim: npm kept --loud, --times for itself and ran without them: npm passes on only what follows --. Run: npx hbone-sim greet <flags>, or npm run say -- <arguments>\n');
   const outside = io({ npm_config_loud: 'true' });
   await dispatch(['greet', 'bob'], outside, commands);
   t.equal(outside.stderr, '', 'outside npm run, npm_config_* is not a kept flag');
