@@ -62,7 +62,8 @@ function wantsHelp(argv: readonly string[]): boolean {
 function unknownCommand(name: string, commands: readonly Command[]): string {
   const names = commands.map((c) => c.name);
   const guess = closest(name, names);
-  return `${PROGRAM}: unknown command ${JSON.stringify(name)}${guess ? `; did you mean ${guess}?` : ` (commands: ${names.join(', ')})`}\nRun '${PROGRAM} --help' for usage.\n`;
+  const hint = guess ? `; did you mean ${guess}?` : ` (commands: ${names.join(', ')})`;
+  return `${PROGRAM}: unknown command ${JSON.stringify(name)}${hint}\nRun '${PROGRAM} --help' for usage.\n`;
 }
 
 /** Runs argv's command; resolves with the exit code (KEEPS_RUNNING for a process that stays up). */

@@ -64,7 +64,8 @@ export function parseLogFilter(spec: string): LogFilter {
       continue;
     }
     if (!/^[A-Za-z0-9_.-]+(::[A-Za-z0-9_.-]+)*$/.test(target)) {
-      problems.push(`${JSON.stringify(directive)}: ${target === '' ? 'no target before =' : 'a target is names joined by :: (spans and fields are not supported)'}`);
+      const why = target === '' ? 'no target before =' : 'a target is names joined by :: (spans and fields are not supported)';
+      problems.push(`${JSON.stringify(directive)}: ${why}`);
       continue;
     }
     const level = levelText === undefined ? 'debug' : levelNamed(levelText);

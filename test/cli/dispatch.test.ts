@@ -131,7 +131,9 @@ t.test("a command's unknown flag exits 2 naming the closest flag, with its usage
   t.equal(await dispatch(['greet', 'bob', '--lod'], c, commands), EXIT_USAGE);
   t.equal(
     c.stderr,
-    "hbone-sim greet: unknown flag --lod; did you mean --loud?\nusage: hbone-sim greet <name> [--loud] [--times <n>]\nRun 'hbone-sim help greet' for what each flag does.\n",
+    'hbone-sim greet: unknown flag --lod; did you mean --loud?\n' +
+      'usage: hbone-sim greet <name> [--loud] [--times <n>]\n' +
+      "Run 'hbone-sim help greet' for what each flag does.\n",
   );
   t.same(calls, [], 'it did not run');
 });
@@ -178,7 +180,11 @@ t.test('npm kept a flag for itself (npm run scenario bookinfo --hold): a warning
   // npm reads an unknown --times 3 as a boolean and passes 3 on as an argument: no whole line to give.
   const v = io({ npm_lifecycle_event: 'say', npm_config_loud: 'true', npm_config_times: 'true' });
   t.equal(await dispatch(['greet', 'bob'], v, commands), 0);
-  t.equal(v.stderr, 'hbone-sim: npm kept --loud, --times for itself and ran without them: npm passes on only what follows --. Run: npx hbone-sim greet <flags>, or npm run say -- <arguments>\n');
+  t.equal(
+    v.stderr,
+    'hbone-sim: npm kept --loud, --times for itself and ran without them: npm passes on only what follows --. ' +
+      'Run: npx hbone-sim greet <flags>, or npm run say -- <arguments>\n',
+  );
   const outside = io({ npm_config_loud: 'true' });
   await dispatch(['greet', 'bob'], outside, commands);
   t.equal(outside.stderr, '', 'outside npm run, npm_config_* is not a kept flag');

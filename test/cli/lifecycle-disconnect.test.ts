@@ -35,7 +35,9 @@ t.test('the runner gone before the main module ran: the app stops, exit 0', asyn
   });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   child.disconnect(); // the runner goes away at once
 
   const timer = setTimeout(() => child.kill('SIGKILL'), EXIT_WITHIN_MS);

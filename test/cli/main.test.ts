@@ -12,8 +12,9 @@ const BIN = path.join(REPO, 'bin', 'hbone-sim.js');
 const VERSION = (JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
 
 function run(file: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
-  const env = { ...process.env, NODE_OPTIONS: '', ...options.env };
+  const env: NodeJS.ProcessEnv = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('npm_')) delete env[k];
+  Object.assign(env, { NODE_OPTIONS: '' }, options.env);
   const r = spawnSync(file, args, { cwd: options.cwd ?? REPO, env, encoding: 'utf8', timeout: 30_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -72,12 +73,19 @@ t.test('npm run keeping a flag for itself is named, with the npx line that works
     cwd: dir,
     env: { npm_config_update_notifier: 'false' },
   });
-  t.match(r.stderr, 'hbone-sim: npm kept --spiffe, --out for itself and ran without them: npm passes on only what follows --. Run: npx hbone-sim cert <flags>, or npm run sim -- <arguments>\n');
+  const kept = 'hbone-sim: npm kept --spiffe, --out for itself and ran without them: npm passes on only what follows --.';
+  t.match(r.stderr, `${kept} Run: npx hbone-sim cert <flags>, or npm run sim -- <arguments>\n`);
   t.match(r.stderr, /hbone-sim cert: unexpected argument "spiffe:/, 'npm passed the values on as arguments: a usage error');
   t.equal(r.code, 2);
-  const hold = run('npm', ['run', '--silent', 'sim', 'scenario', 'no-such-scenario', '--hold', '--json'], { cwd: dir, env: { npm_config_update_notifier: 'false' } });
-  t.match(hold.stderr, 'hbone-sim: npm kept --hold, --json for itself and ran without them: npm passes on only what follows --. Run: npx hbone-sim scenario no-such-scenario --hold --json\n');
-  const ok = run('npm', ['run', '--silent', 'sim', '--', 'cert', '--spiffe', 'spiffe://cluster.local/ns/default/sa/sleep', '--out', out, '--ca-dir', path.join(dir, 'ca')], {
+  const quiet = { npm_config_update_notifier: 'false' };
+  const hold = run('npm', ['run', '--silent', 'sim', 'scenario', 'no-such-scenario', '--hold', '--json'], { cwd: dir, env: quiet });
+  t.match(
+    hold.stderr,
+    'hbone-sim: npm kept --hold, --json for itself and ran without them: npm passes on only what follows --. ' +
+      'Run: npx hbone-sim scenario no-such-scenario --hold --json\n',
+  );
+  const certArgs = ['cert', '--spiffe', 'spiffe://cluster.local/ns/default/sa/sleep', '--out', out, '--ca-dir', path.join(dir, 'ca')];
+  const ok = run('npm', ['run', '--silent', 'sim', '--', ...certArgs], {
     cwd: dir,
     env: { npm_config_update_notifier: 'false' },
   });

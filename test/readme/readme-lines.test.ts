@@ -25,7 +25,18 @@ t.test('the extractor: comments, continuations, fences and spans', async (t) => 
   t.equal(stripComment("tshark -f 'port 15008' -w x &   # capture"), "tshark -f 'port 15008' -w x &");
   t.equal(stripComment(`grep '# not a comment' f # a comment`), `grep '# not a comment' f`);
   t.equal(stripComment('echo a#b'), 'echo a#b', 'a # inside a word is not a comment');
-  const md = ['intro `npx hbone-sim scenario x`', '```sh', 'npm ci   # install', '', 'tshark -r a \\', "  -Y 'b'", '```', '```text', 'npm run not-a-command', '```'].join('\n');
+  const md = [
+    'intro `npx hbone-sim scenario x`',
+    '```sh',
+    'npm ci   # install',
+    '',
+    'tshark -r a \\',
+    "  -Y 'b'",
+    '```',
+    '```text',
+    'npm run not-a-command',
+    '```',
+  ].join('\n');
   const f = fences(md);
   t.same(f.map((x) => [x.lang, x.line]), [['sh', 2], ['text', 8]]);
   t.same(commandLines(f[0]), [
