@@ -1,4 +1,6 @@
-// A small flag parser: --name value, --name=value and boolean --flag. Unknown flags are errors.
+// A small flag parser with the conventions of getopt_long: --name value, --name=value, boolean
+// --flag, and `--` ending the flags. Unknown flags are errors that name the closest known one.
+import { closest } from './suggest';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -8,19 +10,30 @@ export interface FlagSpec {
   readonly [name: string]: 'string' | 'boolean';
 }
 
-export function parseFlags(argv: string[], spec: FlagSpec): { flags: Record<string, string | boolean>; positional: string[] } {
-  const flags: Record<string, string | boolean> = {};
+export type Flags = Record<string, string | boolean>;
+
+/** Everything after this argument is an operand, even when it starts with a dash. */
+const END_OF_FLAGS = '--';
+
+export function parseFlags(argv: string[], spec: FlagSpec): { flags: Flags; positional: string[] } {
+  const flags: Flags = {};
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
+    if (arg === END_OF_FLAGS) {
+      positional.push(...argv.slice(i + 1));
+      break;
+    }
+    // No command takes a short flag (-h is answered before parsing) or a negative number.
+    if (/^-[^-]/.test(arg)) throw unknownFlag(arg, arg.slice(1), spec);
     if (!arg.startsWith('--')) {
       positional.push(arg);
       continue;
     }
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq < 0 ? undefined : eq);
-    const kind = spec[name];
-    if (!kind) throw new UsageError(`unknown flag --${name}`);
+    const kind = Object.hasOwn(spec, name) ? spec[name] : undefined;
+    if (!kind) throw unknownFlag(`--${name}`, name, spec);
     if (kind === 'boolean') {
       if (eq >= 0) throw new UsageError(`--${name} takes no value`);
       flags[name] = true;
@@ -33,6 +46,25 @@ export function parseFlags(argv: string[], spec: FlagSpec): { flags: Record<stri
     }
   }
   return { flags, positional };
+}
+
+function unknownFlag(typed: string, name: string, spec: FlagSpec): UsageError {
+  const known = Object.keys(spec);
+  const guess = closest(name, known);
+  if (guess) return new UsageError(`unknown flag ${typed}; did you mean --${guess}?`);
+  return new UsageError(`unknown flag ${typed}${known.length > 0 ? ` (flags: ${known.map((k) => `--${k}`).join(', ')})` : ''}`);
+}
+
+/** A string flag's value, or undefined when it was not given. */
+export function stringFlag(flags: Flags, name: string): string | undefined {
+  const v = flags[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function requireString(flags: Flags, name: string, command: string): string {
+  const v = stringFlag(flags, name);
+  if (v === undefined) throw new UsageError(`${command} needs --${name} <value>`);
+  return v;
 }
 
 /** "90s", "10m", "24h", "500ms" or plain milliseconds. */

@@ -1,32 +1,29 @@
 // `hbone-sim cert --spiffe <id> --out <dir>`: a mesh certificate for a third-party client
-// (curl, openssl s_client, nghttpx), named as Istio names its files.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { generateKeyPair } from '../identity/crypto';
-import { loadOrCreateCa, defaultCaDir } from '../identity/ca-store';
-import { parseSpiffeId } from '../identity/spiffe';
-import { DEFAULT_LEAF_LIFETIME_MS } from '../identity/ca';
+// (src/identity/cert-files.ts writes it).
+import { writeWorkloadCert } from '../identity/cert-files';
+import { parseDuration, requireString, stringFlag } from './args';
+import type { Command } from './command';
 
-export const CERT_CHAIN_FILE = 'cert-chain.pem';
-export const KEY_FILE = 'key.pem';
-export const ROOT_FILE = 'root-cert.pem';
-
-export interface CertCommandOptions {
-  spiffe: string;
-  out: string;
-  caDir?: string;
-  lifetimeMs?: number;
-}
-
-export async function writeWorkloadCert(opts: CertCommandOptions): Promise<{ chain: string; key: string; root: string; serial: string }> {
-  const id = parseSpiffeId(opts.spiffe);
-  const ca = await loadOrCreateCa(opts.caDir ?? defaultCaDir(), id.trustDomain);
-  const pair = await generateKeyPair();
-  const issued = await ca.issue(id, pair.publicKeyPem, { lifetimeMs: opts.lifetimeMs ?? DEFAULT_LEAF_LIFETIME_MS });
-  fs.mkdirSync(opts.out, { recursive: true });
-  const files = { chain: path.join(opts.out, CERT_CHAIN_FILE), key: path.join(opts.out, KEY_FILE), root: path.join(opts.out, ROOT_FILE) };
-  fs.writeFileSync(files.chain, issued.chainPem);
-  fs.writeFileSync(files.key, pair.privateKeyPem, { mode: 0o600 });
-  fs.writeFileSync(files.root, issued.rootPem);
-  return { ...files, serial: issued.serial };
-}
+export const certCommand: Command = {
+  name: 'cert',
+  summary: 'issue a mesh certificate for a third-party client (curl, openssl, nghttpx)',
+  description: "Issues a certificate for a SPIFFE id from the mesh CA and writes Istio's file names: cert-chain.pem, key.pem, root-cert.pem.",
+  flags: {
+    spiffe: { kind: 'string', value: 'spiffe://td/ns/NS/sa/SA', required: true, help: 'the identity to certify' },
+    out: { kind: 'string', value: 'dir', required: true, help: 'where the three files go (made if missing)' },
+    'ca-dir': { kind: 'string', value: 'dir', help: "the mesh CA's directory (default certs/)" },
+    lifetime: { kind: 'string', value: 'duration', help: 'how long the certificate lives, e.g. 90s, 10m, 24h (default 24h)' },
+  },
+  run: async ({ flags }) => {
+    const spiffe = requireString(flags, 'spiffe', 'cert');
+    const lifetime = stringFlag(flags, 'lifetime');
+    const written = await writeWorkloadCert({
+      spiffe,
+      out: requireString(flags, 'out', 'cert'),
+      caDir: stringFlag(flags, 'ca-dir'),
+      lifetimeMs: lifetime === undefined ? undefined : parseDuration(lifetime),
+    });
+    process.stdout.write(`issued ${spiffe} (serial ${written.serial})\n  ${written.chain}\n  ${written.key}\n  ${written.root}\n`);
+    return 0;
+  },
+};

@@ -48,6 +48,9 @@ export async function runService(name: string, start: () => Promise<Service>, op
     else stop('SIGINT', 0);
   });
   process.on('disconnect', () => stop('the runner went away', 0));
+  // A runner that went away before this code ran (a --import in NODE_OPTIONS runs the event loop
+  // before the main module: tap's coverage hook does) emitted 'disconnect' to no one.
+  if (process.send !== undefined && !process.connected) stop('the runner went away', 0);
   process.on('uncaughtException', (err) => {
     if (options.contain?.(err)) return;
     log.error('uncaught exception', { error: err.stack ?? err.message });

@@ -10,7 +10,7 @@ import { generateKeyPair, splitPemCertificates } from '../../src/identity/crypto
 import { loadOrCreateCa, ROOT_CERT_FILE, ROOT_KEY_FILE } from '../../src/identity/ca-store';
 import { makeSpiffeId } from '../../src/identity/spiffe';
 import { WorkloadCertificate } from '../../src/identity/workload-cert';
-import { writeWorkloadCert } from '../../src/cli/cert';
+import { writeWorkloadCert } from '../../src/identity/cert-files';
 
 function tmpdir(t: Test): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hbone-ca-'));

@@ -1,0 +1,31 @@
+// `hbone-sim waypoint --scenario <s> --pod <waypoint pod>`: one waypoint (src/waypoint) as a process.
+import { loadScenario } from '../mesh/load';
+import { loadOrCreateCa, defaultCaDir } from '../identity/ca-store';
+import { Waypoint } from '../waypoint/waypoint';
+import { runService } from './lifecycle';
+import { requireString, stringFlag, UsageError } from './args';
+import { Command, KEEPS_RUNNING } from './command';
+
+export const waypointCommand: Command = {
+  name: 'waypoint',
+  summary: 'one waypoint (the runner starts these)',
+  description: "Runs one waypoint pod: HBONE on :15008, Envoy's stages, /config_dump on :15000, metrics on :15020.",
+  flags: {
+    scenario: { kind: 'string', value: 'name|file', required: true, help: 'the scenario the waypoint belongs to' },
+    pod: { kind: 'string', value: 'waypoint pod', required: true, help: "the waypoint pod's name" },
+    'ca-dir': { kind: 'string', value: 'dir', help: "the mesh CA's directory (default certs/)" },
+  },
+  run: async ({ flags }) => {
+    const scenario = loadScenario(requireString(flags, 'scenario', 'waypoint'));
+    const podName = requireString(flags, 'pod', 'waypoint');
+    const pod = scenario.workloads.find((w) => w.name === podName && w.app.kind === 'waypoint');
+    if (!pod) throw new UsageError(`no waypoint pod ${podName} in scenario ${scenario.name}`);
+    const caDir = stringFlag(flags, 'ca-dir') ?? defaultCaDir();
+    await runService(`waypoint::${pod.name}`, async () => {
+      const waypoint = new Waypoint({ scenario, pod, ca: await loadOrCreateCa(caDir, scenario.trustDomain) });
+      await waypoint.start();
+      return waypoint;
+    });
+    return KEEPS_RUNNING;
+  },
+};

@@ -1,0 +1,26 @@
+// `hbone-sim ztunnel --scenario <s> --node <n>`: one node's ztunnel (src/ztunnel) as a process.
+import { loadScenario } from '../mesh/load';
+import { defaultCaDir } from '../identity/ca-store';
+import { startZtunnel } from '../ztunnel/start';
+import { runService } from './lifecycle';
+import { requireString, stringFlag } from './args';
+import { Command, KEEPS_RUNNING } from './command';
+
+export const ztunnelCommand: Command = {
+  name: 'ztunnel',
+  summary: "one node's ztunnel (the runner starts these)",
+  description: "Runs one node's ztunnel: every pod's HBONE inbound and SOCKS5 capture, /config_dump on :15000, metrics on :15020.",
+  flags: {
+    scenario: { kind: 'string', value: 'name|file', required: true, help: 'the scenario the node belongs to' },
+    node: { kind: 'string', value: 'node', required: true, help: "the node's name" },
+    'ca-dir': { kind: 'string', value: 'dir', help: "the mesh CA's directory (default certs/)" },
+    'no-pool': { kind: 'boolean', help: 'give every outbound CONNECT its own TLS connection (the connections bench compares it with the pool)' },
+  },
+  run: async ({ flags }) => {
+    const scenario = loadScenario(requireString(flags, 'scenario', 'ztunnel'));
+    const node = requireString(flags, 'node', 'ztunnel');
+    const caDir = stringFlag(flags, 'ca-dir') ?? defaultCaDir();
+    await runService(`ztunnel::${node}`, () => startZtunnel({ scenario, node, caDir, disablePooling: flags['no-pool'] === true }));
+    return KEEPS_RUNNING;
+  },
+};

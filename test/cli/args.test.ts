@@ -1,0 +1,55 @@
+// The flag parser every command (and the benches) uses: getopt_long's conventions, unknown flags
+// refused with the closest known one named.
+import t from 'tap';
+import { parseDuration, parseFlags, requireString, stringFlag, UsageError } from '../../src/cli/args';
+
+const SPEC = { hold: 'boolean', json: 'boolean', 'ca-dir': 'string', node: 'string' } as const;
+
+t.test('--name value, --name=value, boolean flags and operands in any order', async (t) => {
+  t.same(parseFlags(['bookinfo', '--hold', '--ca-dir', '/tmp/ca', '--node=node-a'], SPEC), {
+    flags: { hold: true, 'ca-dir': '/tmp/ca', node: 'node-a' },
+    positional: ['bookinfo'],
+  });
+  t.same(parseFlags(['--json', 'a', 'b'], SPEC), { flags: { json: true }, positional: ['a', 'b'] });
+  t.same(parseFlags(['--node='], SPEC).flags, { node: '' }, 'an empty value given with =');
+});
+
+t.test('-- ends the flags: what follows is an operand even with a dash', async (t) => {
+  t.same(parseFlags(['--hold', '--', '--json', '-x'], SPEC), { flags: { hold: true }, positional: ['--json', '-x'] });
+});
+
+t.test('an unknown flag is refused, naming the closest known flag', async (t) => {
+  t.throws(() => parseFlags(['--hodl'], SPEC), new UsageError('unknown flag --hodl; did you mean --hold?'));
+  t.throws(() => parseFlags(['--ca_dir', 'x'], SPEC), new UsageError('unknown flag --ca_dir; did you mean --ca-dir?'));
+  t.throws(() => parseFlags(['--jsno=1'], SPEC), new UsageError('unknown flag --jsno; did you mean --json?'));
+  t.throws(() => parseFlags(['-hold'], SPEC), new UsageError('unknown flag -hold; did you mean --hold?'), 'a single dash too');
+  t.throws(() => parseFlags(['--frobnicate'], SPEC), new UsageError('unknown flag --frobnicate (flags: --hold, --json, --ca-dir, --node)'));
+  t.throws(() => parseFlags(['-x'], SPEC), /unknown flag -x/, 'no short flags');
+  t.throws(() => parseFlags(['--toString'], SPEC), /unknown flag --toString/, 'not an Object.prototype name');
+  t.throws(() => parseFlags(['--x'], {}), new UsageError('unknown flag --x'));
+});
+
+t.test('values: a string flag needs one, a boolean flag takes none', async (t) => {
+  t.throws(() => parseFlags(['--node'], SPEC), new UsageError('--node needs a value'));
+  t.throws(() => parseFlags(['--node', '--hold'], SPEC), new UsageError('--node needs a value'));
+  t.throws(() => parseFlags(['--hold=yes'], SPEC), new UsageError('--hold takes no value'));
+});
+
+t.test('stringFlag and requireString', async (t) => {
+  const { flags } = parseFlags(['--node', 'n', '--hold'], SPEC);
+  t.equal(stringFlag(flags, 'node'), 'n');
+  t.equal(stringFlag(flags, 'hold'), undefined, 'a boolean is not a string');
+  t.equal(stringFlag(flags, 'ca-dir'), undefined);
+  t.equal(requireString(flags, 'node', 'ztunnel'), 'n');
+  t.throws(() => requireString(flags, 'ca-dir', 'ztunnel'), new UsageError('ztunnel needs --ca-dir <value>'));
+});
+
+t.test('durations', async (t) => {
+  t.equal(parseDuration('500ms'), 500);
+  t.equal(parseDuration('90s'), 90_000);
+  t.equal(parseDuration('1.5m'), 90_000);
+  t.equal(parseDuration('24h'), 86_400_000);
+  t.equal(parseDuration('250'), 250);
+  t.throws(() => parseDuration('3q'), UsageError);
+  t.throws(() => parseDuration('-1s'), UsageError);
+});

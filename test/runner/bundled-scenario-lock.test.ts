@@ -1,0 +1,30 @@
+// The lock test files take before starting a bundled scenario (fixed addresses): one holder at a
+// time, a waiter gets it once the holder releases it or dies.
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { acquireBundledScenarioLock } from '../fixtures/bundled-scenario-lock';
+
+t.test('one holder at a time; released, it can be taken again', async (t) => {
+  const release = await acquireBundledScenarioLock(1000);
+  await t.rejects(acquireBundledScenarioLock(300), /held the bundled scenarios' addresses for more than 300 ms/, 'a second taker waits, then gives up');
+  const waiting = acquireBundledScenarioLock(5000);
+  await new Promise((r) => setTimeout(r, 300));
+  await release();
+  const again = await waiting;
+  t.pass('the waiter got it once released');
+  await again();
+});
+
+t.test('a holder that dies frees it (no stale lock)', async (t) => {
+  // A process that takes the same abstract-namespace name and is then killed.
+  const child = spawn(process.execPath, ['-e', `require('net').createServer().listen({ path: '\\0hbone-sim-bundled-scenarios' }, () => console.log('held'))`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+  await t.rejects(acquireBundledScenarioLock(300), /more than 300 ms/, 'held by the other process');
+  child.kill('SIGKILL');
+  const release = await acquireBundledScenarioLock(5000);
+  t.pass('taken once its holder died');
+  await release();
+});
