@@ -1,4 +1,4 @@
-// http-echo (address 127.40.4.1): bodies come back byte for byte, keep-alive holds, and an upload
+// http-echo (address 127.40.6.1): bodies come back byte for byte, keep-alive holds, and an upload
 // is counted without being held in memory.
 import t from 'tap';
 import * as http from 'node:http';
@@ -6,9 +6,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { startHttpEcho, UPLOAD_PATH } from '../../src/apps/http-echo';
 import { context, pod } from './fixtures/pods';
 
-const HOST = '127.40.4.1';
+const HOST = '127.40.6.1';
 const PORT = 8080;
-const UNUSED_PROXY = { host: '127.40.4.99', port: 1 };
+const UNUSED_PROXY = { host: '127.40.6.99', port: 1 };
 const MiB = 1024 * 1024;
 
 function request(agent: http.Agent, method: string, path: string, body?: Buffer | ((req: http.ClientRequest) => void)) {

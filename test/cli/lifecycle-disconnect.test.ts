@@ -1,7 +1,7 @@
 // A process the runner started stops when the runner goes away, even when the runner went away
 // before the process's own code ran: with a --import in NODE_OPTIONS (tap's coverage hook is one)
 // the event loop turns before the main module, and 'disconnect' was emitted to no listener. Such
-// a pod lived on as an orphan. Block 10.89 (127.89.x).
+// a pod lived on as an orphan. Block 10.88 (127.88.x).
 import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -13,9 +13,9 @@ const EXIT_WITHIN_MS = 15_000;
 
 const SCENARIO = `name: runner-gone
 nodes:
-  - { name: node-a, ip: 10.89.0.1 }
+  - { name: node-a, ip: 10.88.0.1 }
 workloads:
-  - { name: echo, namespace: default, serviceAccount: echo, node: node-a, ip: 10.89.2.5, labels: { app: echo }, run: { app: echo, port: 8080 } }
+  - { name: echo, namespace: default, serviceAccount: echo, node: node-a, ip: 10.88.2.5, labels: { app: echo }, run: { app: echo, port: 8080 } }
 services: []
 expect: []
 `;

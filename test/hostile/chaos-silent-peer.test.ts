@@ -1,4 +1,4 @@
-// A peer that goes silent without closing (127.75.200.x; the chaos-kill file uses 10.75.0-8):
+// A peer that goes silent without closing (127.107.0.x):
 // what node:http2 over TLS sometimes makes of a ztunnel killed mid-transfer (the reset is never
 // read while a write of the session is stuck, so the session stays "open"), played here by a
 // TCP relay that stops passing bytes. The pool must not keep handing that session out: a
@@ -16,10 +16,10 @@ import { UpstreamPool } from '../../src/waypoint/upstream-pool';
 import type { ConnectHandler } from '../../src/hbone/server';
 import { close, forwardToAuthority, hboneServer, listen, quietLog, workload } from '../fixtures/mesh';
 
-const SERVER = '127.75.200.1';
-const RELAY = '127.75.200.2';
-const APP = '127.75.200.3';
-const WAYPOINT = '127.75.200.4';
+const SERVER = '127.107.0.1';
+const RELAY = '127.107.0.2';
+const APP = '127.107.0.3';
+const WAYPOINT = '127.107.0.4';
 const HBONE = 15008;
 /** Well past the probe (PROBE_AFTER_MS + PROBE_PING_TIMEOUT_MS), well before the keepalive. */
 const FAIL_WITHIN_MS = PROBE_AFTER_MS + PROBE_PING_TIMEOUT_MS + 3000;
