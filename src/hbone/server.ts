@@ -1,5 +1,7 @@
 // The HBONE server: mutual-TLS HTTP/2 on <address>:15008 that accepts CONNECT streams and hands
 // each one, with the peer's SPIFFE identity, to a handler (ztunnel inbound, the waypoint).
+// Just over 400 lines: the server's life cycle and its stream admission are one piece; the
+// defences it wires together each live in a file of their own (listed below).
 //
 // Defences against a peer that holds a mesh certificate but means harm:
 //  - its certificate is judged when the handshake completes; a refused one gets the TLS alert

@@ -6,6 +6,8 @@
 //   4 inbound_CONNECT_originate       the request to the pod over a pooled CONNECT
 // Every answer the waypoint gives itself comes from local-replies.ts; reporter.ts writes the
 // request's metrics and access-log line once its response is done.
+// Just over 400 lines: one method per stage, and the codec's error paths beside them, since
+// they share the per-connection state (requests in turn, cutters, broken bodies).
 import * as http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ServerHttp2Stream } from 'node:http2';

@@ -3,6 +3,8 @@
 // API server), plus what a waypoint could not use: parents other than a Service, and features
 // this simulator does not model. Each problem carries a path inside the document, such as
 // spec.rules[0].matches[1].path.value, which a loader can turn into the YAML line.
+// Longer than 400 lines on purpose: the checks follow the CRD schema field by field, in its
+// order, and read best as one walk down the document.
 import { nameProblem } from '../../mesh/k8s-names';
 import {
   CORE_GROUP,
