@@ -3,14 +3,14 @@ import { loadScenario } from '../mesh/load';
 import { runApp } from '../apps/main';
 import { runService } from './lifecycle';
 import { requireString, UsageError } from './args';
-import { Command, KEEPS_RUNNING } from './command';
+import { Command, KEEPS_RUNNING, scenarioFlag } from './command';
 
 export const appCommand: Command = {
   name: 'app',
   summary: "one pod's application (the runner starts these)",
   description: "Runs one pod's application, its mesh agent on the pod's SOCKS5 capture and its readiness on :15021.",
   flags: {
-    scenario: { kind: 'string', value: 'name|file', required: true, help: 'the scenario the pod belongs to' },
+    scenario: scenarioFlag('pod'),
     pod: { kind: 'string', value: 'pod', required: true, help: "the pod's name" },
   },
   run: async ({ flags }) => {

@@ -2,7 +2,7 @@
 // (src/identity/cert-files.ts writes it).
 import { writeWorkloadCert } from '../identity/cert-files';
 import { parseDuration, requireString, stringFlag } from './args';
-import type { Command } from './command';
+import { Command, CA_DIR_FLAG } from './command';
 
 export const certCommand: Command = {
   name: 'cert',
@@ -11,7 +11,7 @@ export const certCommand: Command = {
   flags: {
     spiffe: { kind: 'string', value: 'spiffe://td/ns/NS/sa/SA', required: true, help: 'the identity to certify' },
     out: { kind: 'string', value: 'dir', required: true, help: 'where the three files go (made if missing)' },
-    'ca-dir': { kind: 'string', value: 'dir', help: "the mesh CA's directory (default certs/)" },
+    'ca-dir': CA_DIR_FLAG,
     lifetime: { kind: 'string', value: 'duration', help: 'how long the certificate lives, e.g. 90s, 10m, 24h (default 24h)' },
   },
   run: async ({ flags }) => {

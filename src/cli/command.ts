@@ -17,6 +17,14 @@ export interface Flag {
   readonly help: string;
 }
 
+/** --ca-dir, which every command that needs the mesh CA takes alike. */
+export const CA_DIR_FLAG: Flag = { kind: 'string', value: 'dir', help: "the mesh CA's directory (default certs/)" };
+
+/** --scenario of a process the runner starts: which scenario `role` belongs to. */
+export function scenarioFlag(role: string): Flag {
+  return { kind: 'string', value: 'name|file', required: true, help: `the scenario the ${role} belongs to` };
+}
+
 /** Words after the command name that are not flags, e.g. the scenario of `scenario bookinfo`. */
 export interface Operands {
   /** As the usage line shows them, e.g. "<name|file.yaml>". */

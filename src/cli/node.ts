@@ -10,7 +10,7 @@ import { READY_TIMEOUT_MS } from '../runner/run';
 import { logger } from '../telemetry/log';
 import { runService } from './lifecycle';
 import { requireString, stringFlag, UsageError } from './args';
-import { Command, KEEPS_RUNNING } from './command';
+import { Command, KEEPS_RUNNING, scenarioFlag } from './command';
 import { backOffScale } from './scenario';
 
 export const nodeCommand: Command = {
@@ -22,7 +22,7 @@ export const nodeCommand: Command = {
     "kubelet's back-off. The agent's own health is GET /healthz on the node's address, port 10248.",
   ].join('\n'),
   flags: {
-    scenario: { kind: 'string', value: 'name|file', required: true, help: 'the scenario the node belongs to' },
+    scenario: scenarioFlag('node'),
     node: { kind: 'string', value: 'node', required: true, help: "the node's name" },
     pods: { kind: 'string', value: 'pod,...', help: "host only these pods of the node (a test stands in for the others)" },
     'backoff-scale': { kind: 'string', value: 'x', help: 'a factor on the restart back-off timings: 0.01 runs them 100 times faster' },

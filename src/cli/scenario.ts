@@ -5,7 +5,7 @@ import { runScenario } from '../runner/run';
 import { scaledBackOff } from '../runner/backoff';
 import { stringFlag, UsageError } from './args';
 import { MAX_POD_PROCESSES } from '../mesh/limits';
-import type { Command } from './command';
+import { Command, CA_DIR_FLAG } from './command';
 
 export const scenarioCommand: Command = {
   name: 'scenario',
@@ -25,7 +25,7 @@ export const scenarioCommand: Command = {
     hold: { kind: 'boolean', help: 'keep the mesh up until Ctrl-C, and print its addresses and commands to try' },
     json: { kind: 'boolean', help: "print the results and every hop's raw records as JSON" },
     verbose: { kind: 'boolean', help: "show every process's logs" },
-    'ca-dir': { kind: 'string', value: 'dir', help: "the mesh CA's directory (default certs/)" },
+    'ca-dir': CA_DIR_FLAG,
     'backoff-scale': { kind: 'string', value: 'x', help: "a factor on the restart back-off timings: 0.01 runs them 100 times faster" },
     'pod-processes': { kind: 'boolean', help: `one process per pod instead of a node agent per node (to kill -9 one pod; at most ${MAX_POD_PROCESSES} pods)` },
   },

@@ -4,16 +4,16 @@ import { loadOrCreateCa, defaultCaDir } from '../identity/ca-store';
 import { Waypoint } from '../waypoint/waypoint';
 import { runService } from './lifecycle';
 import { requireString, stringFlag, UsageError } from './args';
-import { Command, KEEPS_RUNNING } from './command';
+import { Command, KEEPS_RUNNING, CA_DIR_FLAG, scenarioFlag } from './command';
 
 export const waypointCommand: Command = {
   name: 'waypoint',
   summary: 'one waypoint (the runner starts these)',
   description: "Runs one waypoint pod: HBONE on :15008, Envoy's stages, /config_dump on :15000, metrics on :15020.",
   flags: {
-    scenario: { kind: 'string', value: 'name|file', required: true, help: 'the scenario the waypoint belongs to' },
+    scenario: scenarioFlag('waypoint'),
     pod: { kind: 'string', value: 'waypoint pod', required: true, help: "the waypoint pod's name" },
-    'ca-dir': { kind: 'string', value: 'dir', help: "the mesh CA's directory (default certs/)" },
+    'ca-dir': CA_DIR_FLAG,
   },
   run: async ({ flags }) => {
     const scenario = loadScenario(requireString(flags, 'scenario', 'waypoint'));

@@ -4,16 +4,16 @@ import { defaultCaDir } from '../identity/ca-store';
 import { startZtunnel } from '../ztunnel/start';
 import { runService } from './lifecycle';
 import { requireString, stringFlag } from './args';
-import { Command, KEEPS_RUNNING } from './command';
+import { Command, KEEPS_RUNNING, CA_DIR_FLAG, scenarioFlag } from './command';
 
 export const ztunnelCommand: Command = {
   name: 'ztunnel',
   summary: "one node's ztunnel (the runner starts these)",
   description: "Runs one node's ztunnel: every pod's HBONE inbound and SOCKS5 capture, /config_dump on :15000, metrics on :15020.",
   flags: {
-    scenario: { kind: 'string', value: 'name|file', required: true, help: 'the scenario the node belongs to' },
+    scenario: scenarioFlag('node'),
     node: { kind: 'string', value: 'node', required: true, help: "the node's name" },
-    'ca-dir': { kind: 'string', value: 'dir', help: "the mesh CA's directory (default certs/)" },
+    'ca-dir': CA_DIR_FLAG,
     'no-pool': { kind: 'boolean', help: 'give every outbound CONNECT its own TLS connection (the connections bench compares it with the pool)' },
   },
   run: async ({ flags }) => {

@@ -42,23 +42,14 @@ export function verifyServerIdentity(matcher: PeerMatcher, cert: PeerCertificate
   return new PeerIdentityError(`server identity mismatch: expected ${expected}, got ${actual}`, expected, actual);
 }
 
+/** Both sides present a certificate and speak TLS 1.3 only. */
 export function serverSecureContextOptions(material: TlsMaterial): SecureContextOptions {
-  return {
-    cert: material.cert,
-    key: material.key,
-    ca: material.ca,
-    minVersion: TLS_VERSION,
-    maxVersion: TLS_VERSION,
-  };
+  return { cert: material.cert, key: material.key, ca: material.ca, minVersion: TLS_VERSION, maxVersion: TLS_VERSION };
 }
 
 export function clientTlsOptions(material: TlsMaterial, matcher: PeerMatcher): ConnectionOptions {
   return {
-    cert: material.cert,
-    key: material.key,
-    ca: material.ca,
-    minVersion: TLS_VERSION,
-    maxVersion: TLS_VERSION,
+    ...serverSecureContextOptions(material),
     ALPNProtocols: [ALPN_H2],
     rejectUnauthorized: true,
     // Called only after the chain verified against the mesh root; replaces hostname checks,

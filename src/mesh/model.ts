@@ -68,15 +68,18 @@ export interface PortCapture {
   readonly target: string;
 }
 
-/** An Istio AuthorizationPolicy exactly as written (apiVersion/kind/metadata/spec). */
-export interface AuthorizationPolicyDoc {
+/** A namespaced resource exactly as written (apiVersion/kind/metadata/spec); the checks are its reader's. */
+export interface ResourceDoc<Kind extends string> {
   readonly apiVersion: string;
-  readonly kind: 'AuthorizationPolicy';
+  readonly kind: Kind;
   readonly metadata: { readonly name: string; readonly namespace: string };
   readonly spec: Readonly<Record<string, unknown>>;
   /** Where it was written, for messages: file:line. */
   readonly origin: string;
 }
+
+/** An Istio AuthorizationPolicy (checked by src/policy/authz). */
+export type AuthorizationPolicyDoc = ResourceDoc<'AuthorizationPolicy'>;
 
 /**
  * A Gateway API Gateway, exactly as written. With gatewayClassName istio-waypoint it declares
@@ -96,14 +99,8 @@ export interface GatewayDoc {
   readonly origin: string;
 }
 
-/** A Gateway API HTTPRoute, exactly as written (checked by src/policy/httproute). */
-export interface HttpRouteDoc {
-  readonly apiVersion: string;
-  readonly kind: 'HTTPRoute';
-  readonly metadata: { readonly name: string; readonly namespace: string };
-  readonly spec: Readonly<Record<string, unknown>>;
-  readonly origin: string;
-}
+/** A Gateway API HTTPRoute (checked by src/policy/httproute). */
+export type HttpRouteDoc = ResourceDoc<'HTTPRoute'>;
 
 export const WAYPOINT_GATEWAY_CLASS = 'istio-waypoint';
 export const LABEL_USE_WAYPOINT = 'istio.io/use-waypoint';

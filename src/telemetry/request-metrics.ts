@@ -9,7 +9,7 @@
 // from the upstream cluster's service, then request_protocol, response_code, grpc_response_status,
 // response_flags and connection_security_policy.
 import { Counter, Histogram, Registry } from 'prom-client';
-import { UNKNOWN } from './tcp-metrics';
+import { fillLabels, SOURCE_LABEL_NAMES, spiffePrincipals } from './istio-labels';
 
 export const REQUESTS_TOTAL = 'istio_requests_total';
 export const REQUEST_DURATION = 'istio_request_duration_milliseconds';
@@ -25,15 +25,7 @@ export const BYTE_BUCKETS: readonly number[] = [1, 10, 100, 1000, 10000, 100000,
 
 /** The label set of the stats filter for reporter "waypoint", in the order it emits them. */
 export const REQUEST_LABEL_NAMES = [
-  'reporter',
-  'source_workload',
-  'source_canonical_service',
-  'source_canonical_revision',
-  'source_workload_namespace',
-  'source_principal',
-  'source_app',
-  'source_version',
-  'source_cluster',
+  ...SOURCE_LABEL_NAMES,
   'destination_workload',
   'destination_workload_namespace',
   'destination_principal',
@@ -125,16 +117,11 @@ export interface RequestRecord extends RequestLabelInput {
   readonly responseBytes: number;
 }
 
-const SPIFFE_PREFIX = 'spiffe://';
 const DEFAULT_REVISION = 'latest';
 
 /** The label values one record is counted under, defaults filled and principals in spiffe:// form. */
 export function requestLabels(input: RequestLabelInput & { readonly responseCode: number }): RequestLabels {
-  const out = {} as Record<RequestLabelName, string>;
-  for (const name of REQUEST_LABEL_NAMES) {
-    const v = (input as Partial<Record<RequestLabelName, string>>)[name];
-    out[name] = v === undefined || v === '' ? UNKNOWN : v;
-  }
+  const out = fillLabels<RequestLabelName>(REQUEST_LABEL_NAMES, input);
   out.reporter = input.reporter ?? 'waypoint';
   if (input.source_canonical_revision === undefined || input.source_canonical_revision === '') out.source_canonical_revision = DEFAULT_REVISION;
   out.request_protocol = input.request_protocol ?? 'http';
@@ -142,9 +129,7 @@ export function requestLabels(input: RequestLabelInput & { readonly responseCode
   out.grpc_response_status = input.grpc_response_status ?? '';
   out.response_flags = input.response_flags === undefined || input.response_flags === '' ? HTTP_RESPONSE_FLAGS.none : input.response_flags;
   out.connection_security_policy = input.connection_security_policy ?? 'mutual_tls';
-  for (const name of ['source_principal', 'destination_principal'] as const) {
-    if (out[name] !== UNKNOWN && !out[name].startsWith(SPIFFE_PREFIX)) out[name] = SPIFFE_PREFIX + out[name];
-  }
+  spiffePrincipals(out);
   return out;
 }
 

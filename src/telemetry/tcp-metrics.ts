@@ -2,27 +2,16 @@
 // unchanged. Each TcpMetrics owns its own prom-client Registry (never the global one), so
 // several simulated proxies can share a process and tests stay independent.
 import { Counter, Registry } from 'prom-client';
+import { fillLabels, SOURCE_LABEL_NAMES, spiffePrincipals, UNKNOWN } from './istio-labels';
 
 export const TCP_CONNECTIONS_OPENED = 'istio_tcp_connections_opened_total';
 export const TCP_CONNECTIONS_CLOSED = 'istio_tcp_connections_closed_total';
 export const TCP_SENT_BYTES = 'istio_tcp_sent_bytes_total';
 export const TCP_RECEIVED_BYTES = 'istio_tcp_received_bytes_total';
 
-/** Istio's value for any label it cannot fill. */
-export const UNKNOWN = 'unknown';
-const SPIFFE_PREFIX = 'spiffe://';
-
 /** ztunnel's label set, in ztunnel's order (CommonTrafficLabels in proxy/metrics.rs). */
 export const TCP_LABEL_NAMES = [
-  'reporter',
-  'source_workload',
-  'source_canonical_service',
-  'source_canonical_revision',
-  'source_workload_namespace',
-  'source_principal',
-  'source_app',
-  'source_version',
-  'source_cluster',
+  ...SOURCE_LABEL_NAMES,
   'destination_service',
   'destination_service_namespace',
   'destination_service_name',
@@ -77,17 +66,11 @@ export type TcpLabelInput = Partial<Record<FreeLabel, string>> & {
 
 /** Fills defaults and writes principals in Istio's full spiffe:// form. */
 export function tcpLabels(input: TcpLabelInput): TcpLabels {
-  const out = {} as Record<TcpLabelName, string>;
-  for (const name of TCP_LABEL_NAMES) {
-    const v = (input as Partial<Record<TcpLabelName, string>>)[name];
-    out[name] = v === undefined || v === '' ? UNKNOWN : v;
-  }
+  const out = fillLabels<TcpLabelName>(TCP_LABEL_NAMES, input);
   out.request_protocol = input.request_protocol ?? 'tcp';
   out.response_flags = input.response_flags ?? RESPONSE_FLAGS.none;
   out.connection_security_policy = input.connection_security_policy ?? UNKNOWN;
-  for (const name of ['source_principal', 'destination_principal'] as const) {
-    if (out[name] !== UNKNOWN && !out[name].startsWith(SPIFFE_PREFIX)) out[name] = SPIFFE_PREFIX + out[name];
-  }
+  spiffePrincipals(out);
   return out;
 }
 

@@ -192,7 +192,7 @@ t.test('npm kept a flag for itself (npm run scenario bookinfo --hold): a warning
 
 t.test('the real commands: every one listed, every flag in its usage line and help', async (t) => {
   const names = COMMANDS.map((c) => c.name);
-  t.same(names, ['scenario', 'ztunnel', 'waypoint', 'app', 'cert']);
+  t.same(names, ['scenario', 'ztunnel', 'waypoint', 'node', 'app', 'cert']);
   t.equal(new Set(names).size, names.length, 'unique names');
   const top = topUsage();
   for (const c of COMMANDS) {
@@ -204,6 +204,6 @@ t.test('the real commands: every one listed, every flag in its usage line and he
       t.ok(f.help.length > 0, `--${flag} says what it does`);
     }
   }
-  t.equal(usageLine(COMMANDS[0]), 'hbone-sim scenario <name|file.yaml> [--hold] [--json] [--verbose] [--ca-dir <dir>] [--backoff-scale <x>]');
+  t.equal(usageLine(COMMANDS[0]), 'hbone-sim scenario <name|file.yaml> [--hold] [--json] [--verbose] [--ca-dir <dir>] [--backoff-scale <x>] [--pod-processes]');
   t.equal(usageLine(COMMANDS[1]), 'hbone-sim ztunnel --scenario <name|file> --node <node> [--ca-dir <dir>] [--no-pool]');
 });

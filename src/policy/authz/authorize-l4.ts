@@ -55,14 +55,18 @@ export interface L7Note {
   readonly message: string;
 }
 
-export interface Decision {
+/** What either layer's authorization decided, and which rule decided it. */
+export interface BaseDecision {
   readonly allowed: boolean;
   readonly reason: string;
   /** The deciding rule in Envoy's RBAC naming, e.g. ns[default]-policy[productpage-viewer]-rule[0]. */
   readonly policy?: string;
   readonly action?: 'ALLOW' | 'DENY' | 'CUSTOM';
-  /** AUDIT rules that matched; they never change the decision. */
+  /** AUDIT rules that matched (the first of each AUDIT policy); they never change the decision. */
   readonly audited?: readonly string[];
+}
+
+export interface Decision extends BaseDecision {
   /** Rules of applicable policies that use L7 fields, and how they were enforced here. */
   readonly l7?: readonly L7Note[];
 }

@@ -23,7 +23,7 @@
 import type { AuthorizationPolicyDoc } from '../../mesh/model';
 import { cidrContains, matchString } from './match';
 import { CompiledCondition, CompiledOperation, CompiledPolicy, CompiledRule, CompiledSource, compilePolicy, rbacPolicyName } from './compile-policy';
-import { L4Connection, matchConditionL4, matchSourceL4 } from './authorize-l4';
+import { BaseDecision, L4Connection, matchConditionL4, matchSourceL4 } from './authorize-l4';
 import { AuthorizeL7Options, WaypointTarget, appliesAtWaypoint } from './waypoint-attachment';
 
 /** What Envoy's RBAC filter answers a denied request with. */
@@ -49,15 +49,8 @@ export interface L7Request {
   readonly headers?: Readonly<Record<string, string | readonly string[] | undefined>>;
 }
 
-export interface L7Decision {
-  readonly allowed: boolean;
-  /** For DENY and unmatched ALLOW, Envoy's debug log line: "enforced denied, matched policy <name|none>". */
-  readonly reason: string;
-  /** The deciding rule in Envoy's naming, e.g. ns[default]-policy[productpage-viewer]-rule[0]. */
-  readonly policy?: string;
-  readonly action?: 'ALLOW' | 'DENY' | 'CUSTOM';
-  /** First matching rule of each AUDIT policy; never changes the decision. */
-  readonly audited?: readonly string[];
+/** reason, for DENY and unmatched ALLOW, is Envoy's debug log line: "enforced denied, matched policy <name|none>". */
+export interface L7Decision extends BaseDecision {
   /** Denials only: Envoy's %RESPONSE_CODE_DETAILS%, e.g. rbac_access_denied_matched_policy[none]. */
   readonly responseCodeDetails?: string;
   /** The policies that apply to the target, as ns[<ns>]-policy[<name>], in the order given. */
