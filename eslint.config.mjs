@@ -10,7 +10,11 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   prettier,
   // The npx launcher is plain CommonJS for Node, not TypeScript.
-  { files: ['bin/**/*.js'], languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', __dirname: 'readonly', process: 'readonly' } }, rules: { '@typescript-eslint/no-require-imports': 'off' } },
+  {
+    files: ['bin/**/*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', __dirname: 'readonly', process: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
   {
     rules: {
       // `_name` marks what a signature needs but the body does not use.

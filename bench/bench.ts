@@ -134,7 +134,14 @@ async function run(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
     results.hostile = await withMesh(cleanup, opts, false, (mesh) => runHostile({ mesh, ...setup }));
   }
   // The runner holds this mesh itself (--hold), as a user would, so its own memory is measured too.
-  if (has('soak')) results.soak = await runSoak({ block: opts.block, minutes: opts.soakMinutes, warmupSeconds: sz.soakWarmupSeconds, sampleSeconds: sz.soakSampleSeconds, progress });
+  if (has('soak'))
+    results.soak = await runSoak({
+      block: opts.block,
+      minutes: opts.soakMinutes,
+      warmupSeconds: sz.soakWarmupSeconds,
+      sampleSeconds: sz.soakSampleSeconds,
+      progress,
+    });
 
   const done = { ...results, finishedAt: new Date().toISOString(), machine: { ...m, loadAverageAfter: os.loadavg() } };
   const final: BenchResults = { ...done, targets: evaluateTargets(done) };
@@ -142,7 +149,10 @@ async function run(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
   process.stdout.write('\n' + formatTables(final) + '\n');
   const resultsDir = path.join(opts.outDir, RESULTS_SUBDIR);
   fs.mkdirSync(resultsDir, { recursive: true });
-  const stamp = startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = startedAt
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   const resultsFile = path.join(resultsDir, `${stamp}.json`);
   fs.writeFileSync(resultsFile, JSON.stringify(final, null, 2) + '\n');
   // Every run's report sits beside its results (ignored by git); the committed REPORT.md and
@@ -152,7 +162,9 @@ async function run(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
   const report = path.join(reportDir, opts.publish ? REPORT_FILE : `${stamp}.md`);
   fs.writeFileSync(path.join(reportDir, chart), chartSvg(final));
   fs.writeFileSync(report, reportMarkdown(final, chart));
-  process.stdout.write(`saved ${path.relative(process.cwd(), resultsFile)}; wrote ${path.relative(process.cwd(), report)}${opts.publish ? ' (published)' : ''}\n`);
+  process.stdout.write(
+    `saved ${path.relative(process.cwd(), resultsFile)}; wrote ${path.relative(process.cwd(), report)}${opts.publish ? ' (published)' : ''}\n`,
+  );
   return 0;
 }
 

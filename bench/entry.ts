@@ -35,7 +35,10 @@ export function runEntry<O, C extends { now(): void }>(e: Entry<O, C>): void {
     return;
   }
   process.once('exit', () => e.cleanup.now());
-  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [sig, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     process.once(sig, () => {
       process.stderr.write(`${e.name}: ${sig}, stopping\n`);
       e.cleanup.now();

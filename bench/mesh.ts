@@ -128,9 +128,15 @@ export class BenchMesh {
     const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profileDir)}`] : [];
     // Children's logs are shown only when asked for (HBONE_LOG=info npm run bench ...).
     const showLogs = process.env.HBONE_LOG !== undefined;
-    const supervisor = new Supervisor(CLI, env, () => undefined, (child, line) => {
-      if (showLogs) process.stderr.write(`[${child}] ${line}\n`);
-    }, nodeArgs);
+    const supervisor = new Supervisor(
+      CLI,
+      env,
+      () => undefined,
+      (child, line) => {
+        if (showLogs) process.stderr.write(`[${child}] ${line}\n`);
+      },
+      nodeArgs,
+    );
     const mesh = new BenchMesh(benchAddresses(options.block), ca, caDir, supervisor, dir);
     // One process per pod: the suites read the CPU and RSS of the echo and sink apps themselves,
     // and compare with figures taken when every pod was a process.
@@ -160,7 +166,9 @@ export class BenchMesh {
 
   /** Whether every process is still running: a suite's figures mean nothing after a crash. */
   crashed(): string[] {
-    return this.supervisor.children.filter((c) => c.process.exitCode !== null || c.process.signalCode !== null).map((c) => `${c.spec.name}: ${c.tail.slice(-3).join(' | ')}`);
+    return this.supervisor.children
+      .filter((c) => c.process.exitCode !== null || c.process.signalCode !== null)
+      .map((c) => `${c.spec.name}: ${c.tail.slice(-3).join(' | ')}`);
   }
 
   /** TCP connections ztunnel-node-b has accepted for its pods so far (istio_tcp_connections_opened_total, reporter destination). */
@@ -192,4 +200,3 @@ export class BenchMesh {
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
-

@@ -123,7 +123,15 @@ function positiveNumber(name: string, text: string | boolean | undefined, fallba
 }
 
 export function parseOptions(argv: string[], defaultOutDir: string): BenchOptions {
-  const { flags, positional } = parseFlags(argv, { quick: 'boolean', suite: 'string', reps: 'string', block: 'string', out: 'string', minutes: 'string', publish: 'boolean' });
+  const { flags, positional } = parseFlags(argv, {
+    quick: 'boolean',
+    suite: 'string',
+    reps: 'string',
+    block: 'string',
+    out: 'string',
+    minutes: 'string',
+    publish: 'boolean',
+  });
   if (positional.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positional[0])}`);
   const suites = flags.suite === 'all' ? [...SUITES] : typeof flags.suite === 'string' ? flags.suite.split(',').map((s) => s.trim()) : [...DEFAULT_SUITES];
   for (const s of suites) {

@@ -32,7 +32,10 @@ export function parseStat(text: string, ticksPerSecond: number, pageSize: number
   const close = text.lastIndexOf(')');
   if (close === -1) throw new Error(`not a /proc/<pid>/stat line: ${JSON.stringify(text.slice(0, 60))}`);
   // After ") " comes field 3 (state).
-  const fields = text.slice(close + 2).trim().split(' ');
+  const fields = text
+    .slice(close + 2)
+    .trim()
+    .split(' ');
   const at = (n: number): number => {
     const v = Number(fields[n - 3]);
     if (!Number.isFinite(v)) throw new Error(`/proc/<pid>/stat field ${n} is ${JSON.stringify(fields[n - 3])}`);
@@ -87,5 +90,8 @@ export function childrenOf(pid: number): number[] {
 
 /** A process's command line, as its arguments. */
 export function commandLine(pid: number): string[] {
-  return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
+  return fs
+    .readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+    .split('\0')
+    .filter((a) => a !== '');
 }

@@ -95,7 +95,8 @@ t.test('every loopback range a test or bench uses is its own, in test/fixtures/a
 t.test('no two owners share a range', async (t) => {
   const clashes: string[] = [];
   for (const a of ADDRESS_RANGES) {
-    for (const b of ADDRESS_RANGES) if (a !== b && a.owner !== b.owner && covers(a.range, b.range)) clashes.push(`${a.range} (${a.owner}) holds ${b.range} (${b.owner})`);
+    for (const b of ADDRESS_RANGES)
+      if (a !== b && a.owner !== b.owner && covers(a.range, b.range)) clashes.push(`${a.range} (${a.owner}) holds ${b.range} (${b.owner})`);
   }
   t.same(clashes, []);
   for (const r of ADDRESS_RANGES) t.ok(fs.existsSync(path.join(ROOT, r.owner)), `${r.owner} exists`);
@@ -105,7 +106,9 @@ t.test('a file that starts a bundled scenario holds the bundled-scenario lock', 
   const files = walk(path.join(ROOT, 'test')).map((f) => path.relative(ROOT, f));
   // Starting one with the runner's CLI, or holding the lock (the README's lines start bookinfo).
   const startsOne = /runCli\(\s*\[\s*'scenario',\s*'(bookinfo|bookinfo-l4|echo)'\s*[,\]](?![^\]]*--hodl)|acquireBundledScenarioLock\(/;
-  const starts = files.filter((f) => f.endsWith('.test.ts') && f !== 'test/architecture.test.ts' && startsOne.test(fs.readFileSync(path.join(ROOT, f), 'utf8')));
+  const starts = files.filter(
+    (f) => f.endsWith('.test.ts') && f !== 'test/architecture.test.ts' && startsOne.test(fs.readFileSync(path.join(ROOT, f), 'utf8')),
+  );
   t.same(starts.sort(), [...BUNDLED_SCENARIO_USERS].sort(), 'the files that start a bundled scenario are the listed ones');
   for (const f of BUNDLED_SCENARIO_USERS) t.match(fs.readFileSync(path.join(ROOT, f), 'utf8'), /acquireBundledScenarioLock/, `${f} holds the lock`);
 });

@@ -137,7 +137,10 @@ async function run(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
   }
 
   const tls = throughput.find((r) => r.id === 'tls');
-  const target = verdict(tls, throughput.find((r) => r.id === 'hbone-1'));
+  const target = verdict(
+    tls,
+    throughput.find((r) => r.id === 'hbone-1'),
+  );
   const out = [
     ...(throughput.length ? ['', formatThroughput(throughput, tls)] : []),
     ...(connectRate.length ? ['', formatConnectRate(connectRate)] : []),

@@ -61,7 +61,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
   const str = (flag: string, envName: string): string | undefined => (typeof flags[flag] === 'string' ? (flags[flag] as string) : env[envName]);
   const only = str('only', 'BENCH_ONLY');
   const cases = only ? only.split(',').map((s) => s.trim()) : [...CASE_IDS];
-  for (const c of cases) if (!(CASE_IDS as readonly string[]).includes(c)) throw new UsageError(`unknown case ${JSON.stringify(c)}; cases: ${CASE_IDS.join(', ')}`);
+  for (const c of cases)
+    if (!(CASE_IDS as readonly string[]).includes(c)) throw new UsageError(`unknown case ${JSON.stringify(c)}; cases: ${CASE_IDS.join(', ')}`);
   return {
     volumeBytes: positiveInt('--volume-mib', str('volume-mib', 'BENCH_VOLUME_MIB'), DEFAULT_VOLUME_MIB) * 1024 * 1024,
     reps: positiveInt('--reps', str('reps', 'BENCH_REPS'), DEFAULT_REPS),

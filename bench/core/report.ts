@@ -100,7 +100,10 @@ export function formatVerdict(v: TargetVerdict | undefined): string {
 
 /** ISO 8601 basic format (no colons), safe in file names: 20250101T120000Z. */
 export function fileTimestamp(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 export function saveResults(doc: object, at: Date): string {

@@ -85,11 +85,7 @@ async function main(): Promise<void> {
     const force = setTimeout(() => process.exit(code), STOP_GRACE_MS);
     force.unref();
     for (const s of sockets) s.destroy();
-    void Promise.all([
-      new Promise((r) => tcp.close(r)),
-      new Promise((r) => tlsServer.close(r)),
-      hbone.close(0),
-    ]).then(() => process.exit(code)); // exit (not just return) so --cpu-prof writes its profile
+    void Promise.all([new Promise((r) => tcp.close(r)), new Promise((r) => tlsServer.close(r)), hbone.close(0)]).then(() => process.exit(code)); // exit (not just return) so --cpu-prof writes its profile
   };
 
   process.on('message', (msg: ToServer) => {

@@ -87,7 +87,7 @@ export function reportMarkdown(r: BenchResults, chartFileName: string): string {
     [
       '- Every figure is the median over the repetitions. Ratios (x TLS, added latency) are taken within one run, and throughput cases are interleaved, so load on the machine hits every path alike.',
       "- Latency is timed per request from autocannon's per-request `response` event (float milliseconds from `process.hrtime`), not from its whole-millisecond histogram.",
-      "- autocannon's rate limit is a per-connection budget per second, so requests come in bursts rather than evenly spaced (fortio, which Istio uses, spaces them). That inflates tail latency for every path alike; \"added\" latency compares paths under the same pattern.",
+      '- autocannon\'s rate limit is a per-connection budget per second, so requests come in bursts rather than evenly spaced (fortio, which Istio uses, spaces them). That inflates tail latency for every path alike; "added" latency compares paths under the same pattern.',
       '- CPU and RSS are read from `/proc/<pid>/stat` of each process.',
       '- Idle connection memory is RSS growth divided by the connection count.',
       "- Hostile: a separate attacker process with a mesh certificate writes HEADERS+RST_STREAM pairs by hand over 4 connections, reconnecting when dropped; legitimate requests (200/s over 8 connections) through the victim are timed before and during. The victim's baseline RSS is its median over as long a legitimate run as the attack; its RSS after is the first reading back within 5% of it, or the lowest seen in the settle time.",

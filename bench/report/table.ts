@@ -76,7 +76,12 @@ function processNames(records: readonly Readonly<Record<string, unknown>>[]): st
 }
 
 function throughputSection(results: readonly ThroughputResult[]): Section {
-  const rows = byOrder(results, (t) => t.path, THROUGHPUT_ORDER, (t) => t.connections);
+  const rows = byOrder(
+    results,
+    (t) => t.path,
+    THROUGHPUT_ORDER,
+    (t) => t.connections,
+  );
   const procs = processNames(rows.map((t) => t.cpuSPerGiB));
   const tlsAt = (n: number) => results.find((t) => t.path === 'tls' && t.connections === n)?.mbPerS;
   return {
@@ -97,7 +102,12 @@ function throughputSection(results: readonly ThroughputResult[]): Section {
 }
 
 function latencySection(results: readonly LatencyResult[]): Section {
-  const rows = byOrder(results, (l) => l.path, REQUEST_ORDER, (l) => l.targetRps);
+  const rows = byOrder(
+    results,
+    (l) => l.path,
+    REQUEST_ORDER,
+    (l) => l.targetRps,
+  );
   return {
     title: 'Latency',
     columns: [
@@ -137,7 +147,12 @@ function istioAnchor(process: string): string {
 }
 
 function costSection(results: readonly LatencyResult[]): Section {
-  const rows = byOrder(results, (l) => l.path, REQUEST_ORDER, (l) => l.targetRps).flatMap((l) =>
+  const rows = byOrder(
+    results,
+    (l) => l.path,
+    REQUEST_ORDER,
+    (l) => l.targetRps,
+  ).flatMap((l) =>
     Object.entries(l.cost).map(([process, c]) => [
       REQUEST_LABELS[l.path],
       formatNumber(l.targetRps, 0),
@@ -160,14 +175,12 @@ function maxRpsSection(results: readonly MaxRpsResult[]): Section {
   return {
     title: 'Max requests/s',
     columns: [left('path'), right('conns'), right('rps'), right('p50 ms'), right('p99 ms'), right('errors / non-2xx')],
-    rows: byOrder(results, (m) => m.path, REQUEST_ORDER, (m) => m.connections).map((m) => [
-      REQUEST_LABELS[m.path],
-      String(m.connections),
-      fixed(m.rps, 0),
-      fixed(m.ms.p50, 3),
-      fixed(m.ms.p99, 3),
-      `${m.errors} / ${m.non2xx}`,
-    ]),
+    rows: byOrder(
+      results,
+      (m) => m.path,
+      REQUEST_ORDER,
+      (m) => m.connections,
+    ).map((m) => [REQUEST_LABELS[m.path], String(m.connections), fixed(m.rps, 0), fixed(m.ms.p50, 3), fixed(m.ms.p99, 3), `${m.errors} / ${m.non2xx}`]),
   };
 }
 
@@ -175,13 +188,12 @@ function connectionsSection(results: readonly ConnectionsResult[]): Section {
   return {
     title: 'New connections',
     columns: [left('mode'), right('concurrency'), right('conns/s'), right('median ms'), right('failures')],
-    rows: byOrder(results, (c) => c.mode, ['pooled', 'unpooled'] as const, (c) => c.concurrency).map((c) => [
-      c.mode,
-      String(c.concurrency),
-      fixed(c.perSecond, 0),
-      fixed(c.medianMs, 3),
-      String(c.failures),
-    ]),
+    rows: byOrder(
+      results,
+      (c) => c.mode,
+      ['pooled', 'unpooled'] as const,
+      (c) => c.concurrency,
+    ).map((c) => [c.mode, String(c.concurrency), fixed(c.perSecond, 0), fixed(c.medianMs, 3), String(c.failures)]),
   };
 }
 
@@ -246,8 +258,26 @@ function hostileSection(results: readonly HostileResult[]): Section {
 function soakSection(r: SoakResult): Section {
   return {
     title: `Soak: ${formatNumber(r.minutes, r.minutes < 1 ? 2 : 0)} min on the L7 path`,
-    columns: [left('process'), right('MB after warm-up'), right('low-water MB, last third'), right('max MB'), right('growth'), right('fds after warm-up'), right('fds at end'), left('flat')],
-    rows: r.processes.map((p) => [p.name, fixed(p.rssWarmMB, 1), fixed(p.rssEndMB, 1), fixed(p.rssMaxMB, 1), `${fixed(p.rssGrowth * 100, 1)}%`, String(p.fdsWarm), String(p.fdsEnd), p.flat ? 'yes' : 'NO']),
+    columns: [
+      left('process'),
+      right('MB after warm-up'),
+      right('low-water MB, last third'),
+      right('max MB'),
+      right('growth'),
+      right('fds after warm-up'),
+      right('fds at end'),
+      left('flat'),
+    ],
+    rows: r.processes.map((p) => [
+      p.name,
+      fixed(p.rssWarmMB, 1),
+      fixed(p.rssEndMB, 1),
+      fixed(p.rssMaxMB, 1),
+      `${fixed(p.rssGrowth * 100, 1)}%`,
+      String(p.fdsWarm),
+      String(p.fdsEnd),
+      p.flat ? 'yes' : 'NO',
+    ]),
     note:
       `${formatNumber(r.requests, 0)} requests after ${r.warmupSeconds} s of warm-up, ${fixed(r.rps, 0)} rps over ${r.connections} connections, ${r.errors} errors / ${r.non2xx} non-2xx. ` +
       'The mesh is held by the runner itself (hbone-sim scenario --hold). RSS is read every few seconds after warm-up; a garbage-collected heap saws up and down between collections, so the end of the run is judged by its low-water RSS over the last third (what the process keeps after collecting), against its RSS after warm-up (the first sample, or the low-water of the first third if higher). Flat: at most 15% growth and no file descriptors gained.',
@@ -290,12 +320,7 @@ export function formatSection(s: Section): string {
       .map((cell, i) => pad(cell, widths[i], s.columns[i].align))
       .join(COLUMN_GAP)
       .trimEnd();
-  const lines = [
-    s.title,
-    line(s.columns.map((c) => c.header)),
-    widths.map((w) => '-'.repeat(w)).join(COLUMN_GAP),
-    ...s.rows.map(line),
-  ];
+  const lines = [s.title, line(s.columns.map((c) => c.header)), widths.map((w) => '-'.repeat(w)).join(COLUMN_GAP), ...s.rows.map(line)];
   if (s.note) lines.push(s.note);
   return lines.join('\n');
 }

@@ -174,7 +174,11 @@ async function attackOne(s: HostileSetup, v: VictimSpec): Promise<HostileResult>
   };
   s.progress(
     `hostile rapid-reset ${v.process}: ${result.resetsPerSecond.toFixed(0)} resets/s over ${attack.connections} connections, ${attack.failures} refused ` +
-      `(GOAWAY ${Object.entries(attack.goaways).map(([k, n]) => `${k} x${n}`).join(', ') || 'none'}); ` +
+      `(GOAWAY ${
+        Object.entries(attack.goaways)
+          .map(([k, n]) => `${k} x${n}`)
+          .join(', ') || 'none'
+      }); ` +
       `legit p50 ${result.legitMs.before.p50.toFixed(1)} -> ${result.legitMs.during.p50.toFixed(1)} ms, ` +
       `p99 ${result.legitMs.before.p99.toFixed(1)} -> ${result.legitMs.during.p99.toFixed(1)} ms; ` +
       `victim ${before.vcpu.toFixed(2)} -> ${during.vcpu.toFixed(2)} -> ${after.vcpu.toFixed(2)} vCPU, ` +

@@ -77,7 +77,9 @@ async function interleaved(s: RequestSetup, label: string, connections: number, 
       );
       const ms = percentiles(run.latenciesMs);
       reps.get(path)!.push({ run, ms, cost });
-      s.progress(`${label} ${path}: rep ${i + 1}/${s.reps} ${run.rps.toFixed(0)} rps, p50 ${ms.p50.toFixed(3)} p90 ${ms.p90.toFixed(3)} p99 ${ms.p99.toFixed(3)} ms`);
+      s.progress(
+        `${label} ${path}: rep ${i + 1}/${s.reps} ${run.rps.toFixed(0)} rps, p50 ${ms.p50.toFixed(3)} p90 ${ms.p90.toFixed(3)} p99 ${ms.p99.toFixed(3)} ms`,
+      );
     }
   }
   const broken = s.mesh.crashed();

@@ -109,7 +109,9 @@ export async function runScale(s: ScaleSetup, counts: readonly number[]): Promis
       const r = await measureOnce(s, n);
       reps.push(r);
       const tunnel = r.perConn[ROLES.ztunnelA] + r.perConn[ROLES.ztunnelB];
-      s.progress(`scale ${n}: rep ${i + 1}/${s.reps} ${(tunnel / 1024).toFixed(1)} KB per connection in the two ztunnels, opened in ${r.openSeconds.toFixed(1)} s`);
+      s.progress(
+        `scale ${n}: rep ${i + 1}/${s.reps} ${(tunnel / 1024).toFixed(1)} KB per connection in the two ztunnels, opened in ${r.openSeconds.toFixed(1)} s`,
+      );
     }
     const bytesPerConnection = Object.fromEntries(PROCESSES.map((p) => [p, median(reps.map((r) => r.perConn[p]))]));
     out.push({

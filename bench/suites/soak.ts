@@ -73,7 +73,10 @@ function startRunner(file: string, caDir: string): Promise<ChildProcess> {
   });
   return new Promise((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`the runner was not holding the mesh after ${READY_TIMEOUT_MS} ms:\n${out.slice(-2000)}`)), READY_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => reject(new Error(`the runner was not holding the mesh after ${READY_TIMEOUT_MS} ms:\n${out.slice(-2000)}`)),
+      READY_TIMEOUT_MS,
+    );
     // Read to the end, whatever it says: a pipe nobody reads would stall the runner.
     child.stdout!.on('data', (d: Buffer) => {
       if (out.length < 64 * 1024) out += d.toString();
@@ -154,15 +157,18 @@ export async function runSoak(s: SoakSetup): Promise<SoakResult> {
     let errors = 0;
     let finished!: (r: { result?: AutocannonResult; error?: Error }) => void;
     const done = new Promise<{ result?: AutocannonResult; error?: Error }>((r) => (finished = r));
-    const instance = autocannon({
-      url: `http://${capture.host}:${capture.port}/echo`,
-      connections: CONNECTIONS,
-      duration: seconds,
-      method: 'POST',
-      body: Buffer.alloc(PAYLOAD_BYTES, 0x61),
-      headers: { host: 'http-l7', 'content-type': 'application/octet-stream' },
-      timeout: 10,
-    }, (error, result) => finished(error ? { error } : { result }));
+    const instance = autocannon(
+      {
+        url: `http://${capture.host}:${capture.port}/echo`,
+        connections: CONNECTIONS,
+        duration: seconds,
+        method: 'POST',
+        body: Buffer.alloc(PAYLOAD_BYTES, 0x61),
+        headers: { host: 'http-l7', 'content-type': 'application/octet-stream' },
+        timeout: 10,
+      },
+      (error, result) => finished(error ? { error } : { result }),
+    );
     instance.on('response', () => requests++);
     instance.on('reqError', () => errors++);
     const started = performance.now();

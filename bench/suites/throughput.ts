@@ -160,7 +160,11 @@ function uploadMover(to: Endpoint, chunk: Buffer): Mover {
           let body = '';
           res.setEncoding('utf8');
           res.on('data', (d: string) => (body += d));
-          res.on('end', () => (res.statusCode === 200 && body === String(bytes) ? resolve() : reject(new Error(`upload answered ${res.statusCode} ${JSON.stringify(body.slice(0, 200))}, expected 200 ${bytes}`))));
+          res.on('end', () =>
+            res.statusCode === 200 && body === String(bytes)
+              ? resolve()
+              : reject(new Error(`upload answered ${res.statusCode} ${JSON.stringify(body.slice(0, 200))}, expected 200 ${bytes}`)),
+          );
         },
       );
       req.on('error', reject);

@@ -27,11 +27,22 @@ export interface TcpProbeResult {
 export async function tcpThroughMesh(probe: TcpProbe): Promise<TcpProbeResult> {
   const elapsed = stopwatch();
   const preview = new Preview();
-  const result = (err?: Error): TcpProbeResult => ({ received: preview.text(), bytes: preview.bytes, timeMs: elapsed(), ...(err ? { error: describeError(err) } : {}) });
+  const result = (err?: Error): TcpProbeResult => ({
+    received: preview.text(),
+    bytes: preview.bytes,
+    timeMs: elapsed(),
+    ...(err ? { error: describeError(err) } : {}),
+  });
 
   let socket: net.Socket;
   try {
-    socket = await socks5Connect({ proxy: probe.proxy, target: probe.target, localAddress: probe.localAddress, timeoutMs: probe.timeoutMs, allowHalfOpen: true });
+    socket = await socks5Connect({
+      proxy: probe.proxy,
+      target: probe.target,
+      localAddress: probe.localAddress,
+      timeoutMs: probe.timeoutMs,
+      allowHalfOpen: true,
+    });
   } catch (err) {
     return result(err as Error);
   }
@@ -40,7 +51,10 @@ export async function tcpThroughMesh(probe: TcpProbe): Promise<TcpProbeResult> {
     let failure: Error | undefined;
     // One deadline for the whole probe, handshake included.
     const remaining = Math.max(0, probe.timeoutMs - elapsed());
-    const timer = setTimeout(() => socket.destroy(errorWithCode(`no FIN from ${probe.target.host}:${probe.target.port} within ${probe.timeoutMs} ms`, 'ETIMEDOUT')), remaining);
+    const timer = setTimeout(
+      () => socket.destroy(errorWithCode(`no FIN from ${probe.target.host}:${probe.target.port} within ${probe.timeoutMs} ms`, 'ETIMEDOUT')),
+      remaining,
+    );
     socket.on('data', (chunk: Buffer) => preview.add(chunk));
     socket.on('error', (err) => {
       failure = err;

@@ -38,7 +38,11 @@ export async function runApp(pod: Workload, options: RunAppOptions = {}): Promis
 
   // Readiness first and "not ready" until the app listens, as a kubelet would see it.
   let app: RunningApp | undefined;
-  const readiness = await startHttp(hostIp, options.readinessPort ?? PORT_READINESS, readinessRoutes(() => app !== undefined));
+  const readiness = await startHttp(
+    hostIp,
+    options.readinessPort ?? PORT_READINESS,
+    readinessRoutes(() => app !== undefined),
+  );
   try {
     app = await start({ pod, podHostIp: hostIp, meshAgent, socksProxy, log });
   } catch (err) {

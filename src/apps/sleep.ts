@@ -75,7 +75,13 @@ export async function startSleep(ctx: AppContext): Promise<RunningApp> {
     '/tcp': usage(async (req, res) => {
       const q = query(req);
       const target = hostPort(q.get('target'));
-      const result = await tcpThroughMesh({ proxy, target, send: q.get('send') ?? '', localAddress: ctx.podHostIp, timeoutMs: timeoutParam(q, DEFAULT_TCP_TIMEOUT_MS) });
+      const result = await tcpThroughMesh({
+        proxy,
+        target,
+        send: q.get('send') ?? '',
+        localAddress: ctx.podHostIp,
+        timeoutMs: timeoutParam(q, DEFAULT_TCP_TIMEOUT_MS),
+      });
       ctx.log.info('exec tcp', { target: `${target.host}:${target.port}`, bytes: result.bytes, timeMs: result.timeMs.toFixed(3), error: result.error });
       sendJson(res, result);
     }),

@@ -26,26 +26,30 @@ export interface UpstreamOptions {
 export function getJson(url: string, options: UpstreamOptions): Promise<UpstreamResult> {
   return new Promise((resolve) => {
     let status = 0;
-    const req = http.get(url, { agent: options.agent, headers: { accept: 'application/json', ...options.headers, ...(options.keepAlive ? {} : { connection: 'close' }) } }, (res) => {
-      status = res.statusCode ?? 0;
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        clearTimeout(timer);
-        let body: unknown;
-        try {
-          body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-        } catch {
-          body = undefined;
-        }
-        resolve({ status, body });
-      });
-      res.on('error', (err) => done(err));
-      // A body cut short (reset, timeout) ends in 'close' without 'end'.
-      res.on('close', () => {
-        if (!res.complete) done(new Error('response truncated'));
-      });
-    });
+    const req = http.get(
+      url,
+      { agent: options.agent, headers: { accept: 'application/json', ...options.headers, ...(options.keepAlive ? {} : { connection: 'close' }) } },
+      (res) => {
+        status = res.statusCode ?? 0;
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          clearTimeout(timer);
+          let body: unknown;
+          try {
+            body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          } catch {
+            body = undefined;
+          }
+          resolve({ status, body });
+        });
+        res.on('error', (err) => done(err));
+        // A body cut short (reset, timeout) ends in 'close' without 'end'.
+        res.on('close', () => {
+          if (!res.complete) done(new Error('response truncated'));
+        });
+      },
+    );
     const done = (err: Error): void => {
       clearTimeout(timer);
       resolve({ status, error: err.message });

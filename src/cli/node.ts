@@ -24,14 +24,16 @@ export const nodeCommand: Command = {
   flags: {
     scenario: scenarioFlag('node'),
     node: { kind: 'string', value: 'node', required: true, help: "the node's name" },
-    pods: { kind: 'string', value: 'pod,...', help: "host only these pods of the node (a test stands in for the others)" },
+    pods: { kind: 'string', value: 'pod,...', help: 'host only these pods of the node (a test stands in for the others)' },
     'backoff-scale': { kind: 'string', value: 'x', help: 'a factor on the restart back-off timings: 0.01 runs them 100 times faster' },
   },
   run: async ({ flags }) => {
     const scenario = loadScenario(requireString(flags, 'scenario', 'node'));
     const node = requireString(flags, 'node', 'node');
     if (!scenario.nodes.some((n) => n.name === node)) throw new UsageError(`node ${node} is not in scenario ${scenario.name}`);
-    const pods = stringFlag(flags, 'pods')?.split(',').filter((p) => p !== '');
+    const pods = stringFlag(flags, 'pods')
+      ?.split(',')
+      .filter((p) => p !== '');
     const scale = stringFlag(flags, 'backoff-scale');
     const log = logger(`kubelet::${node}`);
     await runService(

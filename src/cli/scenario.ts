@@ -26,7 +26,7 @@ export const scenarioCommand: Command = {
     json: { kind: 'boolean', help: "print the results and every hop's raw records as JSON" },
     verbose: { kind: 'boolean', help: "show every process's logs" },
     'ca-dir': CA_DIR_FLAG,
-    'backoff-scale': { kind: 'string', value: 'x', help: "a factor on the restart back-off timings: 0.01 runs them 100 times faster" },
+    'backoff-scale': { kind: 'string', value: 'x', help: 'a factor on the restart back-off timings: 0.01 runs them 100 times faster' },
     'pod-processes': { kind: 'boolean', help: `one process per pod instead of a node agent per node (to kill -9 one pod; at most ${MAX_POD_PROCESSES} pods)` },
   },
   run: async ({ flags, operands }) => {

@@ -35,7 +35,8 @@ export function parseAuthority(text: string | undefined): Authority {
   const port = Number(portText);
   if (port < 1 || port > 65535) throw new AuthorityError(`bad :authority ${JSON.stringify(text)}: port ${port} is out of range`);
   const version = isIP(host);
-  if (version === 0 && !HOSTNAME_RE.test(host)) throw new AuthorityError(`bad :authority ${JSON.stringify(text)}: ${JSON.stringify(host)} is neither an IP address nor a host name`);
+  if (version === 0 && !HOSTNAME_RE.test(host))
+    throw new AuthorityError(`bad :authority ${JSON.stringify(text)}: ${JSON.stringify(host)} is neither an IP address nor a host name`);
   return { host, port, ipVersion: version as 0 | 4 | 6 };
 }
 

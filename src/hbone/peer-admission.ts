@@ -51,7 +51,12 @@ export function judgePeer(socket: TLSSocket, trustDomain: string): Verdict {
     const code = String(socket.authorizationError ?? 'UNSPECIFIED');
     const message = verifyMessage(socket);
     const alert = alertForVerifyError(code, message);
-    const rustls = code === 'CERT_NOT_YET_VALID' ? 'NotValidYet' : code === 'UNSPECIFIED' && alert === 'bad_certificate' ? 'UnhandledCriticalExtension' : RUSTLS_ERROR[alert];
+    const rustls =
+      code === 'CERT_NOT_YET_VALID'
+        ? 'NotValidYet'
+        : code === 'UNSPECIFIED' && alert === 'bad_certificate'
+          ? 'UnhandledCriticalExtension'
+          : RUSTLS_ERROR[alert];
     return { admit: false, alert, error: `tls handshake error: invalid peer certificate: ${rustls} (${code}${message ? `: ${message}` : ''})` };
   }
   let peer: SpiffeId;

@@ -111,10 +111,7 @@ export class HbonePool {
     return new Promise((resolve, reject) => {
       let stream: ClientHttp2Stream;
       try {
-        stream = pooled.session.request(
-          { ...req.headers, ':method': 'CONNECT', ':authority': req.authority },
-          { endStream: false },
-        );
+        stream = pooled.session.request({ ...req.headers, ':method': 'CONNECT', ':authority': req.authority }, { endStream: false });
       } catch (err) {
         this.release(pooled);
         return reject(this.failureOf(pooled, err as Error));
@@ -239,7 +236,9 @@ export class HbonePool {
       // Streams already open finish; new ones go to a new session.
       this.retire(pooled);
       if (code !== http2.constants.NGHTTP2_NO_ERROR) {
-        pooled.failure ??= new HboneConnectError(`${target} sent GOAWAY ${h2ErrorName(code)}${code === http2.constants.NGHTTP2_INADEQUATE_SECURITY ? ': it refused our certificate' : ''}`);
+        pooled.failure ??= new HboneConnectError(
+          `${target} sent GOAWAY ${h2ErrorName(code)}${code === http2.constants.NGHTTP2_INADEQUATE_SECURITY ? ': it refused our certificate' : ''}`,
+        );
       }
       this.log.debug('HBONE session received GOAWAY', { ...fields, code });
     });
@@ -325,8 +324,20 @@ export function probeSession(session: ClientHttp2Session, timeoutMs = PROBE_PING
 
 /** RFC 9113 section 7 error code names, as Envoy and nghttp2 print them. */
 const H2_ERROR_NAMES = [
-  'NO_ERROR', 'PROTOCOL_ERROR', 'INTERNAL_ERROR', 'FLOW_CONTROL_ERROR', 'SETTINGS_TIMEOUT', 'STREAM_CLOSED', 'FRAME_SIZE_ERROR',
-  'REFUSED_STREAM', 'CANCEL', 'COMPRESSION_ERROR', 'CONNECT_ERROR', 'ENHANCE_YOUR_CALM', 'INADEQUATE_SECURITY', 'HTTP_1_1_REQUIRED',
+  'NO_ERROR',
+  'PROTOCOL_ERROR',
+  'INTERNAL_ERROR',
+  'FLOW_CONTROL_ERROR',
+  'SETTINGS_TIMEOUT',
+  'STREAM_CLOSED',
+  'FRAME_SIZE_ERROR',
+  'REFUSED_STREAM',
+  'CANCEL',
+  'COMPRESSION_ERROR',
+  'CONNECT_ERROR',
+  'ENHANCE_YOUR_CALM',
+  'INADEQUATE_SECURITY',
+  'HTTP_1_1_REQUIRED',
 ];
 
 export function h2ErrorName(code: number): string {

@@ -282,7 +282,11 @@ export class HboneServer {
     if (state.cutOff) return;
     if (!this.peerStreams.tryOpen(state.peerId)) {
       this.stats.downstream_rq_peer_open_limit++;
-      this.log.debug('refusing HBONE stream: peer at its open streams limit', { src: state.src, 'src.identity': state.peerId, limit: this.peerStreams.limits.maxOpen });
+      this.log.debug('refusing HBONE stream: peer at its open streams limit', {
+        src: state.src,
+        'src.identity': state.peerId,
+        limit: this.peerStreams.limits.maxOpen,
+      });
       stream.close(RST_REFUSED_STREAM);
       return;
     }
@@ -300,7 +304,8 @@ export class HboneServer {
     this.settlePending(entry);
     this.peerStreams.closed(state.peerId);
     if (entry.refused || state.cutOff) return;
-    const abuse = (entry.dispatched ? undefined : state.guard.resetWhilePending()) ?? state.guard.streamClosed(performance.now() - entry.openedAt, entry.answered);
+    const abuse =
+      (entry.dispatched ? undefined : state.guard.resetWhilePending()) ?? state.guard.streamClosed(performance.now() - entry.openedAt, entry.answered);
     if (abuse) this.cutOff(state, abuse);
   }
 
@@ -321,7 +326,11 @@ export class HboneServer {
       entry.dispatched = true;
       if (!this.peerStreams.tryPend(state.peerId)) {
         this.stats.downstream_rq_peer_pending_limit++;
-        this.log.debug('refusing HBONE stream: peer at its pending streams limit', { src: state.src, 'src.identity': state.peerId, limit: this.peerStreams.limits.maxPending });
+        this.log.debug('refusing HBONE stream: peer at its pending streams limit', {
+          src: state.src,
+          'src.identity': state.peerId,
+          limit: this.peerStreams.limits.maxPending,
+        });
         entry.refused = true;
         entry.stream.close(RST_REFUSED_STREAM);
         continue;

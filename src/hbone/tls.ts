@@ -35,9 +35,7 @@ export function verifyServerIdentity(matcher: PeerMatcher, cert: PeerCertificate
   const expected = describeMatcher(matcher);
   const sans = uriSansOf(cert.subjectaltname);
   const actual = sans.join(', ') || '(no URI SAN)';
-  const ok =
-    sans.length === 1 &&
-    (matcher.kind === 'exact' ? sans[0] === matcher.spiffeId : sans[0].startsWith(`spiffe://${matcher.trustDomain}/`));
+  const ok = sans.length === 1 && (matcher.kind === 'exact' ? sans[0] === matcher.spiffeId : sans[0].startsWith(`spiffe://${matcher.trustDomain}/`));
   if (ok) return undefined;
   return new PeerIdentityError(`server identity mismatch: expected ${expected}, got ${actual}`, expected, actual);
 }
@@ -64,4 +62,3 @@ export function peerIdentity(socket: TLSSocket): SpiffeId {
   if (!cert || Object.keys(cert).length === 0) throw new Error('peer presented no certificate');
   return identityFromSubjectAltName(cert.subjectaltname);
 }
-

@@ -36,7 +36,10 @@ export function supportedSuite(name: string): boolean {
 export function hkdfExpandLabel(hash: Suite['hash'], secret: Buffer, label: string, context: Buffer, length: number): Buffer {
   const fullLabel = Buffer.from(LABEL_PREFIX + label, 'latin1');
   const info = Buffer.concat([Buffer.from([length >> 8, length & 0xff, fullLabel.length]), fullLabel, Buffer.from([context.length]), context]);
-  const block = createHmac(hash, secret).update(info).update(Buffer.from([1])).digest();
+  const block = createHmac(hash, secret)
+    .update(info)
+    .update(Buffer.from([1]))
+    .digest();
   if (length > block.length) throw new Error(`HKDF-Expand-Label: ${length} bytes is more than one ${hash} block`);
   return block.subarray(0, length);
 }

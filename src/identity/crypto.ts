@@ -31,7 +31,7 @@ export async function generateKeyPair(): Promise<KeyPairPem> {
 
 export async function importPrivateKeyPem(pem: string): Promise<webcrypto.CryptoKey> {
   const der = fromPem(pem, 'PRIVATE KEY');
-  return (await webcrypto.subtle.importKey('pkcs8', der, EC_KEY_ALGORITHM, true, ['sign'])) ;
+  return await webcrypto.subtle.importKey('pkcs8', der, EC_KEY_ALGORITHM, true, ['sign']);
 }
 
 export function toPem(der: ArrayBuffer | Uint8Array, label: string): string {

@@ -34,9 +34,7 @@ export function makeSpiffeId(namespace: string, serviceAccount: string, trustDom
 /** Parses and validates an Istio workload SPIFFE ID, or throws a SpiffeIdError saying what is wrong. */
 export function parseSpiffeId(text: string): SpiffeId {
   const fail = (why: string): never => {
-    throw new SpiffeIdError(
-      `malformed SPIFFE ID ${JSON.stringify(text)}: ${why} (expected spiffe://<trust domain>/ns/<namespace>/sa/<service account>)`,
-    );
+    throw new SpiffeIdError(`malformed SPIFFE ID ${JSON.stringify(text)}: ${why} (expected spiffe://<trust domain>/ns/<namespace>/sa/<service account>)`);
   };
   if (typeof text !== 'string' || !text.startsWith(SPIFFE_SCHEME)) fail(`it must start with ${SPIFFE_SCHEME}`);
   const parts = text.slice(SPIFFE_SCHEME.length).split('/');

@@ -65,7 +65,6 @@ export function loadScenario(fileOrName: string): Scenario {
 
 class TooBig extends Error {}
 
-
 /**
  * The file's text, refused by its size before it is read: a regular file no larger than
  * MAX_SCENARIO_BYTES, and read no further than that even if it grows meanwhile (a FIFO or

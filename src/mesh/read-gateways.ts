@@ -132,7 +132,8 @@ function apiVersionProblem(v: string): string | undefined {
 }
 
 function classProblem(c: string): string | undefined {
-  if (c === SEED_WAYPOINT_CLASS) return `${SEED_WAYPOINT_CLASS} was the waypoint class in 2022, as in the seed article; today a waypoint is gatewayClassName: ${WAYPOINT_GATEWAY_CLASS}`;
+  if (c === SEED_WAYPOINT_CLASS)
+    return `${SEED_WAYPOINT_CLASS} was the waypoint class in 2022, as in the seed article; today a waypoint is gatewayClassName: ${WAYPOINT_GATEWAY_CLASS}`;
   return nameProblem(c, 'subdomain');
 }
 

@@ -37,5 +37,7 @@ function readNormalization(field: Field): PathNormalizationType | undefined {
   // Istio's enum names are upper case; say so when that is the only thing wrong.
   const upper = s.toUpperCase().replace(/-/g, '_');
   const hint = (PATH_NORMALIZATION_TYPES as readonly string[]).includes(upper) ? `; did you mean ${upper}?` : '';
-  return field.problem(`${JSON.stringify(s)} is not a path normalization: one of ${named.join(', ')} (Istio's MeshConfig.ProxyPathNormalization; DEFAULT is BASE)${hint}`);
+  return field.problem(
+    `${JSON.stringify(s)} is not a path normalization: one of ${named.join(', ')} (Istio's MeshConfig.ProxyPathNormalization; DEFAULT is BASE)${hint}`,
+  );
 }

@@ -16,7 +16,19 @@ import { readWorkload } from './read-workloads';
 import { isMap } from 'yaml';
 import { Field, Fields } from './yaml-fields';
 
-export const TOP_FIELDS = ['name', 'trustDomain', 'meshConfig', 'nodes', 'workloads', 'services', 'gateways', 'httpRoutes', 'captures', 'policies', 'expect'] as const;
+export const TOP_FIELDS = [
+  'name',
+  'trustDomain',
+  'meshConfig',
+  'nodes',
+  'workloads',
+  'services',
+  'gateways',
+  'httpRoutes',
+  'captures',
+  'policies',
+  'expect',
+] as const;
 // Trust domains are lower-case DNS-like names, as src/identity/spiffe.ts accepts them.
 const TRUST_DOMAIN_RE = /^[a-z0-9._-]+$/;
 

@@ -33,7 +33,11 @@ export function checkScenario(s: ScenarioDraft, problems: Problems): void {
 
 function checkNames(s: ScenarioDraft, problems: Problems): void {
   const path = (e: Entry<unknown>): string => e.site.path;
-  report(problems, claimsOf(s.nodes, 'name', (e) => e.value.name, path), (c, first) => `${c.key} is already used by ${first.owner}`);
+  report(
+    problems,
+    claimsOf(s.nodes, 'name', (e) => e.value.name, path),
+    (c, first) => `${c.key} is already used by ${first.owner}`,
+  );
   // Pods, services and policies are namespaced: the same name in two namespaces is fine.
   const sameName: Says = (c, first) => `${c.shown} is already used in namespace ${c.key.split('/')[0]} by ${first.owner}`;
   const podOrService = (e: Entry<{ name: string; namespace: string }>): string | undefined =>
@@ -72,7 +76,12 @@ function checkSockets(s: ScenarioDraft, problems: Problems): void {
       (e) => `${e.site.path} (${e.value.name})`,
       (e) => `${e.value.ip}:${e.value.app?.port}`,
     ),
-    ...claimsOf(s.captures, 'listen', (e) => e.value.listen && `${e.value.listen.address}:${e.value.listen.port}`, (e) => e.site.path),
+    ...claimsOf(
+      s.captures,
+      'listen',
+      (e) => e.value.listen && `${e.value.listen.address}:${e.value.listen.port}`,
+      (e) => e.site.path,
+    ),
   ];
   report(problems, claims, (c, first) => {
     const served = first.shown === c.shown ? '' : `, which serves ${first.shown} there`;

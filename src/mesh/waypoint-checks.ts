@@ -52,7 +52,10 @@ function checkWaypointPods(s: ScenarioDraft, problems: Problems): void {
     }
     const [pod, ...extra] = pods;
     for (const w of extra) {
-      problems.add(siteOf(w, labelField(LABEL_GATEWAY_NAME)), `Gateway ${name} already has its waypoint pod, ${podName(pod)}; hbone-sim runs one pod per waypoint`);
+      problems.add(
+        siteOf(w, labelField(LABEL_GATEWAY_NAME)),
+        `Gateway ${name} already has its waypoint pod, ${podName(pod)}; hbone-sim runs one pod per waypoint`,
+      );
     }
     const kind = pod.value.app?.kind;
     if (kind !== undefined && kind !== WAYPOINT_APP) {
@@ -108,7 +111,8 @@ function notAWaypoint(s: ScenarioDraft, name: string, namespace: string): string
   if (gw && isWaypoint(gw)) return undefined;
   if (gw) return `Gateway ${name} (${gw.site.path}) is of class ${gw.value.spec!.gatewayClassName}, not ${WAYPOINT_GATEWAY_CLASS}`;
   const waypoints = inNamespace.filter(isWaypoint).map((g) => g.value.metadata!.name);
-  const there = waypoints.length > 0 ? `waypoints there: ${waypoints.join(', ')}` : `declare one under gateways: with gatewayClassName: ${WAYPOINT_GATEWAY_CLASS}`;
+  const there =
+    waypoints.length > 0 ? `waypoints there: ${waypoints.join(', ')}` : `declare one under gateways: with gatewayClassName: ${WAYPOINT_GATEWAY_CLASS}`;
   return `${name} is not a waypoint Gateway in namespace ${namespace} (${there})`;
 }
 
@@ -139,7 +143,10 @@ function checkRouteRefs(s: ScenarioDraft, problems: Problems): void {
       }
       if (ref.sectionName !== undefined && !ports.some((p) => p.name === ref.sectionName)) {
         const names = ports.map((p) => p.name).filter((n) => n !== '');
-        problems.add(siteOf(route, at('sectionName')), `${ref.name} has no port named ${ref.sectionName} (${names.length > 0 ? `port names: ${names.join(', ')}` : 'its ports have no names'})`);
+        problems.add(
+          siteOf(route, at('sectionName')),
+          `${ref.name} has no port named ${ref.sectionName} (${names.length > 0 ? `port names: ${names.join(', ')}` : 'its ports have no names'})`,
+        );
       }
     });
     spec.rules?.forEach((rule, i) =>

@@ -23,11 +23,20 @@ export interface ParsedYaml {
   readonly aliases: ReadonlyMap<Alias, YamlNode>;
 }
 
-export type YamlResult = { readonly ok: true; readonly parsed: ParsedYaml } | { readonly ok: false; readonly lines: LineCounter; readonly problems: YamlProblem[] };
+export type YamlResult =
+  { readonly ok: true; readonly parsed: ParsedYaml } | { readonly ok: false; readonly lines: LineCounter; readonly problems: YamlProblem[] };
 
 // Lexer tokens that start a node: '\x1f' announces a plain or block scalar; an item
 // indicator with nothing after it is an empty (null) node.
-const NODE_TOKENS: ReadonlySet<string> = new Set(['scalar', 'single-quoted-scalar', 'double-quoted-scalar', 'alias', 'flow-map-start', 'flow-seq-start', 'seq-item-ind']);
+const NODE_TOKENS: ReadonlySet<string> = new Set([
+  'scalar',
+  'single-quoted-scalar',
+  'double-quoted-scalar',
+  'alias',
+  'flow-map-start',
+  'flow-seq-start',
+  'seq-item-ind',
+]);
 const COLLECTIONS: ReadonlySet<string> = new Set(['block-map', 'block-seq', 'flow-collection']);
 // Lexer control characters that are not in the source text (they take no offset).
 const CONTROL_TOKENS: ReadonlySet<string> = new Set(['\x02', '\x18', '\x1f']);
@@ -75,7 +84,10 @@ function nodeCountProblem(text: string): YamlProblem | undefined {
   for (const token of new Lexer().lex(text)) {
     const type = CST.tokenType(token);
     if (type && NODE_TOKENS.has(type) && ++nodes > MAX_YAML_NODES) {
-      return { offset, message: `the file holds more than ${MAX_YAML_NODES} YAML values (keys, values and list items); a scenario may hold at most ${MAX_YAML_NODES}` };
+      return {
+        offset,
+        message: `the file holds more than ${MAX_YAML_NODES} YAML values (keys, values and list items); a scenario may hold at most ${MAX_YAML_NODES}`,
+      };
     }
     if (!CONTROL_TOKENS.has(token)) offset += token.length;
   }
@@ -155,7 +167,10 @@ function checkDocument(doc: Document, aliases: Map<Alias, YamlNode>): YamlProble
       // What aliases add on top of the text's own nodes (already counted by the lexer).
       expanded += size.nodes;
       if (expanded > MAX_YAML_NODES) {
-        problems.push({ offset: at, message: `YAML: aliases expand the file by more than ${MAX_YAML_NODES} values (an alias bomb?); a scenario may hold at most ${MAX_YAML_NODES}` });
+        problems.push({
+          offset: at,
+          message: `YAML: aliases expand the file by more than ${MAX_YAML_NODES} values (an alias bomb?); a scenario may hold at most ${MAX_YAML_NODES}`,
+        });
         stop = true;
       }
       return size;
@@ -184,7 +199,10 @@ function checkDocument(doc: Document, aliases: Map<Alias, YamlNode>): YamlProble
       size = { nodes, depth: depth + 1 };
       // The text nests at most MAX_YAML_DEPTH (depthProblem); only aliases can go deeper.
       if (size.depth > MAX_YAML_DEPTH && !stop) {
-        problems.push({ offset: n.range?.[0] ?? 0, message: `YAML: aliases nest the file more than ${MAX_YAML_DEPTH} levels deep; a scenario may nest at most ${MAX_YAML_DEPTH}` });
+        problems.push({
+          offset: n.range?.[0] ?? 0,
+          message: `YAML: aliases nest the file more than ${MAX_YAML_DEPTH} levels deep; a scenario may nest at most ${MAX_YAML_DEPTH}`,
+        });
         stop = true;
       }
     }

@@ -60,7 +60,15 @@ export async function runExpectation(scenario: Scenario, records: AccessRecords,
     const events = restarts.log.all().filter((r) => r.at >= started && r.at <= finished && onPath(r.child));
     if (events.length > 0) restartEvents = events;
   }
-  return { expectation: e, ok, got, timeMs: result.timeMs ?? performance.now() - started, hops, error: result.error, trace: { ...traceJson(trace), restartEvents } };
+  return {
+    expectation: e,
+    ok,
+    got,
+    timeMs: result.timeMs ?? performance.now() - started,
+    hops,
+    error: result.error,
+    trace: { ...traceJson(trace), restartEvents },
+  };
 }
 
 /** A node agent is on the path when a pod it hosts is: its exit took that pod down. */
@@ -182,8 +190,12 @@ function hopsOf(scenario: Scenario, pod: Workload, t: RequestTrace): string[] {
     return hops;
   }
   // ztunnel's log: dst.addr is the HBONE side (pod:15008), dst.hbone_addr the :authority.
-  hops.push(`${out.reporter} ⇒ HBONE CONNECT :authority ${field(out, 'dst.hbone_addr')} to ${field(out, 'dst.addr')}  [${field(out, 'duration')} in ztunnel]${t.traceId ? `  trace ${t.traceId}` : ''}`);
-  hops.push(`    mTLS ${field(out, 'src.identity')} → ${field(out, 'dst.identity')}${field(out, 'dst.service') ? `  (service ${field(out, 'dst.service')})` : ''}`);
+  hops.push(
+    `${out.reporter} ⇒ HBONE CONNECT :authority ${field(out, 'dst.hbone_addr')} to ${field(out, 'dst.addr')}  [${field(out, 'duration')} in ztunnel]${t.traceId ? `  trace ${t.traceId}` : ''}`,
+  );
+  hops.push(
+    `    mTLS ${field(out, 'src.identity')} → ${field(out, 'dst.identity')}${field(out, 'dst.service') ? `  (service ${field(out, 'dst.service')})` : ''}`,
+  );
   hops.push(`    headers: ${connectHeaderSummary(pod, out, t.traceId, !!wp)}`);
   if (wp) {
     const wpPod = scenario.workloads.find((w) => w.name === wp.reporter);

@@ -54,7 +54,13 @@ export function restartNotes(events: readonly RestartEvent[], w: RequestWindow, 
  * Every line for a request: restartNotes(), plus, for a process on the path that is down
  * without a recent exit (given up on, or in a long back-off), its status.
  */
-export function traceNotes(events: readonly RestartEvent[], w: RequestWindow, children: readonly string[], onPath: (child: string) => boolean, status: (child: string) => ChildStatus | undefined): string[] {
+export function traceNotes(
+  events: readonly RestartEvent[],
+  w: RequestWindow,
+  children: readonly string[],
+  onPath: (child: string) => boolean,
+  status: (child: string) => ChildStatus | undefined,
+): string[] {
   const notes = restartNotes(events, w, onPath);
   const noted = new Set(eventsAround(events, w, onPath).map((e) => e.child));
   for (const child of children) {

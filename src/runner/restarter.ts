@@ -180,16 +180,22 @@ export class Restarter<H extends RestartableChild = ChildHandle> {
     }
     const delay = state.backOff.delayAfterExit(exitAt);
     if (delay <= 0) {
-      const why = state.restarts === 0 ? ' at once (a first restart does not wait)' : ` at once (it ran over ${kubeDuration(this.resetAfterMs())} since its last restart: the back-off starts over)`;
+      const why =
+        state.restarts === 0
+          ? ' at once (a first restart does not wait)'
+          : ` at once (it ran over ${kubeDuration(this.resetAfterMs())} since its last restart: the back-off starts over)`;
       this.restartNow(name, state, exitAt, why);
       return;
     }
     state.status = 'CrashLoopBackOff';
     this.emit(handle, state, 'BackOff', { backOffMs: delay });
-    state.timer = setTimeout(() => {
-      state.timer = undefined;
-      this.restartNow(name, state, exitAt, ` after a back-off of ${kubeDuration(delay)}`);
-    }, Math.max(0, delay - (performance.now() - exitAt)));
+    state.timer = setTimeout(
+      () => {
+        state.timer = undefined;
+        this.restartNow(name, state, exitAt, ` after a back-off of ${kubeDuration(delay)}`);
+      },
+      Math.max(0, delay - (performance.now() - exitAt)),
+    );
   }
 
   private restartNow(name: string, state: ChildState<H>, exitAt: number, why: string): void {
@@ -206,22 +212,24 @@ export class Restarter<H extends RestartableChild = ChildHandle> {
       return; // the supervisor is stopping
     }
     this.emit(handle, state, 'Started', {}, why);
-    this.target.whenReady(handle, this.options.readyTimeoutMs, () => this.stopped).then(
-      () => {
-        if (this.stopped || this.target.child(name) !== handle || this.target.hasExited(handle)) return;
-        state.ready = true;
-        state.failedStarts = 0;
-        state.status = 'Running';
-        this.emit(handle, state, 'Ready', { readyAfterMs: performance.now() - exitAt });
-      },
-      () => {
-        // Exited before ready: its exit is a failed start, reported by exited(). Not ready in
-        // time: kill it, and its exit counts the same way.
-        if (this.stopped || this.target.hasExited(handle)) return;
-        state.killedNotReady = handle;
-        this.target.forceStop(handle);
-      },
-    );
+    this.target
+      .whenReady(handle, this.options.readyTimeoutMs, () => this.stopped)
+      .then(
+        () => {
+          if (this.stopped || this.target.child(name) !== handle || this.target.hasExited(handle)) return;
+          state.ready = true;
+          state.failedStarts = 0;
+          state.status = 'Running';
+          this.emit(handle, state, 'Ready', { readyAfterMs: performance.now() - exitAt });
+        },
+        () => {
+          // Exited before ready: its exit is a failed start, reported by exited(). Not ready in
+          // time: kill it, and its exit counts the same way.
+          if (this.stopped || this.target.hasExited(handle)) return;
+          state.killedNotReady = handle;
+          this.target.forceStop(handle);
+        },
+      );
   }
 
   private resetAfterMs(): number {

@@ -153,7 +153,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     // Once the mesh was up, an exit is the restarter's; before, the mesh could not come up.
     if (restarter.isArmed) return restarter.exited(child, code, signal);
     const tail = child.tail.slice(-8);
-    void teardown(1, `${child.spec.name} exited (${signal ?? `code ${code}`}) before the mesh was ready; tearing the mesh down.${tail.length > 0 ? `\n  ${tail.join('\n  ')}` : ''}`);
+    void teardown(
+      1,
+      `${child.spec.name} exited (${signal ?? `code ${code}`}) before the mesh was ready; tearing the mesh down.${tail.length > 0 ? `\n  ${tail.join('\n  ')}` : ''}`,
+    );
   });
   // A shell reports a job ended by signal N as 128 + N: 130 for SIGINT, 143 for SIGTERM.
   const onSignal = (sig: string, code: number) => () => void teardown(code, `\n${sig}: tearing the mesh down.`);
@@ -163,7 +166,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   process.on('SIGTERM', sigterm);
 
   try {
-    if (!options.json) out(`scenario ${scenario.name} (${path.relative(process.cwd(), scenario.file) || scenario.file}): ${scenario.nodes.length} nodes, ${scenario.workloads.length} pods, ${scenario.services.length} services`);
+    if (!options.json)
+      out(
+        `scenario ${scenario.name} (${path.relative(process.cwd(), scenario.file) || scenario.file}): ${scenario.nodes.length} nodes, ${scenario.workloads.length} pods, ${scenario.services.length} services`,
+      );
     for (const spec of childSpecs(scenario, caDir, { podProcesses: options.podProcesses, backOff: options.backOff })) supervisor.start(spec);
     await supervisor.waitReady(READY_TIMEOUT_MS);
     restarter.arm();
@@ -232,7 +238,8 @@ function printHold(out: (l: string) => void, s: Scenario, b: BackOffTimings, pod
     out('');
   }
   out('SOCKS5 per pod (the pod identity is the one whose address you use):');
-  for (const w of s.workloads.filter((x) => x.app.kind !== 'waypoint')) out(`  ${hostAddress(w.ip)}:${PORT_SOCKS5}  ${w.namespace}/${w.name}  (cluster ${w.ip})`);
+  for (const w of s.workloads.filter((x) => x.app.kind !== 'waypoint'))
+    out(`  ${hostAddress(w.ip)}:${PORT_SOCKS5}  ${w.namespace}/${w.name}  (cluster ${w.ip})`);
   out('\nztunnel admin and metrics:');
   for (const n of s.nodes) {
     const h = hostAddress(n.ip);

@@ -175,7 +175,11 @@ export async function waitChildReady(c: ChildHandle, timeoutMs: number, cancelle
     waiting = waiting.filter((_, i) => !answered[i]);
     if (waiting.length === 0) return;
     if (Date.now() > deadline) {
-      const where = waiting.slice(0, 3).map((w) => `${w}/healthz/ready`).join(', ') + (waiting.length > 3 ? ` and ${waiting.length - 3} more` : '');
+      const where =
+        waiting
+          .slice(0, 3)
+          .map((w) => `${w}/healthz/ready`)
+          .join(', ') + (waiting.length > 3 ? ` and ${waiting.length - 3} more` : '');
       throw new Error(`${c.spec.name} was not ready on ${where} after ${timeoutMs} ms`);
     }
     await new Promise((r) => setTimeout(r, READY_POLL_MS));

@@ -83,7 +83,10 @@ export const HTTP_RESPONSE_FLAGS = {
 } as const;
 export type HttpResponseFlag = (typeof HTTP_RESPONSE_FLAGS)[keyof typeof HTTP_RESPONSE_FLAGS];
 
-type FreeLabel = Exclude<RequestLabelName, 'reporter' | 'request_protocol' | 'response_code' | 'grpc_response_status' | 'response_flags' | 'connection_security_policy'>;
+type FreeLabel = Exclude<
+  RequestLabelName,
+  'reporter' | 'request_protocol' | 'response_code' | 'grpc_response_status' | 'response_flags' | 'connection_security_policy'
+>;
 
 /**
  * What the waypoint knows about a request; source_* and destination_* fill from the helpers of

@@ -128,8 +128,7 @@ export class TcpMetrics {
     this.registry = new Registry();
     // Every counter brings the others up to date before it is read, by scrape or by get().
     const collect = () => this.flush();
-    const counter = (name: string, help: string) =>
-      new Counter<TcpLabelName>({ name, help, labelNames: TCP_LABEL_NAMES, registers: [this.registry], collect });
+    const counter = (name: string, help: string) => new Counter<TcpLabelName>({ name, help, labelNames: TCP_LABEL_NAMES, registers: [this.registry], collect });
     // Help texts are ztunnel's.
     this.opened = counter(TCP_CONNECTIONS_OPENED, 'The total number of TCP connections opened');
     this.closedTotal = counter(TCP_CONNECTIONS_CLOSED, 'The total number of TCP connections closed');

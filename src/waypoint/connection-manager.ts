@@ -154,9 +154,19 @@ export class ConnectionManager {
     const f = this.inFlight(req, res);
     const broken = this.broken.get(req);
     // Its body broke while it waited for its turn: answered as the codec answers, connection closed.
-    if (broken) return this.answer(f, { status: broken.answer.status, flags: HTTP_RESPONSE_FLAGS.downstreamProtocolError, details: broken.answer.details, body: broken.answer.body }, true);
+    if (broken)
+      return this.answer(
+        f,
+        { status: broken.answer.status, flags: HTTP_RESPONSE_FLAGS.downstreamProtocolError, details: broken.answer.details, body: broken.answer.body },
+        true,
+      );
     if (refused) {
-      f.clock.mark(vipStage(f.tunnel.service, f.tunnel.port), { request: `${req.method} ${req.url}`, route: 'none', status: refused.status, reason: refused.details });
+      f.clock.mark(vipStage(f.tunnel.service, f.tunnel.port), {
+        request: `${req.method} ${req.url}`,
+        route: 'none',
+        status: refused.status,
+        reason: refused.details,
+      });
       this.log.info('request target refused', { ...f.fields, status: refused.status, details: refused.details });
       f.outcome.details = refused.details;
       f.bytes.response += Buffer.byteLength(refused.body);
@@ -191,7 +201,8 @@ export class ConnectionManager {
     };
     // A codec error in this request's body cuts its upstream request (downstream.ts).
     this.cutters.set(req, (err) => {
-      if (f.outcome.flags === HTTP_RESPONSE_FLAGS.none) Object.assign(f.outcome, { flags: HTTP_RESPONSE_FLAGS.downstreamProtocolError, details: err.answer.details });
+      if (f.outcome.flags === HTTP_RESPONSE_FLAGS.none)
+        Object.assign(f.outcome, { flags: HTTP_RESPONSE_FLAGS.downstreamProtocolError, details: err.answer.details });
       f.upstream.request?.destroy(err);
     });
     res.once('close', () => {
@@ -205,7 +216,15 @@ export class ConnectionManager {
         }
         f.upstream.request?.destroy(new DownstreamDisconnectError());
       }
-      this.options.reporter.report({ req: requestFacts(req, service, port), tunnel, outcome: f.outcome, traceId, durationMs: f.clock.elapsedMs, requestBytes: f.bytes.request, responseBytes: f.bytes.response });
+      this.options.reporter.report({
+        req: requestFacts(req, service, port),
+        tunnel,
+        outcome: f.outcome,
+        traceId,
+        durationMs: f.clock.elapsedMs,
+        requestBytes: f.bytes.request,
+        responseBytes: f.bytes.response,
+      });
     });
     f.clock.mark(STAGE_TERMINATE, {
       listener: `${this.options.pod.ip}:${PORT_HBONE}`,
@@ -228,7 +247,9 @@ export class ConnectionManager {
       this.log.info('no route', { ...f.fields, stage: vip, status: decision.status, reason: decision.reason });
       return void this.answer(f, decision.kind === 'no-route' ? LOCAL_REPLIES.noRoute : noBackend(decision.status, decision.reason));
     }
-    const backend = decision ? this.options.state.scenario.services.find((s) => s.name === decision.backend.name && s.namespace === decision.backend.namespace) : service;
+    const backend = decision
+      ? this.options.state.scenario.services.find((s) => s.name === decision.backend.name && s.namespace === decision.backend.namespace)
+      : service;
     const backendPort = decision ? decision.backend.port : port;
     const servicePort = backend?.ports.find((p) => p.port === backendPort);
     f.clock.mark(vip, { request, route: decision ? decision.envoyRouteName : 'default', backend: backend ? `${serviceHost(backend)}:${backendPort}` : 'none' });
@@ -275,7 +296,12 @@ export class ConnectionManager {
       host: header(f.req, 'host') ?? formatAuthority(service.vip, port),
       headers: f.headers,
     });
-    f.clock.mark(stage, { rbac: authz.allowed ? 'allowed' : 'denied', policy: authz.policy ?? 'none', reason: authz.reason, endpoint: `${pod.name} ${pod.ip}` });
+    f.clock.mark(stage, {
+      rbac: authz.allowed ? 'allowed' : 'denied',
+      policy: authz.policy ?? 'none',
+      reason: authz.reason,
+      endpoint: `${pod.name} ${pod.ip}`,
+    });
     f.outcome.policy = authz.policy;
     // AUDIT policies never change the decision: they are logged, as Envoy's audit logging does.
     for (const rule of authz.audited ?? []) this.log.info('rbac audit', { ...f.fields, stage, policy: rule, decision: authz.allowed ? 'allowed' : 'denied' });
@@ -289,12 +315,32 @@ export class ConnectionManager {
   private async originateStage(f: InFlight, r: Routed, pod: Workload, t: Try): Promise<'retry' | 'done'> {
     const retry = r.decision?.retry;
     const target = formatAuthority(pod.ip, r.servicePort.targetPort);
-    const detail = { authority: target, hbone: formatAuthority(pod.ip, PORT_HBONE), [HEADER_ORIGINAL_DST]: target, identity: this.options.identity(), expect: `spiffe://${this.options.state.trustDomain}/*`, attempt: t.attempt };
+    const detail = {
+      authority: target,
+      hbone: formatAuthority(pod.ip, PORT_HBONE),
+      [HEADER_ORIGINAL_DST]: target,
+      identity: this.options.identity(),
+      expect: `spiffe://${this.options.state.trustDomain}/*`,
+      attempt: t.attempt,
+    };
     const fields = { ...f.fields, stage: STAGE_ORIGINATE, target, attempt: t.attempt };
     let forwarded: Forwarded;
     try {
       const headers = { ...r.headers, traceparent: f.traceparent };
-      forwarded = await forwardRequest(this.options.upstreams, { req: f.req, framing: r.framing, target, headers, traceparent: f.traceparent, countBody: (n) => (f.bytes.request += n), upstream: f.upstream, deadline: t.deadline }, this.log);
+      forwarded = await forwardRequest(
+        this.options.upstreams,
+        {
+          req: f.req,
+          framing: r.framing,
+          target,
+          headers,
+          traceparent: f.traceparent,
+          countBody: (n) => (f.bytes.request += n),
+          upstream: f.upstream,
+          deadline: t.deadline,
+        },
+        this.log,
+      );
     } catch (err) {
       f.clock.mark(STAGE_ORIGINATE, { ...detail, error: errorMessage(err) });
       if (err instanceof DownstreamProtocolError) {
@@ -333,7 +379,14 @@ export class ConnectionManager {
       // The last try's answer is passed on; Envoy flags that the retries ran out.
       if (t.retriedBefore) f.outcome.flags = HTTP_RESPONSE_FLAGS.upstreamRetryLimitExceeded;
     }
-    this.log.debug('request complete', { ...f.fields, route: f.outcome.route, rbac: f.outcome.policy ?? 'none', upstream: target, status, duration_ms: f.clock.elapsedMs });
+    this.log.debug('request complete', {
+      ...f.fields,
+      route: f.outcome.route,
+      rbac: f.outcome.policy ?? 'none',
+      upstream: target,
+      status,
+      duration_ms: f.clock.elapsedMs,
+    });
     this.relayResponse(f, response, target);
     return 'done';
   }
@@ -352,7 +405,11 @@ export class ConnectionManager {
       // resets the downstream stream then (UC): the client must see a reset, never a short
       // response that ends cleanly.
       if (response.complete || res.writableFinished) return;
-      if (f.outcome.flags === HTTP_RESPONSE_FLAGS.none) Object.assign(f.outcome, { flags: HTTP_RESPONSE_FLAGS.upstreamConnectionTermination, details: 'upstream_reset_after_response_started{connection_termination}' });
+      if (f.outcome.flags === HTTP_RESPONSE_FLAGS.none)
+        Object.assign(f.outcome, {
+          flags: HTTP_RESPONSE_FLAGS.upstreamConnectionTermination,
+          details: 'upstream_reset_after_response_started{connection_termination}',
+        });
       res.destroy(new UpstreamResetError(`upstream response from ${target} cut short`));
     });
     response.pipe(res);
@@ -382,7 +439,12 @@ export class ConnectionManager {
     socket.pause();
     const answer = codecErrorAnswer(err.code);
     const tunnel = this.tunnels.get(socket);
-    this.log.info('malformed HTTP request in tunnel', { error: err.code ?? err.message, status: answer.status, details: answer.details, peer: tunnel?.conn.peerSpiffeId });
+    this.log.info('malformed HTTP request in tunnel', {
+      error: err.code ?? err.message,
+      status: answer.status,
+      details: answer.details,
+      peer: tunnel?.conn.peerSpiffeId,
+    });
     const broken = this.inTurn.incomplete(socket);
     if (broken) {
       // In the body of a request already handed over, maybe already on its way to the pod: the
@@ -397,11 +459,20 @@ export class ConnectionManager {
     // The head of a new request: every request before it still gets its answer first, as
     // Envoy does, then this one its error, and the connection closes.
     this.inTurn.whenIdle(socket, () => {
-      if (socket.writable) socket.end(`HTTP/1.1 ${answer.status} ${answer.body}\r\ncontent-length: ${answer.body.length}\r\nconnection: close\r\n\r\n${answer.body}`);
+      if (socket.writable)
+        socket.end(`HTTP/1.1 ${answer.status} ${answer.body}\r\ncontent-length: ${answer.body.length}\r\nconnection: close\r\n\r\n${answer.body}`);
       else socket.destroy();
       if (!tunnel) return;
       const outcome: Outcome = { status: answer.status, flags: HTTP_RESPONSE_FLAGS.downstreamProtocolError, details: answer.details };
-      this.options.reporter.report({ req: { method: '-', path: '-', protocol: 'HTTP/1.1' }, tunnel, outcome, traceId: undefined, durationMs: 0, requestBytes: 0, responseBytes: answer.body.length });
+      this.options.reporter.report({
+        req: { method: '-', path: '-', protocol: 'HTTP/1.1' },
+        tunnel,
+        outcome,
+        traceId: undefined,
+        durationMs: 0,
+        requestBytes: 0,
+        responseBytes: answer.body.length,
+      });
     });
   }
 
@@ -413,7 +484,15 @@ export class ConnectionManager {
     socket.end(`HTTP/1.1 404 Not Found\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
     if (tunnel) {
       const facts = { method: 'CONNECT', path: req.url ?? '-', protocol: `HTTP/${req.httpVersion}`, authority: req.url, userAgent: req.headers['user-agent'] };
-      this.options.reporter.report({ req: facts, tunnel, outcome: { status: 404, flags: HTTP_RESPONSE_FLAGS.noRoute, details: 'route_not_found' }, traceId: undefined, durationMs: 0, requestBytes: 0, responseBytes: body.length });
+      this.options.reporter.report({
+        req: facts,
+        tunnel,
+        outcome: { status: 404, flags: HTTP_RESPONSE_FLAGS.noRoute, details: 'route_not_found' },
+        traceId: undefined,
+        durationMs: 0,
+        requestBytes: 0,
+        responseBytes: body.length,
+      });
     }
   }
 }

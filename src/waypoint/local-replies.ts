@@ -26,7 +26,12 @@ export const LOCAL_REPLIES = {
   /** The backend Service has no port of that number, or no endpoint. */
   noHealthyUpstream: { status: 503, flags: F.noHealthyUpstream, details: 'no_healthy_upstream', body: BODY_NO_HEALTHY_UPSTREAM },
   /** The CONNECT to the pod failed: the request never reached it. */
-  connectFailure: { status: 503, flags: F.upstreamConnectFailure, details: 'upstream_reset_before_response_started{connection_failure}', body: BODY_CONNECT_FAILURE },
+  connectFailure: {
+    status: 503,
+    flags: F.upstreamConnectFailure,
+    details: 'upstream_reset_before_response_started{connection_failure}',
+    body: BODY_CONNECT_FAILURE,
+  },
   /** Every try failed to connect and the retries ran out. */
   connectFailureRetriesExhausted: {
     status: 503,
@@ -35,7 +40,12 @@ export const LOCAL_REPLIES = {
     body: BODY_CONNECT_FAILURE,
   },
   /** The pod's connection went away after the request reached it, before any answer. */
-  upstreamReset: { status: 503, flags: F.upstreamConnectionTermination, details: 'upstream_reset_before_response_started{remote_reset}', body: BODY_CONNECT_FAILURE },
+  upstreamReset: {
+    status: 503,
+    flags: F.upstreamConnectionTermination,
+    details: 'upstream_reset_before_response_started{remote_reset}',
+    body: BODY_CONNECT_FAILURE,
+  },
   /** The route's timeout (or a try's) fired before the pod answered. */
   upstreamTimeout: { status: 504, flags: F.upstreamRequestTimeout, details: 'upstream_response_timeout', body: BODY_UPSTREAM_TIMEOUT },
 } as const satisfies Readonly<Record<string, LocalReply>>;

@@ -78,8 +78,7 @@ export const PATH_REJECTIONS = {
 } as const satisfies Record<string, PathRejection>;
 
 export type TargetVerdict =
-  | { readonly ok: true; readonly path: string; readonly authority?: string }
-  | { readonly ok: false; readonly rejection: PathRejection };
+  { readonly ok: true; readonly path: string; readonly authority?: string } | { readonly ok: false; readonly rejection: PathRejection };
 
 // scheme "://" authority rest: the only absolute form llhttp lets through.
 const ABSOLUTE_FORM_RE = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)(.*)$/s;
@@ -158,7 +157,15 @@ export function mergeSlashes(path: string): string {
   // Envoy's own shape, quirk included: "//" alone stays "//" (leading "/" + nothing + trailing "/").
   const lead = p.startsWith('/') ? '/' : '';
   const trail = p.endsWith('/') ? '/' : '';
-  return lead + p.split('/').filter((s) => s !== '').join('/') + trail + query;
+  return (
+    lead +
+    p
+      .split('/')
+      .filter((s) => s !== '')
+      .join('/') +
+    trail +
+    query
+  );
 }
 
 /**

@@ -52,7 +52,13 @@ export interface RequestReport {
 }
 
 export function requestFacts(req: http.IncomingMessage, service: Service, port: number): RequestFacts {
-  return { method: req.method ?? '-', path: req.url ?? '/', protocol: `HTTP/${req.httpVersion}`, authority: req.headers.host ?? formatAuthority(service.vip, port), userAgent: req.headers['user-agent'] };
+  return {
+    method: req.method ?? '-',
+    path: req.url ?? '/',
+    protocol: `HTTP/${req.httpVersion}`,
+    authority: req.headers.host ?? formatAuthority(service.vip, port),
+    userAgent: req.headers['user-agent'],
+  };
 }
 
 export class RequestReporter {

@@ -38,4 +38,3 @@ export function answerRefused(req: http.IncomingMessage, res: http.ServerRespons
 export function header(req: http.IncomingMessage, name: string): string | undefined {
   return headerValue(req.headers[name]);
 }
-

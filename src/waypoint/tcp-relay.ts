@@ -42,14 +42,22 @@ export async function relayTcp(ctx: TcpRelayContext, conn: InboundConnect, strea
   // The attached policies, made namespace-wide so the L4 evaluator applies them all to this pod.
   const attached = ctx.state.scenario.policies
     .filter((d) => appliesAtWaypoint(d, target))
-    .map((d) => ({ ...d, metadata: { ...d.metadata, namespace: pod.namespace }, spec: { ...d.spec, selector: undefined, targetRefs: undefined, targetRef: undefined } }));
-  const decision = authorizeL4(attached, { namespace: pod.namespace, labels: pod.labels }, {
-    sourcePrincipal: principalOf(conn.peer),
-    sourceNamespace: conn.peer.namespace,
-    sourceIp: clusterAddress(conn.remote.address),
-    destinationIp: service.vip,
-    destinationPort: port,
-  });
+    .map((d) => ({
+      ...d,
+      metadata: { ...d.metadata, namespace: pod.namespace },
+      spec: { ...d.spec, selector: undefined, targetRefs: undefined, targetRef: undefined },
+    }));
+  const decision = authorizeL4(
+    attached,
+    { namespace: pod.namespace, labels: pod.labels },
+    {
+      sourcePrincipal: principalOf(conn.peer),
+      sourceNamespace: conn.peer.namespace,
+      sourceIp: clusterAddress(conn.remote.address),
+      destinationIp: service.vip,
+      destinationPort: port,
+    },
+  );
   const fields = { stage: podStage(pod, servicePort.targetPort), service: serviceHost(service), peer: conn.peerSpiffeId, protocol: 'tcp' };
   // Counted as Envoy's stats filter counts a TCP proxy connection: opened once accepted, closed
   // with Envoy's flag. A denial is no flag (the network RBAC filter sets termination details).
@@ -109,4 +117,3 @@ export function detectProtocol(stream: ServerHttp2Stream, portName: string): Pro
     stream.once('data', onData);
   });
 }
-

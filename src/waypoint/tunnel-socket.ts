@@ -39,7 +39,8 @@ export class TunnelSocket extends Duplex {
     stream.on('end', () => this.push(null));
     stream.on('error', () => undefined); // reported through 'close' and rstCode
     stream.on('close', () => {
-      if (!this.destroyed) this.destroy(stream.rstCode ? Object.assign(new Error(`HBONE stream reset (code ${stream.rstCode})`), { code: 'ECONNRESET' }) : undefined);
+      if (!this.destroyed)
+        this.destroy(stream.rstCode ? Object.assign(new Error(`HBONE stream reset (code ${stream.rstCode})`), { code: 'ECONNRESET' }) : undefined);
     });
   }
 

@@ -67,7 +67,10 @@ export function forwardRequest(upstreams: UpstreamPool, f: ForwardRequest, log: 
     const options: TunnelRequestOptions = { method: req.method, path: req.url, headers, agent: upstreams.agentFor(target), traceparent };
     const out = http.request(options);
     f.upstream.request = out;
-    const timer = deadline !== undefined ? setTimeout(() => out.destroy(new UpstreamTimeoutError(BODY_UPSTREAM_TIMEOUT)), Math.max(0, deadline - performance.now())) : undefined;
+    const timer =
+      deadline !== undefined
+        ? setTimeout(() => out.destroy(new UpstreamTimeoutError(BODY_UPSTREAM_TIMEOUT)), Math.max(0, deadline - performance.now()))
+        : undefined;
     out.on('response', (res) => {
       if (timer) clearTimeout(timer);
       const tunnel = out.reusedSocket ? { upstream: UPSTREAM_REUSED, tunnel_trace: UpstreamPool.tunnelTraceOf(out.socket) ?? '' } : { upstream: UPSTREAM_NEW };

@@ -85,9 +85,21 @@ export class Waypoint {
   async start(): Promise<void> {
     const pod = this.options.pod;
     const podHost = hostAddress(pod.ip);
-    this.admin.push(await startHttp(podHost, PORT_READINESS, readinessRoutes(() => this.ready)));
+    this.admin.push(
+      await startHttp(
+        podHost,
+        PORT_READINESS,
+        readinessRoutes(() => this.ready),
+      ),
+    );
     this.cert = await WorkloadCertificate.obtain(makeSpiffeId(pod.namespace, pod.serviceAccount, this.state.trustDomain), this.options.ca);
-    this.server = new HboneServer({ address: podHost, port: PORT_HBONE, certificate: this.cert, handler: (c) => this.terminate(c), log: logger('hbone::server') });
+    this.server = new HboneServer({
+      address: podHost,
+      port: PORT_HBONE,
+      certificate: this.cert,
+      handler: (c) => this.terminate(c),
+      log: logger('hbone::server'),
+    });
     // Compile every served service's routes now: a bad route fails the start, not a request.
     for (const s of this.served) for (const p of s.ports) this.routeTable(s, p.port);
     await this.server.listen();

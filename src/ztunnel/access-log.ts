@@ -8,7 +8,6 @@
 //    ..., "direction":"outbound","bytes_sent":80,"bytes_recv":1480,"duration":"12ms"}
 import { writeStdoutLine, Sink } from '../telemetry/stdout-lines';
 
-
 export const ACCESS_SCOPE = 'access';
 export const MESSAGE_COMPLETE = 'connection complete';
 /** ztunnel's line for connections refused before they were set up (too early for full details). */
@@ -53,7 +52,6 @@ export interface AccessLogEntry {
   /** W3C trace id of the CONNECT's traceparent: what joins the hops of one request. */
   readonly traceId?: string;
 }
-
 
 export interface AccessLogOptions {
   /** Where lines go; process.stdout by default, as ztunnel writes its logs. */

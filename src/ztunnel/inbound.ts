@@ -7,7 +7,14 @@ import { ILLEGAL_INBOUND_PORTS, PORT_HBONE } from '../mesh/ports';
 import type { ConnectHandler, InboundConnect } from '../hbone/server';
 import { deliverToTcp } from '../hbone/deliver';
 import { formatAuthority } from '../hbone/authority';
-import { STATUS_BAD_REQUEST, STATUS_SERVICE_UNAVAILABLE, STATUS_UNAUTHORIZED, HEADER_FORWARDED, HEADER_TRACEPARENT, RST_CONNECT_ERROR } from '../hbone/constants';
+import {
+  STATUS_BAD_REQUEST,
+  STATUS_SERVICE_UNAVAILABLE,
+  STATUS_UNAUTHORIZED,
+  HEADER_FORWARDED,
+  HEADER_TRACEPARENT,
+  RST_CONNECT_ERROR,
+} from '../hbone/constants';
 import { headerValue, traceIdOf } from '../hbone/headers';
 import { principalOf } from '../identity/spiffe';
 import type { Logger } from '../telemetry/log';
@@ -60,7 +67,14 @@ async function handle(ctx: InboundContext, pod: Workload, conn: InboundConnect):
   const refuse = (status: number, reason: string, responseFlags: string, policy?: string): void => {
     ctx.log.info('inbound connection refused', { src: record.srcAddr, dst: record.dstAddr, src_identity: conn.peerSpiffeId, status, reason });
     conn.reject(status, reason);
-    ctx.reporter.closed(record, { bytesFromClient: 0, bytesFromServer: 0, durationMs: performance.now() - started, error: `${status} ${reason}`, responseFlags, policy });
+    ctx.reporter.closed(record, {
+      bytesFromClient: 0,
+      bytesFromServer: 0,
+      durationMs: performance.now() - started,
+      error: `${status} ${reason}`,
+      responseFlags,
+      policy,
+    });
   };
 
   if (host !== dialled) return refuse(STATUS_BAD_REQUEST, `authority IP ${host} is not the dialled pod ${dialled}`, 'DPE');
@@ -88,7 +102,13 @@ async function handle(ctx: InboundContext, pod: Workload, conn: InboundConnect):
   if ('refused' in result) {
     const error = result.clientGone ? result.refused.message : `503 ${result.refused.message}`;
     ctx.log.info('inbound app connect failed', { dst: record.dstAddr, error });
-    ctx.reporter.closed(record, { bytesFromClient: 0, bytesFromServer: 0, durationMs: performance.now() - started, error, responseFlags: result.clientGone ? undefined : 'UF' });
+    ctx.reporter.closed(record, {
+      bytesFromClient: 0,
+      bytesFromServer: 0,
+      durationMs: performance.now() - started,
+      error,
+      responseFlags: result.clientGone ? undefined : 'UF',
+    });
     return;
   }
   ctx.reporter.closed(record, {

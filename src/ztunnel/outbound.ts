@@ -52,7 +52,14 @@ export async function handleOutbound(
   };
 
   if (route.kind === 'unroutable') {
-    const record: ConnectionRecord = { direction: 'outbound', srcAddr, dstAddr: formatAuthority(target.host, target.port), source, sourceIdentity: spiffeIdOf(source, ctx.state.trustDomain), mtls: false };
+    const record: ConnectionRecord = {
+      direction: 'outbound',
+      srcAddr,
+      dstAddr: formatAuthority(target.host, target.port),
+      source,
+      sourceIdentity: spiffeIdOf(source, ctx.state.trustDomain),
+      mtls: false,
+    };
     return fail(REPLY_HOST_UNREACHABLE, record, route.reason, 'NR');
   }
   if (route.kind === 'passthrough') return passthrough(ctx, client, source, srcAddr, route, ack, started);
@@ -110,7 +117,12 @@ export async function handleOutbound(
     }
     if (client.destroyed) {
       resetStream(stream);
-      ctx.reporter.closed(record, { bytesFromClient: 0, bytesFromServer: 0, durationMs: performance.now() - started, error: 'the client went away before the tunnel was up' });
+      ctx.reporter.closed(record, {
+        bytesFromClient: 0,
+        bytesFromServer: 0,
+        durationMs: performance.now() - started,
+        error: 'the client went away before the tunnel was up',
+      });
       return;
     }
     ctx.reporter.opened(record);
@@ -135,7 +147,14 @@ async function passthrough(
   ack: Acknowledge,
   started: number,
 ): Promise<void> {
-  const record: ConnectionRecord = { direction: 'outbound', srcAddr, dstAddr: formatAuthority(route.host, route.port), source, sourceIdentity: spiffeIdOf(source, ctx.state.trustDomain), mtls: false };
+  const record: ConnectionRecord = {
+    direction: 'outbound',
+    srcAddr,
+    dstAddr: formatAuthority(route.host, route.port),
+    source,
+    sourceIdentity: spiffeIdOf(source, ctx.state.trustDomain),
+    mtls: false,
+  };
   let server;
   try {
     // A 10.x address outside the scenario still lives on the simulated network (127.x).
@@ -144,7 +163,13 @@ async function passthrough(
     ctx.log.info('passthrough connect failed', { src: srcAddr, dst: record.dstAddr, error: errorMessage(err) });
     ack(REPLY_CONNECTION_REFUSED);
     client.destroy();
-    ctx.reporter.closed(record, { bytesFromClient: 0, bytesFromServer: 0, durationMs: performance.now() - started, error: errorMessage(err), responseFlags: 'CONNECT' });
+    ctx.reporter.closed(record, {
+      bytesFromClient: 0,
+      bytesFromServer: 0,
+      durationMs: performance.now() - started,
+      error: errorMessage(err),
+      responseFlags: 'CONNECT',
+    });
     return;
   }
   ctx.reporter.opened(record);

@@ -22,7 +22,9 @@ export class ZtunnelReporter implements ConnectionReporter {
   }
 
   closed(conn: ConnectionRecord, outcome: ConnectionOutcome): void {
-    const flag = (KNOWN_FLAGS.includes(outcome.responseFlags ?? '') ? outcome.responseFlags : outcome.responseFlags ? RESPONSE_FLAGS.connectFailed : undefined) as ResponseFlag | undefined;
+    const flag = (
+      KNOWN_FLAGS.includes(outcome.responseFlags ?? '') ? outcome.responseFlags : outcome.responseFlags ? RESPONSE_FLAGS.connectFailed : undefined
+    ) as ResponseFlag | undefined;
     const m = this.live.get(conn) ?? this.metrics.open(this.labelsOf(conn));
     m.received(outcome.bytesFromClient);
     m.sent(outcome.bytesFromServer);

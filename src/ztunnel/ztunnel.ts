@@ -76,7 +76,14 @@ export class Ztunnel {
   async start(): Promise<void> {
     const nodeHost = hostAddress(this.nodeIp);
     // Readiness first, answering 503 until every listener is up.
-    this.admin.push(await this.listenHttp(nodeHost, PORT_READINESS, 'readiness', readinessRoutes(() => this.ready)));
+    this.admin.push(
+      await this.listenHttp(
+        nodeHost,
+        PORT_READINESS,
+        'readiness',
+        readinessRoutes(() => this.ready),
+      ),
+    );
     for (const pod of this.localPods) {
       const cert = await WorkloadCertificate.obtain(makeSpiffeId(pod.namespace, pod.serviceAccount, this.state.trustDomain), this.options.ca, {
         lifetimeMs: this.options.certLifetimeMs,
@@ -94,7 +101,13 @@ export class Ztunnel {
     const inboundCtx = { state: this.state, reporter: this.options.reporter, authorize: this.options.authorize, log: logger('proxy::inbound') };
     for (const pod of this.localPods) {
       const podHost = hostAddress(pod.ip);
-      const server = new HboneServer({ address: podHost, port: PORT_HBONE, certificate: this.certs.get(pod.name)!, handler: inboundHandler(inboundCtx, pod), log: logger('hbone::server') });
+      const server = new HboneServer({
+        address: podHost,
+        port: PORT_HBONE,
+        certificate: this.certs.get(pod.name)!,
+        handler: inboundHandler(inboundCtx, pod),
+        log: logger('hbone::server'),
+      });
       await this.named(server.listen(), `${podHost}:${PORT_HBONE}`, `HBONE inbound of ${pod.name} (${pod.ip}:${PORT_HBONE})`);
       this.hboneServers.push(server);
       await this.listenTcp(podHost, PORT_SOCKS5, `SOCKS5 outbound of ${pod.name} (${pod.ip}:${PORT_SOCKS5})`, (socket) => {
@@ -165,7 +178,11 @@ export class Ztunnel {
       socket.on('error', () => undefined);
       onSocket(socket);
     });
-    await this.named(listen(server, address, port).then(() => undefined), `${address}:${port}`, what);
+    await this.named(
+      listen(server, address, port).then(() => undefined),
+      `${address}:${port}`,
+      what,
+    );
     this.netServers.push(server);
   }
 

@@ -235,7 +235,11 @@ t.test('bookinfo', async (t) => {
     t.equal(health.body, 'Product page is healthy');
 
     const login = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      const req = http.request(`${productpage}/login`, { method: 'POST', agent: false, headers: { 'content-type': 'application/x-www-form-urlencoded' } }, resolve);
+      const req = http.request(
+        `${productpage}/login`,
+        { method: 'POST', agent: false, headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+        resolve,
+      );
       req.on('error', reject);
       req.end('username=jason&passwd=');
     });

@@ -40,27 +40,56 @@ t.test('a quick run of every suite writes the results, the report and the chart'
     'every path with 1 and 8 connections (each transfer checks the receiver counted every byte)',
   );
   for (const x of res.throughput) t.ok(x.mbPerS > 0, `${x.path} x${x.connections}: ${x.mbPerS.toFixed(0)} MB/s`);
-  t.same(Object.keys(res.throughput.find((x) => x.path === 'l7')!.cpuSPerGiB).sort(), ['bench-client', 'http-echo', 'waypoint', 'ztunnel-node-a', 'ztunnel-node-b']);
+  t.same(Object.keys(res.throughput.find((x) => x.path === 'l7')!.cpuSPerGiB).sort(), [
+    'bench-client',
+    'http-echo',
+    'waypoint',
+    'ztunnel-node-a',
+    'ztunnel-node-b',
+  ]);
 
-  t.same(res.latency.map((x) => x.path), ['direct', 'l4', 'l7']);
+  t.same(
+    res.latency.map((x) => x.path),
+    ['direct', 'l4', 'l7'],
+  );
   for (const x of res.latency) {
     t.equal(x.errors + x.non2xx, 0, `${x.path}: no errors and no non-2xx at 1,000 rps`);
     t.ok(x.requests > 0 && x.ms.p50 > 0 && x.ms.p50 <= x.ms.p90 && x.ms.p90 <= x.ms.p99, `${x.path}: percentiles in order`);
   }
   t.ok(res.latency.find((x) => x.path === 'l7')!.cost.waypoint.vcpu > 0, 'the waypoint was measured');
-  t.same(res.maxRps.map((x) => x.path), ['direct', 'l4', 'l7']);
+  t.same(
+    res.maxRps.map((x) => x.path),
+    ['direct', 'l4', 'l7'],
+  );
   for (const x of res.maxRps) t.equal(x.errors + x.non2xx, 0, `${x.path}: no errors at 100 connections`);
-  t.same(res.connections.map((c) => c.mode), ['pooled', 'unpooled']);
+  t.same(
+    res.connections.map((c) => c.mode),
+    ['pooled', 'unpooled'],
+  );
   for (const c of res.connections) t.equal(c.failures, 0, `${c.mode}: every connection answered`);
-  t.same(res.scale.map((s) => s.connections), [1000]);
-  t.same(res.hostile.map((h) => `${h.victim}:${h.legitPath}`), ['ztunnel:l4', 'waypoint:l7'], 'rapid reset against both :15008 servers');
+  t.same(
+    res.scale.map((s) => s.connections),
+    [1000],
+  );
+  t.same(
+    res.hostile.map((h) => `${h.victim}:${h.legitPath}`),
+    ['ztunnel:l4', 'waypoint:l7'],
+    'rapid reset against both :15008 servers',
+  );
   for (const h of res.hostile) {
     t.ok(h.survived, `${h.process} survived the attack`);
-    t.same(Object.keys(h.goaways), h.attackerConnections > 0 ? ['ENHANCE_YOUR_CALM'] : [], `${h.process}: every attacker connection it took got GOAWAY ENHANCE_YOUR_CALM`);
+    t.same(
+      Object.keys(h.goaways),
+      h.attackerConnections > 0 ? ['ENHANCE_YOUR_CALM'] : [],
+      `${h.process}: every attacker connection it took got GOAWAY ENHANCE_YOUR_CALM`,
+    );
     t.ok(h.legitRequests.during > 0, `${h.process}: legitimate requests were timed during the attack`);
   }
   t.equal(res.targets.length, 11);
-  t.ok(res.targets.filter((x) => x.id !== 'soak-flat').every((x) => x.met !== null), 'every target measured but the soak, which runs only when asked for');
+  t.ok(
+    res.targets.filter((x) => x.id !== 'soak-flat').every((x) => x.met !== null),
+    'every target measured but the soak, which runs only when asked for',
+  );
   t.equal(res.soak, undefined, 'no soak in a default run');
 
   const report = fs.readFileSync(path.join(out, 'REPORT.md'), 'utf8');
@@ -92,7 +121,9 @@ t.test('Ctrl-C mid-run exits 130 and leaves no mesh process listening', async (t
   const block = 95;
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'hbone-bench-sigint-'));
   t.teardown(() => fs.rmSync(out, { recursive: true, force: true }));
-  const child = spawn(process.execPath, [BENCH, '--suite', 'latency', '--quick', '--block', String(block), '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [BENCH, '--suite', 'latency', '--quick', '--block', String(block), '--out', out], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   const running = new Promise<void>((resolve) =>
     child.stderr.on('data', (d: Buffer) => {

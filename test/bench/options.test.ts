@@ -1,6 +1,17 @@
 // `npm run bench` flags: suites, sizes, and clear errors for what it cannot run.
 import t from 'tap';
-import { DEFAULT_BLOCK, DEFAULT_REPS, DEFAULT_SOAK_MINUTES, DEFAULT_SUITES, DEFAULT_THROUGHPUT_REPS, FULL, QUICK, QUICK_SOAK_MINUTES, SUITES, parseOptions } from '../../bench/options';
+import {
+  DEFAULT_BLOCK,
+  DEFAULT_REPS,
+  DEFAULT_SOAK_MINUTES,
+  DEFAULT_SUITES,
+  DEFAULT_THROUGHPUT_REPS,
+  FULL,
+  QUICK,
+  QUICK_SOAK_MINUTES,
+  SUITES,
+  parseOptions,
+} from '../../bench/options';
 import { UsageError } from '../../src/cli/args';
 
 t.test('defaults: every suite but the soak, full sizes, bench/ as the output', async (t) => {

@@ -8,7 +8,19 @@ import { EMPTY_RUN, RESULTS, RUN, withTargets } from './fixtures/results';
 
 type Run = Omit<BenchResults, 'targets'>;
 
-const IDS = ['hbone-stream', 'l4-path', 'l4-p90-added', 'l7-p90-added', 'ztunnel-cost', 'waypoint-cost', 'new-connections', 'idle-connection', 'rapid-reset-p50', 'rapid-reset-rss', 'soak-flat'];
+const IDS = [
+  'hbone-stream',
+  'l4-path',
+  'l4-p90-added',
+  'l7-p90-added',
+  'ztunnel-cost',
+  'waypoint-cost',
+  'new-connections',
+  'idle-connection',
+  'rapid-reset-p50',
+  'rapid-reset-rss',
+  'soak-flat',
+];
 
 function target(targets: readonly TargetResult[], id: string): TargetResult {
   const found = targets.find((x) => x.id === id);
@@ -188,18 +200,39 @@ t.test('tables: every suite, its key figures, aligned columns', async (t) => {
   const throughput = sectionLines(text, 'Throughput');
   const hbone = throughput.find((l) => l.startsWith('one HBONE stream') && / 1 {2}/.test(l));
   t.match(hbone, /one HBONE stream\s+1\s+990\s+0\.90x\s+0\.61\s+0\.58/);
-  t.ok(throughput.some((l) => /^L4 mesh \(ztunnel→ztunnel\)\s+8\s+900\s+0\.35x/.test(l)), 'L4 at 8 conns against TLS at 8');
-  t.ok(throughput.some((l) => l.startsWith('L7 via waypoint (HTTP upload)') && l.includes('4.20')), 'waypoint CPU column');
+  t.ok(
+    throughput.some((l) => /^L4 mesh \(ztunnel→ztunnel\)\s+8\s+900\s+0\.35x/.test(l)),
+    'L4 at 8 conns against TLS at 8',
+  );
+  t.ok(
+    throughput.some((l) => l.startsWith('L7 via waypoint (HTTP upload)') && l.includes('4.20')),
+    'waypoint CPU column',
+  );
   t.match(throughput[1], /MB\/s\s+x TLS\s+client\s+server\s+sink\s+ztunnel-node-a\s+ztunnel-node-b\s+http-echo\s+waypoint$/, 'per-process columns');
   t.ok(throughput.findIndex((l) => l.startsWith('direct TCP')) < throughput.findIndex((l) => l.startsWith('TLS 1.3 hop')), 'path order');
 
   const latency = sectionLines(text, 'Latency');
-  t.match(latency.find((l) => l.startsWith('L7 waypoint')), /1,000\s+16\s+1\.350\s+2\.060\s+4\.100\s+1\.140\s+1\.710\s+3\.190\s+996\s+0 \/ 2$/);
+  t.match(
+    latency.find((l) => l.startsWith('L7 waypoint')),
+    /1,000\s+16\s+1\.350\s+2\.060\s+4\.100\s+1\.140\s+1\.710\s+3\.190\s+996\s+0 \/ 2$/,
+  );
   const cost = sectionLines(text, 'Cost');
-  t.match(cost.find((l) => /^L7 waypoint\s+1,000\s+waypoint\s/.test(l)), /0\.311\s+0\.312\s+71\.4\s+0\.25 vCPU, 60 MB/);
-  t.match(cost.find((l) => l.startsWith('L4 mesh') && l.includes('ztunnel-node-b')), /0\.083\s+0\.084\s+45\.9\s+0\.06 vCPU, 12 MB/);
-  t.match(sectionLines(text, 'Max requests/s').find((l) => l.startsWith('L7')), /16\s+1,904\s+8\.200\s+21\.700\s+3 \/ 1/);
-  t.match(sectionLines(text, 'New connections').find((l) => l.startsWith('pooled')), /32\s+1,912\s+14\.700\s+0/);
+  t.match(
+    cost.find((l) => /^L7 waypoint\s+1,000\s+waypoint\s/.test(l)),
+    /0\.311\s+0\.312\s+71\.4\s+0\.25 vCPU, 60 MB/,
+  );
+  t.match(
+    cost.find((l) => l.startsWith('L4 mesh') && l.includes('ztunnel-node-b')),
+    /0\.083\s+0\.084\s+45\.9\s+0\.06 vCPU, 12 MB/,
+  );
+  t.match(
+    sectionLines(text, 'Max requests/s').find((l) => l.startsWith('L7')),
+    /16\s+1,904\s+8\.200\s+21\.700\s+3 \/ 1/,
+  );
+  t.match(
+    sectionLines(text, 'New connections').find((l) => l.startsWith('pooled')),
+    /32\s+1,912\s+14\.700\s+0/,
+  );
   const scale = sectionLines(text, 'Idle connections');
   t.match(scale[3], /^\s*1,000\s+7\.4\s+7\.5\s+1\.9\s+14\.9\s+1\.1$/, 'smaller count first');
   t.match(scale[4], /^\s*10,000\s+6\.1\s+6\.2\s+1\.4\s+12\.3\s+9\.4$/);
@@ -208,11 +241,23 @@ t.test('tables: every suite, its key figures, aligned columns', async (t) => {
     hostile.find((l) => l.startsWith('ztunnel :15008')),
     /L4 mesh\s+16\s+8\s+1,089\s+GOAWAY ENHANCE_YOUR_CALM x8\s+0\.01 \/ 0\.06 \/ 0\.00\s+70 \/ 91 \/ 76\s+2\.3 \/ 2\.5\s+18\.9 \/ 80\.7\s+0 of 1,996$/,
   );
-  t.match(hostile.find((l) => l.startsWith('waypoint :15008')), /L7 waypoint\s+16\s+8\s+1,102\s+.*3\.7 \/ 104\.5\s+21\.5 \/ 248\.1\s+2 of 1,732$/);
+  t.match(
+    hostile.find((l) => l.startsWith('waypoint :15008')),
+    /L7 waypoint\s+16\s+8\s+1,102\s+.*3\.7 \/ 104\.5\s+21\.5 \/ 248\.1\s+2 of 1,732$/,
+  );
   const targets = sectionLines(text, 'Targets');
-  t.match(targets.find((l) => l.startsWith('Legit p50 under rapid reset')), /<= 100 ms\s+104\.500 ms\s+missed\s+missed by 4\.50 ms/);
-  t.match(targets.find((l) => l.startsWith('L4 mesh path')), />= 0\.45x\s+0\.40x TLS\s+missed\s+missed by 0\.05x/);
-  t.match(targets.find((l) => l.startsWith('New tunneled connections')), />= 1,500\/s\s+1,912\/s\s+met\s+met by 412\/s/);
+  t.match(
+    targets.find((l) => l.startsWith('Legit p50 under rapid reset')),
+    /<= 100 ms\s+104\.500 ms\s+missed\s+missed by 4\.50 ms/,
+  );
+  t.match(
+    targets.find((l) => l.startsWith('L4 mesh path')),
+    />= 0\.45x\s+0\.40x TLS\s+missed\s+missed by 0\.05x/,
+  );
+  t.match(
+    targets.find((l) => l.startsWith('New tunneled connections')),
+    />= 1,500\/s\s+1,912\/s\s+met\s+met by 412\/s/,
+  );
 
   // The rule under the header marks each column; the gaps between must be blank on every line.
   for (const block of text.trimEnd().split('\n\n')) {
@@ -234,7 +279,8 @@ t.test('tables: every suite, its key figures, aligned columns', async (t) => {
 t.test('tables: a suite not run has no section', async (t) => {
   const text = formatTables(withTargets({ ...EMPTY_RUN, connections: RUN.connections }));
   t.match(text, /^New connections$/m);
-  for (const title of ['Throughput', 'Latency', 'Cost', 'Max requests/s', 'Idle connections', 'Hostile: HTTP/2 rapid reset']) t.notMatch(text, new RegExp(`^${title.replace('/', '\\/')}$`, 'm'), title);
+  for (const title of ['Throughput', 'Latency', 'Cost', 'Max requests/s', 'Idle connections', 'Hostile: HTTP/2 rapid reset'])
+    t.notMatch(text, new RegExp(`^${title.replace('/', '\\/')}$`, 'm'), title);
   t.match(text, /One HBONE stream\s+>= 0\.8x\s+-\s+not measured\s+not measured/);
   t.match(text, /New tunneled connections\s+>= 1,500\/s\s+1,912\/s\s+met/);
   t.equal(formatTables({ ...EMPTY_RUN, targets: [] }), 'nothing measured\n');
@@ -319,7 +365,15 @@ t.test('markdown: run, machine, targets, chart, tables, anchors, method', async 
   t.match(md, /1,000 requests\/s with 1 KB payloads over 16 connections/);
   t.match(md, /Rust ztunnel and an Envoy waypoint/);
   t.match(md, /## Method/);
-  for (const phrase of ['median', 'interleaved', '`response` event', 'process.hrtime', 'fortio', '/proc/<pid>/stat', 'RSS growth divided by the connection count']) {
+  for (const phrase of [
+    'median',
+    'interleaved',
+    '`response` event',
+    'process.hrtime',
+    'fortio',
+    '/proc/<pid>/stat',
+    'RSS growth divided by the connection count',
+  ]) {
     t.ok(md.includes(phrase), phrase);
   }
   t.equal(reportMarkdown(RESULTS, 'chart.svg'), md, 'deterministic');

@@ -32,12 +32,23 @@ t.test('a one-minute soak through the waypoint leaves every process flat', async
   t.ok(soak, 'a soak result');
   t.ok(soak.requests > 0, `${soak.requests} requests after warm-up (${soak.rps.toFixed(0)} rps)`);
   t.equal(soak.errors + soak.non2xx, 0, 'no request failed');
-  t.same(soak.processes.map((p) => p.name).sort(), ['client', 'http-echo', 'runner', 'sink', 'waypoint', 'ztunnel-node-a', 'ztunnel-node-b'], 'the runner and every mesh process were watched');
+  t.same(
+    soak.processes.map((p) => p.name).sort(),
+    ['client', 'http-echo', 'runner', 'sink', 'waypoint', 'ztunnel-node-a', 'ztunnel-node-b'],
+    'the runner and every mesh process were watched',
+  );
   for (const p of soak.processes) {
-    t.ok(p.rssGrowth <= RSS_GROWTH_LIMIT, `${p.name}: low-water RSS ${p.rssWarmMB.toFixed(1)} → ${p.rssEndMB.toFixed(1)} MB (${(p.rssGrowth * 100).toFixed(1)}%, samples ${p.rssMBSamples.join(' ')})`);
+    t.ok(
+      p.rssGrowth <= RSS_GROWTH_LIMIT,
+      `${p.name}: low-water RSS ${p.rssWarmMB.toFixed(1)} → ${p.rssEndMB.toFixed(1)} MB (${(p.rssGrowth * 100).toFixed(1)}%, samples ${p.rssMBSamples.join(' ')})`,
+    );
     t.ok(p.fdsEnd <= p.fdsWarm + FD_SLACK, `${p.name}: fds ${p.fdsWarm} → ${p.fdsEnd}`);
   }
   t.ok(soak.flat, 'the run is flat');
   t.notOk(fs.existsSync(path.join(out, 'REPORT.md')), 'not published: the committed report is left alone');
-  t.match(fs.readFileSync(path.join(out, 'results', file.replace(/\.json$/, '.md')), 'utf8'), /### Soak: 1 min on the L7 path/, "the run's own report, beside its results, has the soak table");
+  t.match(
+    fs.readFileSync(path.join(out, 'results', file.replace(/\.json$/, '.md')), 'utf8'),
+    /### Soak: 1 min on the L7 path/,
+    "the run's own report, beside its results, has the soak table",
+  );
 });

@@ -80,7 +80,12 @@ t.test('no command: the usage on stderr, exit 2', async (t) => {
 t.test('help <command> and <command> --help / -h: that command, exit 0, and it does not run', async (t) => {
   const { commands, calls } = table();
   const help = commandHelp(commands[0]);
-  for (const argv of [['help', 'greet'], ['greet', '--help'], ['greet', 'bob', '-h'], ['greet', '--loud', '--nonsense', '--help']]) {
+  for (const argv of [
+    ['help', 'greet'],
+    ['greet', '--help'],
+    ['greet', 'bob', '-h'],
+    ['greet', '--loud', '--nonsense', '--help'],
+  ]) {
     const c = io();
     t.equal(await dispatch(argv, c, commands), 0, argv.join(' '));
     t.equal(c.stdout, help, argv.join(' '));

@@ -44,8 +44,18 @@ t.test('the server sees exactly :method, :authority and the HBONE headers', asyn
     await pool.close();
     await server.close();
   });
-  const headers = connectHeaders({ source: { namespace: 'default', workloadName: 'sleep', app: 'sleep' }, client: { address: '10.4.1.7', port: 5000 }, originalDst: '10.4.0.5:9080' });
-  const stream = await pool.connect({ source: clientCert, expect: expectIdentity(serverCert.spiffeId), address: '127.28.0.1', authority: '10.4.0.5:9080', headers });
+  const headers = connectHeaders({
+    source: { namespace: 'default', workloadName: 'sleep', app: 'sleep' },
+    client: { address: '10.4.1.7', port: 5000 },
+    originalDst: '10.4.0.5:9080',
+  });
+  const stream = await pool.connect({
+    source: clientCert,
+    expect: expectIdentity(serverCert.spiffeId),
+    address: '127.28.0.1',
+    authority: '10.4.0.5:9080',
+    headers,
+  });
   stream.resume();
   stream.end();
   t.equal(seen?.[':method'], 'CONNECT');

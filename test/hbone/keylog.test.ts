@@ -8,7 +8,13 @@ import { expectIdentity } from '../../src/hbone/tls';
 import { hboneServer, workload, echoApp, close, quietLog } from '../fixtures/mesh';
 
 const SERVER_IP = '127.25.0.1';
-const TLS13_LABELS = ['CLIENT_HANDSHAKE_TRAFFIC_SECRET', 'SERVER_HANDSHAKE_TRAFFIC_SECRET', 'CLIENT_TRAFFIC_SECRET_0', 'SERVER_TRAFFIC_SECRET_0', 'EXPORTER_SECRET'];
+const TLS13_LABELS = [
+  'CLIENT_HANDSHAKE_TRAFFIC_SECRET',
+  'SERVER_HANDSHAKE_TRAFFIC_SECRET',
+  'CLIENT_TRAFFIC_SECRET_0',
+  'SERVER_TRAFFIC_SECRET_0',
+  'EXPORTER_SECRET',
+];
 
 t.test('every TLS session appends its secrets in NSS key-log format', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hbone-keylog-'));
@@ -27,7 +33,12 @@ t.test('every TLS session appends its secrets in NSS key-log format', async (t) 
     fs.rmSync(dir, { recursive: true, force: true });
   });
   for (let i = 0; i < 2; i++) {
-    const stream = await pool.connect({ source: clientCert, expect: expectIdentity(serverCert.spiffeId), address: SERVER_IP, authority: `${SERVER_IP}:${app.port}` });
+    const stream = await pool.connect({
+      source: clientCert,
+      expect: expectIdentity(serverCert.spiffeId),
+      address: SERVER_IP,
+      authority: `${SERVER_IP}:${app.port}`,
+    });
     stream.end('x');
     stream.resume();
     await new Promise((r) => stream.once('close', r));

@@ -68,7 +68,10 @@ t.test('streams reset with their HEADERS: GOAWAY ENHANCE_YOUR_CALM after 20, no 
   const goaway = await raw.goaway();
   t.equal(goaway.code, ErrorCode.ENHANCE_YOUR_CALM, 'GOAWAY ENHANCE_YOUR_CALM');
   t.equal(goaway.debug, 'too_many_resets', "its debug data names h2's rule");
-  t.ok(goaway.lastStreamId >= 41 && goaway.lastStreamId < 199, `the 21st reset stream (41) tripped it, long before the 100th (last stream ${goaway.lastStreamId})`);
+  t.ok(
+    goaway.lastStreamId >= 41 && goaway.lastStreamId < 199,
+    `the 21st reset stream (41) tripped it, long before the 100th (last stream ${goaway.lastStreamId})`,
+  );
   await raw.closed;
   t.equal(handled, handledBefore, 'no reset stream reached the handler');
   t.equal(server.stats.downstream_cx_too_many_pending_resets, 1);
@@ -153,7 +156,10 @@ t.test('streams answered before the peer resets them are not premature: no GOAWA
   raw.write(pingFrame(Buffer.from('stillok!')));
   const ack = await raw.next((f) => f.type === FrameType.PING && (f.flags & Flag.ACK) !== 0);
   t.equal(ack.payload.toString(), 'stillok!', 'the connection is still served');
-  t.notOk(raw.frames.some((f) => f.type === FrameType.GOAWAY), 'no GOAWAY');
+  t.notOk(
+    raw.frames.some((f) => f.type === FrameType.GOAWAY),
+    'no GOAWAY',
+  );
   t.equal(server.stats.downstream_rq_too_many_premature_resets + server.stats.downstream_cx_too_many_pending_resets, 0);
   raw.close();
 });
@@ -175,7 +181,12 @@ function connect(session: http2.ClientHttp2Session, waitMs = 3000): Promise<{ st
 }
 
 function h2Session(cert: Awaited<ReturnType<typeof workload>>, server: HboneServer): http2.ClientHttp2Session {
-  const s = http2.connect(`https://${SERVER_IP}:${server.endpoint.port}`, { ca: cert.tls.ca, cert: cert.tls.cert, key: cert.tls.key, checkServerIdentity: () => undefined });
+  const s = http2.connect(`https://${SERVER_IP}:${server.endpoint.port}`, {
+    ca: cert.tls.ca,
+    cert: cert.tls.cert,
+    key: cert.tls.key,
+    checkServerIdentity: () => undefined,
+  });
   s.on('error', () => undefined);
   return s;
 }
@@ -185,7 +196,13 @@ t.test('per peer: pending streams are capped across its connections; other peers
   const greedy = await workload('default', 'greedy');
   const other = await workload('default', 'other');
   const held: InboundConnect[] = [];
-  const server = new HboneServer({ address: SERVER_IP, certificate: serverCert, handler: (c) => held.push(c), log: quietLog, peerLimits: { maxOpen: 100, maxPending: 3 } });
+  const server = new HboneServer({
+    address: SERVER_IP,
+    certificate: serverCert,
+    handler: (c) => held.push(c),
+    log: quietLog,
+    peerLimits: { maxOpen: 100, maxPending: 3 },
+  });
   await server.listen();
   const sessions = [h2Session(greedy, server), h2Session(greedy, server), h2Session(other, server)];
   t.teardown(async () => {
@@ -217,7 +234,13 @@ t.test('per peer: pending streams are capped across its connections; other peers
 t.test('per peer: open streams are capped; closing one frees a place', async (t) => {
   const serverCert = await workload('default', 'productpage');
   const greedy = await workload('default', 'greedy');
-  const server = new HboneServer({ address: SERVER_IP, certificate: serverCert, handler: (c) => c.accept(), log: quietLog, peerLimits: { maxOpen: 4, maxPending: 100 } });
+  const server = new HboneServer({
+    address: SERVER_IP,
+    certificate: serverCert,
+    handler: (c) => c.accept(),
+    log: quietLog,
+    peerLimits: { maxOpen: 4, maxPending: 100 },
+  });
   await server.listen();
   const sessions = [h2Session(greedy, server), h2Session(greedy, server)];
   t.teardown(async () => {
@@ -227,7 +250,11 @@ t.test('per peer: open streams are capped; closing one frees a place', async (t)
     greedy.stop();
   });
   const open = await Promise.all([connect(sessions[0]), connect(sessions[1]), connect(sessions[0]), connect(sessions[1])]);
-  t.same(open.map((o) => o.status), [200, 200, 200, 200], 'four tunnels up over two connections');
+  t.same(
+    open.map((o) => o.status),
+    [200, 200, 200, 200],
+    'four tunnels up over two connections',
+  );
   t.equal((await connect(sessions[0])).rst, http2.constants.NGHTTP2_REFUSED_STREAM, 'the fifth is refused');
   t.equal(server.stats.downstream_rq_peer_open_limit, 1);
   open[0].stream.close(http2.constants.NGHTTP2_CANCEL);

@@ -56,6 +56,9 @@ t.test('renewal mid-traffic drops no stream, and new connections use the new cer
 
   const results = await Promise.all(streams);
   t.equal(results.filter(Boolean).length, STREAMS, `all ${STREAMS} streams finished byte-exact`);
-  t.ok(p.outbound.every((r) => 'end' in r && r.end === 'closed'), 'none was reset');
+  t.ok(
+    p.outbound.every((r) => 'end' in r && r.end === 'closed'),
+    'none was reset',
+  );
   t.equal(p.server.connectionsAccepted, 2, 'the long streams stayed on their original session');
 });

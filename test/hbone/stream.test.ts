@@ -149,7 +149,10 @@ t.test('1,000 concurrent streams through one pool, all byte-exact', async (t) =>
   t.equal(results.filter(Boolean).length, STREAMS, 'every stream echoed byte-exact');
   t.equal(p.pool.sessionsOpened, STREAMS / 100, 'the pool opened one session per 100 concurrent streams');
   t.equal(p.server.connectionsAccepted, STREAMS / 100);
-  t.notOk(p.outbound.some((r) => 'refused' in r || r.end !== 'closed'), 'no stream was refused or reset');
+  t.notOk(
+    p.outbound.some((r) => 'refused' in r || r.end !== 'closed'),
+    'no stream was refused or reset',
+  );
 });
 
 t.test('pooling: sequential connections share one TLS session; a new one opens past 100 streams', async (t) => {

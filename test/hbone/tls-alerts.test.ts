@@ -68,9 +68,24 @@ t.test('each refused certificate gets the alert that names why', async (t) => {
   const cases: Array<[string, Partial<TlsMaterial> | undefined, string, string]> = [
     ['another CA', await oddLeaf(rogue, { spiffeId: PEER }), 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA', 'unknown_ca'],
     ['expired', await oddLeaf(ca, { spiffeId: PEER, ...expiredWindow() }), 'ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED', 'certificate_expired'],
-    ['not yet valid (rustls and BoringSSL say certificate_expired too)', await oddLeaf(ca, { spiffeId: PEER, ...futureWindow() }), 'ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED', 'certificate_expired'],
-    ['an unknown critical extension', await oddLeaf(ca, { spiffeId: PEER, unknownCriticalExtension: true }), 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE', 'bad_certificate'],
-    ['another trust domain', await oddLeaf(ca, { spiffeId: 'spiffe://evil.local/ns/default/sa/sleep' }), 'ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN', 'certificate_unknown'],
+    [
+      'not yet valid (rustls and BoringSSL say certificate_expired too)',
+      await oddLeaf(ca, { spiffeId: PEER, ...futureWindow() }),
+      'ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED',
+      'certificate_expired',
+    ],
+    [
+      'an unknown critical extension',
+      await oddLeaf(ca, { spiffeId: PEER, unknownCriticalExtension: true }),
+      'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE',
+      'bad_certificate',
+    ],
+    [
+      'another trust domain',
+      await oddLeaf(ca, { spiffeId: 'spiffe://evil.local/ns/default/sa/sleep' }),
+      'ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN',
+      'certificate_unknown',
+    ],
     ['no SPIFFE identity', await oddLeaf(ca, { spiffeId: 'https://sleep.default.example' }), 'ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN', 'certificate_unknown'],
     ['no certificate at all', undefined, 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED', 'certificate_required'],
   ];
@@ -106,7 +121,15 @@ t.test('the alert is sealed right under every TLS 1.3 suite, and after a resumpt
   // the alert's record number must follow. The refused client still got tickets; it resumes.
   let session: Buffer | undefined;
   await new Promise<void>((resolve) => {
-    const s = tls.connect({ host: SERVER_IP, port, ca: serverCert.tls.ca, cert: rogue.cert, key: rogue.key, ALPNProtocols: ['h2'], checkServerIdentity: () => undefined });
+    const s = tls.connect({
+      host: SERVER_IP,
+      port,
+      ca: serverCert.tls.ca,
+      cert: rogue.cert,
+      key: rogue.key,
+      ALPNProtocols: ['h2'],
+      checkServerIdentity: () => undefined,
+    });
     s.on('session', (b: Buffer) => (session = b));
     s.on('data', () => undefined);
     s.on('error', () => undefined);
@@ -116,7 +139,16 @@ t.test('the alert is sealed right under every TLS 1.3 suite, and after a resumpt
   let reused = false;
   const resumed = await new Promise<Outcome>((resolve) => {
     let error: NodeJS.ErrnoException | undefined;
-    const s = tls.connect({ host: SERVER_IP, port, ca: serverCert.tls.ca, cert: rogue.cert, key: rogue.key, session, ALPNProtocols: ['h2'], checkServerIdentity: () => undefined });
+    const s = tls.connect({
+      host: SERVER_IP,
+      port,
+      ca: serverCert.tls.ca,
+      cert: rogue.cert,
+      key: rogue.key,
+      session,
+      ALPNProtocols: ['h2'],
+      checkServerIdentity: () => undefined,
+    });
     s.on('secureConnect', () => (reused = s.isSessionReused()));
     s.on('data', () => undefined);
     s.on('error', (err) => (error = err));
@@ -143,7 +175,11 @@ t.test('openssl s_client reads the alert too', { skip: OPENSSL_MISSING ? 'openss
   fs.writeFileSync(path.join(dir, 'key.pem'), expired.key);
   fs.writeFileSync(path.join(dir, 'root.pem'), serverCert.tls.ca);
   const run = await new Promise<string>((resolve) => {
-    const p = spawn('openssl', ['s_client', '-connect', `${SERVER_IP}:${server.endpoint.port}`, '-tls1_3', '-alpn', 'h2', '-cert', 'cert.pem', '-key', 'key.pem', '-CAfile', 'root.pem'], { cwd: dir });
+    const p = spawn(
+      'openssl',
+      ['s_client', '-connect', `${SERVER_IP}:${server.endpoint.port}`, '-tls1_3', '-alpn', 'h2', '-cert', 'cert.pem', '-key', 'key.pem', '-CAfile', 'root.pem'],
+      { cwd: dir },
+    );
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d));
     p.stderr.on('data', (d: Buffer) => (out += d));
@@ -172,7 +208,13 @@ t.test('an honest peer on the same server is served, before and after refusals',
     clientCert.stop();
   });
   const echo = async (): Promise<string> => {
-    const stream = await pool.connect({ source: clientCert, expect: expectIdentity(serverCert.spiffeId), address: SERVER_IP, sourceIp: CLIENT_IP, authority: `${SERVER_IP}:${app.port}` });
+    const stream = await pool.connect({
+      source: clientCert,
+      expect: expectIdentity(serverCert.spiffeId),
+      address: SERVER_IP,
+      sourceIp: CLIENT_IP,
+      authority: `${SERVER_IP}:${app.port}`,
+    });
     const chunks: Buffer[] = [];
     stream.on('data', (c: Buffer) => chunks.push(c));
     stream.end('ping');

@@ -50,9 +50,7 @@ t.test('mTLS handshake: TLS 1.3, ALPN h2, and the peer identity on both ends', a
   t.equal(alpn, 'h2');
 });
 
-async function expectRefusal(
-  opts: { serverCa?: string; clientTd?: string; clientCaName?: string; expected?: string; authority?: string },
-): Promise<Error> {
+async function expectRefusal(opts: { serverCa?: string; clientTd?: string; clientCaName?: string; expected?: string; authority?: string }): Promise<Error> {
   const serverCert = await workload('default', 'productpage', { ca: await testCa('cluster.local', opts.serverCa ?? 'default') });
   const clientCert = await workload('default', 'sleep', {
     trustDomain: opts.clientTd,

@@ -65,7 +65,8 @@ function socks(bytes: Buffer, timeoutMs = 5000): Promise<{ reply: Buffer; ended:
 }
 
 const GREETING = Buffer.from([5, 1, 0]);
-const request = (cmd: number, atyp: number, addr: Buffer, port = 80): Buffer => Buffer.concat([Buffer.from([5, cmd, 0, atyp]), addr, Buffer.from([port >> 8, port & 0xff])]);
+const request = (cmd: number, atyp: number, addr: Buffer, port = 80): Buffer =>
+  Buffer.concat([Buffer.from([5, cmd, 0, atyp]), addr, Buffer.from([port >> 8, port & 0xff])]);
 
 const CASES: Array<{ what: string; bytes: Buffer; reply: number[] }> = [
   { what: 'SOCKS4 instead of SOCKS5', bytes: Buffer.from([4, 1, 0, 80, 10, 0, 0, 1, 0]), reply: [] },
@@ -124,7 +125,10 @@ t.test('SOCKS5: 300 connections that stall mid-handshake are closed at the deadl
   t.ok(during.fds >= victim.baseline.fds + 300, `ztunnel holds them (${during.fds} fds)`);
   let n = 0;
   for (const c of closed) void c.then(() => n++);
-  const allClosed = await Promise.race([Promise.all(closed).then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), SOCKS_HANDSHAKE_WAIT_MS))]);
+  const allClosed = await Promise.race([
+    Promise.all(closed).then(() => true),
+    new Promise<boolean>((r) => setTimeout(() => r(false), SOCKS_HANDSHAKE_WAIT_MS)),
+  ]);
   t.ok(allClosed, `every stalled handshake closed by ztunnel at its deadline (${n} of 300)`);
   for (const s of stalled) s.destroy();
   await victim.check(t, flowing);
@@ -150,9 +154,15 @@ t.test('an app that never reads: the client is held back, the ztunnels buffer a 
   await new Promise((r) => setTimeout(r, 3000));
   const accepted = written - client.writableLength;
   t.ok(accepted < 64 * 1024 * 1024, `the client could hand over only ${(accepted / 2 ** 20).toFixed(1)} MiB of 256: backpressure reached it`);
-  for (const [name, v] of [['ztunnel-node-a', a], ['ztunnel-node-b', b]] as const) {
+  for (const [name, v] of [
+    ['ztunnel-node-a', a],
+    ['ztunnel-node-b', b],
+  ] as const) {
     const now = procStats(v.baseline.pid);
-    t.ok(now.rssKb - v.baseline.rssKb < 48 * 1024, `${name} holds ${((now.rssKb - v.baseline.rssKb) / 1024).toFixed(1)} MB more while it waits: flow-control windows, not the stream`);
+    t.ok(
+      now.rssKb - v.baseline.rssKb < 48 * 1024,
+      `${name} holds ${((now.rssKb - v.baseline.rssKb) / 1024).toFixed(1)} MB more while it waits: flow-control windows, not the stream`,
+    );
   }
   // The app starts reading: nothing was lost.
   reading = true;

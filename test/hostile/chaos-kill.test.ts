@@ -6,7 +6,18 @@
 // once the victim is ready, and the survivors' memory and file descriptors came back.
 import t, { Test } from 'tap';
 import { leftovers, listenersOf, pidOf, processesMentioning, runCli, tempScenario, killGroup, TempScenario, CliRun } from '../runner/fixtures/cli';
-import { ChaosChild, chaosAddresses, chaosChildren, chaosPaths, chaosScenario, describeOutcome, failuresIn, killMidTransfer, traffic, untilOk } from '../runner/fixtures/chaos';
+import {
+  ChaosChild,
+  chaosAddresses,
+  chaosChildren,
+  chaosPaths,
+  chaosScenario,
+  describeOutcome,
+  failuresIn,
+  killMidTransfer,
+  traffic,
+  untilOk,
+} from '../runner/fixtures/chaos';
 import { FD_SLACK, SETTLE_MS, ProcStats, alive, procStats } from './fixtures/health';
 
 /**
@@ -55,7 +66,9 @@ async function meshSurvived(t: Test, file: string, run: CliRun, survivors: Survi
     survivors.flatMap((s) => {
       if (!alive(s.baseline.pid)) return [];
       const now = procStats(s.baseline.pid);
-      return now.fds > s.baseline.fds + FD_SLACK || now.rssKb > s.baseline.rssKb + RSS_SLACK_KB ? [`${s.child}: ${now.fds} fds (baseline ${s.baseline.fds}), ${(now.rssKb / 1024).toFixed(1)} MB (baseline ${(s.baseline.rssKb / 1024).toFixed(1)} MB)`] : [];
+      return now.fds > s.baseline.fds + FD_SLACK || now.rssKb > s.baseline.rssKb + RSS_SLACK_KB
+        ? [`${s.child}: ${now.fds} fds (baseline ${s.baseline.fds}), ${(now.rssKb / 1024).toFixed(1)} MB (baseline ${(s.baseline.rssKb / 1024).toFixed(1)} MB)`]
+        : [];
     });
   let left = over();
   while (left.length > 0 && Date.now() < deadline) {

@@ -116,7 +116,11 @@ t.test('HbonePool: a CONNECT on a session whose peer went silent fails within se
 
   relay.silence();
   const stuck = await within(connect(`${APP}:${port}`), FAIL_WITHIN_MS);
-  t.equal(stuck.state, 'rejected', `the CONNECT on the silent session failed within ${FAIL_WITHIN_MS} ms (the keepalive alone takes ${PING_TIMEOUT_MS} to ${PING_TIMEOUT_MS + 10_000} ms)`);
+  t.equal(
+    stuck.state,
+    'rejected',
+    `the CONNECT on the silent session failed within ${FAIL_WITHIN_MS} ms (the keepalive alone takes ${PING_TIMEOUT_MS} to ${PING_TIMEOUT_MS + 10_000} ms)`,
+  );
   if (stuck.state === 'rejected') t.match(stuck.error, /no PING ack/, `and says why: ${stuck.error}`);
   await new Promise((r) => setTimeout(r, 50)); // the session's own 'error' and 'close' follow its streams'
   t.equal(pool.openSessions, 0, 'the silent session left the pool');
@@ -143,13 +147,21 @@ t.test('HbonePool: a live peer slow to answer a CONNECT keeps its session (the P
 /** GET / through the waypoint's upstream pool; resolves with the status and whether the tunnel was reused. */
 function upstreamGet(upstreams: UpstreamPool, target: string): Promise<{ status: number; reused: boolean; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ method: 'GET', path: '/', agent: upstreams.agentFor(target), traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } as http.RequestOptions, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, reused: req.reusedSocket, body }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      {
+        method: 'GET',
+        path: '/',
+        agent: upstreams.agentFor(target),
+        traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+      } as http.RequestOptions,
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, reused: req.reusedSocket, body }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end();
   });

@@ -11,7 +11,18 @@ import { loadOrCreateCa } from '../../src/identity/ca-store';
 import { WorkloadCertificate } from '../../src/identity/workload-cert';
 import { makeSpiffeId } from '../../src/identity/spiffe';
 import { rapidReset } from '../../bench/attack/rapid-reset';
-import { ErrorCode, Flag, FrameType, connectBlock, continuationFrame, errorName, headerBlock, headersFrame, responseStatus, rstStreamFrame } from '../../bench/attack/h2-wire';
+import {
+  ErrorCode,
+  Flag,
+  FrameType,
+  connectBlock,
+  continuationFrame,
+  errorName,
+  headerBlock,
+  headersFrame,
+  responseStatus,
+  rstStreamFrame,
+} from '../../bench/attack/h2-wire';
 import { rawH2, reconnectOutcome, RawH2 } from '../hbone/fixtures/raw-h2';
 
 const N = 104;
@@ -70,7 +81,10 @@ t.test('rapid reset at the waypoint: GOAWAY ENHANCE_YOUR_CALM, no tunnel opened,
   const goaway = await raw.goaway();
   t.equal(goaway.code, ErrorCode.ENHANCE_YOUR_CALM, 'GOAWAY ENHANCE_YOUR_CALM');
   t.equal(goaway.debug, 'too_many_resets');
-  t.notOk(raw.frames.some((f) => f.type === FrameType.HEADERS), 'no stream was answered: none reached inbound_CONNECT_terminate');
+  t.notOk(
+    raw.frames.some((f) => f.type === FrameType.HEADERS),
+    'no stream was answered: none reached inbound_CONNECT_terminate',
+  );
   await raw.closed;
   const again = await reconnectOutcome({ host: WAYPOINT.host, port: WAYPOINT.port, tls: attacker.tls, localAddress: from });
   t.not(again, 'handshake completed', `the same source reconnecting is refused at accept (${again})`);
@@ -83,9 +97,20 @@ t.test('rapid reset at the waypoint, sustained: two seconds of the bench attacke
   let failed = 0;
   let attacking = true;
   const others = (async () => {
-    while (attacking) await flowing().then(() => served++, () => failed++);
+    while (attacking)
+      await flowing().then(
+        () => served++,
+        () => failed++,
+      );
   })();
-  const result = await rapidReset({ host: WAYPOINT.host, port: WAYPOINT.port, tls: attacker.tls, authority: WAYPOINT.authority, connections: 4, durationMs: 2000 });
+  const result = await rapidReset({
+    host: WAYPOINT.host,
+    port: WAYPOINT.port,
+    tls: attacker.tls,
+    authority: WAYPOINT.authority,
+    connections: 4,
+    durationMs: 2000,
+  });
   attacking = false;
   await others;
   t.same(Object.keys(result.goaways), ['ENHANCE_YOUR_CALM'], `every connection it got (${result.connections}) was answered GOAWAY ENHANCE_YOUR_CALM`);
@@ -107,7 +132,19 @@ t.test('the waypoint answers what it does not serve: 503 for an unknown authorit
   };
   t.equal(await ask(connectBlock(`10.${N}.8.99:8080`)), 503, 'a VIP it does not serve: 503');
   t.equal(await ask(connectBlock(`10.${N}.8.3:9999`)), 503, 'a port the service does not have: 503');
-  t.equal(await ask(headerBlock([[':method', 'GET'], [':scheme', 'https'], [':path', '/'], [':authority', WAYPOINT.authority]]), Flag.END_HEADERS | Flag.END_STREAM), 400, 'GET: 400');
+  t.equal(
+    await ask(
+      headerBlock([
+        [':method', 'GET'],
+        [':scheme', 'https'],
+        [':path', '/'],
+        [':authority', WAYPOINT.authority],
+      ]),
+      Flag.END_HEADERS | Flag.END_STREAM,
+    ),
+    400,
+    'GET: 400',
+  );
   await victim.check(t, flowing);
 });
 

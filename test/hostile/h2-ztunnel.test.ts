@@ -125,7 +125,7 @@ t.test('CONTINUATION flood: a header block that never ends gets GOAWAY past 8 CO
   const more = continuationFrame(1, headerBlock([['x-flood', 'a'.repeat(64)]]), false);
   raw.write(Buffer.concat(Array.from({ length: 5000 }, () => more)));
   const goaway = await raw.next(isGoaway);
-  t.equal(goawayCodeOf(goaway), ErrorCode.INTERNAL_ERROR, 'GOAWAY (node:http2 reports nghttp2\'s refusal as INTERNAL_ERROR)');
+  t.equal(goawayCodeOf(goaway), ErrorCode.INTERNAL_ERROR, "GOAWAY (node:http2 reports nghttp2's refusal as INTERNAL_ERROR)");
   await raw.closed;
   t.pass('the connection was closed');
   await victim.check(t, flowing);
@@ -189,11 +189,41 @@ t.test('malformed CONNECT authorities: PROTOCOL_ERROR where HTTP/2 forbids them,
   const victim = watch(mesh, VICTIM);
   const raw = await settled();
   const cases: Array<[string, Buffer, number | string]> = [
-    ['empty', headerBlock([[':method', 'CONNECT'], [':authority', '']]), 'RST_STREAM PROTOCOL_ERROR'],
+    [
+      'empty',
+      headerBlock([
+        [':method', 'CONNECT'],
+        [':authority', ''],
+      ]),
+      'RST_STREAM PROTOCOL_ERROR',
+    ],
     ['missing', headerBlock([[':method', 'CONNECT']]), 'RST_STREAM PROTOCOL_ERROR'],
-    ['with a space', headerBlock([[':method', 'CONNECT'], [':authority', 'a b:80']]), 'RST_STREAM PROTOCOL_ERROR'],
-    ['with a path', headerBlock([[':method', 'CONNECT'], [':authority', `${ECHO_AUTHORITY}/x`]]), 'RST_STREAM PROTOCOL_ERROR'],
-    ['CONNECT with :scheme and :path', headerBlock([[':method', 'CONNECT'], [':authority', ECHO_AUTHORITY], [':scheme', 'https'], [':path', '/']]), 'RST_STREAM PROTOCOL_ERROR'],
+    [
+      'with a space',
+      headerBlock([
+        [':method', 'CONNECT'],
+        [':authority', 'a b:80'],
+      ]),
+      'RST_STREAM PROTOCOL_ERROR',
+    ],
+    [
+      'with a path',
+      headerBlock([
+        [':method', 'CONNECT'],
+        [':authority', `${ECHO_AUTHORITY}/x`],
+      ]),
+      'RST_STREAM PROTOCOL_ERROR',
+    ],
+    [
+      'CONNECT with :scheme and :path',
+      headerBlock([
+        [':method', 'CONNECT'],
+        [':authority', ECHO_AUTHORITY],
+        [':scheme', 'https'],
+        [':path', '/'],
+      ]),
+      'RST_STREAM PROTOCOL_ERROR',
+    ],
     ['a name, not an address', connectBlock('echo:8080'), 400],
     ['no port', connectBlock(`10.${N}.2.1`), 400],
     ['port 0', connectBlock(`10.${N}.2.1:0`), 400],
@@ -217,7 +247,18 @@ t.test('methods other than CONNECT are answered 400', async (t) => {
   const raw = await settled();
   let id = 1;
   for (const method of ['GET', 'POST', 'DELETE', 'OPTIONS', 'PUT']) {
-    raw.write(headersFrame(id, headerBlock([[':method', method], [':scheme', 'https'], [':path', '/'], [':authority', ECHO_AUTHORITY]]), Flag.END_HEADERS | Flag.END_STREAM));
+    raw.write(
+      headersFrame(
+        id,
+        headerBlock([
+          [':method', method],
+          [':scheme', 'https'],
+          [':path', '/'],
+          [':authority', ECHO_AUTHORITY],
+        ]),
+        Flag.END_HEADERS | Flag.END_STREAM,
+      ),
+    );
     t.equal(await statusOf(raw, id), 400, `${method} -> 400`);
     id += 2;
   }

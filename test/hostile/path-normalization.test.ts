@@ -94,10 +94,15 @@ t.test(`${PIPELINED} pipelined bypasses on one connection: each refused, one for
   pod!.reset();
   const denied = BYPASSES.filter(([, target, status]) => status === 403 && target.startsWith('/'));
   const targets = Array.from({ length: PIPELINED }, (_, i) => denied[i % denied.length][1]);
-  const requests = targets.map((target, i) => `GET ${target} HTTP/1.1\r\nhost: probe:8080${i === PIPELINED - 1 ? '\r\nconnection: close' : ''}\r\n\r\n`).join('');
+  const requests = targets
+    .map((target, i) => `GET ${target} HTTP/1.1\r\nhost: probe:8080${i === PIPELINED - 1 ? '\r\nconnection: close' : ''}\r\n\r\n`)
+    .join('');
   const statuses = (await send(N, requests, PIPELINED)).responses.map((r) => r.status);
   t.equal(statuses.length, PIPELINED, `${PIPELINED} answers`);
-  t.ok(statuses.every((s) => s === 403), 'every one 403');
+  t.ok(
+    statuses.every((s) => s === 403),
+    'every one 403',
+  );
   t.same(requestLines(pod!), [], 'none reached the pod');
   await victim.check(t, () => flowing(t));
 });

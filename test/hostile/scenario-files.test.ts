@@ -39,17 +39,26 @@ async function refused(t: Test, args: string[]): Promise<string> {
 
 t.test('an alias bomb (a billion laughs in a policy spec): exit 2 at the alias that crosses the limit', async (t) => {
   const lines = ['      a0: &a0 ["x","x","x","x","x","x","x","x","x","x"]'];
-  for (let i = 1; i < 9; i++) lines.push(`      a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(',')}]`);
+  for (let i = 1; i < 9; i++)
+    lines.push(
+      `      a${i}: &a${i} [${Array(10)
+        .fill(`*a${i - 1}`)
+        .join(',')}]`,
+    );
   const text = `${BASE}policies:\n  - apiVersion: security.istio.io/v1\n    kind: AuthorizationPolicy\n    metadata: { name: p, namespace: default }\n    spec:\n${lines.join('\n')}\n`;
   const file = write('bomb.yaml', text);
   const err = await refused(t, ['scenario', file]);
-  t.equal(err, `${file}:19: YAML: aliases expand the file by more than ${MAX_YAML_NODES} values (an alias bomb?); a scenario may hold at most ${MAX_YAML_NODES}\n`);
+  t.equal(
+    err,
+    `${file}:19: YAML: aliases expand the file by more than ${MAX_YAML_NODES} values (an alias bomb?); a scenario may hold at most ${MAX_YAML_NODES}\n`,
+  );
   // The processes the runner starts load the same file the same way.
   t.equal(await refused(t, ['ztunnel', '--scenario', file, '--node', 'node-a']), err);
 });
 
 t.test('a 50 MB scenario: refused by its size before it is read', async (t) => {
-  const pod = '  - { name: web, namespace: default, serviceAccount: web, node: node-a, ip: 10.4.1.1, labels: { app: web }, run: { app: http-echo, port: 8080 } }\n';
+  const pod =
+    '  - { name: web, namespace: default, serviceAccount: web, node: node-a, ip: 10.4.1.1, labels: { app: web }, run: { app: http-echo, port: 8080 } }\n';
   const file = path.join(dir, 'huge.yaml');
   const fd = fs.openSync(file, 'w');
   fs.writeSync(fd, 'name: huge\nnodes: [ { name: node-a, ip: 10.1.0.1 } ]\nworkloads:\n');
@@ -58,17 +67,31 @@ t.test('a 50 MB scenario: refused by its size before it is read', async (t) => {
   fs.closeSync(fd);
   const bytes = fs.statSync(file).size;
   const err = await refused(t, ['scenario', file]);
-  t.equal(err, `${file}: the file is ${(bytes / 1048576).toFixed(1)} MiB (${bytes} bytes); a scenario file may be at most 256 KiB (MAX_SCENARIO_BYTES in src/mesh/limits.ts)\n`);
+  t.equal(
+    err,
+    `${file}: the file is ${(bytes / 1048576).toFixed(1)} MiB (${bytes} bytes); a scenario file may be at most 256 KiB (MAX_SCENARIO_BYTES in src/mesh/limits.ts)\n`,
+  );
   fs.rmSync(file);
 });
 
 t.test('more nodes, pods or services than the caps: exit 2 naming each limit', async (t) => {
   const nodes = write('nodes.yaml', sized(MAX_NODES + 1, 2, 1));
-  t.match(await refused(t, ['scenario', nodes]), new RegExp(`^${nodes}:3: nodes: ${MAX_NODES + 1} nodes, more than the ${MAX_NODES} a scenario may declare \\(MAX_NODES in src/mesh/limits\\.ts: .*\\)\\n$`));
+  t.match(
+    await refused(t, ['scenario', nodes]),
+    new RegExp(`^${nodes}:3: nodes: ${MAX_NODES + 1} nodes, more than the ${MAX_NODES} a scenario may declare \\(MAX_NODES in src/mesh/limits\\.ts: .*\\)\\n$`),
+  );
   const pods = write('pods.yaml', sized(2, MAX_WORKLOADS + 1, 1));
-  t.match(await refused(t, ['scenario', pods]), new RegExp(`^${pods}:6: workloads: ${MAX_WORKLOADS + 1} pods, more than the ${MAX_WORKLOADS} a scenario may declare \\(MAX_WORKLOADS in src/mesh/limits\\.ts: .*\\)\\n$`));
+  t.match(
+    await refused(t, ['scenario', pods]),
+    new RegExp(
+      `^${pods}:6: workloads: ${MAX_WORKLOADS + 1} pods, more than the ${MAX_WORKLOADS} a scenario may declare \\(MAX_WORKLOADS in src/mesh/limits\\.ts: .*\\)\\n$`,
+    ),
+  );
   const services = write('services.yaml', sized(2, 2, MAX_SERVICES + 1));
-  t.equal(await refused(t, ['scenario', services]), `${services}:9: services: ${MAX_SERVICES + 1} services, more than the ${MAX_SERVICES} a scenario may declare (MAX_SERVICES in src/mesh/limits.ts)\n`);
+  t.equal(
+    await refused(t, ['scenario', services]),
+    `${services}:9: services: ${MAX_SERVICES + 1} services, more than the ${MAX_SERVICES} a scenario may declare (MAX_SERVICES in src/mesh/limits.ts)\n`,
+  );
 });
 
 t.test('deep nesting: exit 2 naming the depth limit, not a stack overflow', async (t) => {
@@ -86,7 +109,10 @@ t.test('too many YAML values, many keys, a long string: bounded, and said briefl
   // library's own duplicate check, which compares every pair; parseYaml uses a set).
   const keys = Array.from({ length: 20_000 }, (_, i) => `k${i.toString(36)}: 1`).join(', ');
   const wide = write('wide.yaml', `${BASE}x: { ${keys} }\n`);
-  t.equal(await refused(t, ['scenario', wide]), `${wide}:10: x: unknown field (known fields: name, trustDomain, meshConfig, nodes, workloads, services, gateways, httpRoutes, captures, policies, expect)\n`);
+  t.equal(
+    await refused(t, ['scenario', wide]),
+    `${wide}:10: x: unknown field (known fields: name, trustDomain, meshConfig, nodes, workloads, services, gateways, httpRoutes, captures, policies, expect)\n`,
+  );
   // A 200 KB name is quoted by its ends.
   const long = write('long.yaml', BASE.replace('name: t', `name: ${'a'.repeat(200_000)}`));
   const err = await refused(t, ['scenario', long]);
@@ -101,15 +127,22 @@ t.test('a long list of problems reaches a slow reader whole (exit waits for the 
   const deep = path.join(dir, 'd'.repeat(250));
   fs.mkdirSync(deep);
   const bad = 'X'.repeat(1000);
-  const pods = Array.from({ length: 55 }, (_, i) => `  - { name: ${bad}${i}, namespace: ${bad}, serviceAccount: s, node: node-a, ip: 10.76.1.${i + 1}, run: { app: echo, port: 8080 } }`);
+  const pods = Array.from(
+    { length: 55 },
+    (_, i) => `  - { name: ${bad}${i}, namespace: ${bad}, serviceAccount: s, node: node-a, ip: 10.76.1.${i + 1}, run: { app: echo, port: 8080 } }`,
+  );
   const file = path.join(deep, 'long.yaml');
   fs.writeFileSync(file, `name: long\nnodes: [ { name: node-a, ip: 10.76.0.1 } ]\nworkloads:\n${pods.join('\n')}\n`);
   const script = 'set -o pipefail; "$0" "$1" scenario "$2" 2>&1 >/dev/null | { sleep 1; cat; }';
-  const child = spawn('bash', ['-c', script, process.execPath, CLI, file], { cwd: REPO, env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn('bash', ['-c', script, process.execPath, CLI, file], {
+    cwd: REPO,
+    env: { ...process.env, NODE_OPTIONS: '' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const chunks: Buffer[] = [];
   child.stdout!.on('data', (c: Buffer) => chunks.push(c));
   const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
-  t.equal(code, 2, 'exit 2 (the CLI\'s, through pipefail)');
+  t.equal(code, 2, "exit 2 (the CLI's, through pipefail)");
   const err = Buffer.concat(chunks).toString('utf8');
   t.ok(err.length > 64 * 1024, `${err.length} bytes: more than a pipe holds`);
   t.match(err, /… and 10 more problems \(the first 100 are listed\)\n$/, 'to the last line');

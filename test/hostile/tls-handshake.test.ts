@@ -69,7 +69,11 @@ t.test('refused client certificates: the alert names why, as rustls does', async
     ['expired', await oddLeaf(ca, { spiffeId: PEER, ...expiredWindow() }), 'ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED'],
     ['not yet valid', await oddLeaf(ca, { spiffeId: PEER, ...futureWindow() }), 'ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED'],
     ['an unknown critical extension', await oddLeaf(ca, { spiffeId: PEER, unknownCriticalExtension: true }), 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE'],
-    ['another trust domain, signed by our own root', await oddLeaf(ca, { spiffeId: 'spiffe://evil.local/ns/default/sa/sleep' }), 'ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN'],
+    [
+      'another trust domain, signed by our own root',
+      await oddLeaf(ca, { spiffeId: 'spiffe://evil.local/ns/default/sa/sleep' }),
+      'ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN',
+    ],
     ['no certificate', undefined, 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED'],
   ];
   for (const [what, material, code] of cases) t.equal((await handshake(material)).code, code, `${what}: ${code}`);
@@ -80,7 +84,11 @@ t.test('what is not TLS 1.3 with h2 is refused as OpenSSL refuses it', async (t)
   const victim = watch(mesh, VICTIM);
   const good = await oddLeaf(ca, { spiffeId: PEER });
   t.equal((await handshake(good, { maxVersion: 'TLSv1.2' })).code, 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION', 'TLS 1.2: protocol_version');
-  t.equal((await handshake(good, { ALPNProtocols: ['http/1.1'] })).code, 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL', 'ALPN http/1.1 only: no_application_protocol');
+  t.equal(
+    (await handshake(good, { ALPNProtocols: ['http/1.1'] })).code,
+    'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL',
+    'ALPN http/1.1 only: no_application_protocol',
+  );
   const plaintext = await new Promise<number>((resolve) => {
     const s = net.connect(ECHO_HBONE);
     let bytes = 0;

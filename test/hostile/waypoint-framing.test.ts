@@ -79,7 +79,10 @@ t.test('100 pipelined smuggling requests: the pod parses exactly 100, in order',
   }
   const r = await exchange(bytes, { ...CAPTURE, expect: 100, headOnly: (i) => sent[i].method === 'HEAD', timeoutMs: 30_000 });
   t.equal(r.responses.length, 100, '100 responses');
-  t.ok(r.responses.every((x) => x.status === 200), 'every one 200');
+  t.ok(
+    r.responses.every((x) => x.status === 200),
+    'every one 200',
+  );
   await new Promise((res) => setTimeout(res, 100));
   t.equal(pod.seen.length, 100, 'the pod parsed exactly 100 requests');
   t.same(
@@ -87,7 +90,10 @@ t.test('100 pipelined smuggling requests: the pod parses exactly 100, in order',
     sent,
     'the same requests the waypoint authorized, in order (one at a time, as Envoy reads them)',
   );
-  t.ok(pod.seen.every((s) => s.body === INNER), 'each inner request arrived as a body');
+  t.ok(
+    pod.seen.every((s) => s.body === INNER),
+    'each inner request arrived as a body',
+  );
   await victim.check(t, flowing);
 });
 
@@ -149,8 +155,16 @@ t.test('a good request, then garbage: the good one is answered first, then 400, 
   const victim = watch(mesh, PODS.waypoint);
   pod.reset();
   const r = await exchange(`GET /first HTTP/1.1\r\nhost: ${HOST}\r\n\r\nNOT HTTP AT ALL\r\n\r\n${INNER}`, { ...CAPTURE });
-  t.same(r.responses.map((x) => x.status), [200, 400], '200, then 400');
-  t.same(pod.seen.map((s) => s.url), ['/first'], 'the pod saw the first request only');
+  t.same(
+    r.responses.map((x) => x.status),
+    [200, 400],
+    '200, then 400',
+  );
+  t.same(
+    pod.seen.map((s) => s.url),
+    ['/first'],
+    'the pod saw the first request only',
+  );
   await victim.check(t, flowing);
 });
 
@@ -160,9 +174,17 @@ t.test('a bad chunk in the second of two pipelined requests: the first answered,
   const good = `POST /one HTTP/1.1\r\nhost: ${HOST}\r\ntransfer-encoding: chunked\r\n\r\n${chunked('one')}`;
   const bad = `POST /two HTTP/1.1\r\nhost: ${HOST}\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n`;
   const r = await exchange(good + bad + INNER, { ...CAPTURE });
-  t.same(r.responses.map((x) => x.status), [200, 400], '200, then 400');
+  t.same(
+    r.responses.map((x) => x.status),
+    [200, 400],
+    '200, then 400',
+  );
   t.equal(r.ended, 'closed', 'the connection closes');
-  t.same(pod.seen.map((s) => s.url), ['/one'], 'the pod completed the first request only');
+  t.same(
+    pod.seen.map((s) => s.url),
+    ['/one'],
+    'the pod completed the first request only',
+  );
   await victim.check(t, flowing);
 });
 
@@ -173,7 +195,11 @@ t.test('absolute-form target with another Host: RBAC and the pod see the same pa
   t.equal(r.responses[0]?.status, 403, 'http://probe:8080/secret is /secret: denied');
   const ok = await exchange(`GET http://${HOST}/fine?q=1 HTTP/1.1\r\nhost: elsewhere\r\n\r\n`, { ...CAPTURE, expect: 1 });
   t.equal(ok.responses[0]?.status, 200, 'an allowed absolute-form request');
-  t.same(pod.seen.map((s) => [s.url, s.headers.host]), [['/fine?q=1', HOST]], 'the pod got the origin form and the authority the waypoint matched');
+  t.same(
+    pod.seen.map((s) => [s.url, s.headers.host]),
+    [['/fine?q=1', HOST]],
+    'the pod got the origin form and the authority the waypoint matched',
+  );
   await victim.check(t, flowing);
 });
 
@@ -190,7 +216,10 @@ t.test('CONNECT inside the tunnel: 404, connection closed, nothing upstream', as
 t.test('Upgrade: h2c is not passed on: the pod sees a plain request, no upgrade', async (t) => {
   const victim = watch(mesh, PODS.waypoint);
   pod.reset();
-  const r = await exchange(`GET /up HTTP/1.1\r\nhost: ${HOST}\r\nconnection: Upgrade, HTTP2-Settings\r\nupgrade: h2c\r\nhttp2-settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n`, { ...CAPTURE, expect: 1 });
+  const r = await exchange(
+    `GET /up HTTP/1.1\r\nhost: ${HOST}\r\nconnection: Upgrade, HTTP2-Settings\r\nupgrade: h2c\r\nhttp2-settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n`,
+    { ...CAPTURE, expect: 1 },
+  );
   t.equal(r.responses[0]?.status, 200, 'answered as a plain request');
   t.equal(pod.seen.length, 1, 'one request');
   t.notOk(pod.seen[0]?.headers.upgrade, 'no upgrade header reached the pod');
@@ -263,7 +292,15 @@ t.test('garbage keeps coming while a response is pending: one 400 after the answ
   await Promise.race([closed, new Promise((r) => setTimeout(r, 10_000))]);
   s.destroy();
   const { responses } = parseResponses(data);
-  t.same(responses.map((x) => x.status), [200, 400], 'the pending request answered, then one 400');
-  t.same(pod.seen.map((x) => x.url).filter((u) => u !== '/ok'), [`${PATH_SLOW}800`], 'nothing of the garbage reached the pod');
+  t.same(
+    responses.map((x) => x.status),
+    [200, 400],
+    'the pending request answered, then one 400',
+  );
+  t.same(
+    pod.seen.map((x) => x.url).filter((u) => u !== '/ok'),
+    [`${PATH_SLOW}800`],
+    'nothing of the garbage reached the pod',
+  );
   await victim.check(t, flowing);
 });

@@ -65,7 +65,11 @@ t.test('root keys are never tracked by git', async (t) => {
   const out = spawnSync('git', ['check-ignore', '-q', 'certs/root-key.pem'], { cwd: top });
   t.equal(out.status, 0, 'certs/root-key.pem is git-ignored');
   const tracked = spawnSync('git', ['ls-files', 'certs'], { cwd: top, encoding: 'utf8' }).stdout.trim().split('\n');
-  t.same(tracked.filter((f) => f && f !== 'certs/README.md'), [], 'certs/ tracks only its README');
+  t.same(
+    tracked.filter((f) => f && f !== 'certs/README.md'),
+    [],
+    'certs/ tracks only its README',
+  );
 });
 
 t.test('hbone-sim cert writes files that openssl accepts, and refuses a malformed ID', async (t) => {

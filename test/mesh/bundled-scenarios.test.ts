@@ -64,9 +64,7 @@ t.test('bookinfo-l4 loads by name with the seed addresses and identities', async
     action: 'ALLOW',
     rules: [
       {
-        from: [
-          { source: { principals: ['cluster.local/ns/default/sa/sleep', 'cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account'] } },
-        ],
+        from: [{ source: { principals: ['cluster.local/ns/default/sa/sleep', 'cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account'] } }],
       },
     ],
   });
@@ -96,10 +94,16 @@ t.test('echo loads with a raw TCP expectation', async (t) => {
       ['echo', 'node-b', 'echo', 8080],
     ],
   );
-  t.same(s.services.map((v) => [v.name, v.ports]), [['echo', [{ name: 'tcp', port: 8080, targetPort: 8080 }]]]);
+  t.same(
+    s.services.map((v) => [v.name, v.ports]),
+    [['echo', [{ name: 'tcp', port: 8080, targetPort: 8080 }]]],
+  );
   t.same(s.policies, []);
   t.same(s.captures, []);
-  t.same(s.expect.map((e) => [e.from, e.to, e.outcome]), [['sleep', 'echo:8080', 'connected']]);
+  t.same(
+    s.expect.map((e) => [e.from, e.to, e.outcome]),
+    [['sleep', 'echo:8080', 'connected']],
+  );
 });
 
 t.test('a path loads the same file; the model names it absolutely', async (t) => {
@@ -116,7 +120,9 @@ t.test('the repo root is found from src/mesh and from dist/src/mesh', async (t) 
 
 t.test('an unknown scenario name says which ones exist', async (t) => {
   t.throws(() => loadScenario('no-such-scenario'), ScenarioError);
-  t.throws(() => loadScenario('no-such-scenario'), { message: /no such scenario file .*no-such-scenario\.yaml \(bundled scenarios: bookinfo, bookinfo-l4, echo/ });
+  t.throws(() => loadScenario('no-such-scenario'), {
+    message: /no such scenario file .*no-such-scenario\.yaml \(bundled scenarios: bookinfo, bookinfo-l4, echo/,
+  });
 });
 
 t.test('parseScenario names the file it is given in origins', async (t) => {

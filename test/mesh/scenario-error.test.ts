@@ -64,9 +64,7 @@ t.test('YAML syntax errors give file:line and stop there', async (t) => {
     'indent.yaml:3: YAML syntax: Nested mappings are not allowed in compact mappings',
     'indent.yaml:3: YAML syntax: Implicit keys need to be on a single line',
   ]);
-  t.same(problemsOf('name: t\nnodes:\n\t- { name: a, ip: 10.1.0.1 }\n', 'tab.yaml'), [
-    'tab.yaml:3: YAML syntax: Tabs are not allowed as indentation',
-  ]);
+  t.same(problemsOf('name: t\nnodes:\n\t- { name: a, ip: 10.1.0.1 }\n', 'tab.yaml'), ['tab.yaml:3: YAML syntax: Tabs are not allowed as indentation']);
   t.same(problemsOf('name: t\n---\nname: u\n', 'two.yaml'), ['two.yaml:2: YAML syntax: the file holds more than one document (---); a scenario is one']);
 });
 
@@ -92,11 +90,18 @@ t.test('defaults: trust domain, labels, workload name, targetPort, listen addres
   t.same(s.services[0].labels, {});
   t.same(s.services[0].ports, [{ name: 'tcp', port: 8080, targetPort: 8080 }]);
   t.same(s.captures[0].listen, { address: '127.0.0.1', port: 15101 });
-  t.same(s.workloads.map((w) => w.workloadName), ['sleep', 'echo'], 'no version label: the pod name');
-  t.same(s.policies.map((p) => [p.metadata.name, p.spec, p.origin]), [
-    ['deny-all', {}, 't.yaml:13'],
-    ['allow-nothing', {}, 't.yaml:17'],
-  ]);
+  t.same(
+    s.workloads.map((w) => w.workloadName),
+    ['sleep', 'echo'],
+    'no version label: the pod name',
+  );
+  t.same(
+    s.policies.map((p) => [p.metadata.name, p.spec, p.origin]),
+    [
+      ['deny-all', {}, 't.yaml:13'],
+      ['allow-nothing', {}, 't.yaml:17'],
+    ],
+  );
   t.same(s.expect[0], { from: 'sleep', to: 'http://echo:8080/', outcome: 200, origin: 't.yaml:21' });
 
   const named = load(
@@ -110,7 +115,10 @@ t.test('defaults: trust domain, labels, workload name, targetPort, listen addres
     `),
   );
   t.equal(named.trustDomain, 'example.org');
-  t.same(named.workloads.map((w) => w.workloadName), ['reviews-v2', 'reviews-canary']);
+  t.same(
+    named.workloads.map((w) => w.workloadName),
+    ['reviews-v2', 'reviews-canary'],
+  );
   t.same(named.services, []);
   t.same(named.expect, []);
 });
@@ -146,6 +154,9 @@ t.test('a long list of problems is cut after the first 100, and a long message k
 
   const long = problemsOf(BASE.replace('name: t', `name: ${'a'.repeat(10_000)}`), 'long.yaml');
   t.equal(long.length, 1);
-  t.match(long[0], /^long\.yaml:1: name: "a{190,}… \(9\d{3} characters left out\) …a{100,}" is not a valid Kubernetes name \(lower-case letters, digits and -, at most 63\)$/);
+  t.match(
+    long[0],
+    /^long\.yaml:1: name: "a{190,}… \(9\d{3} characters left out\) …a{100,}" is not a valid Kubernetes name \(lower-case letters, digits and -, at most 63\)$/,
+  );
   t.ok(long[0].length < 450);
 });

@@ -22,11 +22,15 @@ t.test('one more node, pod or service than the cap is refused at its list, namin
     `${file}:6: workloads: ${MAX_WORKLOADS + 1} pods, more than the ${MAX_WORKLOADS} a scenario may declare (MAX_WORKLOADS in src/mesh/limits.ts: every pod starts in its node agent, and the mesh must be ready within the runner's start-up timeout on this machine)`,
   ]);
   const services = problemsOf(sized(2, 2, MAX_SERVICES + 1), file);
-  t.same(services, [`${file}:9: services: ${MAX_SERVICES + 1} services, more than the ${MAX_SERVICES} a scenario may declare (MAX_SERVICES in src/mesh/limits.ts)`]);
+  t.same(services, [
+    `${file}:9: services: ${MAX_SERVICES + 1} services, more than the ${MAX_SERVICES} a scenario may declare (MAX_SERVICES in src/mesh/limits.ts)`,
+  ]);
   // Every list over its cap at once, and nothing else (the entries are not read).
   t.equal(problemsOf(sized(MAX_NODES + 1, MAX_WORKLOADS + 1, MAX_SERVICES + 1)).length, 3);
   // An alias counts what it stands for.
-  const aliased = sized(2, 2, 1).replace('workloads:', `spare: &pods\n${'  - {}\n'.repeat(MAX_WORKLOADS + 1)}workloads:`).replace(/workloads:\n( {2}- .*\n)+/, 'workloads: *pods\n');
+  const aliased = sized(2, 2, 1)
+    .replace('workloads:', `spare: &pods\n${'  - {}\n'.repeat(MAX_WORKLOADS + 1)}workloads:`)
+    .replace(/workloads:\n( {2}- .*\n)+/, 'workloads: *pods\n');
   t.match(problemsOf(aliased), [new RegExp(`^t\\.yaml:\\d+: workloads: ${MAX_WORKLOADS + 1} pods, more than the ${MAX_WORKLOADS} a scenario may declare`)]);
 });
 
@@ -48,7 +52,10 @@ t.test('files', async (t) => {
     const huge = path.join(dir, 'huge.yaml');
     fs.writeFileSync(huge, 'name: t\n');
     fs.truncateSync(huge, 50 * 1024 * 1024);
-    t.match(messageOf(huge), /huge\.yaml: the file is 50\.0 MiB \(52428800 bytes\); a scenario file may be at most 256 KiB \(MAX_SCENARIO_BYTES in src\/mesh\/limits\.ts\)$/);
+    t.match(
+      messageOf(huge),
+      /huge\.yaml: the file is 50\.0 MiB \(52428800 bytes\); a scenario file may be at most 256 KiB \(MAX_SCENARIO_BYTES in src\/mesh\/limits\.ts\)$/,
+    );
     const over = path.join(dir, 'over.yaml');
     fs.writeFileSync(over, 'name: t\n' + '#'.repeat(MAX_SCENARIO_BYTES - 8) + '\n');
     t.match(messageOf(over), /over\.yaml: the file is 257 KiB \(262145 bytes\); a scenario file may be at most 256 KiB/);

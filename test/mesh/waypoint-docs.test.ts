@@ -205,7 +205,7 @@ t.test('a Gateway: the envelope, the class, and annotations are checked; other s
   ]);
 });
 
-t.test('listeners, when listed, are well-formed; a waypoint\'s takes HBONE on 15008', async (t) => {
+t.test("listeners, when listed, are well-formed; a waypoint's takes HBONE on 15008", async (t) => {
   const text = withBase(`
     gateways:
       - apiVersion: gateway.networking.k8s.io/v1
@@ -279,7 +279,7 @@ t.test("a waypoint Gateway has exactly one pod, running waypoint under the Gatew
   ]);
 });
 
-t.test('port 15008 is the waypoint\'s alone; a misspelt pod field holds back the pod checks', async (t) => {
+t.test("port 15008 is the waypoint's alone; a misspelt pod field holds back the pod checks", async (t) => {
   const text = withBase(WAYPOINT).replace('run: { app: echo, port: 8080 }', 'run: { app: echo, port: 15008 }');
   t.same(problemsOf(text), ['t.yaml:8: workloads[1].run.port: 15008 is a reserved mesh port (HBONE); pick another port']);
   // The waypoint pod's label misspelt: the Gateway's "no pod" would be a guess.
@@ -319,7 +319,10 @@ t.test('istio.io/use-waypoint on a Service names a waypoint Gateway in its names
   ]);
   // A Gateway that could not be read might be the one: no guesses.
   const unreadable = text.replace('metadata: { name: ingress', 'metdata: { name: ingress');
-  t.same(problemsOf(unreadable), ['t.yaml:22: gateways[1].metdata: unknown field; did you mean metadata?', 't.yaml:22: gateways[1].metadata: missing (name and namespace)']);
+  t.same(problemsOf(unreadable), [
+    't.yaml:22: gateways[1].metdata: unknown field; did you mean metadata?',
+    't.yaml:22: gateways[1].metadata: missing (name and namespace)',
+  ]);
 });
 
 t.test("an HTTPRoute: Gateway API's rules at the line they concern, then its Services and ports", async (t) => {

@@ -109,7 +109,11 @@ async function up(t: Test, h: Held): Promise<Held> {
   const a = pidOf(h.tmp.file, ' node ', '--node node-a');
   const b = pidOf(h.tmp.file, ' node ', '--node node-b');
   t.ok(a && b, 'a node agent per node');
-  t.equal(processesMentioning(h.tmp.dir).length, 1 + childSpecs(h.tmp.scenario, h.tmp.caDir).length, 'the runner, two ztunnels and two node agents: no process per pod');
+  t.equal(
+    processesMentioning(h.tmp.dir).length,
+    1 + childSpecs(h.tmp.scenario, h.tmp.caDir).length,
+    'the runner, two ztunnels and two node agents: no process per pod',
+  );
   return { ...h, agents: { a: a!, b: b! } };
 }
 
@@ -131,7 +135,12 @@ t.test("a pod's app crashing inside the node agent: that pod alone is restarted,
 
   const crashes: Array<{ how: string; crash: () => Promise<unknown>; restarts: number; backOff?: RegExp }> = [
     { how: 'an exception in a request handler', crash: () => get(POD.victim.host, PORT, '/crash'), restarts: 1 },
-    { how: "an exception in a raw TCP socket's 'data' handler", crash: () => tcpSend(POD.victim.host, PORT + 1, 'crash'), restarts: 2, backOff: /Back-off 100ms/ },
+    {
+      how: "an exception in a raw TCP socket's 'data' handler",
+      crash: () => tcpSend(POD.victim.host, PORT + 1, 'crash'),
+      restarts: 2,
+      backOff: /Back-off 100ms/,
+    },
     { how: 'an unhandled rejection', crash: () => get(POD.victim.host, PORT, '/crash-async'), restarts: 3, backOff: /Back-off 200ms/ },
     { how: 'an exception in a timer', crash: () => get(POD.victim.host, PORT, '/crash-timer'), restarts: 4, backOff: /Back-off 400ms/ },
   ];
@@ -141,7 +150,12 @@ t.test("a pod's app crashing inside the node agent: that pod alone is restarted,
       await c.crash();
       const text = await said(run, mark, new RegExp(`victim: Ready again .* RESTARTS ${c.restarts}`));
       t.match(text, 'victim: container http-echo Terminated (Reason: Error, Exit Code: 1)', "the pod's exit, as kubectl describe names a crashed container's");
-      if (c.backOff) t.match(text, new RegExp(`victim: CrashLoopBackOff: ${c.backOff.source} restarting failed container http-echo in pod victim, RESTARTS ${c.restarts - 1}`), 'a quick second exit waits its back-off');
+      if (c.backOff)
+        t.match(
+          text,
+          new RegExp(`victim: CrashLoopBackOff: ${c.backOff.source} restarting failed container http-echo in pod victim, RESTARTS ${c.restarts - 1}`),
+          'a quick second exit waits its back-off',
+        );
       else t.match(text, 'victim: Started container http-echo again at once (a first restart does not wait), RESTARTS 1');
       t.notMatch(text, /neighbour|other-node|hopeless|kubelet-node/, 'no other pod and no node agent is mentioned');
       t.equal(pidOf(h.tmp.file, ' node ', '--node node-a'), h.agents.a, 'the node agent is the same process');
@@ -165,7 +179,11 @@ t.test("a pod's app crashing inside the node agent: that pod alone is restarted,
     h.setMode(POD.hopeless.name, 'fail');
     await get(POD.hopeless.host, PORT, '/crash');
     const text = await said(run, mark, /hopeless: failed to start 5 times in a row/);
-    t.match(text, /hopeless: failed to start \(1 in a row\): app::hopeless: hopeless: cannot start \(told to fail\)/, 'each failed start, with the reason the app gave');
+    t.match(
+      text,
+      /hopeless: failed to start \(1 in a row\): app::hopeless: hopeless: cannot start \(told to fail\)/,
+      'each failed start, with the reason the app gave',
+    );
     t.match(text, /hopeless: CrashLoopBackOff: Back-off 100ms restarting failed container http-echo in pod hopeless/);
     t.match(text, 'giving up on it, RESTARTS 5. The rest of the mesh keeps running');
     await neighboursAnswer(t, ['hopeless'], 'after the give-up');

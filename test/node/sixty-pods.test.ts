@@ -25,7 +25,11 @@ interface Pod {
 }
 
 const pods: Pod[] = [1, 2].flatMap((node) =>
-  Array.from({ length: PODS_PER_NODE }, (_, i) => ({ name: `echo-${node === 1 ? 'a' : 'b'}-${i + 1}`, ip: `10.${N}.${node}.${i + 1}`, host: `127.${N}.${node}.${i + 1}` })),
+  Array.from({ length: PODS_PER_NODE }, (_, i) => ({
+    name: `echo-${node === 1 ? 'a' : 'b'}-${i + 1}`,
+    ip: `10.${N}.${node}.${i + 1}`,
+    host: `127.${N}.${node}.${i + 1}`,
+  })),
 );
 
 const SCENARIO = `name: sixty-pods-${N}
@@ -95,6 +99,9 @@ t.test('--pod-processes keeps the cap of one process per pod: 60 pods are refuse
   t.teardown(() => killGroup(run.pid));
   const exit = await run.waitExit(15_000);
   t.equal(exit.code, 2);
-  t.match(run.stderr(), `--pod-processes starts a process per pod: at most ${MAX_POD_PROCESSES} pods (MAX_POD_PROCESSES in src/mesh/limits.ts); sixty-pods-${N} has ${pods.length}`);
+  t.match(
+    run.stderr(),
+    `--pod-processes starts a process per pod: at most ${MAX_POD_PROCESSES} pods (MAX_POD_PROCESSES in src/mesh/limits.ts); sixty-pods-${N} has ${pods.length}`,
+  );
   t.same(processesMentioning(tmp.dir), [], 'nothing was started');
 });

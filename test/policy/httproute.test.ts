@@ -33,7 +33,11 @@ function seeded(seed: number): () => number {
   };
 }
 
-function httpRoute(name: string, rules: HttpRouteRule[] | undefined, extra: { namespace?: string; parent?: Record<string, unknown>; createdAt?: string } = {}): HttpRouteDoc {
+function httpRoute(
+  name: string,
+  rules: HttpRouteRule[] | undefined,
+  extra: { namespace?: string; parent?: Record<string, unknown>; createdAt?: string } = {},
+): HttpRouteDoc {
   const namespace = extra.namespace ?? 'default';
   return {
     apiVersion: 'gateway.networking.k8s.io/v1',
@@ -113,17 +117,34 @@ t.test('bookinfo reviews: jason goes to reviews-v2, everyone else is split 80/10
   }
   t.equal(otherRule, 0, 'every draw used the weighted rule');
   const share = (name: string) => (counts.get(name) ?? 0) / DRAWS;
-  for (const [name, expected] of [['reviews-v1', 0.8], ['reviews-v2', 0.1], ['reviews-v3', 0.1]] as const) {
+  for (const [name, expected] of [
+    ['reviews-v1', 0.8],
+    ['reviews-v2', 0.1],
+    ['reviews-v3', 0.1],
+  ] as const) {
     t.ok(Math.abs(share(name) - expected) <= TOLERANCE, `${name}: ${(share(name) * 100).toFixed(2)}% is within 2 points of ${expected * 100}%`);
   }
-  t.equal([...counts.values()].reduce((a, b) => a + b, 0), DRAWS);
+  t.equal(
+    [...counts.values()].reduce((a, b) => a + b, 0),
+    DRAWS,
+  );
 });
 
 t.test('header names match case-insensitively; repeated headers are joined', async (t) => {
-  const table = compileRoutes([httpRoute('by-user', [{ matches: [{ headers: [{ name: 'End-User', value: 'jason' }] }], backendRefs: [{ name: 'reviews-v2', port: 9080 }] }])], REVIEWS);
+  const table = compileRoutes(
+    [httpRoute('by-user', [{ matches: [{ headers: [{ name: 'End-User', value: 'jason' }] }], backendRefs: [{ name: 'reviews-v2', port: 9080 }] }])],
+    REVIEWS,
+  );
   t.equal(backendOf(table, get('/', { 'end-user': 'jason' })), 'reviews-v2');
   t.match(route(table, get('/', { 'end-user': 'json' })), { kind: 'no-route', status: 404 });
-  const regex = compileRoutes([httpRoute('re', [{ matches: [{ headers: [{ type: 'RegularExpression', name: 'x-tags', value: 'a,.*' }] }], backendRefs: [{ name: 'reviews-v3', port: 9080 }] }])], REVIEWS);
+  const regex = compileRoutes(
+    [
+      httpRoute('re', [
+        { matches: [{ headers: [{ type: 'RegularExpression', name: 'x-tags', value: 'a,.*' }] }], backendRefs: [{ name: 'reviews-v3', port: 9080 }] },
+      ]),
+    ],
+    REVIEWS,
+  );
   t.equal(backendOf(regex, { method: 'GET', path: '/', headers: { 'x-tags': ['a', 'b'] } }), 'reviews-v3', 'a repeated header is matched as "a,b"');
   t.match(route(regex, { method: 'GET', path: '/', headers: { 'x-tags': 'xa,b' } }), { kind: 'no-route' }, 'regular expressions must match the whole value');
 });
@@ -141,14 +162,20 @@ t.test('attachment: which routes apply to a Service port', async (t) => {
   t.equal(compileRoutes([byName], REVIEWS).routes.length, 1, 'sectionName names the port');
   t.equal(compileRoutes([byName], { ...REVIEWS, portName: 'grpc' }).routes.length, 0);
 
-  const consumer = httpRoute('from-frontend', [{ backendRefs: [{ name: 'reviews-v1', port: 9080 }] }], { namespace: 'frontend', parent: { namespace: 'default' } });
+  const consumer = httpRoute('from-frontend', [{ backendRefs: [{ name: 'reviews-v1', port: 9080 }] }], {
+    namespace: 'frontend',
+    parent: { namespace: 'default' },
+  });
   const table = compileRoutes([consumer], REVIEWS);
   t.equal(table.matches.length, 0, 'a consumer route is not applied by the waypoint');
   t.match(table.skipped, [{ route: 'frontend.from-frontend', reason: /consumer route/ }]);
 });
 
 t.test('requests no rule matches get 404 once any route is attached', async (t) => {
-  const table = compileRoutes([httpRoute('v2-only', [{ matches: [{ path: { type: 'PathPrefix', value: '/v2' } }], backendRefs: [{ name: 'reviews-v2', port: 9080 }] }])], REVIEWS);
+  const table = compileRoutes(
+    [httpRoute('v2-only', [{ matches: [{ path: { type: 'PathPrefix', value: '/v2' } }], backendRefs: [{ name: 'reviews-v2', port: 9080 }] }])],
+    REVIEWS,
+  );
   t.match(route(table, get('/v3')), { kind: 'no-route', status: 404, reason: /default\.v2-only/ });
   t.equal(backendOf(table, get('/v2')), 'reviews-v2');
   t.equal(backendOf(table, get('/v2/')), 'reviews-v2');
@@ -159,14 +186,38 @@ t.test('requests no rule matches get 404 once any route is attached', async (t) 
 });
 
 t.test('no usable backend: 500', async (t) => {
-  const zero = compileRoutes([httpRoute('drain', [{ backendRefs: [{ name: 'reviews-v1', port: 9080, weight: 0 }, { name: 'reviews-v2', port: 9080, weight: 0 }] }])], REVIEWS);
+  const zero = compileRoutes(
+    [
+      httpRoute('drain', [
+        {
+          backendRefs: [
+            { name: 'reviews-v1', port: 9080, weight: 0 },
+            { name: 'reviews-v2', port: 9080, weight: 0 },
+          ],
+        },
+      ]),
+    ],
+    REVIEWS,
+  );
   t.match(route(zero, get('/')), { kind: 'no-backend', status: 500, routeName: 'default.drain', reason: 'every backendRef of the rule has weight 0' });
   const none = compileRoutes([httpRoute('none', [{ matches: [{ path: { value: '/' } }] }])], REVIEWS);
   t.match(route(none, get('/')), { kind: 'no-backend', status: 500, reason: 'the rule has no backendRefs' });
   const noRules = compileRoutes([httpRoute('no-rules', undefined)], REVIEWS);
   t.match(route(noRules, get('/anything')), { kind: 'no-backend', status: 500 }, 'a route without rules gets the default rule, which has no backend');
 
-  const partial = compileRoutes([httpRoute('some-zero', [{ backendRefs: [{ name: 'reviews-v1', port: 9080, weight: 0 }, { name: 'reviews-v3', port: 9080 }] }])], REVIEWS);
+  const partial = compileRoutes(
+    [
+      httpRoute('some-zero', [
+        {
+          backendRefs: [
+            { name: 'reviews-v1', port: 9080, weight: 0 },
+            { name: 'reviews-v3', port: 9080 },
+          ],
+        },
+      ]),
+    ],
+    REVIEWS,
+  );
   const random = seeded(7);
   const chosen = new Set<string>();
   for (let i = 0; i < 1000; i++) chosen.add(forward(route(partial, get('/'), random)).backend.name);
@@ -174,10 +225,25 @@ t.test('no usable backend: 500', async (t) => {
 
   const crossNs = compileRoutes([httpRoute('cross', [{ backendRefs: [{ name: 'reviews-v1', namespace: 'other', port: 9080 }] }])], REVIEWS);
   t.match(route(crossNs, get('/')), { kind: 'no-backend', status: 500, reason: /RefNotPermitted/ });
-  const missing = compileRoutes([httpRoute('missing', [{ backendRefs: [{ name: 'reviews-v9', port: 9080 }] }])], REVIEWS, { backendExists: (b) => b.name !== 'reviews-v9' });
+  const missing = compileRoutes([httpRoute('missing', [{ backendRefs: [{ name: 'reviews-v9', port: 9080 }] }])], REVIEWS, {
+    backendExists: (b) => b.name !== 'reviews-v9',
+  });
   t.match(route(missing, get('/')), { kind: 'no-backend', status: 500, reason: /BackendNotFound/ });
 
-  const half = compileRoutes([httpRoute('half', [{ backendRefs: [{ name: 'reviews-v1', port: 9080 }, { name: 'reviews-v9', port: 9080 }] }])], REVIEWS, { backendExists: (b) => b.name !== 'reviews-v9' });
+  const half = compileRoutes(
+    [
+      httpRoute('half', [
+        {
+          backendRefs: [
+            { name: 'reviews-v1', port: 9080 },
+            { name: 'reviews-v9', port: 9080 },
+          ],
+        },
+      ]),
+    ],
+    REVIEWS,
+    { backendExists: (b) => b.name !== 'reviews-v9' },
+  );
   const r = seeded(99);
   let failed = 0;
   for (let i = 0; i < DRAWS; i++) if (route(half, get('/'), r)?.kind === 'no-backend') failed++;
@@ -195,9 +261,25 @@ t.test('precedence across rules and routes', async (t) => {
     httpRoute('b-exact', [{ name: 'exact', matches: [{ path: { type: 'Exact', value: '/api/v1' } }], backendRefs: to('exact') }]),
     httpRoute('c-more', [
       { name: 'method', matches: [{ path: { value: '/api/v1' }, method: 'POST' }], backendRefs: to('method') },
-      { name: 'two-headers', matches: [{ path: { value: '/api/v1' }, headers: [{ name: 'a', value: '1' }, { name: 'b', value: '2' }] }], backendRefs: to('two-headers') },
+      {
+        name: 'two-headers',
+        matches: [
+          {
+            path: { value: '/api/v1' },
+            headers: [
+              { name: 'a', value: '1' },
+              { name: 'b', value: '2' },
+            ],
+          },
+        ],
+        backendRefs: to('two-headers'),
+      },
       { name: 'one-header', matches: [{ path: { value: '/api/v1' }, headers: [{ name: 'a', value: '1' }] }], backendRefs: to('one-header') },
-      { name: 'query', matches: [{ path: { value: '/api/v1' }, headers: [{ name: 'a', value: '1' }], queryParams: [{ name: 'q', value: 'x' }] }], backendRefs: to('query') },
+      {
+        name: 'query',
+        matches: [{ path: { value: '/api/v1' }, headers: [{ name: 'a', value: '1' }], queryParams: [{ name: 'q', value: 'x' }] }],
+        backendRefs: to('query'),
+      },
     ]),
   ];
   const table = compileRoutes(docs, REVIEWS);
@@ -233,7 +315,10 @@ t.test('the mesh conformance case: a header match beats a query-only match', asy
     [
       httpRoute('params', [
         { matches: [{ queryParams: [{ name: 'animal', value: 'whale' }] }], backendRefs: [{ name: 'echo-v1', port: 8080 }] },
-        { matches: [{ headers: [{ name: 'version', value: 'one' }], queryParams: [{ name: 'animal', value: 'whale' }] }], backendRefs: [{ name: 'echo-v2', port: 8080 }] },
+        {
+          matches: [{ headers: [{ name: 'version', value: 'one' }], queryParams: [{ name: 'animal', value: 'whale' }] }],
+          backendRefs: [{ name: 'echo-v2', port: 8080 }],
+        },
       ]),
     ],
     REVIEWS,
@@ -250,27 +335,56 @@ t.test('RequestHeaderModifier: set, add, remove', async (t) => {
   const input = { 'x-a': 'old', 'x-b': 'foo', 'x-c': 'gone', 'x-list': ['1', '2'], 'x-keep': 'k' };
   const out = applyHeaderModifier(input, {
     set: [{ name: 'x-a', value: 'new' }],
-    add: [{ name: 'x-b', value: 'bar,baz' }, { name: 'x-list', value: '3' }, { name: 'x-fresh', value: 'v' }],
+    add: [
+      { name: 'x-b', value: 'bar,baz' },
+      { name: 'x-list', value: '3' },
+      { name: 'x-fresh', value: 'v' },
+    ],
     remove: ['x-c'],
   });
   t.same({ ...out }, { 'x-a': 'new', 'x-b': 'foo,bar,baz', 'x-list': '1,2,3', 'x-keep': 'k', 'x-fresh': 'v' });
   t.same(input, { 'x-a': 'old', 'x-b': 'foo', 'x-c': 'gone', 'x-list': ['1', '2'], 'x-keep': 'k' }, 'the input is not changed');
-  const odd = applyHeaderModifier({}, { set: [{ name: 'constructor', value: 'c' }, { name: '__proto__', value: 'p' }], add: [{ name: 'tostring', value: 't' }], remove: [] });
+  const odd = applyHeaderModifier(
+    {},
+    {
+      set: [
+        { name: 'constructor', value: 'c' },
+        { name: '__proto__', value: 'p' },
+      ],
+      add: [{ name: 'tostring', value: 't' }],
+      remove: [],
+    },
+  );
   t.same(Object.keys(odd).sort(), ['__proto__', 'constructor', 'tostring'], 'any token is a plain header name');
 
   const table = compileRoutes(
     [
       httpRoute('modify', [
         {
-          filters: [{ type: 'RequestHeaderModifier', requestHeaderModifier: { set: [{ name: 'X-Route', value: 'reviews' }], add: [{ name: 'x-trail', value: 'rule' }], remove: ['X-Debug'] } }],
-          backendRefs: [{ name: 'reviews-v2', port: 9080, filters: [{ type: 'RequestHeaderModifier', requestHeaderModifier: { add: [{ name: 'x-trail', value: 'backend' }] } }] }],
+          filters: [
+            {
+              type: 'RequestHeaderModifier',
+              requestHeaderModifier: { set: [{ name: 'X-Route', value: 'reviews' }], add: [{ name: 'x-trail', value: 'rule' }], remove: ['X-Debug'] },
+            },
+          ],
+          backendRefs: [
+            {
+              name: 'reviews-v2',
+              port: 9080,
+              filters: [{ type: 'RequestHeaderModifier', requestHeaderModifier: { add: [{ name: 'x-trail', value: 'backend' }] } }],
+            },
+          ],
         },
       ]),
     ],
     REVIEWS,
   );
   const d = forward(route(table, get('/', { 'x-debug': '1', 'x-trail': 'client', 'x-route': 'spoofed' })));
-  t.same(d.headerModifiers.map((m) => m.set.map((h) => h.name)), [['x-route'], []], 'names are compiled to lower case');
+  t.same(
+    d.headerModifiers.map((m) => m.set.map((h) => h.name)),
+    [['x-route'], []],
+    'names are compiled to lower case',
+  );
   const sent = applyHeaderModifiers({ 'x-debug': '1', 'x-trail': 'client', 'x-route': 'spoofed' }, d.headerModifiers);
   t.same({ ...sent }, { 'x-route': 'reviews', 'x-trail': 'client,rule,backend' }, "the rule's filter, then the backend's");
 });
@@ -360,7 +474,10 @@ t.test('validation problems carry the path of the field', async (t) => {
     ['spec.rules[0].matches[2].headers[0].value', /lookaround.*RE2/],
     ['spec.rules[0].matches[2].headers[1].name', /not a valid header name/],
     ['spec.rules[0].matches[2].method', /"get" is not one of GET/],
-    ['spec.rules[0].filters[0].requestHeaderModifier.remove[0]', /already has an action at spec\.rules\[0\]\.filters\[0\]\.requestHeaderModifier\.set\[0\]\.name/],
+    [
+      'spec.rules[0].filters[0].requestHeaderModifier.remove[0]',
+      /already has an action at spec\.rules\[0\]\.filters\[0\]\.requestHeaderModifier\.set\[0\]\.name/,
+    ],
     ['spec.rules[0].filters[1].type', /URLRewrite is a Gateway API filter hbone-sim does not simulate/],
     ['spec.rules[0].backendrefs', /did you mean "backendRefs"/],
     ['spec.rules[0].backendRefs[0].weight', /-1 is outside 0-1000000/],
@@ -380,10 +497,19 @@ t.test('validation problems carry the path of the field', async (t) => {
 t.test('regular expressions: anchored, and only what RE2 also accepts', async (t) => {
   const headerRegex = (value: string) => checkHttpRoute(httpRoute('re', [{ matches: [{ headers: [{ type: 'RegularExpression', name: 'x', value }] }] }]));
   for (const ok of ['v[0-9]+', '(?<name>a)b', '[(?=]x', 'a\\\\1', '.*']) t.same(headerRegex(ok), [], `${ok} is accepted`);
-  for (const [bad, why] of [['(?<=a)b', /lookaround/], ['(?!a)b', /lookaround/], ['(a)\\1', /backreference/], ['(?<n>a)\\k<n>', /backreference/], ['[a', /not a regular expression/]] as const) {
+  for (const [bad, why] of [
+    ['(?<=a)b', /lookaround/],
+    ['(?!a)b', /lookaround/],
+    ['(a)\\1', /backreference/],
+    ['(?<n>a)\\k<n>', /backreference/],
+    ['[a', /not a regular expression/],
+  ] as const) {
     t.match(headerRegex(bad), [{ path: 'spec.rules[0].matches[0].headers[0].value', message: why }], `${bad} is refused`);
   }
-  const table = compileRoutes([httpRoute('re', [{ matches: [{ path: { type: 'RegularExpression', value: '/reviews/[0-9]+' } }], backendRefs: [{ name: 'reviews-v1', port: 9080 }] }])], REVIEWS);
+  const table = compileRoutes(
+    [httpRoute('re', [{ matches: [{ path: { type: 'RegularExpression', value: '/reviews/[0-9]+' } }], backendRefs: [{ name: 'reviews-v1', port: 9080 }] }])],
+    REVIEWS,
+  );
   t.equal(backendOf(table, get('/reviews/12?x=1')), 'reviews-v1');
   t.match(route(table, get('/reviews/12/x')), { kind: 'no-route' }, 'the whole path must match');
 });
@@ -396,16 +522,32 @@ t.test('an empty matches list is a catch-all, like an absent one', async (t) => 
 t.test('validation of the envelope and of parentRefs', async (t) => {
   const paths = (doc: unknown) => checkHttpRoute(doc).map((p) => p.path);
   t.same(paths('not a route'), ['']);
-  t.same(paths({ apiVersion: 'v1', kind: 'Route', metadata: { name: 'Bad_Name' }, spec: {} }), ['apiVersion', 'kind', 'metadata.name', 'metadata.namespace', 'spec.parentRefs']);
-  t.same(paths({ ...httpRoute('x', undefined), metadata: { name: 'x', namespace: 'default', creationTimestamp: 'yesterday' } }), ['metadata.creationTimestamp']);
+  t.same(paths({ apiVersion: 'v1', kind: 'Route', metadata: { name: 'Bad_Name' }, spec: {} }), [
+    'apiVersion',
+    'kind',
+    'metadata.name',
+    'metadata.namespace',
+    'spec.parentRefs',
+  ]);
+  t.same(paths({ ...httpRoute('x', undefined), metadata: { name: 'x', namespace: 'default', creationTimestamp: 'yesterday' } }), [
+    'metadata.creationTimestamp',
+  ]);
   const twice = httpRoute('twice', undefined);
   t.same(paths({ ...twice, spec: { parentRefs: [twice.spec.parentRefs![0], twice.spec.parentRefs![0]] } }), ['spec.parentRefs[1]']);
   t.same(paths({ ...twice, spec: { ...twice.spec, rules: [] } }), ['spec.rules']);
   t.same(paths({ ...twice, spec: { ...twice.spec, rules: [{ name: 'a' }, { name: 'a' }] } }), ['spec.rules[1].name']);
-  t.same(paths({ ...twice, spec: { ...twice.spec, rules: [{ retry: { attempts: -1, backoff: 'soon' } }] } }), ['spec.rules[0].retry.attempts', 'spec.rules[0].retry.backoff']);
-  t.same(paths({ ...twice, spec: { ...twice.spec, rules: [{ filters: [{ type: 'RequestHeaderModifier' }, { type: 'RequestHeaderModifier', requestHeaderModifier: {}, urlRewrite: {} }] }] } }), [
-    'spec.rules[0].filters[0].requestHeaderModifier',
-    'spec.rules[0].filters[1].urlRewrite',
-    'spec.rules[0].filters[1]',
+  t.same(paths({ ...twice, spec: { ...twice.spec, rules: [{ retry: { attempts: -1, backoff: 'soon' } }] } }), [
+    'spec.rules[0].retry.attempts',
+    'spec.rules[0].retry.backoff',
   ]);
+  t.same(
+    paths({
+      ...twice,
+      spec: {
+        ...twice.spec,
+        rules: [{ filters: [{ type: 'RequestHeaderModifier' }, { type: 'RequestHeaderModifier', requestHeaderModifier: {}, urlRewrite: {} }] }],
+      },
+    }),
+    ['spec.rules[0].filters[0].requestHeaderModifier', 'spec.rules[0].filters[1].urlRewrite', 'spec.rules[0].filters[1]'],
+  );
 });

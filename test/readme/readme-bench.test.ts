@@ -79,7 +79,11 @@ for (const line of lines) {
         clearInterval(sample);
       }
       const left = await until(() => stillRunning([...started]), LEFTOVER_MS);
-      t.same(left.map((pid) => `${pid} ${commandLine(pid)}`), [], 'none of its processes is left');
+      t.same(
+        left.map((pid) => `${pid} ${commandLine(pid)}`),
+        [],
+        'none of its processes is left',
+      );
       for (const pid of left) process.kill(pid, 'SIGKILL'); // this test's own orphans, by pid
       t.same(await until(() => liveListeners(BENCH_LISTENERS), LEFTOVER_MS), [], 'nothing listens on the bench mesh addresses');
     } finally {

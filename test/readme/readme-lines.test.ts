@@ -38,12 +38,22 @@ t.test('the extractor: comments, continuations, fences and spans', async (t) => 
     '```',
   ].join('\n');
   const f = fences(md);
-  t.same(f.map((x) => [x.lang, x.line]), [['sh', 2], ['text', 8]]);
+  t.same(
+    f.map((x) => [x.lang, x.line]),
+    [
+      ['sh', 2],
+      ['text', 8],
+    ],
+  );
   t.same(commandLines(f[0]), [
     { text: 'npm ci', line: 3 },
     { text: "tshark -r a -Y 'b'", line: 5 },
   ]);
-  t.same(readmeCommands(md).map((c) => c.text), ['npm ci', "tshark -r a -Y 'b'"], 'text fences are not commands');
+  t.same(
+    readmeCommands(md).map((c) => c.text),
+    ['npm ci', "tshark -r a -Y 'b'"],
+    'text fences are not commands',
+  );
   t.same(inlineSpans(md), ['npx hbone-sim scenario x'], 'spans outside fences only');
 });
 

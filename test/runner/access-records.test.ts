@@ -13,7 +13,10 @@ t.test('access and trace lines are kept; other JSON lines are claimed but not ke
   t.notOk(r.add('x', '{ not json'));
   t.equal(r.size, 2);
   const kept = r.since(0);
-  t.same(kept.map((x) => x.reporter), ['ztunnel-node-a', 'waypoint']);
+  t.same(
+    kept.map((x) => x.reporter),
+    ['ztunnel-node-a', 'waypoint'],
+  );
   t.equal(field(kept[0], 'src.addr'), '10.0.0.1:1', 'parsed when read');
   t.equal(field(kept[1], 'traceId'), 'abc');
 });
@@ -24,7 +27,11 @@ t.test('the ring keeps the newest lines, in order, and never more than its capac
   t.equal(r.size, 100);
   const kept = r.since(0);
   t.equal(kept.length, 100);
-  t.same(kept.map((x) => field(x, 'src.addr')), Array.from({ length: 100 }, (_, i) => `10.0.0.1:${950 + i}`), 'the last 100, oldest first');
+  t.same(
+    kept.map((x) => field(x, 'src.addr')),
+    Array.from({ length: 100 }, (_, i) => `10.0.0.1:${950 + i}`),
+    'the last 100, oldest first',
+  );
 });
 
 t.test('since(t) returns only lines read at or after t', async (t) => {
@@ -34,7 +41,10 @@ t.test('since(t) returns only lines read at or after t', async (t) => {
   const mark = performance.now();
   r.add('a', access(2));
   r.add('a', access(3));
-  t.same(r.since(mark).map((x) => field(x, 'src.addr')), ['10.0.0.1:2', '10.0.0.1:3']);
+  t.same(
+    r.since(mark).map((x) => field(x, 'src.addr')),
+    ['10.0.0.1:2', '10.0.0.1:3'],
+  );
 });
 
 t.test('the default capacity bounds the runner at a few MB', async (t) => {

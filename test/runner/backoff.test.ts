@@ -31,7 +31,10 @@ t.test("kubelet's defaults: 10 s, x2, capped at 300 s; reset after 600 s", async
 
 t.test('a container that keeps crashing: 0, 10, 20, 40, 80, 160, 300, 300 s', async (t) => {
   const b = new CrashLoopBackOff();
-  t.same(waits(b, 8, 1 * S), [0, 10, 20, 40, 80, 160, 300, 300].map((s) => s * S));
+  t.same(
+    waits(b, 8, 1 * S),
+    [0, 10, 20, 40, 80, 160, 300, 300].map((s) => s * S),
+  );
 });
 
 t.test('the first restart does not wait, whatever the timings', async (t) => {
@@ -50,7 +53,11 @@ t.test('current: the back-off the next quick exit would wait', async (t) => {
 
 t.test('ran fine for longer than 10 min since its last restart: the back-off starts over', async (t) => {
   const b = new CrashLoopBackOff();
-  t.same(waits(b, 4, 1 * S), [0, 10, 20, 40].map((s) => s * S), 'into the back-off');
+  t.same(
+    waits(b, 4, 1 * S),
+    [0, 10, 20, 40].map((s) => s * S),
+    'into the back-off',
+  );
   // Restarts at 1 s, 12 s and 33 s; 600 s exactly is not past the window (the kubelet compares with >).
   const c = new CrashLoopBackOff();
   waits(c, 3, 1 * S);
@@ -58,7 +65,11 @@ t.test('ran fine for longer than 10 min since its last restart: the back-off sta
   t.equal(c.delayAfterExit(lastRestart + 600 * S), 40 * S, 'an exit 600 s after the last restart still waits');
   t.equal(c.delayAfterExit(lastRestart + 600 * S + 1), 0, 'one past 600 s: restarted at once');
   t.same(waits(b, 3, 601 * S), [0, 0, 0], 'each run longer than the window restarts at once');
-  t.same(waits(b, 3, 1 * S), [10, 20, 40].map((s) => s * S), 'and a quick crash after that starts from 10 s again');
+  t.same(
+    waits(b, 3, 1 * S),
+    [10, 20, 40].map((s) => s * S),
+    'and a quick crash after that starts from 10 s again',
+  );
 });
 
 t.test('the wait counts from the exit: the delay is the whole back-off, then restarted() moves on', async (t) => {

@@ -90,7 +90,11 @@ t.test('bookinfo --json: one JSON document, every results[].ok true', async (t) 
   // The 401 is named by the pod's ztunnel record when the runner joined it in time (it names
   // the policy, reviews-ztunnel), else by the source's: either way no waypoint was asked.
   const closed = hopsTo('http://10.4.3.4:9080/reviews/0');
-  t.match(closed, /to spiffe:\/\/cluster\.local\/ns\/default\/sa\/bookinfo-reviews answered 401|refused 401 .*policy\[reviews-ztunnel\]/, "a reviews pod IP: refused by the pod's ztunnel (L4)");
+  t.match(
+    closed,
+    /to spiffe:\/\/cluster\.local\/ns\/default\/sa\/bookinfo-reviews answered 401|refused 401 .*policy\[reviews-ztunnel\]/,
+    "a reviews pod IP: refused by the pod's ztunnel (L4)",
+  );
   t.notMatch(closed, /waypoint/, 'no waypoint on the way');
   const left = await leftovers(bookinfo.file, listenersOf(bookinfo), 2000);
   t.same(left.processes, []);
@@ -112,7 +116,11 @@ t.test(`a held bookinfo runs at most ${MAX_BOOKINFO_PROCESSES} Node processes in
   t.comment(`held bookinfo: ${all.length} processes, ${rssMb.toFixed(0)} MB RSS in all`);
   t.ok(all.length <= MAX_BOOKINFO_PROCESSES, `${all.length} processes (at most ${MAX_BOOKINFO_PROCESSES})`, { processes: children.map((p) => p.cmdline) });
   t.equal(children.filter((p) => / app /.test(p.cmdline)).length, 0, 'no pod has a process of its own');
-  t.equal(children.filter((p) => / node /.test(p.cmdline)).length, new Set(bookinfo.workloads.filter((w) => w.app.kind !== 'waypoint').map((w) => w.node)).size, 'one node agent per node with pods');
+  t.equal(
+    children.filter((p) => / node /.test(p.cmdline)).length,
+    new Set(bookinfo.workloads.filter((w) => w.app.kind !== 'waypoint').map((w) => w.node)).size,
+    'one node agent per node with pods',
+  );
   const exit = run.waitExit(15_000);
   process.kill(-run.pid, 'SIGINT');
   t.same(await exit, { code: 130, signal: null });

@@ -90,7 +90,19 @@ t.test("an expect: request's trace says a process on its path died during it, an
   const records = new AccessRecords();
   const log = new RestartLog();
   const event = (kind: RestartEventKind, child: string) => {
-    const base = { kind, child, container: 'istio-proxy', at: performance.now(), time: new Date().toISOString(), restarts: 0, exitCode: 137, signal: 'SIGKILL', reason: 'Error' as const, wasReady: true, ranMs: 1000 };
+    const base = {
+      kind,
+      child,
+      container: 'istio-proxy',
+      at: performance.now(),
+      time: new Date().toISOString(),
+      restarts: 0,
+      exitCode: 137,
+      signal: 'SIGKILL',
+      reason: 'Error' as const,
+      wasReady: true,
+      ranMs: 1000,
+    };
     log.add({ ...base, message: restartMessage(base) });
   };
   const exec = http.createServer((_req, res) => {
@@ -99,8 +111,16 @@ t.test("an expect: request's trace says a process on its path died during it, an
     records.add(
       'ztunnel-node-a',
       JSON.stringify({
-        scope: 'access', direction: 'outbound', 'src.workload': CHAOS_PODS.sleep, 'src.addr': `10.${N}.1.1:40000`, 'dst.workload': CHAOS_PODS.waypoint,
-        'dst.service': 'productpage.default.svc.cluster.local', 'dst.hbone_addr': `10.${N}.8.1:9080`, 'dst.addr': `10.${N}.3.1:15008`, trace_id: 'abc', error: 'connection reset',
+        scope: 'access',
+        direction: 'outbound',
+        'src.workload': CHAOS_PODS.sleep,
+        'src.addr': `10.${N}.1.1:40000`,
+        'dst.workload': CHAOS_PODS.waypoint,
+        'dst.service': 'productpage.default.svc.cluster.local',
+        'dst.hbone_addr': `10.${N}.8.1:9080`,
+        'dst.addr': `10.${N}.3.1:15008`,
+        trace_id: 'abc',
+        error: 'connection reset',
       }),
     );
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 0, timeMs: 3, error: 'socket hang up (ECONNRESET)' }));
@@ -110,9 +130,17 @@ t.test("an expect: request's trace says a process on its path died during it, an
   const status = (child: string) => (child === CHAOS_PODS.waypoint ? ('NotReady' as const) : ('Running' as const));
   const r = await runExpectation(scenario, records, { from: CHAOS_PODS.sleep, to: 'http://productpage:9080/', outcome: 200, origin: 'test' }, { log, status });
   const notes = r.hops.filter((h) => h.startsWith('⚠'));
-  t.same(notes, [`⚠ ${CHAOS_PODS.waypoint} exited during this request (Reason: Error, Exit Code: 137 (SIGKILL)): connections through it were reset`], 'the waypoint on the path, not ztunnel-node-c');
+  t.same(
+    notes,
+    [`⚠ ${CHAOS_PODS.waypoint} exited during this request (Reason: Error, Exit Code: 137 (SIGKILL)): connections through it were reset`],
+    'the waypoint on the path, not ztunnel-node-c',
+  );
   const trace = r.trace as { restartEvents?: Array<{ child: string }> };
-  t.same(trace.restartEvents?.map((e) => e.child), [CHAOS_PODS.waypoint], '--json carries the restart events of the path in the trace');
+  t.same(
+    trace.restartEvents?.map((e) => e.child),
+    [CHAOS_PODS.waypoint],
+    '--json carries the restart events of the path in the trace',
+  );
 });
 
 t.test('Restarter: five failed starts in a row and it gives up on that child alone', async (t) => {
@@ -122,7 +150,10 @@ t.test('Restarter: five failed starts in a row and it gives up on that child alo
   s.supervisor.child('victim')!.process.kill('SIGKILL');
   const gaveUp = await s.waitFor((e) => e.kind === 'GaveUp');
   t.equal(gaveUp.failedStarts, MAX_FAILED_STARTS);
-  t.equal(gaveUp.message, `victim: failed to start ${MAX_FAILED_STARTS} times in a row (last: cannot start: crash); giving up on it, RESTARTS ${MAX_FAILED_STARTS}. The rest of the mesh keeps running`);
+  t.equal(
+    gaveUp.message,
+    `victim: failed to start ${MAX_FAILED_STARTS} times in a row (last: cannot start: crash); giving up on it, RESTARTS ${MAX_FAILED_STARTS}. The rest of the mesh keeps running`,
+  );
   t.same(
     s.events.filter((e) => e.kind === 'FailedStart').map((e) => e.failedStarts),
     [1, 2, 3, 4],
@@ -160,7 +191,10 @@ t.test('Restarter: a start that gets to ready resets the failed-start count', as
   await s.waitFor((e) => e.kind === 'FailedStart' && e.failedStarts === 4 && s.events.indexOf(e) > readyIndex);
   s.setMode('victim', 'serve');
   await s.waitFor((e) => e.kind === 'Ready' && s.events.indexOf(e) > readyIndex);
-  t.notOk(s.events.some((e) => e.kind === 'GaveUp'), 'never given up on');
+  t.notOk(
+    s.events.some((e) => e.kind === 'GaveUp'),
+    'never given up on',
+  );
 });
 
 t.test('Restarter: a restarted child not ready in time is killed and counts as a failed start', async (t) => {
@@ -234,11 +268,35 @@ t.test('the CLI: productpage cannot start again (the test holds its port); given
   const mine = events.filter((e) => e.child === CHAOS_PODS.productpage);
   t.same(
     mine.map((e) => e.kind),
-    ['Terminated', 'Started', 'Terminated', 'FailedStart', 'BackOff', 'Started', 'Terminated', 'FailedStart', 'BackOff', 'Started', 'Terminated', 'FailedStart', 'BackOff', 'Started', 'Terminated', 'FailedStart', 'BackOff', 'Started', 'Terminated', 'GaveUp'],
+    [
+      'Terminated',
+      'Started',
+      'Terminated',
+      'FailedStart',
+      'BackOff',
+      'Started',
+      'Terminated',
+      'FailedStart',
+      'BackOff',
+      'Started',
+      'Terminated',
+      'FailedStart',
+      'BackOff',
+      'Started',
+      'Terminated',
+      'FailedStart',
+      'BackOff',
+      'Started',
+      'Terminated',
+      'GaveUp',
+    ],
     '--json carries every restart event: the kill, then five starts that fail, then the give-up',
   );
   const gaveUp = mine[mine.length - 1];
-  t.match(gaveUp.message, /failed to start 5 times in a row \(last: .*127\.78\.2\.1:9080.*\); giving up on it, RESTARTS 5\. The rest of the mesh keeps running/);
+  t.match(
+    gaveUp.message,
+    /failed to start 5 times in a row \(last: .*127\.78\.2\.1:9080.*\); giving up on it, RESTARTS 5\. The rest of the mesh keeps running/,
+  );
   t.equal(mine[0].exitCode, 137);
 
   t.equal(run.child.exitCode, null, 'the runner is still up');
@@ -260,9 +318,16 @@ t.test('the CLI: productpage cannot start again (the test holds its port); given
     .stdout()
     .split('\n')
     .find((l) => l.startsWith('{"restartSummary"'));
-  t.same(summary && JSON.parse(summary), { restartSummary: { restarts: { [CHAOS_PODS.productpage]: 5 }, gaveUp: [CHAOS_PODS.productpage], exitCode: 1 } }, 'the final summary says so');
+  t.same(
+    summary && JSON.parse(summary),
+    { restartSummary: { restarts: { [CHAOS_PODS.productpage]: 5 }, gaveUp: [CHAOS_PODS.productpage], exitCode: 1 } },
+    'the final summary says so',
+  );
   const ours = (l: { host: string; port: number }) => l.host === A.host.productpage && l.port === 9080;
-  const left = await leftovers(tmp.dir, listenersOf(tmp.scenario).filter((l) => !ours(l)));
+  const left = await leftovers(
+    tmp.dir,
+    listenersOf(tmp.scenario).filter((l) => !ours(l)),
+  );
   t.same(left.processes, [], 'no process names the scenario');
   t.same(left.listeners, [], 'no listener of the scenario is left (but the one the test holds)');
 });

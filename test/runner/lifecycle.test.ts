@@ -21,7 +21,11 @@ async function holdMesh(t: Test, name: string): Promise<{ tmp: TempScenario; run
     await tmp.cleanup();
   });
   await run.waitForOutput(HOLDING, UP_MS);
-  t.equal(processesMentioning(tmp.dir).length, 1 + childSpecs(tmp.scenario, tmp.caDir).length, 'the runner, one ztunnel per node and one node agent per node with pods');
+  t.equal(
+    processesMentioning(tmp.dir).length,
+    1 + childSpecs(tmp.scenario, tmp.caDir).length,
+    'the runner, one ztunnel per node and one node agent per node with pods',
+  );
   return { tmp, run };
 }
 
@@ -77,7 +81,11 @@ t.test('a ztunnel killed with SIGKILL once the mesh is up: restarted at once (ku
   process.kill(victim!, 'SIGKILL');
   // The kubelet's first restart does not wait, whatever the back-off: no scaling needed here.
   await run.waitForOutput(/ztunnel-node-b: Ready again .* RESTARTS 1/, UP_MS);
-  t.match(run.output(), 'ztunnel-node-b: container istio-proxy Terminated (Reason: Error, Exit Code: 137 (SIGKILL))', 'the output names the child that exited, and how');
+  t.match(
+    run.output(),
+    'ztunnel-node-b: container istio-proxy Terminated (Reason: Error, Exit Code: 137 (SIGKILL))',
+    'the output names the child that exited, and how',
+  );
   t.match(run.output(), 'ztunnel-node-b: Started container istio-proxy again at once (a first restart does not wait), RESTARTS 1');
   t.notMatch(run.output(), /tearing the mesh down/);
   const restarted = pidOf(tmp.file, 'ztunnel', '--node node-b');
@@ -120,7 +128,10 @@ t.test('a port already in use: the runner names the address and what it is, fail
   t.match(run.output(), /ztunnel-node-b exited \(code 1\)/, 'and which process could not start');
   t.notMatch(run.output(), HOLDING, 'the mesh was never reported up');
   const ours = (l: { host: string; port: number }) => l.host === `127.${N}.2.1` && l.port === 15008;
-  const left = await leftovers(tmp.dir, listenersOf(tmp.scenario).filter((l) => !ours(l)));
+  const left = await leftovers(
+    tmp.dir,
+    listenersOf(tmp.scenario).filter((l) => !ours(l)),
+  );
   t.same(left.processes, [], 'no process names the scenario');
   t.same(left.listeners, [], 'no listener of the scenario is left (but the one the test holds)');
 });

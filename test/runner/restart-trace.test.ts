@@ -22,7 +22,10 @@ t.test('an exit during the request: its connections were reset', async (t) => {
 t.test('down when the request was sent, in back-off: new connections fail until ready', async (t) => {
   const events = [ev('Terminated', 'waypoint', 900, killed), ev('BackOff', 'waypoint', 901, { backOffMs: 10_000 })];
   const [note] = restartNotes(events, { started: 1000, finished: 1100 }, all);
-  t.match(note, /^⚠ waypoint was down when this request was sent \(in CrashLoopBackOff, exited 100ms before\): new connections through it fail until it is ready again$/);
+  t.match(
+    note,
+    /^⚠ waypoint was down when this request was sent \(in CrashLoopBackOff, exited 100ms before\): new connections through it fail until it is ready again$/,
+  );
 });
 
 t.test('ready again during the request: said so', async (t) => {
@@ -34,12 +37,19 @@ t.test('ready again during the request: said so', async (t) => {
 t.test('restarted shortly before: the request went through the new process', async (t) => {
   const events = [ev('Terminated', 'productpage', 100, killed), ev('Started', 'productpage', 101), ev('Ready', 'productpage', 400, { readyAfterMs: 300 })];
   const [note] = restartNotes(events, { started: 2100, finished: 2200 }, all);
-  t.equal(note, 'productpage was restarted 2s before this request (RESTARTS 1, ready again 300ms after it exited): connections through the old process were reset, this one went through the new process');
+  t.equal(
+    note,
+    'productpage was restarted 2s before this request (RESTARTS 1, ready again 300ms after it exited): connections through the old process were reset, this one went through the new process',
+  );
 });
 
 t.test('not on the path, or long before: nothing', async (t) => {
   const events = [ev('Terminated', 'ztunnel-node-c', 1050, killed)];
-  t.same(restartNotes(events, { started: 1000, finished: 1200 }, (c) => c !== 'ztunnel-node-c'), [], 'another node');
+  t.same(
+    restartNotes(events, { started: 1000, finished: 1200 }, (c) => c !== 'ztunnel-node-c'),
+    [],
+    'another node',
+  );
   const old = [ev('Terminated', 'ztunnel-node-b', 0, killed), ev('Ready', 'ztunnel-node-b', 10, { readyAfterMs: 10 })];
   t.same(restartNotes(old, { started: RECENT_RESTART_MS + 100, finished: RECENT_RESTART_MS + 200 }, all), [], `more than ${RECENT_RESTART_MS} ms before`);
   t.same(restartNotes([ev('Terminated', 'x', 5000, killed)], { started: 1000, finished: 1200 }, all), [], 'after the request');
@@ -65,15 +75,22 @@ t.test('the event history is a ring: bounded however many restarts', async (t) =
   t.equal(log.size, 50, 'only the last 50 are kept');
   t.equal(log.total, 10_000, 'while the total is still counted');
   t.equal(log.all()[0].at, 9950, 'the oldest kept is the 50th from the end');
-  t.same(log.since(9990).map((e) => e.at), [9990, 9991, 9992, 9993, 9994, 9995, 9996, 9997, 9998, 9999]);
+  t.same(
+    log.since(9990).map((e) => e.at),
+    [9990, 9991, 9992, 9993, 9994, 9995, 9996, 9997, 9998, 9999],
+  );
 });
 
 t.test('traceNotes: a process on the path that is down without a recent exit gets its status line', async (t) => {
   const events = [ev('Terminated', 'waypoint', 1050, killed)];
   const status = (c: string) => (c === 'productpage' ? ('GaveUp' as const) : c === 'waypoint' ? ('NotReady' as const) : ('Running' as const));
   const notes = traceNotes(events, { started: 1000, finished: 1200 }, ['waypoint', 'productpage', 'ztunnel-node-c'], (c) => c !== 'ztunnel-node-c', status);
-  t.same(notes, [
-    '⚠ waypoint exited during this request (Reason: Error, Exit Code: 137 (SIGKILL)): connections through it were reset',
-    '⚠ productpage is down for good (the runner gave up on it): connections through it fail',
-  ], 'one line per process: its exit if recent, else its status; none off the path');
+  t.same(
+    notes,
+    [
+      '⚠ waypoint exited during this request (Reason: Error, Exit Code: 137 (SIGKILL)): connections through it were reset',
+      '⚠ productpage is down for good (the runner gave up on it): connections through it fail',
+    ],
+    'one line per process: its exit if recent, else its status; none off the path',
+  );
 });

@@ -45,10 +45,16 @@ async function killDuringTraffic(t: Test, tmp: TempScenario, run: CliRun, proces
     const { killedAt, cut } = await killMidTransfer(pid!, A.capture.host, v.paths);
     // From the kill on: when the runner saw it ready again, and when each path answered again.
     let readyAt: number | undefined;
-    const ready = run.waitForOutput(new RegExp(`${esc(v.child)}: Ready again .* after it exited, RESTARTS ${restarts}`), READY_AGAIN_MS).then(() => (readyAt = Date.now()));
+    const ready = run
+      .waitForOutput(new RegExp(`${esc(v.child)}: Ready again .* after it exited, RESTARTS ${restarts}`), READY_AGAIN_MS)
+      .then(() => (readyAt = Date.now()));
     const recovered = Promise.all(v.paths.map((p) => untilOk(A.capture.host, p.port, RECOVERY_MS)));
     for (const { path, outcome } of await cut) {
-      t.equal(outcome.kind, 'reset', `${path.name}: the client's transfer through ${v.child} was reset (${describeOutcome(outcome)}), not ended cleanly or left hanging`);
+      t.equal(
+        outcome.kind,
+        'reset',
+        `${path.name}: the client's transfer through ${v.child} was reset (${describeOutcome(outcome)}), not ended cleanly or left hanging`,
+      );
     }
     await ready;
     const back = await recovered;
@@ -59,19 +65,34 @@ async function killDuringTraffic(t: Test, tmp: TempScenario, run: CliRun, proces
       }
     });
     for (const p of v.paths) {
-      t.same(await failuresIn(A.capture.host, p.port, 20), [], `${p.name}: then 20 requests in a row succeed (no pool hands out a session to the dead process)`);
+      t.same(
+        await failuresIn(A.capture.host, p.port, 20),
+        [],
+        `${p.name}: then 20 requests in a row succeed (no pool hands out a session to the dead process)`,
+      );
     }
     const seen = await load.stop();
     t.ok(seen.ok > 0, `traffic kept going: ${seen.ok} requests answered 200, ${seen.failed} failed while ${v.child} was down`);
 
     const said = run.output().slice(mark);
-    t.match(said, `${v.child}: container ${v.container} Terminated (Reason: Error, Exit Code: 137 (SIGKILL))`, 'the runner names the exit as kubectl describe does');
+    t.match(
+      said,
+      `${v.child}: container ${v.container} Terminated (Reason: Error, Exit Code: 137 (SIGKILL))`,
+      'the runner names the exit as kubectl describe does',
+    );
     t.match(said, 'connections through it were reset');
-    t.match(said, new RegExp(`${esc(v.child)}: Started container ${esc(v.container)} again .*RESTARTS ${restarts}`), 'and the restart, with the RESTARTS count');
+    t.match(
+      said,
+      new RegExp(`${esc(v.child)}: Started container ${esc(v.container)} again .*RESTARTS ${restarts}`),
+      'and the restart, with the RESTARTS count',
+    );
     t.notMatch(said, /tearing the mesh down/, 'the mesh was not torn down');
     const now = processesMentioning(tmp.dir);
     t.equal(now.length, processes, 'the same number of processes: one new process in place of the killed one, no orphan');
-    t.notOk(now.some((p) => p.pid === pid), 'the killed pid is gone');
+    t.notOk(
+      now.some((p) => p.pid === pid),
+      'the killed pid is gone',
+    );
   } finally {
     await load.stop();
   }
@@ -91,7 +112,11 @@ t.test('kill -9 of ztunnel B, the waypoint and productpage during traffic: resta
     await run.waitForOutput(new RegExp(`${esc(b.child)}: Ready again .* RESTARTS 3`), READY_AGAIN_MS);
     const said = run.output().slice(mark);
     // 100 ms if the restart before came after the reset window, else doubled to 200 ms.
-    t.match(said, new RegExp(`${esc(b.child)}: CrashLoopBackOff: Back-off (100|200)ms restarting failed container istio-proxy in pod ${esc(b.child)}, RESTARTS 2`), 'the back-off, in the kubelet event words');
+    t.match(
+      said,
+      new RegExp(`${esc(b.child)}: CrashLoopBackOff: Back-off (100|200)ms restarting failed container istio-proxy in pod ${esc(b.child)}, RESTARTS 2`),
+      'the back-off, in the kubelet event words',
+    );
     t.match(said, new RegExp(`${esc(b.child)}: Started container istio-proxy again after a back-off of (100|200)ms, RESTARTS 3`));
     t.ok((await untilOk(A.capture.host, A.capture.l7, RECOVERY_MS)).ms !== undefined, 'requests succeed again');
   });

@@ -128,7 +128,10 @@ t.test('one request recorded and scraped', async (t) => {
   // Histograms: every Istio bucket is present, cumulative, with sum and count.
   const les = findSamples(samples, `${REQUEST_DURATION}_bucket`).map((s) => s.labels.le);
   t.same(les, [...DURATION_BUCKETS_MS.map(String), '+Inf']);
-  t.same(findSamples(samples, `${REQUEST_BYTES}_bucket`).map((s) => s.labels.le), [...BYTE_BUCKETS.map(String), '+Inf']);
+  t.same(
+    findSamples(samples, `${REQUEST_BYTES}_bucket`).map((s) => s.labels.le),
+    [...BYTE_BUCKETS.map(String), '+Inf'],
+  );
   t.equal(bucket(samples, REQUEST_DURATION, '1'), 0, '3.2 ms is above 1');
   t.equal(bucket(samples, REQUEST_DURATION, '5'), 1);
   t.equal(bucket(samples, REQUEST_DURATION, '+Inf'), 1);
@@ -154,7 +157,10 @@ t.test('allowed, denied and failed requests are separate series', async (t) => {
   const samples = parsePromText(await m.metrics());
   t.equal(sumSamples(samples, REQUESTS_TOTAL), 5);
   t.equal(sumSamples(samples, REQUESTS_TOTAL, { response_code: '200', source_workload: 'sleep' }), 2);
-  t.equal(sumSamples(samples, REQUESTS_TOTAL, { response_code: '403', response_flags: '-', source_principal: 'spiffe://cluster.local/ns/default/sa/notsleep' }), 1);
+  t.equal(
+    sumSamples(samples, REQUESTS_TOTAL, { response_code: '403', response_flags: '-', source_principal: 'spiffe://cluster.local/ns/default/sa/notsleep' }),
+    1,
+  );
   t.equal(sumSamples(samples, REQUESTS_TOTAL, { response_code: '503', response_flags: 'UF' }), 1);
   t.equal(sumSamples(samples, REQUESTS_TOTAL, { response_code: '404', response_flags: 'NR' }), 1);
   t.equal(findSamples(samples, REQUESTS_TOTAL).length, 4, 'one series per label set');

@@ -35,7 +35,11 @@ t.test('lines of one turn go out in one write, in order', async (t) => {
 
 t.test('a line queued just before exit is still written', async (t) => {
   const module = path.resolve(__dirname, '..', '..', 'dist', 'src', 'telemetry', 'stdout-lines.js');
-  const r = spawnSync(process.execPath, ['-e', `const { writeStdoutLine } = require(${JSON.stringify(module)}); writeStdoutLine('first'); writeStdoutLine('last'); process.exit(0);`], { encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    ['-e', `const { writeStdoutLine } = require(${JSON.stringify(module)}); writeStdoutLine('first'); writeStdoutLine('last'); process.exit(0);`],
+    { encoding: 'utf8' },
+  );
   t.equal(r.status, 0);
   t.equal(r.stdout, 'first\nlast\n');
 });

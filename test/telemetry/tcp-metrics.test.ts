@@ -59,8 +59,15 @@ t.test('workload label helpers fill canonical names as Istio does', async (t) =>
   t.same(canonicalService(productpageV1), { name: 'productpage', revision: 'v1' });
   t.same(canonicalService(sleep), { name: 'sleep', revision: 'latest' });
   t.same(canonicalService({ labels: {}, workloadName: 'ratings-v1' }), { name: 'ratings-v1', revision: 'latest' });
-  t.same(canonicalService({ labels: { 'service.istio.io/canonical-name': 'pp', app: 'x', 'app.kubernetes.io/version': '2' }, workloadName: 'w' }), { name: 'pp', revision: '2' });
-  t.match(serviceLabels(productpageSvc), { destination_service: 'productpage.default.svc.cluster.local', destination_service_name: 'productpage', destination_service_namespace: 'default' });
+  t.same(canonicalService({ labels: { 'service.istio.io/canonical-name': 'pp', app: 'x', 'app.kubernetes.io/version': '2' }, workloadName: 'w' }), {
+    name: 'pp',
+    revision: '2',
+  });
+  t.match(serviceLabels(productpageSvc), {
+    destination_service: 'productpage.default.svc.cluster.local',
+    destination_service_name: 'productpage',
+    destination_service_namespace: 'default',
+  });
 });
 
 t.test('tcpLabels fills unknowns and writes principals with spiffe://', async (t) => {
@@ -72,7 +79,11 @@ t.test('tcpLabels fills unknowns and writes principals with spiffe://', async (t
   t.equal(l.request_protocol, 'tcp');
   t.equal(l.response_flags, '-');
   t.equal(l.connection_security_policy, 'unknown', 'passthrough is unknown');
-  t.equal(tcpLabels({ reporter: 'source', source_principal: 'spiffe://cluster.local/ns/a/sa/b' }).source_principal, 'spiffe://cluster.local/ns/a/sa/b', 'no double prefix');
+  t.equal(
+    tcpLabels({ reporter: 'source', source_principal: 'spiffe://cluster.local/ns/a/sa/b' }).source_principal,
+    'spiffe://cluster.local/ns/a/sa/b',
+    'no double prefix',
+  );
 });
 
 t.test('one connection recorded and scraped', async (t) => {

@@ -93,7 +93,10 @@ t.test('TEXT: Istio’s default format, as its docs show a denial', async (t) =>
     envoyTextLine(denied),
     '[2022-11-17T06:24:52.001Z] "GET /productpage HTTP/1.1" 403 - rbac_access_denied_matched_policy[none] - "-" 0 19 0 - "-" "-" "-" "productpage:9080" "-" - - 10.8.4.226:9080 10.4.1.8:42000 - default trace_id=- rbac_policy=-',
   );
-  t.match(envoyTextLine(allowed), /^\[2022-11-17T06:24:51\.467Z\] "GET \/productpage\?u=normal HTTP\/1\.1" 200 - via_upstream - "-" 0 5293 12 11 "-" "curl\/8\.5\.0" /);
+  t.match(
+    envoyTextLine(allowed),
+    /^\[2022-11-17T06:24:51\.467Z\] "GET \/productpage\?u=normal HTTP\/1\.1" 200 - via_upstream - "-" 0 5293 12 11 "-" "curl\/8\.5\.0" /,
+  );
 });
 
 t.test('WaypointAccessLog writes one line per request to its sink', async (t) => {

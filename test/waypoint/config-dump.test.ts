@@ -56,13 +56,22 @@ function listeners(d: EnvoyConfigDump): Map<string, JsonObject> {
   return new Map(list(dig(findConfig(d, 'listeners'), 'dynamic_listeners')).map((l) => [l.name as string, dig(l, 'active_state', 'listener') as JsonObject]));
 }
 function clusters(d: EnvoyConfigDump): Map<string, JsonObject> {
-  return new Map(list(dig(findConfig(d, 'clusters'), 'dynamic_active_clusters')).map((c) => [dig(c, 'cluster', 'name') as string, dig(c, 'cluster') as JsonObject]));
+  return new Map(
+    list(dig(findConfig(d, 'clusters'), 'dynamic_active_clusters')).map((c) => [dig(c, 'cluster', 'name') as string, dig(c, 'cluster') as JsonObject]),
+  );
 }
 function endpoints(d: EnvoyConfigDump): Map<string, JsonObject> {
-  return new Map(list(dig(findConfig(d, 'endpoints'), 'dynamic_endpoint_configs')).map((e) => [dig(e, 'endpoint_config', 'cluster_name') as string, dig(e, 'endpoint_config') as JsonObject]));
+  return new Map(
+    list(dig(findConfig(d, 'endpoints'), 'dynamic_endpoint_configs')).map((e) => [
+      dig(e, 'endpoint_config', 'cluster_name') as string,
+      dig(e, 'endpoint_config') as JsonObject,
+    ]),
+  );
 }
 function routeConfigs(d: EnvoyConfigDump): Map<string, JsonObject> {
-  return new Map(list(dig(findConfig(d, 'routes'), 'dynamic_route_configs')).map((r) => [dig(r, 'route_config', 'name') as string, dig(r, 'route_config') as JsonObject]));
+  return new Map(
+    list(dig(findConfig(d, 'routes'), 'dynamic_route_configs')).map((r) => [dig(r, 'route_config', 'name') as string, dig(r, 'route_config') as JsonObject]),
+  );
 }
 function httpFilters(listener: JsonObject): JsonObject[] {
   return list(dig(listener, 'filter_chains', 0, 'filters', 0, 'typed_config', 'http_filters'));
@@ -108,7 +117,11 @@ t.test('listener names follow the path of the seed', async (t) => {
     t.ok(names.includes(n), n);
   }
   const details = scenario.services.find((s) => s.name === 'details');
-  if (details && !served.includes(details)) t.notOk(names.some((n) => n.includes('10.4.1.12')), 'details does not use the waypoint: no listener for its pod');
+  if (details && !served.includes(details))
+    t.notOk(
+      names.some((n) => n.includes('10.4.1.12')),
+      'details does not use the waypoint: no listener for its pod',
+    );
   t.equal(vipListenerName(productpage, 9080), `inbound-vip|9080||${PP_HOST}`);
 });
 
@@ -120,7 +133,11 @@ t.test('stage 1: inbound_CONNECT_terminate matches :authority VIP:port', async (
   t.equal(hcm.name, 'envoy.filters.network.http_connection_manager');
   t.equal(dig(hcm, 'typed_config', 'http2_protocol_options', 'allow_connect'), true);
   const routes = list(dig(hcm, 'typed_config', 'route_config', 'virtual_hosts', 0, 'routes'));
-  t.equal(routes.length, served.reduce((n, s) => n + s.ports.length, 0), 'one route per served service port');
+  t.equal(
+    routes.length,
+    served.reduce((n, s) => n + s.ports.length, 0),
+    'one route per served service port',
+  );
   const pp = routes.find((r) => dig(r, 'match', 'headers', 0, 'string_match', 'exact') === '10.8.4.226:9080')!;
   t.ok(pp, 'the seed’s :authority');
   t.same(dig(pp, 'match', 'connect_matcher'), {});
@@ -133,7 +150,10 @@ t.test('stage 1: inbound_CONNECT_terminate matches :authority VIP:port', async (
 
   const internal = clusters(dump()).get(internalClusterName(productpage, 9080))!;
   t.equal(internal.type, 'STATIC');
-  t.equal(dig(internal, 'load_assignment', 'endpoints', 0, 'lb_endpoints', 0, 'endpoint', 'address', 'envoy_internal_address', 'server_listener_name'), `inbound-vip|9080||${PP_HOST}`);
+  t.equal(
+    dig(internal, 'load_assignment', 'endpoints', 0, 'lb_endpoints', 0, 'endpoint', 'address', 'envoy_internal_address', 'server_listener_name'),
+    `inbound-vip|9080||${PP_HOST}`,
+  );
 });
 
 t.test('stage 2: inbound-vip|9080|http|<host> routes', async (t) => {
@@ -156,7 +176,10 @@ t.test('stage 2: inbound-vip|9080|http|<host> routes', async (t) => {
 
   // reviews: the HTTPRoute's two rules, most specific first, named <ns>.<name>.<index>.
   const rv = list(dig(routes.get(vipStage(reviews, 9080)), 'virtual_hosts', 0, 'routes'));
-  t.same(rv.map((r) => r.name), ['default.reviews.0', 'default.reviews.1']);
+  t.same(
+    rv.map((r) => r.name),
+    ['default.reviews.0', 'default.reviews.1'],
+  );
   t.same(dig(rv[0], 'match', 'headers'), [{ name: 'end-user', string_match: { exact: 'jason' } }]);
   t.equal(dig(rv[0], 'route', 'cluster'), 'inbound-vip|9080|http|reviews-v2.default.svc.cluster.local');
   t.same(dig(rv[1], 'route', 'weighted_clusters', 'clusters'), [
@@ -201,9 +224,15 @@ t.test('stage 3: inbound-pod|9080||10.4.0.5 carries the seed’s RBAC filter', a
   const d = dump();
   const l = listeners(d).get('inbound-pod|9080||10.4.0.5')!;
   t.equal(dig(l, 'filter_chains', 0, 'filters', 0, 'typed_config', 'route_config', 'name'), 'inbound-pod|9080||10.4.0.5');
-  t.equal(dig(l, 'filter_chains', 0, 'filters', 0, 'typed_config', 'route_config', 'virtual_hosts', 0, 'routes', 0, 'route', 'cluster'), 'inbound-pod|9080||10.4.0.5');
+  t.equal(
+    dig(l, 'filter_chains', 0, 'filters', 0, 'typed_config', 'route_config', 'virtual_hosts', 0, 'routes', 0, 'route', 'cluster'),
+    'inbound-pod|9080||10.4.0.5',
+  );
   const filters = httpFilters(l);
-  t.same(filters.map((f) => f.name), ['envoy.filters.http.rbac', 'envoy.filters.http.router']);
+  t.same(
+    filters.map((f) => f.name),
+    ['envoy.filters.http.rbac', 'envoy.filters.http.router'],
+  );
   const rbac = dig(filters[0], 'typed_config') as JsonObject;
   t.equal(rbac['@type'], 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC');
   t.equal(rbac.shadow_rules_stat_prefix, 'istio_dry_run_allow_');
@@ -234,8 +263,16 @@ t.test('stage 3: inbound-pod|9080||10.4.0.5 carries the seed’s RBAC filter', a
   // waypoint applies selector policies too, as the seed's did, so both show here.
   for (const ip of ['10.4.3.4', '10.4.3.5', '10.4.3.6']) {
     const reviews = httpFilters(listeners(d).get(`inbound-pod|9080||${ip}`)!);
-    t.same(reviews.map((f) => f.name), ['envoy.filters.http.rbac', 'envoy.filters.http.router'], `reviews (${ip}): an RBAC filter`);
-    t.same(Object.keys(dig(reviews[0], 'typed_config', 'rules', 'policies') as JsonObject), ['ns[default]-policy[reviews-viewer]-rule[0]', 'ns[default]-policy[reviews-ztunnel]-rule[0]'], `reviews (${ip}): its own policies, not productpage's`);
+    t.same(
+      reviews.map((f) => f.name),
+      ['envoy.filters.http.rbac', 'envoy.filters.http.router'],
+      `reviews (${ip}): an RBAC filter`,
+    );
+    t.same(
+      Object.keys(dig(reviews[0], 'typed_config', 'rules', 'policies') as JsonObject),
+      ['ns[default]-policy[reviews-viewer]-rule[0]', 'ns[default]-policy[reviews-ztunnel]-rule[0]'],
+      `reviews (${ip}): its own policies, not productpage's`,
+    );
   }
 });
 
@@ -286,8 +323,20 @@ t.test('stage 4: the inbound-pod cluster tunnels through inbound_CONNECT_origina
   t.equal(tls['@type'], 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext');
   t.same(dig(tls, 'common_tls_context', 'tls_params'), { tls_minimum_protocol_version: 'TLSv1_3', tls_maximum_protocol_version: 'TLSv1_3' });
   t.same(dig(tls, 'common_tls_context', 'alpn_protocols'), ['h2']);
-  t.same(dig(tls, 'common_tls_context', 'combined_validation_context', 'default_validation_context', 'match_subject_alt_names'), [{ prefix: 'spiffe://cluster.local/' }]);
-  t.equal(dig(oc, 'typed_extension_protocol_options', 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions', 'explicit_http_config', 'http2_protocol_options', 'allow_connect'), true);
+  t.same(dig(tls, 'common_tls_context', 'combined_validation_context', 'default_validation_context', 'match_subject_alt_names'), [
+    { prefix: 'spiffe://cluster.local/' },
+  ]);
+  t.equal(
+    dig(
+      oc,
+      'typed_extension_protocol_options',
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+      'explicit_http_config',
+      'http2_protocol_options',
+      'allow_connect',
+    ),
+    true,
+  );
 });
 
 t.test('every cluster a route or endpoint names is in the dump', async (t) => {
@@ -341,22 +390,64 @@ t.test('DENY, AUDIT, CUSTOM and ALLOW filters in Istio’s order, with L7 fields
         {},
       ],
     }),
-    policy('deny-admin', { targetRefs: [{ kind: 'Service', group: '', name: 'reviews' }], action: 'DENY', rules: [{ to: [{ operation: { paths: ['/admin/{**}'] } }] }] }),
+    policy('deny-admin', {
+      targetRefs: [{ kind: 'Service', group: '', name: 'reviews' }],
+      action: 'DENY',
+      rules: [{ to: [{ operation: { paths: ['/admin/{**}'] } }] }],
+    }),
     policy('audit-all', { selector: { matchLabels: { app: 'reviews' } }, action: 'AUDIT', rules: [{}] }),
-    policy('ext', { targetRefs: [{ kind: 'Service', group: '', name: 'reviews' }], action: 'CUSTOM', provider: { name: 'opa' }, rules: [{ to: [{ operation: { methods: ['POST'] } }] }] }),
+    policy('ext', {
+      targetRefs: [{ kind: 'Service', group: '', name: 'reviews' }],
+      action: 'CUSTOM',
+      provider: { name: 'opa' },
+      rules: [{ to: [{ operation: { methods: ['POST'] } }] }],
+    }),
     policy('other-service', { targetRefs: [{ kind: 'Service', group: '', name: 'ratings' }], rules: [{}] }),
   ];
   const d = dump({ policies: docs });
   const filters = httpFilters(listeners(d).get('inbound-pod|9080||10.4.3.4')!);
-  t.same(filters.map((f) => f.name), ['envoy.filters.http.rbac', 'envoy.filters.http.ext_authz', 'envoy.filters.http.rbac', 'envoy.filters.http.rbac', 'envoy.filters.http.rbac', 'envoy.filters.http.router']);
+  t.same(
+    filters.map((f) => f.name),
+    [
+      'envoy.filters.http.rbac',
+      'envoy.filters.http.ext_authz',
+      'envoy.filters.http.rbac',
+      'envoy.filters.http.rbac',
+      'envoy.filters.http.rbac',
+      'envoy.filters.http.router',
+    ],
+  );
   const [custom, extAuthz, audit, deny, allow] = filters.map((f) => dig(f, 'typed_config') as JsonObject);
   t.same(Object.keys(dig(custom, 'shadow_rules', 'policies') as JsonObject), ['ns[default]-policy[ext]-rule[0]']);
   t.equal(dig(custom, 'shadow_rules_stat_prefix'), 'istio_ext_authz_');
   t.equal(extAuthz.failure_mode_allow, false);
   t.equal(dig(audit, 'rules', 'action'), 'LOG');
   t.equal(dig(deny, 'rules', 'action'), 'DENY');
-  t.same(dig(deny, 'rules', 'policies', 'ns[default]-policy[deny-admin]-rule[0]', 'permissions', 0, 'and_rules', 'rules', 0, 'or_rules', 'rules', 0, 'uri_template', 'typed_config', 'path_template'), '/admin/{**}');
-  t.same(Object.keys(dig(allow, 'rules', 'policies') as JsonObject), ['ns[default]-policy[allow-get]-rule[0]', 'ns[default]-policy[allow-get]-rule[1]'], 'other-service is not rendered here');
+  t.same(
+    dig(
+      deny,
+      'rules',
+      'policies',
+      'ns[default]-policy[deny-admin]-rule[0]',
+      'permissions',
+      0,
+      'and_rules',
+      'rules',
+      0,
+      'or_rules',
+      'rules',
+      0,
+      'uri_template',
+      'typed_config',
+      'path_template',
+    ),
+    '/admin/{**}',
+  );
+  t.same(
+    Object.keys(dig(allow, 'rules', 'policies') as JsonObject),
+    ['ns[default]-policy[allow-get]-rule[0]', 'ns[default]-policy[allow-get]-rule[1]'],
+    'other-service is not rendered here',
+  );
 
   const rule0 = dig(allow, 'rules', 'policies', 'ns[default]-policy[allow-get]-rule[0]') as JsonObject;
   t.same(dig(rule0, 'permissions'), [
@@ -389,13 +480,20 @@ t.test('DENY, AUDIT, CUSTOM and ALLOW filters in Istio’s order, with L7 fields
       },
     },
   ]);
-  t.same(dig(allow, 'rules', 'policies', 'ns[default]-policy[allow-get]-rule[1]'), {
-    permissions: [{ and_rules: { rules: [{ any: true }] } }],
-    principals: [{ and_ids: { ids: [{ any: true }] } }],
-  }, 'an empty rule matches everything');
+  t.same(
+    dig(allow, 'rules', 'policies', 'ns[default]-policy[allow-get]-rule[1]'),
+    {
+      permissions: [{ and_rules: { rules: [{ any: true }] } }],
+      principals: [{ and_ids: { ids: [{ any: true }] } }],
+    },
+    'an empty rule matches everything',
+  );
 
   // productpage's pod only has the policies that target productpage (none of these).
-  t.same(httpFilters(listeners(d).get('inbound-pod|9080||10.4.0.5')!).map((f) => f.name), ['envoy.filters.http.router']);
+  t.same(
+    httpFilters(listeners(d).get('inbound-pod|9080||10.4.0.5')!).map((f) => f.name),
+    ['envoy.filters.http.router'],
+  );
 });
 
 t.test('a custom route table (the waypoint’s own) is used when given', async (t) => {
@@ -408,7 +506,11 @@ t.test('a custom route table (the waypoint’s own) is used when given', async (
     },
   });
   t.same(calls, ['productpage:9080']);
-  t.same([...listeners(d).keys()], [STAGE_TERMINATE, vipListenerName(productpage, 9080), 'inbound-pod|9080||10.4.0.5', STAGE_ORIGINATE], 'only what productpage needs');
+  t.same(
+    [...listeners(d).keys()],
+    [STAGE_TERMINATE, vipListenerName(productpage, 9080), 'inbound-pod|9080||10.4.0.5', STAGE_ORIGINATE],
+    'only what productpage needs',
+  );
 });
 
 /** Every HTTP connection manager in the dump, with the listener it sits in. */
@@ -441,7 +543,14 @@ t.test('meshConfig.pathNormalization shows as the connection manager fields Isti
     }
   }
   // In the dump's field order: normalize_path (30), merge_slashes (33), request_id_extension (36), path_with_escaped_slashes_action (45).
-  const vip = connectionManagers(configDump(new MeshState({ ...scenario, meshConfig: { pathNormalization: { normalization: 'MERGE_SLASHES' } } }), waypoint, served, { lastUpdated: WHEN })).find(([n]) => n.startsWith('inbound-vip|'))![1];
+  const vip = connectionManagers(
+    configDump(new MeshState({ ...scenario, meshConfig: { pathNormalization: { normalization: 'MERGE_SLASHES' } } }), waypoint, served, { lastUpdated: WHEN }),
+  ).find(([n]) => n.startsWith('inbound-vip|'))![1];
   const keys = Object.keys(vip);
-  t.ok(keys.indexOf('normalize_path') < keys.indexOf('merge_slashes') && keys.indexOf('merge_slashes') < keys.indexOf('request_id_extension') && keys.indexOf('request_id_extension') < keys.indexOf('path_with_escaped_slashes_action'), keys.join(','));
+  t.ok(
+    keys.indexOf('normalize_path') < keys.indexOf('merge_slashes') &&
+      keys.indexOf('merge_slashes') < keys.indexOf('request_id_extension') &&
+      keys.indexOf('request_id_extension') < keys.indexOf('path_with_escaped_slashes_action'),
+    keys.join(','),
+  );
 });

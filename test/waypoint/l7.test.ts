@@ -199,7 +199,8 @@ t.test('the waypoint originates a CONNECT to the pod, as itself, with x-envoy-or
   t.equal(r.status, 200);
   const isInbound = (x: AccessRecord) => field(x, 'direction') === 'inbound' && field(x, 'dst.workload') === PODS.productpage;
   // Records are written at close; other tests' keep-alive connections to reviews may close now too.
-  const isOutbound = (x: AccessRecord) => field(x, 'direction') === 'outbound' && field(x, 'src.workload') === PODS.sleep && field(x, 'dst.service') === 'productpage.default.svc.cluster.local';
+  const isOutbound = (x: AccessRecord) =>
+    field(x, 'direction') === 'outbound' && field(x, 'src.workload') === PODS.sleep && field(x, 'dst.service') === 'productpage.default.svc.cluster.local';
   // The waypoint's upstream connection is logged by ztunnel when it closes, once idle.
   const found = await mesh.records.waitFor(since, (rs) => rs.some(isInbound) && rs.some(isOutbound), UPSTREAM_IDLE_TIMEOUT_MS + 4000);
   const inbound = found.find(isInbound);
@@ -251,7 +252,15 @@ t.test('a request body crosses the waypoint whole, and istio_request_bytes count
   probeSeen.length = 0;
   const reply = await new Promise<{ status: number; body: string }>((resolve, reject) => {
     const req = http.request(
-      { host: A.capture.host, port: A.capture.probe, method: 'POST', path: '/upload', agent: false, headers: { host: 'probe:8080', 'content-length': body.length }, timeout: 10_000 },
+      {
+        host: A.capture.host,
+        port: A.capture.probe,
+        method: 'POST',
+        path: '/upload',
+        agent: false,
+        headers: { host: 'probe:8080', 'content-length': body.length },
+        timeout: 10_000,
+      },
       (res) => {
         let text = '';
         res.on('data', (c: Buffer) => (text += c));
@@ -293,10 +302,25 @@ t.test('1,000 requests on one keep-alive connection are routed and authorized on
   const sockets = new Set<net.Socket>();
   const wrong: string[] = [];
   const kinds: Array<{ what: string; path: string; headers: Record<string, string>; ok: (r: Reply) => boolean }> = [
-    { what: 'jason /reviews/0', path: '/reviews/0', headers: { 'end-user': 'jason' }, ok: (r: Reply) => r.status === 200 && podnameOf(r.body) === PODS.reviewsV2 },
-    { what: 'anonymous /reviews/0', path: '/reviews/0', headers: {}, ok: (r: Reply) => r.status === 200 && [PODS.reviewsV1, PODS.reviewsV3].includes(podnameOf(r.body) as never) },
+    {
+      what: 'jason /reviews/0',
+      path: '/reviews/0',
+      headers: { 'end-user': 'jason' },
+      ok: (r: Reply) => r.status === 200 && podnameOf(r.body) === PODS.reviewsV2,
+    },
+    {
+      what: 'anonymous /reviews/0',
+      path: '/reviews/0',
+      headers: {},
+      ok: (r: Reply) => r.status === 200 && [PODS.reviewsV1, PODS.reviewsV3].includes(podnameOf(r.body) as never),
+    },
     { what: 'jason GET /reviews/1 (DENY)', path: '/reviews/1', headers: { 'end-user': 'jason' }, ok: (r: Reply) => r.status === 403 && r.body === RBAC_DENIED },
-    { what: 'jason /reviews/2', path: '/reviews/2', headers: { 'end-user': 'jason' }, ok: (r: Reply) => r.status === 200 && podnameOf(r.body) === PODS.reviewsV2 },
+    {
+      what: 'jason /reviews/2',
+      path: '/reviews/2',
+      headers: { 'end-user': 'jason' },
+      ok: (r: Reply) => r.status === 200 && podnameOf(r.body) === PODS.reviewsV2,
+    },
     { what: 'anonymous GET /reviews/1 (DENY)', path: '/reviews/1', headers: {}, ok: (r: Reply) => r.status === 403 && r.body === RBAC_DENIED },
   ];
   const counts = new Map<string, number>();

@@ -30,7 +30,14 @@ const TABLE: ReadonlyArray<readonly [string, Expected, Expected, Expected, Expec
   ['/%2e%2e/admin', '/%2e%2e/admin', '/admin', '/admin', '/admin', 'envoy: %2e%2e is "..", either case'],
   ['/admin%2Fx', '/admin%2Fx', '/admin%2Fx', '/admin%2Fx', '/admin/x', 'istio: %2F is decoded only by DECODE_AND_MERGE_SLASHES'],
   ['/admin%5cx', '/admin%5cx', '/admin%5cx', '/admin%5cx', '/admin/x', 'istio: %5c becomes "\\", then a slash'],
-  ['/x%2f..%2fadmin', '/x%2f..%2fadmin', '/x%2f..%2fadmin', '/x%2f..%2fadmin', '/admin', 'derived: lower-case %2f unescaped before canonicalization, so ".." climbs'],
+  [
+    '/x%2f..%2fadmin',
+    '/x%2f..%2fadmin',
+    '/x%2f..%2fadmin',
+    '/x%2f..%2fadmin',
+    '/admin',
+    'derived: lower-case %2f unescaped before canonicalization, so ".." climbs',
+  ],
   ['/./admin', '/./admin', '/admin', '/admin', '/admin', 'envoy: "/./a/b" is "/a/b"'],
   ['/app//../admin', '/app//../admin', '/app/admin', '/app/admin', '/app/admin', 'istio: ".." climbs one empty segment; merging comes after'],
   ['/app/\\/\\/\\admin', '/app/\\/\\/\\admin', '/app//////admin', '/app/admin', '/app/admin', 'istio'],
@@ -40,7 +47,14 @@ const TABLE: ReadonlyArray<readonly [string, Expected, Expected, Expected, Expec
   ['/admin.', '/admin.', '/admin.', '/admin.', '/admin.', 'istio (/admin%2e): a dot inside a name is no segment'],
   ['/../../admin', '/../../admin', '/admin', '/admin', '/admin', 'envoy: ".." never climbs above the root'],
   // Queries are left as they are, whatever they hold.
-  ['/admin/x/..?q=/../y', '/admin/x/..?q=/../y', '/admin/?q=/../y', '/admin/?q=/../y', '/admin/?q=/../y', 'envoy: the query is cut off, the path canonicalized, the query put back'],
+  [
+    '/admin/x/..?q=/../y',
+    '/admin/x/..?q=/../y',
+    '/admin/?q=/../y',
+    '/admin/?q=/../y',
+    '/admin/?q=/../y',
+    'envoy: the query is cut off, the path canonicalized, the query put back',
+  ],
   ['/a?b=%2F&c=..//d', '/a?b=%2F&c=..//d', '/a?b=%2F&c=..//d', '/a?b=%2F&c=..//d', '/a?b=%2F&c=..//d', 'envoy: slashes and escapes in the query are ignored'],
   // Encoded characters that must stay encoded; unreserved ones are decoded.
   ['/a%20b%3Fc', '/a%20b%3Fc', '/a%20b%3Fc', '/a%20b%3Fc', '/a%20b%3Fc', 'istio: only A-Z a-z 0-9 - . _ ~ are decoded'],
@@ -78,7 +92,11 @@ t.test(`${TABLE.length} paths × the four modes, as Envoy normalizes them`, asyn
     const why = row[4];
     MODES.forEach((mode, i) => {
       const want = row[i];
-      t.equal(normalizeRequestPath(input, mode), want === REJECT ? undefined : want, `${mode} ${JSON.stringify(input)} → ${want === REJECT ? '400' : JSON.stringify(want)} (${why})`);
+      t.equal(
+        normalizeRequestPath(input, mode),
+        want === REJECT ? undefined : want,
+        `${mode} ${JSON.stringify(input)} → ${want === REJECT ? '400' : JSON.stringify(want)} (${why})`,
+      );
     });
   }
 });

@@ -39,7 +39,10 @@ async function stop(r: Running | undefined): Promise<void> {
 /** The connection-manager fields of the waypoint's inbound-vip listener, from its /config_dump. */
 async function hcmPathFields(mesh: Mesh): Promise<Record<string, unknown>> {
   const dump = JSON.parse((await mesh.get(`http://${hostAddress(A.pod.waypoint)}:15000/config_dump`)).body) as {
-    configs: { '@type': string; dynamic_listeners?: { name: string; active_state: { listener: { filter_chains: { filters: { typed_config: Record<string, unknown> }[] }[] } } }[] }[];
+    configs: {
+      '@type': string;
+      dynamic_listeners?: { name: string; active_state: { listener: { filter_chains: { filters: { typed_config: Record<string, unknown> }[] }[] } } }[];
+    }[];
   };
   const listeners = dump.configs.find((c) => c['@type'].endsWith('ListenersConfigDump'))!.dynamic_listeners!;
   const vip = listeners.find((l) => l.name.startsWith('inbound-vip|8080|'))!;
@@ -100,10 +103,18 @@ t.test('BASE (Istio’s default)', async (t) => {
     t.equal(reply.status, 400);
     t.equal(reply.headers['content-length'], '0', 'no body, as Envoy’s local reply');
     t.same(requestLines(pod), []);
-    t.match(await logged(log, from, '/x/%00/admin'), { response_code: 400, response_flags: '-', response_code_details: 'path_normalization_failed' }, 'the access log says why');
+    t.match(
+      await logged(log, from, '/x/%00/admin'),
+      { response_code: 400, response_flags: '-', response_code_details: 'path_normalization_failed' },
+      'the access log says why',
+    );
     // A bodyless request leaves the connection open, as Envoy does: the next request is answered.
     const both = await send(N, 'GET /x/%00 HTTP/1.1\r\nhost: probe:8080\r\n\r\nGET /public/%61 HTTP/1.1\r\nhost: probe:8080\r\nconnection: close\r\n\r\n', 2);
-    t.same(both.responses.map((x) => x.status), [400, 200], 'then 200 on the same connection');
+    t.same(
+      both.responses.map((x) => x.status),
+      [400, 200],
+      'then 200 on the same connection',
+    );
     // With a body, Envoy answers before reading it and closes.
     const post = await send(N, 'POST /x/%00 HTTP/1.1\r\nhost: probe:8080\r\ncontent-length: 5\r\n\r\nhello');
     t.equal(post.responses[0]?.status, 400);

@@ -185,11 +185,13 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /** istio_requests_total of the waypoint for the probe, by response_flags and code. */
 async function requestsFlagged(flags: string, code: string): Promise<number> {
   const text = await new Promise<string>((resolve, reject) => {
-    http.get({ host: hostAddress(A.pod.waypoint), port: 15020, path: '/metrics', agent: false }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c));
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
+    http
+      .get({ host: hostAddress(A.pod.waypoint), port: 15020, path: '/metrics', agent: false }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c));
+        res.on('end', () => resolve(body));
+      })
+      .on('error', reject);
   });
   return sumSamples(parsePromText(text), 'istio_requests_total', { response_flags: flags, response_code: code });
 }

@@ -176,7 +176,13 @@ async function checkOwnTrace(t: Test, r: ExpectationResult, from: string): Promi
   t.equal(tr.outbound?.['src.workload'], from, 'the outbound record is of this source');
   t.equal(tr.outbound?.trace_id, tr.traceId);
   t.equal(tr.waypoint?.traceId, tr.traceId, 'the waypoint record is of this trace');
-  t.equal(tr.waypoint?.stages[0]?.detail.peer, r.expectation.from === PODS.ingress ? 'spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account' : 'spiffe://cluster.local/ns/default/sa/sleep', 'stage 1 saw this client');
+  t.equal(
+    tr.waypoint?.stages[0]?.detail.peer,
+    r.expectation.from === PODS.ingress
+      ? 'spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account'
+      : 'spiffe://cluster.local/ns/default/sa/sleep',
+    'stage 1 saw this client',
+  );
   const authority = tr.waypoint?.stages[3]?.detail.authority;
   t.ok(authority, 'stage 4 names an authority');
   const reused = tr.waypoint?.stages[3]?.detail.upstream === 'reused';
@@ -260,13 +266,27 @@ t.test("the waypoint's L7 metrics carry Istio's labels", async (t) => {
     connection_security_policy: 'mutual_tls',
   };
   const sets = {
-    sleep: { ...common, source_workload: 'sleep', source_canonical_service: 'sleep', source_principal: 'spiffe://cluster.local/ns/default/sa/sleep', response_code: '200', response_flags: '-' },
-    notsleep: { ...common, source_workload: 'notsleep', source_canonical_service: 'notsleep', source_principal: 'spiffe://cluster.local/ns/default/sa/notsleep', response_code: '403', response_flags: '-' },
+    sleep: {
+      ...common,
+      source_workload: 'sleep',
+      source_canonical_service: 'sleep',
+      source_principal: 'spiffe://cluster.local/ns/default/sa/sleep',
+      response_code: '200',
+      response_flags: '-',
+    },
+    notsleep: {
+      ...common,
+      source_workload: 'notsleep',
+      source_canonical_service: 'notsleep',
+      source_principal: 'spiffe://cluster.local/ns/default/sa/notsleep',
+      response_code: '403',
+      response_flags: '-',
+    },
   };
   const complete = (s: Sample[]) =>
     Object.values(sets).every((labels) =>
-      ['istio_requests_total', 'istio_request_duration_milliseconds_count', 'istio_request_bytes_count', 'istio_response_bytes_count'].every(
-        (name) => findSamples(s, name, labels).some((x) => x.value >= 1),
+      ['istio_requests_total', 'istio_request_duration_milliseconds_count', 'istio_request_bytes_count', 'istio_response_bytes_count'].every((name) =>
+        findSamples(s, name, labels).some((x) => x.value >= 1),
       ),
     );
   const samples = await waypointMetrics(complete);
@@ -287,5 +307,9 @@ t.test("the waypoint's L7 metrics carry Istio's labels", async (t) => {
   // Only the waypoint reports here, and nothing reported as the source or the destination.
   const reporters = new Set(findSamples(samples, 'istio_requests_total').map((s) => s.labels.reporter));
   t.same([...reporters], ['waypoint'], 'every series has reporter="waypoint"');
-  t.same(findSamples(samples, 'istio_requests_total', { ...common, source_workload: 'notsleep', response_code: '200' }), [], 'notsleep was never counted as a 200');
+  t.same(
+    findSamples(samples, 'istio_requests_total', { ...common, source_workload: 'notsleep', response_code: '200' }),
+    [],
+    'notsleep was never counted as a 200',
+  );
 });

@@ -32,10 +32,24 @@ t.test('one JSON line per connection, in ztunnel key order', async (t) => {
   t.notMatch(lines[0], /\n/);
   const rec = JSON.parse(lines[0]);
   t.same(Object.keys(rec), [
-    'level', 'time', 'scope', 'message',
-    'src.addr', 'src.workload', 'src.namespace', 'src.identity',
-    'dst.addr', 'dst.hbone_addr', 'dst.service', 'dst.workload', 'dst.namespace', 'dst.identity',
-    'direction', 'bytes_sent', 'bytes_recv', 'duration',
+    'level',
+    'time',
+    'scope',
+    'message',
+    'src.addr',
+    'src.workload',
+    'src.namespace',
+    'src.identity',
+    'dst.addr',
+    'dst.hbone_addr',
+    'dst.service',
+    'dst.workload',
+    'dst.namespace',
+    'dst.identity',
+    'direction',
+    'bytes_sent',
+    'bytes_recv',
+    'duration',
   ]);
   t.match(rec, {
     level: 'info',
@@ -79,7 +93,16 @@ t.test('errors, denials and early failures', async (t) => {
   t.equal(denied.policy, 'ns[default]-policy[deny-sleep]-rule[0]');
   t.same(Object.keys(denied).slice(-3), ['error', 'reason', 'policy']);
 
-  log.write({ src: { addr: '10.4.0.9:5000' }, dst: { addr: '10.4.0.5:15008' }, direction: 'inbound', requestBytes: 0, responseBytes: 0, durationMs: 1, failed: true, error: 'unknown destination' });
+  log.write({
+    src: { addr: '10.4.0.9:5000' },
+    dst: { addr: '10.4.0.5:15008' },
+    direction: 'inbound',
+    requestBytes: 0,
+    responseBytes: 0,
+    durationMs: 1,
+    failed: true,
+    error: 'unknown destination',
+  });
   const early = JSON.parse(lines[1]);
   t.match(early, { level: 'warn', message: 'connection failed', error: 'unknown destination' });
   t.notOk('src.identity' in early, 'absent fields are left out');

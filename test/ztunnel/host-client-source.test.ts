@@ -104,20 +104,39 @@ t.test("a Node SOCKS5 client from 127.0.0.1 through sleep's SOCKS5 address is sl
   );
 });
 
-t.test('curl --socks5-hostname from the host, as the README says', { skip: spawnSync('curl', ['--version']).status === 0 ? false : 'curl is not installed' }, async (t) => {
-  const since = performance.now();
-  // --local-port pins the client port, to find this connection's records.
-  const port = 40000 + (process.pid % 20000);
-  const body = execFileSync('curl', ['-sS', '--max-time', '10', '--interface', '127.0.0.1', '--local-port', `${port}-${port + 50}`, '--socks5-hostname', `${SLEEP_SOCKS.host}:${SLEEP_SOCKS.port}`, 'http://details:9080/details/0'], { encoding: 'utf8' });
-  t.match(JSON.parse(body), { author: 'William Shakespeare' });
-  const all = await mesh.records.waitFor(since, (rs) => rs.filter((r) => field(r, 'dst.service') === 'details.default.svc.cluster.local').length >= 2, 5000);
-  const out = all.find((r) => field(r, 'direction') === 'outbound');
-  const inb = all.find((r) => field(r, 'direction') === 'inbound');
-  t.match(field(out, 'src.addr'), new RegExp(`^${SLEEP_IP.replace(/\./g, '\\.')}:(\\d+)$`), 'source ztunnel: sleep');
-  const used = Number(field(out, 'src.addr').split(':')[1]);
-  t.ok(used >= port && used <= port + 50, `with curl's own port (${used})`);
-  t.equal(field(inb, 'src.addr'), field(out, 'src.addr'), 'destination ztunnel: the same');
-});
+t.test(
+  'curl --socks5-hostname from the host, as the README says',
+  { skip: spawnSync('curl', ['--version']).status === 0 ? false : 'curl is not installed' },
+  async (t) => {
+    const since = performance.now();
+    // --local-port pins the client port, to find this connection's records.
+    const port = 40000 + (process.pid % 20000);
+    const body = execFileSync(
+      'curl',
+      [
+        '-sS',
+        '--max-time',
+        '10',
+        '--interface',
+        '127.0.0.1',
+        '--local-port',
+        `${port}-${port + 50}`,
+        '--socks5-hostname',
+        `${SLEEP_SOCKS.host}:${SLEEP_SOCKS.port}`,
+        'http://details:9080/details/0',
+      ],
+      { encoding: 'utf8' },
+    );
+    t.match(JSON.parse(body), { author: 'William Shakespeare' });
+    const all = await mesh.records.waitFor(since, (rs) => rs.filter((r) => field(r, 'dst.service') === 'details.default.svc.cluster.local').length >= 2, 5000);
+    const out = all.find((r) => field(r, 'direction') === 'outbound');
+    const inb = all.find((r) => field(r, 'direction') === 'inbound');
+    t.match(field(out, 'src.addr'), new RegExp(`^${SLEEP_IP.replace(/\./g, '\\.')}:(\\d+)$`), 'source ztunnel: sleep');
+    const used = Number(field(out, 'src.addr').split(':')[1]);
+    t.ok(used >= port && used <= port + 50, `with curl's own port (${used})`);
+    t.equal(field(inb, 'src.addr'), field(out, 'src.addr'), 'destination ztunnel: the same');
+  },
+);
 
 t.test('the forwarded header a destination sees: SOCKS5 and a port capture, from 127.0.0.1', async (t) => {
   forwarded.length = 0;

@@ -51,7 +51,11 @@ t.test('sleep -> details returns 200 across two ztunnels, with identities on bot
   const r = await execInPod(`10.${N}.1.1`, '/fetch', { url: 'http://details:9080/details/0' });
   t.equal(r.status, 200);
   t.match(r.body, /"author":\s*"William Shakespeare"/);
-  const found = await mesh.records.waitFor(since, (rs) => rs.filter((x) => field(x, 'src.workload') === 'sleep' || field(x, 'src.identity').endsWith('/sa/sleep')).length >= 2, 2000);
+  const found = await mesh.records.waitFor(
+    since,
+    (rs) => rs.filter((x) => field(x, 'src.workload') === 'sleep' || field(x, 'src.identity').endsWith('/sa/sleep')).length >= 2,
+    2000,
+  );
   const out = found.find((x) => field(x, 'direction') === 'outbound' && field(x, 'src.workload') === 'sleep');
   t.equal(out?.reporter, 'ztunnel-node-a', 'captured by the source node ztunnel');
   t.equal(field(out, 'src.identity'), 'spiffe://cluster.local/ns/default/sa/sleep');
@@ -63,7 +67,11 @@ t.test('sleep -> details returns 200 across two ztunnels, with identities on bot
 t.test('a service spreads connections across its pods on both nodes', async (t) => {
   const since = performance.now();
   for (let i = 0; i < 6; i++) t.equal((await execInPod(`10.${N}.1.1`, '/fetch', { url: `http://10.${N}.8.3:9080/details/0` })).status, 200);
-  const found = await mesh.records.waitFor(since, (rs) => rs.filter((x) => field(x, 'direction') === 'inbound' && field(x, 'dst.service') === 'details.default.svc.cluster.local').length >= 6, 2000);
+  const found = await mesh.records.waitFor(
+    since,
+    (rs) => rs.filter((x) => field(x, 'direction') === 'inbound' && field(x, 'dst.service') === 'details.default.svc.cluster.local').length >= 6,
+    2000,
+  );
   const pods = new Set(found.filter((x) => field(x, 'direction') === 'inbound').map((x) => field(x, 'dst.workload')));
   t.same([...pods].sort(), ['details-v1-a', 'details-v1-b'], 'both endpoints served');
 });
@@ -74,7 +82,10 @@ t.test('echo through a capture: byte counters, opens and closes on both reporter
   t.notOk(error);
   t.equal(reply.toString(), message.toString(), '11 bytes echoed');
   const sel = { source_workload: 'sleep', destination_workload: 'echo-v1' };
-  for (const [node, reporter] of [['node-a', 'source'], ['node-b', 'destination']] as const) {
+  for (const [node, reporter] of [
+    ['node-a', 'source'],
+    ['node-b', 'destination'],
+  ] as const) {
     const labels = { ...sel, reporter };
     t.equal(await metric(node, 'istio_tcp_connections_closed_total', labels, 1), 1, `${reporter}: closed 1`);
     t.equal(sumSamples(await mesh.metrics(node), 'istio_tcp_connections_opened_total', labels), 1, `${reporter}: opened 1`);
@@ -92,7 +103,11 @@ t.test('a denied principal: the connection closes, 401 is logged, the metrics sa
   const since = performance.now();
   const { reply } = await throughCapture(15102, Buffer.from('let me in'));
   t.equal(reply.length, 0, 'nothing came back');
-  const found = await mesh.records.waitFor(since, (rs) => rs.some((x) => field(x, 'direction') === 'inbound' && field(x, 'src.identity').endsWith('/sa/notsleep')), 2000);
+  const found = await mesh.records.waitFor(
+    since,
+    (rs) => rs.some((x) => field(x, 'direction') === 'inbound' && field(x, 'src.identity').endsWith('/sa/notsleep')),
+    2000,
+  );
   const inb = found.find((x) => field(x, 'direction') === 'inbound');
   t.match(field(inb, 'error'), /^401 /, 'the destination ztunnel logged 401');
   t.match(field(inb, 'error'), /no ALLOW policy matched/);
@@ -110,10 +125,16 @@ t.test('a destination outside the mesh passes through as plain TCP', async (t) =
   t.notOk(r.error);
 });
 
-t.test('curl --socks5-hostname through a pod SOCKS5 reaches the service', { skip: spawnSync('curl', ['--version']).status === 0 ? false : 'curl is not installed' }, async (t) => {
-  const body = execFileSync('curl', ['-sS', '--max-time', '10', '--socks5-hostname', `127.${N}.1.1:15080`, 'http://details:9080/details/0'], { encoding: 'utf8' });
-  t.match(JSON.parse(body), { author: 'William Shakespeare', 'ISBN-10': '1234567890' });
-});
+t.test(
+  'curl --socks5-hostname through a pod SOCKS5 reaches the service',
+  { skip: spawnSync('curl', ['--version']).status === 0 ? false : 'curl is not installed' },
+  async (t) => {
+    const body = execFileSync('curl', ['-sS', '--max-time', '10', '--socks5-hostname', `127.${N}.1.1:15080`, 'http://details:9080/details/0'], {
+      encoding: 'utf8',
+    });
+    t.match(JSON.parse(body), { author: 'William Shakespeare', 'ISBN-10': '1234567890' });
+  },
+);
 
 t.test('inbound answers 400 for an authority that is not the dialled pod, 503 for ztunnel ports', async (t) => {
   const ca = await loadOrCreateCa(mesh.caDir);
@@ -141,13 +162,23 @@ t.test('/config_dump on :15000 has workloads, services, policies and certificate
   const dump = JSON.parse(body);
   t.same(Object.keys(dump).sort(), ['certificates', 'policies', 'services', 'workloads']);
   const echo = dump.workloads.find((w: { name: string }) => w.name === 'echo');
-  t.match(echo, { workloadIps: [`10.${N}.2.1`], protocol: 'HBONE', serviceAccount: 'echo', node: 'node-b', identity: 'spiffe://cluster.local/ns/default/sa/echo' });
+  t.match(echo, {
+    workloadIps: [`10.${N}.2.1`],
+    protocol: 'HBONE',
+    serviceAccount: 'echo',
+    node: 'node-b',
+    identity: 'spiffe://cluster.local/ns/default/sa/echo',
+  });
   const svc = dump.services.find((s: { name: string }) => s.name === 'details');
   t.match(svc, { hostname: 'details.default.svc.cluster.local', vips: [`/10.${N}.8.3`], ports: { '9080': 9080 } });
   t.equal(Object.keys(svc.endpoints).length, 2);
   t.match(dump.policies[0], { name: 'echo-from-sleep', namespace: 'default', action: 'Allow', scope: 'WorkloadSelector' });
   const ids = dump.certificates.map((c: { identity: string }) => c.identity).sort();
-  t.same(ids, ['spiffe://cluster.local/ns/default/sa/bookinfo-details', 'spiffe://cluster.local/ns/default/sa/echo', 'spiffe://cluster.local/ns/default/sa/sink'], 'node-b holds the certificates of its own pods only');
+  t.same(
+    ids,
+    ['spiffe://cluster.local/ns/default/sa/bookinfo-details', 'spiffe://cluster.local/ns/default/sa/echo', 'spiffe://cluster.local/ns/default/sa/sink'],
+    'node-b holds the certificates of its own pods only',
+  );
   t.match(dump.certificates[0].certChain[0], { serialNumber: /^[0-9A-F]+$/, expirationTime: String });
   t.equal(path.basename(mesh.scenario.file), 'l4.yaml');
 });

@@ -78,7 +78,10 @@ function echoThrough(port: number, chunks: () => Generator<Buffer>): Promise<Ech
     let failure: string | undefined;
     const s = net.connect({ host: CAPTURE_HOST, port, allowHalfOpen: true });
     track(s);
-    const deadline = setTimeout(() => s.destroy(new Error(`no FIN within ${CONNECTION_DEADLINE_MS} ms (${received} of ${sent} bytes back)`)), CONNECTION_DEADLINE_MS);
+    const deadline = setTimeout(
+      () => s.destroy(new Error(`no FIN within ${CONNECTION_DEADLINE_MS} ms (${received} of ${sent} bytes back)`)),
+      CONNECTION_DEADLINE_MS,
+    );
     s.on('data', (c: Buffer) => {
       received += c.length;
       gotHash.update(c);
@@ -86,7 +89,12 @@ function echoThrough(port: number, chunks: () => Generator<Buffer>): Promise<Ech
     s.on('error', (err: NodeJS.ErrnoException) => {
       failure ??= err.code ?? err.message;
     });
-    const result = () => ({ sent, received, exact: failure === undefined && received === sent && gotHash.digest('hex') === sentHash.digest('hex'), error: failure });
+    const result = () => ({
+      sent,
+      received,
+      exact: failure === undefined && received === sent && gotHash.digest('hex') === sentHash.digest('hex'),
+      error: failure,
+    });
     s.on('close', () => {
       clearTimeout(deadline);
       resolve(result());
@@ -180,11 +188,17 @@ t.test(`${LONG + SHORT} connections at once through sleep's capture while notsle
   };
   t.same(bad(longs), { count: 0, first: [] }, `all ${LONG} long streams came back byte-exact (2 MiB, SHA-256)`);
   t.same(bad(shorts), { count: 0, first: [] }, `all ${SHORT} short ones came back byte-exact (1 KiB)`);
-  t.equal(longs.reduce((n, r) => n + r.received, 0), LONG * LONG_BYTES, 'every long byte came back');
+  t.equal(
+    longs.reduce((n, r) => n + r.received, 0),
+    LONG * LONG_BYTES,
+    'every long byte came back',
+  );
   const leaked = refusals.filter((r) => r.received > 0);
   t.same(leaked, [], `none of notsleep's ${DENIED} connections got a byte back`);
   t.equal(refusals.length, DENIED, `all ${DENIED} were closed by the mesh`);
-  t.comment(`notsleep's refusals closed as ${[...new Set(refusals.map((r) => r.how))].join(', ')}; slowest after ${Math.max(...refusals.map((r) => r.ms)).toFixed(0)} ms`);
+  t.comment(
+    `notsleep's refusals closed as ${[...new Set(refusals.map((r) => r.how))].join(', ')}; slowest after ${Math.max(...refusals.map((r) => r.ms)).toFixed(0)} ms`,
+  );
 
   // Closes are counted when both pipes have finished: poll for up to 2 s.
   const want = {
@@ -207,7 +221,7 @@ t.test(`${LONG + SHORT} connections at once through sleep's capture while notsle
   t.equal(delta.sleepClosed, want.sleepClosed, "node-b: each closed with response_flags '-'");
   t.equal(delta.sleepReceived, want.sleepReceived, 'node-b: istio_tcp_received_bytes_total is every byte sleep sent');
   t.equal(delta.sleepSent, want.sleepSent, 'node-b: istio_tcp_sent_bytes_total is every byte echo answered');
-  t.equal(delta.notsleepDenied, want.notsleepDenied, "node-b: istio_tcp_connections_closed_total{response_flags=DENY} for notsleep counts all 20");
+  t.equal(delta.notsleepDenied, want.notsleepDenied, 'node-b: istio_tcp_connections_closed_total{response_flags=DENY} for notsleep counts all 20');
   t.equal(delta.notsleepAllowed, 0, 'and none of notsleep got through');
 });
 

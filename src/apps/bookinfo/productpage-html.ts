@@ -82,7 +82,10 @@ function reviewsSection(reviews: ReviewsView): string {
     return `<section class="reviews">\n<h4 class="error">Error fetching product reviews!</h4>\n<p>${escapeHtml(reviews.error ?? '')}</p>\n</section>`;
   }
   const items = reviews.reviews
-    .map((r) => `<blockquote class="review">\n<p>${escapeHtml(r.text)}</p>\n<small>${escapeHtml(r.reviewer)}</small>\n${r.rating ? stars(r.rating) : ''}\n</blockquote>`)
+    .map(
+      (r) =>
+        `<blockquote class="review">\n<p>${escapeHtml(r.text)}</p>\n<small>${escapeHtml(r.reviewer)}</small>\n${r.rating ? stars(r.rating) : ''}\n</blockquote>`,
+    )
     .join('\n');
   const cluster = reviews.clustername && reviews.clustername !== 'null' ? ` on cluster <u>${escapeHtml(reviews.clustername)}</u>` : '';
   return `<section class="reviews">\n<h4>Book Reviews</h4>\n${items}\n<dl><dt>Reviews served by:</dt><dd><u class="podname">${escapeHtml(reviews.podname ?? 'unknown')}</u>${cluster}</dd></dl>\n</section>`;

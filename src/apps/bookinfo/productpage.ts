@@ -45,7 +45,8 @@ function cookie(req: http.IncomingMessage, name: string): string | undefined {
 
 /** A complete 200 with a JSON object passes through; anything else becomes the real app's apology. */
 function asBackend(result: UpstreamResult, apology: string): Backend {
-  if (result.status === 200 && !result.error && result.body && typeof result.body === 'object') return { status: 200, body: result.body as Record<string, unknown> };
+  if (result.status === 200 && !result.error && result.body && typeof result.body === 'object')
+    return { status: 200, body: result.body as Record<string, unknown> };
   // The backend's own error status when it sent one, else 500 (no answer, or a broken one).
   const status = result.status && result.status !== 200 ? result.status : 500;
   return { status, body: { error: apology } };

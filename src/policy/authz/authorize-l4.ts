@@ -6,17 +6,7 @@
 // can run the same rules with its own L7 attributes on top.
 import type { AuthorizationPolicyDoc, Labels } from '../../mesh/model';
 import { cidrContains, labelsMatch, matchAny } from './match';
-import {
-  Action,
-  CompiledCondition,
-  CompiledOperation,
-  CompiledPolicy,
-  CompiledRule,
-  CompiledSource,
-  compilePolicy,
-  rbacPolicyName,
-} from './compile-policy';
-
+import { Action, CompiledCondition, CompiledOperation, CompiledPolicy, CompiledRule, CompiledSource, compilePolicy, rbacPolicyName } from './compile-policy';
 
 /** Istio's default root namespace (meshConfig.rootNamespace): policies here apply mesh-wide. */
 export const ROOT_NAMESPACE = 'istio-system';
@@ -189,12 +179,7 @@ function plural(n: number, one: string, many: string): string {
  * Decides one connection to `target`. Throws a PolicyError if a document is invalid (bad CIDR,
  * bad port...): check documents with checkPolicy when loading so this never happens mid-flight.
  */
-export function authorize(
-  docs: readonly AuthorizationPolicyDoc[],
-  target: PolicyTarget,
-  conn: L4Connection,
-  options: AuthorizeOptions = {},
-): Decision {
+export function authorize(docs: readonly AuthorizationPolicyDoc[], target: PolicyTarget, conn: L4Connection, options: AuthorizeOptions = {}): Decision {
   const rootNamespace = options.rootNamespace ?? ROOT_NAMESPACE;
   const applicable = docs.map(compilePolicy).filter((p) => appliesTo(p, target, rootNamespace));
   const notes = l7Notes(applicable);

@@ -249,12 +249,7 @@ export function rbacResponseCodeDetails(policy: string | undefined): string {
  * Decides one request at the waypoint. Throws a PolicyError if a document is invalid: check
  * documents with checkPolicy when loading so this never happens mid-flight.
  */
-export function authorizeL7(
-  docs: readonly AuthorizationPolicyDoc[],
-  target: WaypointTarget,
-  req: L7Request,
-  options: AuthorizeL7Options = {},
-): L7Decision {
+export function authorizeL7(docs: readonly AuthorizationPolicyDoc[], target: WaypointTarget, req: L7Request, options: AuthorizeL7Options = {}): L7Decision {
   const compiled = docs.map((d) => ({ doc: d, policy: compilePolicy(d) }));
   const applicable = compiled.filter((c) => appliesAtWaypoint(c.doc, target, options)).map((c) => c.policy);
   const of = (action: string): CompiledPolicy[] => applicable.filter((p) => p.action === action);

@@ -20,7 +20,16 @@ const MAX_PORT = 65535;
 
 const SPEC_FIELDS = ['selector', 'targetRef', 'targetRefs', 'action', 'provider', 'rules'];
 const RULE_FIELDS = ['from', 'to', 'when'];
-const SOURCE_L4_FIELDS = ['principals', 'notPrincipals', 'namespaces', 'notNamespaces', 'ipBlocks', 'notIpBlocks', 'serviceAccounts', 'notServiceAccounts'] as const;
+const SOURCE_L4_FIELDS = [
+  'principals',
+  'notPrincipals',
+  'namespaces',
+  'notNamespaces',
+  'ipBlocks',
+  'notIpBlocks',
+  'serviceAccounts',
+  'notServiceAccounts',
+] as const;
 const SOURCE_L7_FIELDS = ['requestPrincipals', 'notRequestPrincipals', 'remoteIpBlocks', 'notRemoteIpBlocks'] as const;
 const OPERATION_L4_FIELDS = ['ports', 'notPorts'] as const;
 const OPERATION_L7_FIELDS = ['hosts', 'notHosts', 'methods', 'notMethods', 'paths', 'notPaths'] as const;
@@ -292,7 +301,8 @@ function walk(doc: AuthorizationPolicyDoc): { policy?: CompiledPolicy; problems:
 
   let provider: string | undefined;
   if (spec.provider !== undefined && spec.provider !== null) {
-    if (!isObject(spec.provider) || typeof spec.provider.name !== 'string' || spec.provider.name === '') w.error('spec.provider', 'must be an object with a non-empty name');
+    if (!isObject(spec.provider) || typeof spec.provider.name !== 'string' || spec.provider.name === '')
+      w.error('spec.provider', 'must be an object with a non-empty name');
     else provider = spec.provider.name;
     if (action !== 'CUSTOM') w.error('spec.provider', `is only allowed with action CUSTOM, not ${action}`);
   } else if (action === 'CUSTOM') {
@@ -301,17 +311,20 @@ function walk(doc: AuthorizationPolicyDoc): { policy?: CompiledPolicy; problems:
 
   const selector = walkSelector(w, spec.selector);
   const hasTargetRefs = (Array.isArray(spec.targetRefs) && spec.targetRefs.length > 0) || isObject(spec.targetRef);
-  if (spec.targetRefs !== undefined && spec.targetRefs !== null && !Array.isArray(spec.targetRefs)) w.error('spec.targetRefs', `must be a list, got ${describe(spec.targetRefs)}`);
-  if (spec.targetRef !== undefined && spec.targetRef !== null && !isObject(spec.targetRef)) w.error('spec.targetRef', `must be an object, got ${describe(spec.targetRef)}`);
+  if (spec.targetRefs !== undefined && spec.targetRefs !== null && !Array.isArray(spec.targetRefs))
+    w.error('spec.targetRefs', `must be a list, got ${describe(spec.targetRefs)}`);
+  if (spec.targetRef !== undefined && spec.targetRef !== null && !isObject(spec.targetRef))
+    w.error('spec.targetRef', `must be an object, got ${describe(spec.targetRef)}`);
   if (hasTargetRefs && spec.selector !== undefined && spec.selector !== null) w.error('spec.selector', 'selector and targetRef(s) are mutually exclusive');
 
   const rules: CompiledRule[] = [];
   if (spec.rules !== undefined && spec.rules !== null) {
     if (!Array.isArray(spec.rules)) w.error('spec.rules', `must be a list, got ${describe(spec.rules)}`);
-    else spec.rules.forEach((r, i) => {
-      const rule = walkRule(w, r, `spec.rules[${i}]`, i, namespace, name);
-      if (rule) rules.push(rule);
-    });
+    else
+      spec.rules.forEach((r, i) => {
+        const rule = walkRule(w, r, `spec.rules[${i}]`, i, namespace, name);
+        if (rule) rules.push(rule);
+      });
   }
 
   const policy: CompiledPolicy = { name, namespace, action, selector, hasTargetRefs, provider, rules, origin };
@@ -351,12 +364,13 @@ function walkRule(w: Walker, r: Json, path: string, index: number, namespace: st
   const when: CompiledCondition[] = [];
   if (r.when !== undefined && r.when !== null) {
     if (!Array.isArray(r.when)) w.error(`${path}.when`, `must be a list, got ${describe(r.when)}`);
-    else r.when.forEach((c, i) => {
-      const cond = walkCondition(w, c, `${path}.when[${i}]`);
-      if (!cond) return;
-      if (cond.l7) l7.add(cond.key);
-      when.push(cond);
-    });
+    else
+      r.when.forEach((c, i) => {
+        const cond = walkCondition(w, c, `${path}.when[${i}]`);
+        if (!cond) return;
+        if (cond.l7) l7.add(cond.key);
+        when.push(cond);
+      });
   }
   return { index, name: rbacRuleName(namespace, name, index), from, to, when, l7Fields: [...l7].sort() };
 }
@@ -374,7 +388,8 @@ function walkList<T>(w: Walker, v: Json, path: string, wrapper: string, each: (i
     if (!isObject(entry)) return w.error(at, `must be an object with "${wrapper}", got ${describe(entry)}`);
     w.unknownFields(entry, [wrapper], at);
     const inner = entry[wrapper];
-    if (!isObject(inner)) return w.error(`${at}.${wrapper}`, inner === undefined || inner === null ? 'must not be empty' : `must be an object, got ${describe(inner)}`);
+    if (!isObject(inner))
+      return w.error(`${at}.${wrapper}`, inner === undefined || inner === null ? 'must not be empty' : `must be an object, got ${describe(inner)}`);
     if (Object.keys(inner).length === 0) return w.error(`${at}.${wrapper}`, 'must not be empty');
     out.push(each(inner, `${at}.${wrapper}`));
   });
@@ -397,7 +412,10 @@ function walkSource(w: Walker, src: Record<string, Json>, path: string, namespac
   for (const field of ['principals', 'notPrincipals'] as const) {
     (out[field] as string[] | undefined)?.forEach((p, i) => {
       if (p.startsWith(SPIFFE_PREFIX)) {
-        w.warn(`${path}.${field}[${i}]`, `${JSON.stringify(p)} starts with ${SPIFFE_PREFIX}; Istio principals are written without it ("${p.slice(SPIFFE_PREFIX.length)}"), so this never matches`);
+        w.warn(
+          `${path}.${field}[${i}]`,
+          `${JSON.stringify(p)} starts with ${SPIFFE_PREFIX}; Istio principals are written without it ("${p.slice(SPIFFE_PREFIX.length)}"), so this never matches`,
+        );
       }
     });
   }
@@ -444,7 +462,10 @@ function walkCondition(w: Walker, c: Json, path: string): CompiledCondition | un
   }
   const key = c.key;
   if (!isKnownConditionKey(key)) {
-    w.error(`${path}.key`, `unknown attribute ${JSON.stringify(key)}; L4 keys are ${L4_CONDITION_KEYS.join(', ')}, L7 ones include request.headers[<name>], request.auth.claims[<claim>], remote.ip`);
+    w.error(
+      `${path}.key`,
+      `unknown attribute ${JSON.stringify(key)}; L4 keys are ${L4_CONDITION_KEYS.join(', ')}, L7 ones include request.headers[<name>], request.auth.claims[<claim>], remote.ip`,
+    );
     return undefined;
   }
   // Each value list is read once, by the parser its key needs, so every problem is reported once.

@@ -28,7 +28,14 @@ export function rbacFilters(policies: readonly CompiledPolicy[], trustDomain: st
   const filters: JsonObject[] = [];
   const custom = byAction('CUSTOM');
   if (custom.length > 0) {
-    filters.push({ name: FILTER_RBAC, typed_config: { '@type': TYPE_RBAC, shadow_rules: { action: 'DENY', policies: rbacPolicies(custom, trustDomain) }, shadow_rules_stat_prefix: SHADOW_PREFIX.CUSTOM } });
+    filters.push({
+      name: FILTER_RBAC,
+      typed_config: {
+        '@type': TYPE_RBAC,
+        shadow_rules: { action: 'DENY', policies: rbacPolicies(custom, trustDomain) },
+        shadow_rules_stat_prefix: SHADOW_PREFIX.CUSTOM,
+      },
+    });
     const providers = [...new Set(custom.map((p) => p.provider ?? ''))];
     filters.push({
       name: FILTER_EXT_AUTHZ,
@@ -36,20 +43,31 @@ export function rbacFilters(policies: readonly CompiledPolicy[], trustDomain: st
         '@type': TYPE_EXT_AUTHZ,
         // The simulator runs no ext-authz server: matching requests fail closed (403), as with failure_mode_allow false.
         failure_mode_allow: false,
-        filter_enabled_metadata: { filter: FILTER_RBAC, path: [{ key: 'istio_ext_authz_shadow_effective_policy_id' }], value: { string_match: { prefix: 'istio-ext-authz' } } },
+        filter_enabled_metadata: {
+          filter: FILTER_RBAC,
+          path: [{ key: 'istio_ext_authz_shadow_effective_policy_id' }],
+          value: { string_match: { prefix: 'istio-ext-authz' } },
+        },
         stat_prefix: providers.join(','),
       },
     });
   }
   const audit = byAction('AUDIT');
-  if (audit.length > 0) filters.push({ name: FILTER_RBAC, typed_config: { '@type': TYPE_RBAC, rules: { action: 'LOG', policies: rbacPolicies(audit, trustDomain) } } });
+  if (audit.length > 0)
+    filters.push({ name: FILTER_RBAC, typed_config: { '@type': TYPE_RBAC, rules: { action: 'LOG', policies: rbacPolicies(audit, trustDomain) } } });
   const deny = byAction('DENY');
   if (deny.length > 0) {
-    filters.push({ name: FILTER_RBAC, typed_config: { '@type': TYPE_RBAC, rules: { action: 'DENY', policies: rbacPolicies(deny, trustDomain) }, shadow_rules_stat_prefix: SHADOW_PREFIX.DENY } });
+    filters.push({
+      name: FILTER_RBAC,
+      typed_config: { '@type': TYPE_RBAC, rules: { action: 'DENY', policies: rbacPolicies(deny, trustDomain) }, shadow_rules_stat_prefix: SHADOW_PREFIX.DENY },
+    });
   }
   const allow = byAction('ALLOW');
   if (allow.length > 0) {
-    filters.push({ name: FILTER_RBAC, typed_config: { '@type': TYPE_RBAC, rules: { policies: rbacPolicies(allow, trustDomain) }, shadow_rules_stat_prefix: SHADOW_PREFIX.ALLOW } });
+    filters.push({
+      name: FILTER_RBAC,
+      typed_config: { '@type': TYPE_RBAC, rules: { policies: rbacPolicies(allow, trustDomain) }, shadow_rules_stat_prefix: SHADOW_PREFIX.ALLOW },
+    });
   }
   return filters;
 }

@@ -102,12 +102,10 @@ export function cidrContains(cidr: Cidr | string, ip: string | undefined): boole
   if (ip === undefined) return false;
   const block = typeof cidr === 'string' ? parseCidr(cidr) : cidr;
   // Node reports IPv4 peers on dual-stack sockets as ::ffff:a.b.c.d.
-  const address = ip.startsWith(IPV4_MAPPED_PREFIX) && parseIpv4(ip.slice(IPV4_MAPPED_PREFIX.length)) !== undefined
-    ? ip.slice(IPV4_MAPPED_PREFIX.length)
-    : ip;
+  const address = ip.startsWith(IPV4_MAPPED_PREFIX) && parseIpv4(ip.slice(IPV4_MAPPED_PREFIX.length)) !== undefined ? ip.slice(IPV4_MAPPED_PREFIX.length) : ip;
   if (block.family === 4) {
     const v4 = parseIpv4(address);
-    return v4 !== undefined && ((v4 & maskOf(block.prefixLength)) >>> 0) === block.network;
+    return v4 !== undefined && (v4 & maskOf(block.prefixLength)) >>> 0 === block.network;
   }
   return isIPv6(address) && block.ipv6!.check(address, 'ipv6');
 }

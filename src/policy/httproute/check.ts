@@ -29,7 +29,17 @@ const RULE_FIELDS = ['name', 'matches', 'filters', 'backendRefs', 'timeouts', 'r
 const MATCH_FIELDS = ['path', 'headers', 'queryParams', 'method'];
 const PATH_FIELDS = ['type', 'value'];
 const VALUE_MATCH_FIELDS = ['type', 'name', 'value'];
-const FILTER_FIELDS = ['type', 'requestHeaderModifier', 'responseHeaderModifier', 'requestMirror', 'requestRedirect', 'urlRewrite', 'extensionRef', 'cors', 'externalAuth'];
+const FILTER_FIELDS = [
+  'type',
+  'requestHeaderModifier',
+  'responseHeaderModifier',
+  'requestMirror',
+  'requestRedirect',
+  'urlRewrite',
+  'extensionRef',
+  'cors',
+  'externalAuth',
+];
 const MODIFIER_FIELDS = ['set', 'add', 'remove'];
 const HEADER_VALUE_FIELDS = ['name', 'value'];
 const BACKEND_FIELDS = ['group', 'kind', 'name', 'namespace', 'port', 'weight', 'filters'];
@@ -130,7 +140,8 @@ class Checker {
     else if (typeof apiVersion !== 'string' || !HTTPROUTE_API_VERSIONS.includes(apiVersion)) {
       this.add('apiVersion', `${JSON.stringify(apiVersion)} is not an HTTPRoute version (${HTTPROUTE_API_VERSIONS.join(' or ')})`);
     }
-    if (top.kind !== HTTPROUTE_KIND) this.add('kind', present(top.kind) ? `${JSON.stringify(top.kind)} is not ${HTTPROUTE_KIND}` : `is required (${HTTPROUTE_KIND})`);
+    if (top.kind !== HTTPROUTE_KIND)
+      this.add('kind', present(top.kind) ? `${JSON.stringify(top.kind)} is not ${HTTPROUTE_KIND}` : `is required (${HTTPROUTE_KIND})`);
     this.metadata(top.metadata);
     if (!present(top.spec)) this.add('spec', 'is required');
     else this.spec(top.spec);
@@ -276,7 +287,8 @@ class Checker {
     }
     const bad = PATH_FORBIDDEN_PARTS.find((part) => value.includes(part)) ?? PATH_FORBIDDEN_ENDINGS.find((end) => value.endsWith(end));
     if (bad) this.add(vp, `${JSON.stringify(value)} must not contain ${JSON.stringify(bad)} for type ${type}`);
-    else if (!PATH_CHARS_RE.test(value)) this.add(vp, `${JSON.stringify(value)} has characters a path may not contain (spaces, ?, and others must be %-escaped)`);
+    else if (!PATH_CHARS_RE.test(value))
+      this.add(vp, `${JSON.stringify(value)} has characters a path may not contain (spaces, ?, and others must be %-escaped)`);
   }
 
   private valueMatches(v: unknown, p: string, maxValue: number, what: string): void {
@@ -287,7 +299,8 @@ class Checker {
       const m = this.object(item, ip, VALUE_MATCH_FIELDS);
       if (!m) return;
       const type = m.type ?? 'Exact';
-      if (!(VALUE_MATCH_TYPES as readonly unknown[]).includes(type)) this.add(at(ip, 'type'), `${JSON.stringify(type)} is not one of ${VALUE_MATCH_TYPES.join(', ')}`);
+      if (!(VALUE_MATCH_TYPES as readonly unknown[]).includes(type))
+        this.add(at(ip, 'type'), `${JSON.stringify(type)} is not one of ${VALUE_MATCH_TYPES.join(', ')}`);
       const name = this.headerName(m.name, at(ip, 'name'), what);
       if (name !== undefined) {
         // The API server keys these lists by the exact name, so an exact repeat is refused.
@@ -370,7 +383,8 @@ class Checker {
     const b = this.object(v, p, BACKEND_FIELDS);
     if (!b) return;
     // Unlike parentRefs, backendRefs default to the core group and kind Service.
-    if (present(b.group) && b.group !== CORE_GROUP) this.add(at(p, 'group'), `${JSON.stringify(b.group)} is not the core group; hbone-sim routes only to Services`);
+    if (present(b.group) && b.group !== CORE_GROUP)
+      this.add(at(p, 'group'), `${JSON.stringify(b.group)} is not the core group; hbone-sim routes only to Services`);
     if (present(b.kind) && b.kind !== SERVICE_KIND) this.add(at(p, 'kind'), `${JSON.stringify(b.kind)} is not Service; hbone-sim routes only to Services`);
     this.name(b.name, at(p, 'name'), 'service', true);
     if (present(b.namespace)) this.name(b.namespace, at(p, 'namespace'), 'label', false);

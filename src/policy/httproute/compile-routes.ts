@@ -82,7 +82,10 @@ export function compileRoutes(docs: readonly HttpRouteDoc[], service: RoutedServ
     if (!(doc.spec.parentRefs ?? []).some((ref) => refersTo(ref, namespace, service))) continue;
     if (namespace !== service.namespace) {
       // GAMMA: a route in another namespace is a consumer route, for that namespace's clients only.
-      skipped.push({ route, reason: `a consumer route (namespace ${namespace}, not the Service's ${service.namespace}) applies only to clients in ${namespace}; hbone-sim applies producer routes only` });
+      skipped.push({
+        route,
+        reason: `a consumer route (namespace ${namespace}, not the Service's ${service.namespace}) applies only to clients in ${namespace}; hbone-sim applies producer routes only`,
+      });
       continue;
     }
     const createdAt = doc.metadata.creationTimestamp ? Date.parse(doc.metadata.creationTimestamp) : 0;
@@ -131,8 +134,7 @@ function compileRule(doc: HttpRouteDoc, r: HttpRouteRule, ruleIndex: number, opt
     else timeoutMs = backendRequest;
   }
   const declared = r.backendRefs?.length ?? 0;
-  const noBackendReason =
-    backends.length > 0 ? undefined : declared === 0 ? 'the rule has no backendRefs' : `every backendRef of the rule has weight 0`;
+  const noBackendReason = backends.length > 0 ? undefined : declared === 0 ? 'the rule has no backendRefs' : `every backendRef of the rule has weight 0`;
   return {
     route: `${namespace}.${name}`,
     namespace,

@@ -22,7 +22,16 @@ export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 
 export type HttpMethod = (typeof HTTP_METHODS)[number];
 
 /** Every filter type the API defines; only RequestHeaderModifier is simulated. */
-export const FILTER_TYPES = ['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestMirror', 'RequestRedirect', 'URLRewrite', 'ExtensionRef', 'CORS', 'ExternalAuth'] as const;
+export const FILTER_TYPES = [
+  'RequestHeaderModifier',
+  'ResponseHeaderModifier',
+  'RequestMirror',
+  'RequestRedirect',
+  'URLRewrite',
+  'ExtensionRef',
+  'CORS',
+  'ExternalAuth',
+] as const;
 export const SUPPORTED_FILTER_TYPE = 'RequestHeaderModifier';
 
 export interface HttpRouteDoc {

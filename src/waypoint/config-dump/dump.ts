@@ -114,7 +114,10 @@ export function configDump(state: MeshState, waypoint: Workload, served: readonl
     {
       '@type': DUMP_TYPES.listeners,
       version_info: versionInfo,
-      dynamic_listeners: listeners.map((listener) => ({ name: listener.name, active_state: { version_info: versionInfo, listener, last_updated: lastUpdated } })),
+      dynamic_listeners: listeners.map((listener) => ({
+        name: listener.name,
+        active_state: { version_info: versionInfo, listener, last_updated: lastUpdated },
+      })),
     },
     { '@type': DUMP_TYPES.routes, dynamic_route_configs: routeConfigs.map((route_config) => ({ ...meta, route_config })) },
   );

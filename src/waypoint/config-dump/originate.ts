@@ -51,7 +51,11 @@ export function originateCluster(trustDomain: string): JsonObject {
       'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
         '@type': TYPE_HTTP_PROTOCOL_OPTIONS,
         explicit_http_config: {
-          http2_protocol_options: { allow_connect: true, initial_stream_window_size: STREAM_WINDOW_BYTES, initial_connection_window_size: CONNECTION_WINDOW_BYTES },
+          http2_protocol_options: {
+            allow_connect: true,
+            initial_stream_window_size: STREAM_WINDOW_BYTES,
+            initial_connection_window_size: CONNECTION_WINDOW_BYTES,
+          },
         },
       },
     },

@@ -18,7 +18,14 @@ export interface PodEndpoint {
   readonly via: Service[];
 }
 
-export function podListener(e: PodEndpoint, compiled: readonly { doc: AuthorizationPolicyDoc; policy: CompiledPolicy }[], waypoint: Workload, authz: AuthorizeL7Options, trustDomain: string, path: HcmPathOptions): JsonObject {
+export function podListener(
+  e: PodEndpoint,
+  compiled: readonly { doc: AuthorizationPolicyDoc; policy: CompiledPolicy }[],
+  waypoint: Workload,
+  authz: AuthorizeL7Options,
+  trustDomain: string,
+  path: HcmPathOptions,
+): JsonObject {
   const name = podStage(e.pod, e.port);
   // The policies that apply to requests for any served service that reaches this pod.
   const applicable = compiled.filter((c) => e.via.some((s) => appliesAtWaypoint(c.doc, rbacTarget(s, e.pod, waypoint), authz))).map((c) => c.policy);

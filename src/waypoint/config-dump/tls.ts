@@ -16,7 +16,12 @@ function sdsConfig(name: string): JsonObject {
   return {
     name,
     sds_config: {
-      api_config_source: { api_type: 'GRPC', grpc_services: [{ envoy_grpc: { cluster_name: 'sds-grpc' } }], set_node_on_first_message_only: true, transport_api_version: 'V3' },
+      api_config_source: {
+        api_type: 'GRPC',
+        grpc_services: [{ envoy_grpc: { cluster_name: 'sds-grpc' } }],
+        set_node_on_first_message_only: true,
+        transport_api_version: 'V3',
+      },
       initial_fetch_timeout: '0s',
       resource_api_version: 'V3',
     },

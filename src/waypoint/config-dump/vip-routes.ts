@@ -28,7 +28,12 @@ export function vipRouteConfig(service: Service, port: number, table: CompiledRo
           },
         ]
       : table.matches.map((m) => httpRoute(m, decorator));
-  return { '@type': TYPE_ROUTE_CONFIGURATION, name: vipStage(service, port), virtual_hosts: [{ name: `inbound|http|${port}`, domains: ['*'], routes }], validate_clusters: false };
+  return {
+    '@type': TYPE_ROUTE_CONFIGURATION,
+    name: vipStage(service, port),
+    virtual_hosts: [{ name: `inbound|http|${port}`, domains: ['*'], routes }],
+    validate_clusters: false,
+  };
 }
 
 function httpRoute(m: CompiledMatch, decorator: JsonObject): JsonObject {

@@ -67,7 +67,10 @@ t.test('a matching DENY wins over a matching ALLOW', async (t) => {
 t.test('the reason counts the ALLOW policies that apply', async (t) => {
   const second = policy('default', 'allow-ingress', { rules: [{ from: [{ source: { namespaces: ['istio-system'] } }] }] });
   const d = authorize([productpageViewer, second], productpage, conn(DETAILS));
-  t.match(d, { allowed: false, reason: /^no ALLOW policy matched \(2 ALLOW policies apply: ns\[default\]-policy\[productpage-viewer\], ns\[default\]-policy\[allow-ingress\]\)$/ });
+  t.match(d, {
+    allowed: false,
+    reason: /^no ALLOW policy matched \(2 ALLOW policies apply: ns\[default\]-policy\[productpage-viewer\], ns\[default\]-policy\[allow-ingress\]\)$/,
+  });
 });
 
 t.test('namespace-wide policy (no selector)', async (t) => {
@@ -117,7 +120,9 @@ t.test('notPrincipals and notNamespaces', async (t) => {
 });
 
 t.test('serviceAccounts', async (t) => {
-  const p = policy('default', 'by-sa', { rules: [{ from: [{ source: { serviceAccounts: ['sleep', 'istio-system/istio-ingressgateway-service-account'] } }] }] });
+  const p = policy('default', 'by-sa', {
+    rules: [{ from: [{ source: { serviceAccounts: ['sleep', 'istio-system/istio-ingressgateway-service-account'] } }] }],
+  });
   t.same(checkPolicy(p), []);
   t.match(authorize([p], details, conn(SLEEP)), { allowed: true }, 'bare name is in the policy namespace');
   t.match(authorize([p], details, conn(INGRESS)), { allowed: true }, 'ns/sa form');
@@ -185,7 +190,9 @@ t.test('wildcard prefixes and suffixes in principals', async (t) => {
 });
 
 t.test('an ALLOW rule with L7 fields never matches at L4 (fails closed)', async (t) => {
-  const getOnly = policy('default', 'get-only', { rules: [{ from: [{ source: { principals: [SLEEP] } }], to: [{ operation: { methods: ['GET'], paths: ['/productpage'] } }] }] });
+  const getOnly = policy('default', 'get-only', {
+    rules: [{ from: [{ source: { principals: [SLEEP] } }], to: [{ operation: { methods: ['GET'], paths: ['/productpage'] } }] }],
+  });
   const d = authorize([getOnly], productpage, conn(SLEEP));
   t.match(d, { allowed: false, reason: /no ALLOW policy matched/ });
   t.equal(d.l7?.length, 1);
@@ -206,7 +213,10 @@ t.test('an ALLOW rule with L7 fields never matches at L4 (fails closed)', async 
 });
 
 t.test('a DENY rule with L7 fields is enforced on its L4 fields (fails closed)', async (t) => {
-  const noPost = policy('default', 'no-post-from-sleep', { action: 'DENY', rules: [{ from: [{ source: { principals: [SLEEP] } }], to: [{ operation: { methods: ['POST'] } }] }] });
+  const noPost = policy('default', 'no-post-from-sleep', {
+    action: 'DENY',
+    rules: [{ from: [{ source: { principals: [SLEEP] } }], to: [{ operation: { methods: ['POST'] } }] }],
+  });
   const d = authorize([noPost], productpage, conn(SLEEP));
   t.match(d, { allowed: false, action: 'DENY', policy: 'ns[default]-policy[no-post-from-sleep]-rule[0]' }, 'any method is denied at L4');
   t.match(d.l7, [{ action: 'DENY', fields: ['methods'], enforcedAs: 'l4-fields-only' }]);
@@ -221,7 +231,11 @@ t.test('a DENY rule with L7 fields is enforced on its L4 fields (fails closed)',
 
 t.test('AUDIT never changes the decision', async (t) => {
   const audit = policy('default', 'audit-all', { action: 'AUDIT', rules: [{ from: [{ source: { principals: ['*'] } }] }] });
-  t.match(authorize([audit], productpage, conn(DETAILS)), { allowed: true, audited: ['ns[default]-policy[audit-all]-rule[0]'] }, 'alone: still allowed by default');
+  t.match(
+    authorize([audit], productpage, conn(DETAILS)),
+    { allowed: true, audited: ['ns[default]-policy[audit-all]-rule[0]'] },
+    'alone: still allowed by default',
+  );
   const d = authorize([audit, productpageViewer], productpage, conn(DETAILS));
   t.match(d, { allowed: false, audited: ['ns[default]-policy[audit-all]-rule[0]'] }, 'with an ALLOW: still denied');
   t.equal(d.action, undefined, 'AUDIT is never the deciding action');
@@ -245,7 +259,11 @@ t.test('empty and missing rules', async (t) => {
   const denyNoRules = policy('default', 'deny-nothing', { action: 'DENY' });
   t.match(authorize([denyNoRules], details, conn(SLEEP)), { allowed: true }, 'DENY with no rules matches nothing');
   const allowAll = policy('default', 'allow-all', { rules: [{}] });
-  t.match(authorize([allowAll, allowNothing], details, conn(undefined)), { allowed: true, policy: 'ns[default]-policy[allow-all]-rule[0]' }, 'an empty rule matches everything');
+  t.match(
+    authorize([allowAll, allowNothing], details, conn(undefined)),
+    { allowed: true, policy: 'ns[default]-policy[allow-all]-rule[0]' },
+    'an empty rule matches everything',
+  );
   const denyAll = policy('default', 'deny-all', { action: 'DENY', rules: [{}] });
   t.match(authorize([denyAll, allowAll], details, conn(SLEEP)), { allowed: false, policy: 'ns[default]-policy[deny-all]-rule[0]' });
 });
@@ -265,7 +283,10 @@ t.test('checkPolicy reports problems that name the policy and the field', async 
   const badCidr = policy('default', 'bad-cidr', { rules: [{ from: [{ source: { ipBlocks: ['10.0.0.0/8', '10.0.0.0/33'] } }] }] });
   const problems = checkPolicy(badCidr);
   t.equal(problems.length, 1);
-  t.match(problems[0], /^AuthorizationPolicy default\/bad-cidr \(test\.yaml:bad-cidr\): spec\.rules\[0\]\.from\[0\]\.source\.ipBlocks\[1\]: "10\.0\.0\.0\/33" is not a valid CIDR/);
+  t.match(
+    problems[0],
+    /^AuthorizationPolicy default\/bad-cidr \(test\.yaml:bad-cidr\): spec\.rules\[0\]\.from\[0\]\.source\.ipBlocks\[1\]: "10\.0\.0\.0\/33" is not a valid CIDR/,
+  );
   t.throws(() => authorize([badCidr], details, conn(SLEEP)), PolicyError, 'authorize refuses an invalid policy');
   t.throws(() => authorize([badCidr], details, conn(SLEEP)), { message: /bad-cidr.*ipBlocks\[1\]/ });
 
@@ -273,7 +294,10 @@ t.test('checkPolicy reports problems that name the policy and the field', async 
     [{ action: 'REJECT' }, /spec\.action: unknown action "REJECT"; must be one of ALLOW, DENY, AUDIT, CUSTOM/],
     [{ rules: [{ to: [{ operation: { ports: ['http'] } }] }] }, /operation\.ports\[0\]: "http" is not a port number/],
     [{ rules: [{ to: [{ operation: { ports: ['70000'] } }] }] }, /ports\[0\]: "70000" is not a port number/],
-    [{ rules: [{ from: [{ source: { principals: ['spiffe://cluster.local/ns/default/sa/sleep'] } }] }] }, /principals\[0\]: .*starts with spiffe:\/\/; Istio principals are written without it/],
+    [
+      { rules: [{ from: [{ source: { principals: ['spiffe://cluster.local/ns/default/sa/sleep'] } }] }] },
+      /principals\[0\]: .*starts with spiffe:\/\/; Istio principals are written without it/,
+    ],
     [{ rules: [{ from: [{ source: { notIpBlocks: ['10.0.0'] } }] }] }, /notIpBlocks\[0\]: "10\.0\.0" is not an IP address or CIDR/],
     [{ rules: [{ from: [{ source: { principal: ['x'] } }] }] }, /source\.principal: unknown field \(did you mean "principals"\?\)/],
     [{ rules: [{ from: [{ source: {} }] }] }, /from\[0\]\.source: must not be empty/],
@@ -286,11 +310,20 @@ t.test('checkPolicy reports problems that name the policy and the field', async 
   ];
   for (const [spec, why] of cases) {
     const found = checkPolicy(policy('default', 'p', spec));
-    t.ok(found.some((m) => why.test(m)), `${JSON.stringify(spec)} -> ${found.join(' | ') || '(none)'}`);
+    t.ok(
+      found.some((m) => why.test(m)),
+      `${JSON.stringify(spec)} -> ${found.join(' | ') || '(none)'}`,
+    );
   }
 
   const warnOnly = policy('default', 'numeric-port', { rules: [{ to: [{ operation: { ports: [9080] } }] }] });
-  t.match(policyProblems(warnOnly), [{ severity: 'warning', path: 'spec.rules[0].to[0].operation.ports[0]', detail: /^spec\.rules\[0\]\.to\[0\]\.operation\.ports\[0\]: port 9080 is a YAML number/ }]);
+  t.match(policyProblems(warnOnly), [
+    {
+      severity: 'warning',
+      path: 'spec.rules[0].to[0].operation.ports[0]',
+      detail: /^spec\.rules\[0\]\.to\[0\]\.operation\.ports\[0\]: port 9080 is a YAML number/,
+    },
+  ]);
   t.match(authorize([warnOnly], details, conn(SLEEP)), { allowed: true }, 'warnings do not stop evaluation');
 
   const wrongKind = { ...productpageViewer, kind: 'PeerAuthentication' } as unknown as AuthorizationPolicyDoc;

@@ -99,10 +99,18 @@ t.test('the seed policy productpage-viewer at the waypoint', async (t) => {
   }
   t.same(authorizeL7(pols, productpage, req(SLEEP)).applicable, ['ns[default]-policy[productpage-viewer]']);
   t.match(authorizeL7(pols, productpage, req(`spiffe://${SLEEP}`)), { allowed: true }, 'spiffe:// on the peer identity is normalised');
-  t.match(authorizeL7(pols, details, req(DETAILS)), { allowed: true, reason: 'no ALLOW policy applies to the target (allowed by default)', applicable: [] }, 'other workloads are unaffected');
+  t.match(
+    authorizeL7(pols, details, req(DETAILS)),
+    { allowed: true, reason: 'no ALLOW policy applies to the target (allowed by default)', applicable: [] },
+    'other workloads are unaffected',
+  );
   t.match(authorizeL7(pols, elsewhere, req(DETAILS)), { allowed: true }, 'same labels in another namespace are unaffected');
   t.match(authorizeL7(pols, { service: productpage.service }, req(DETAILS)), { allowed: true }, 'a selector needs the workload in the target');
-  t.match(authorizeL7(pols, productpage, req(DETAILS), { targetRefsOnly: true }), { allowed: true, applicable: [] }, 'targetRefsOnly: Istio 1.22+ waypoints ignore selector policies');
+  t.match(
+    authorizeL7(pols, productpage, req(DETAILS), { targetRefsOnly: true }),
+    { allowed: true, applicable: [] },
+    'targetRefsOnly: Istio 1.22+ waypoints ignore selector policies',
+  );
 });
 
 t.test('methods and notMethods', async (t) => {
@@ -150,15 +158,27 @@ t.test('paths: exact, prefix, suffix, any; the query string is ignored', async (
     t.equal(authorizeL7([p], productpage, req(SLEEP, { path })).allowed, allowed, `${path}: ${why}`);
   }
   t.equal(authorizeL7([p], productpage, req(SLEEP, { path: '/static?x=/static/' })).allowed, false, 'prefix /static/* is checked on /static, not on the query');
-  t.match(authorizeL7([p], productpage, req(SLEEP, { method: 'OPTIONS', path: '/anything?at=all' })), { allowed: true, policy: 'ns[default]-policy[paths]-rule[1]' }, '"*" matches any path');
+  t.match(
+    authorizeL7([p], productpage, req(SLEEP, { method: 'OPTIONS', path: '/anything?at=all' })),
+    { allowed: true, policy: 'ns[default]-policy[paths]-rule[1]' },
+    '"*" matches any path',
+  );
 
   const notAdmin = policy('default', 'no-admin', { action: 'DENY', rules: [{ to: [{ operation: { paths: ['/admin*'] } }] }] });
   t.match(authorizeL7([notAdmin], productpage, req(SLEEP, { path: '/admin/users?x=1' })), { allowed: false, action: 'DENY' });
   // The connection manager normalizes :path before RBAC runs (BASE by default); RBAC matches what it is given.
   const base = (p: string): string => normalizeRequestPath(p, PATH_NORMALIZATION.BASE)!;
-  t.match(authorizeL7([notAdmin], productpage, req(SLEEP, { path: base('/public/../admin') })), { allowed: false }, 'dot segments resolved by normalize_path before matching');
+  t.match(
+    authorizeL7([notAdmin], productpage, req(SLEEP, { path: base('/public/../admin') })),
+    { allowed: false },
+    'dot segments resolved by normalize_path before matching',
+  );
   t.match(authorizeL7([notAdmin], productpage, req(SLEEP, { path: base('/public/%2e%2e/admin') })), { allowed: false }, '%2e%2e counts as ..');
-  t.match(authorizeL7([notAdmin], productpage, req(SLEEP, { path: '/public/../admin' })), { allowed: true }, 'RBAC itself resolves nothing: what NONE lets through, as in Envoy');
+  t.match(
+    authorizeL7([notAdmin], productpage, req(SLEEP, { path: '/public/../admin' })),
+    { allowed: true },
+    'RBAC itself resolves nothing: what NONE lets through, as in Envoy',
+  );
   t.match(authorizeL7([notAdmin], productpage, req(SLEEP, { path: '/public?next=/admin' })), { allowed: true });
 
   const onlyApi = policy('default', 'only-api', { rules: [{ to: [{ operation: { notPaths: ['/internal/*', '*.bak'] } }] }] });
@@ -189,7 +209,9 @@ t.test('path helpers', async (t) => {
 });
 
 t.test('hosts and notHosts: case-insensitive, wildcards, port included', async (t) => {
-  const p = policy('default', 'hosts', { rules: [{ to: [{ operation: { hosts: ['productpage:9080', 'bookinfo.example.com', '*.internal.example.com', 'api.*'] } }] }] });
+  const p = policy('default', 'hosts', {
+    rules: [{ to: [{ operation: { hosts: ['productpage:9080', 'bookinfo.example.com', '*.internal.example.com', 'api.*'] } }] }],
+  });
   const cases: Array<[string, boolean, string]> = [
     ['productpage:9080', true, 'exact with port'],
     ['PRODUCTPAGE:9080', true, 'case-insensitive'],
@@ -204,7 +226,10 @@ t.test('hosts and notHosts: case-insensitive, wildcards, port included', async (
   ];
   for (const [host, allowed, why] of cases) t.equal(authorizeL7([p], productpage, req(SLEEP, { host })).allowed, allowed, `${host}: ${why}`);
 
-  const notPublic = policy('default', 'not-public', { action: 'DENY', rules: [{ to: [{ operation: { notHosts: ['*.svc.cluster.local', 'productpage*'] } }] }] });
+  const notPublic = policy('default', 'not-public', {
+    action: 'DENY',
+    rules: [{ to: [{ operation: { notHosts: ['*.svc.cluster.local', 'productpage*'] } }] }],
+  });
   t.match(authorizeL7([notPublic], productpage, req(SLEEP, { host: 'productpage.default.svc.cluster.local' })), { allowed: true });
   t.match(authorizeL7([notPublic], productpage, req(SLEEP, { host: 'PRODUCTPAGE:9080' })), { allowed: true });
   t.match(authorizeL7([notPublic], productpage, req(SLEEP, { host: 'bookinfo.example.com' })), { allowed: false, action: 'DENY' });
@@ -246,14 +271,22 @@ t.test('source fields at the waypoint', async (t) => {
   t.match(authorizeL7([p], productpage, req(STRANGER)), { allowed: false }, 'namespaces');
   t.match(authorizeL7([p], productpage, req(SLEEP, { sourceIp: '10.4.9.1' })), { allowed: false }, 'notIpBlocks');
   t.match(authorizeL7([p], productpage, req(SLEEP, { sourceIp: '10.5.0.1' })), { allowed: false }, 'ipBlocks');
-  t.match(authorizeL7([p], productpage, req(SLEEP, { headers: { 'x-forwarded-for': '10.5.0.1' } })), { allowed: true }, 'ipBlocks use the peer address, not X-Forwarded-For');
+  t.match(
+    authorizeL7([p], productpage, req(SLEEP, { headers: { 'x-forwarded-for': '10.5.0.1' } })),
+    { allowed: true },
+    'ipBlocks use the peer address, not X-Forwarded-For',
+  );
 
   const notNs = policy('default', 'not-untrusted', { rules: [{ from: [{ source: { notNamespaces: ['untrusted'] } }] }] });
   t.match(authorizeL7([notNs], productpage, req(STRANGER)), { allowed: false });
   t.match(authorizeL7([notNs], productpage, req(SLEEP)), { allowed: true });
 
   const remote = policy('default', 'remote', { rules: [{ from: [{ source: { remoteIpBlocks: ['203.0.113.0/24'] } }] }] });
-  t.match(authorizeL7([remote], productpage, req(INGRESS, { headers: { 'x-forwarded-for': '198.51.100.1, 203.0.113.7' } })), { allowed: true }, 'remoteIpBlocks read the last X-Forwarded-For entry');
+  t.match(
+    authorizeL7([remote], productpage, req(INGRESS, { headers: { 'x-forwarded-for': '198.51.100.1, 203.0.113.7' } })),
+    { allowed: true },
+    'remoteIpBlocks read the last X-Forwarded-For entry',
+  );
   t.match(authorizeL7([remote], productpage, req(INGRESS)), { allowed: false }, 'without X-Forwarded-For, the peer address');
   t.equal(remoteIpOf(req(SLEEP)), '10.4.0.9');
 });
@@ -262,7 +295,11 @@ t.test('requestPrincipals: no JWT, never present', async (t) => {
   const needJwt = policy('default', 'need-jwt', { rules: [{ from: [{ source: { requestPrincipals: ['*'] } }] }] });
   t.match(authorizeL7([needJwt], productpage, req(SLEEP)), { allowed: false, reason: 'enforced denied, matched policy none' });
   const denyNoJwt = policy('default', 'deny-no-jwt', { action: 'DENY', rules: [{ from: [{ source: { notRequestPrincipals: ['*'] } }] }] });
-  t.match(authorizeL7([denyNoJwt], productpage, req(SLEEP)), { allowed: false, action: 'DENY', policy: 'ns[default]-policy[deny-no-jwt]-rule[0]' }, 'notRequestPrincipals matches a request without a token');
+  t.match(
+    authorizeL7([denyNoJwt], productpage, req(SLEEP)),
+    { allowed: false, action: 'DENY', policy: 'ns[default]-policy[deny-no-jwt]-rule[0]' },
+    'notRequestPrincipals matches a request without a token',
+  );
   const claim = policy('default', 'claim', { rules: [{ when: [{ key: 'request.auth.claims[groups]', values: ['admin'] }] }] });
   t.match(authorizeL7([claim], productpage, req(SLEEP)), { allowed: false }, 'request.auth.claims never matches');
   const claimDeny = policy('default', 'claim-deny', { action: 'DENY', rules: [{ when: [{ key: 'request.auth.principal', values: ['*'] }] }] });
@@ -288,21 +325,42 @@ t.test('when: request headers', async (t) => {
   t.match(authorizeL7([p], productpage, req(SLEEP, { headers: { 'x-user': 'Admin' } })), { allowed: false }, 'values are case-sensitive');
   t.match(authorizeL7([p], productpage, req(SLEEP)), { allowed: false }, 'missing header: values do not match');
   t.match(authorizeL7([p], productpage, req(SLEEP, { headers: { 'x-user': 'admin', 'user-agent': 'googlebot' } })), { allowed: false }, 'notValues suffix');
-  t.match(authorizeL7([p], productpage, req(SLEEP, { headers: { 'x-user': ['guest', 'admin'] } })), { allowed: false }, 'several values are joined "guest,admin", which is not exact "admin"');
+  t.match(
+    authorizeL7([p], productpage, req(SLEEP, { headers: { 'x-user': ['guest', 'admin'] } })),
+    { allowed: false },
+    'several values are joined "guest,admin", which is not exact "admin"',
+  );
   t.match(authorizeL7([p], productpage, req(SLEEP, { headers: { 'x-user': ['ops-a', 'ops-b'] } })), { allowed: true }, '"ops-a,ops-b" starts with ops-');
 
   const present = policy('default', 'present', { action: 'DENY', rules: [{ when: [{ key: 'request.headers[x-debug]', values: ['*'] }] }] });
-  t.match(authorizeL7([present], productpage, req(SLEEP, { headers: { 'x-debug': '' } })), { allowed: false }, '"*" is a presence match, even for an empty value');
+  t.match(
+    authorizeL7([present], productpage, req(SLEEP, { headers: { 'x-debug': '' } })),
+    { allowed: false },
+    '"*" is a presence match, even for an empty value',
+  );
   t.match(authorizeL7([present], productpage, req(SLEEP)), { allowed: true });
 
   const mustHave = policy('default', 'must-have', { action: 'DENY', rules: [{ when: [{ key: 'request.headers[x-token]', notValues: ['*'] }] }] });
   t.match(authorizeL7([mustHave], productpage, req(SLEEP)), { allowed: false }, 'notValues ["*"]: deny when the header is missing');
   t.match(authorizeL7([mustHave], productpage, req(SLEEP, { headers: { 'x-token': 'abc' } })), { allowed: true });
 
-  const authority = policy('default', 'authority', { rules: [{ when: [{ key: 'request.headers[:authority]', values: ['productpage*'] }, { key: 'request.headers[:method]', values: ['GET'] }] }] });
+  const authority = policy('default', 'authority', {
+    rules: [
+      {
+        when: [
+          { key: 'request.headers[:authority]', values: ['productpage*'] },
+          { key: 'request.headers[:method]', values: ['GET'] },
+        ],
+      },
+    ],
+  });
   t.match(authorizeL7([authority], productpage, req(SLEEP)), { allowed: true }, 'pseudo-headers :authority and :method');
   const hostHeader = policy('default', 'host-header', { rules: [{ when: [{ key: 'request.headers[host]', values: ['*'] }] }] });
-  t.match(authorizeL7([hostHeader], productpage, req(SLEEP, { headers: { host: 'productpage:9080' } })), { allowed: false }, 'Envoy keeps Host as :authority, so request.headers[host] is never present');
+  t.match(
+    authorizeL7([hostHeader], productpage, req(SLEEP, { headers: { host: 'productpage:9080' } })),
+    { allowed: false },
+    'Envoy keeps Host as :authority, so request.headers[host] is never present',
+  );
 });
 
 t.test('when: L4 keys at the waypoint', async (t) => {
@@ -330,7 +388,10 @@ t.test('when: L4 keys at the waypoint', async (t) => {
 });
 
 t.test('a matching DENY beats a matching ALLOW', async (t) => {
-  const denyDelete = policy('default', 'deny-delete', { action: 'DENY', rules: [{ from: [{ source: { principals: [SLEEP] } }], to: [{ operation: { methods: ['DELETE'] } }] }] });
+  const denyDelete = policy('default', 'deny-delete', {
+    action: 'DENY',
+    rules: [{ from: [{ source: { principals: [SLEEP] } }], to: [{ operation: { methods: ['DELETE'] } }] }],
+  });
   const pols = [productpageViewer, denyDelete];
   const d = authorizeL7(pols, productpage, req(SLEEP, { method: 'DELETE' }));
   t.match(d, {
@@ -357,18 +418,35 @@ t.test('the reported rule is the first matching one in Envoy name order', async 
 
 t.test('AUDIT never changes the decision', async (t) => {
   const audit = policy('default', 'audit-posts', { action: 'AUDIT', rules: [{ to: [{ operation: { methods: ['POST'] } }] }] });
-  t.match(authorizeL7([audit], productpage, req(DETAILS, { method: 'POST' })), { allowed: true, audited: ['ns[default]-policy[audit-posts]-rule[0]'] }, 'alone: allowed by default');
+  t.match(
+    authorizeL7([audit], productpage, req(DETAILS, { method: 'POST' })),
+    { allowed: true, audited: ['ns[default]-policy[audit-posts]-rule[0]'] },
+    'alone: allowed by default',
+  );
   const d = authorizeL7([audit, productpageViewer], productpage, req(DETAILS, { method: 'POST' }));
-  t.match(d, { allowed: false, reason: 'enforced denied, matched policy none', audited: ['ns[default]-policy[audit-posts]-rule[0]'] }, 'with an ALLOW: still denied');
+  t.match(
+    d,
+    { allowed: false, reason: 'enforced denied, matched policy none', audited: ['ns[default]-policy[audit-posts]-rule[0]'] },
+    'with an ALLOW: still denied',
+  );
   t.equal(d.action, undefined);
-  t.match(authorizeL7([audit, productpageViewer], productpage, req(SLEEP, { method: 'POST' })), { allowed: true, policy: RULE0, audited: ['ns[default]-policy[audit-posts]-rule[0]'] });
+  t.match(authorizeL7([audit, productpageViewer], productpage, req(SLEEP, { method: 'POST' })), {
+    allowed: true,
+    policy: RULE0,
+    audited: ['ns[default]-policy[audit-posts]-rule[0]'],
+  });
   t.equal(authorizeL7([audit], productpage, req(SLEEP)).audited, undefined, 'nothing audited for a GET');
 });
 
 t.test('CUSTOM fails closed, before DENY and ALLOW', async (t) => {
   const custom = policy('default', 'ext-authz', { action: 'CUSTOM', provider: { name: 'opa' }, rules: [{ to: [{ operation: { paths: ['/admin*'] } }] }] });
   const d = authorizeL7([productpageViewer, custom], productpage, req(SLEEP, { path: '/admin/x' }));
-  t.match(d, { allowed: false, action: 'CUSTOM', policy: 'ns[default]-policy[ext-authz]-rule[0]', reason: /CUSTOM \(ext-authz provider "opa"\) is not supported by the simulator, failing closed/ });
+  t.match(d, {
+    allowed: false,
+    action: 'CUSTOM',
+    policy: 'ns[default]-policy[ext-authz]-rule[0]',
+    reason: /CUSTOM \(ext-authz provider "opa"\) is not supported by the simulator, failing closed/,
+  });
   t.match(authorizeL7([productpageViewer, custom], productpage, req(SLEEP)), { allowed: true, policy: RULE0 }, 'rule does not match: no effect');
 });
 
@@ -378,15 +456,31 @@ t.test('targetRefs: Service, the waypoint Gateway, GatewayClass', async (t) => {
     rules: [{ from: [{ source: { principals: [SLEEP] } }], to: [{ operation: { methods: ['GET'] } }] }],
   });
   t.same(checkPolicy(toService), []);
-  t.match(authorizeL7([toService], productpage, req(SLEEP)), { allowed: true, policy: 'ns[default]-policy[pp-get-only]-rule[0]', applicable: ['ns[default]-policy[pp-get-only]'] });
+  t.match(authorizeL7([toService], productpage, req(SLEEP)), {
+    allowed: true,
+    policy: 'ns[default]-policy[pp-get-only]-rule[0]',
+    applicable: ['ns[default]-policy[pp-get-only]'],
+  });
   t.match(authorizeL7([toService], productpage, req(SLEEP, { method: 'POST' })), { allowed: false, reason: 'enforced denied, matched policy none' });
   t.match(authorizeL7([toService], productpage, req(DETAILS)), { allowed: false });
   t.match(authorizeL7([toService], details, req(DETAILS, { method: 'POST' })), { allowed: true, applicable: [] }, 'another service is unaffected');
   t.match(authorizeL7([toService], elsewhere, req(DETAILS, { method: 'POST' })), { allowed: true }, 'the same name in another namespace is unaffected');
-  t.match(authorizeL7([toService], { service: { name: 'productpage', namespace: 'default' } }, req(SLEEP, { method: 'POST' })), { allowed: false }, 'the service alone is enough');
-  t.match(authorizeL7([toService], productpage, req(SLEEP, { method: 'POST' }), { targetRefsOnly: true }), { allowed: false }, 'still applies with targetRefsOnly');
+  t.match(
+    authorizeL7([toService], { service: { name: 'productpage', namespace: 'default' } }, req(SLEEP, { method: 'POST' })),
+    { allowed: false },
+    'the service alone is enough',
+  );
+  t.match(
+    authorizeL7([toService], productpage, req(SLEEP, { method: 'POST' }), { targetRefsOnly: true }),
+    { allowed: false },
+    'still applies with targetRefsOnly',
+  );
 
-  const legacy = policy('default', 'legacy', { targetRef: { kind: 'Service', name: 'productpage' }, action: 'DENY', rules: [{ to: [{ operation: { methods: ['DELETE'] } }] }] });
+  const legacy = policy('default', 'legacy', {
+    targetRef: { kind: 'Service', name: 'productpage' },
+    action: 'DENY',
+    rules: [{ to: [{ operation: { methods: ['DELETE'] } }] }],
+  });
   t.match(authorizeL7([legacy], productpage, req(SLEEP, { method: 'DELETE' })), { allowed: false, action: 'DENY' }, 'the deprecated single targetRef');
 
   const wrongGroup = policy('default', 'wrong-group', { targetRefs: [{ kind: 'Service', group: 'networking.istio.io', name: 'productpage' }], rules: [] });
@@ -402,12 +496,23 @@ t.test('targetRefs: Service, the waypoint Gateway, GatewayClass', async (t) => {
   t.match(authorizeL7([toWaypoint], productpage, req(SLEEP, { path: '/admin' })), { allowed: false, policy: 'ns[default]-policy[waypoint-deny]-rule[0]' });
   t.match(authorizeL7([toWaypoint], details, req(SLEEP, { path: '/admin' })), { allowed: false }, 'every service behind the waypoint');
   t.match(authorizeL7([toWaypoint], elsewhere, req(SLEEP, { path: '/admin' })), { allowed: true }, 'not a waypoint of another namespace');
-  t.match(authorizeL7([toWaypoint], { ...productpage, waypoint: { name: 'bookinfo-waypoint' } }, req(SLEEP, { path: '/admin' })), { allowed: true }, 'not another waypoint');
+  t.match(
+    authorizeL7([toWaypoint], { ...productpage, waypoint: { name: 'bookinfo-waypoint' } }, req(SLEEP, { path: '/admin' })),
+    { allowed: true },
+    'not another waypoint',
+  );
   const noGroup = policy('default', 'no-group', { targetRefs: [{ kind: 'Gateway', name: 'waypoint' }], rules: [] });
-  t.equal(appliesAtWaypoint(noGroup, productpage), true, 'an omitted group is the kind\'s own group');
+  t.equal(appliesAtWaypoint(noGroup, productpage), true, "an omitted group is the kind's own group");
 
-  const gatewayClass = policy('istio-system', 'all-waypoints', { targetRefs: [{ kind: 'GatewayClass', group: 'gateway.networking.k8s.io', name: 'istio-waypoint' }], action: 'DENY', rules: [{ to: [{ operation: { methods: ['TRACE'] } }] }] });
-  t.match(authorizeL7([gatewayClass], elsewhere, req(SLEEP, { method: 'TRACE' })), { allowed: false, policy: 'ns[istio-system]-policy[all-waypoints]-rule[0]' });
+  const gatewayClass = policy('istio-system', 'all-waypoints', {
+    targetRefs: [{ kind: 'GatewayClass', group: 'gateway.networking.k8s.io', name: 'istio-waypoint' }],
+    action: 'DENY',
+    rules: [{ to: [{ operation: { methods: ['TRACE'] } }] }],
+  });
+  t.match(authorizeL7([gatewayClass], elsewhere, req(SLEEP, { method: 'TRACE' })), {
+    allowed: false,
+    policy: 'ns[istio-system]-policy[all-waypoints]-rule[0]',
+  });
   const gatewayClassNotRoot = policy('default', 'not-root', { targetRefs: [{ kind: 'GatewayClass', name: 'istio-waypoint' }], rules: [] });
   t.equal(appliesAtWaypoint(gatewayClassNotRoot, productpage), false, 'GatewayClass only from the root namespace');
 });
@@ -421,11 +526,23 @@ t.test('namespace-wide and mesh-wide policies', async (t) => {
 
   const meshDeny = policy('istio-system', 'no-trace', { action: 'DENY', rules: [{ to: [{ operation: { methods: ['TRACE'] } }] }] });
   t.match(authorizeL7([meshDeny], elsewhere, req(SLEEP, { method: 'TRACE' })), { allowed: false, policy: 'ns[istio-system]-policy[no-trace]-rule[0]' });
-  const rootSelector = policy('istio-system', 'pp-anywhere', { selector: { matchLabels: { app: 'productpage' } }, action: 'DENY', rules: [{ to: [{ operation: { paths: ['/debug*'] } }] }] });
-  t.match(authorizeL7([rootSelector], elsewhere, req(SLEEP, { path: '/debug/vars' })), { allowed: false }, 'a root-namespace selector applies in every namespace');
+  const rootSelector = policy('istio-system', 'pp-anywhere', {
+    selector: { matchLabels: { app: 'productpage' } },
+    action: 'DENY',
+    rules: [{ to: [{ operation: { paths: ['/debug*'] } }] }],
+  });
+  t.match(
+    authorizeL7([rootSelector], elsewhere, req(SLEEP, { path: '/debug/vars' })),
+    { allowed: false },
+    'a root-namespace selector applies in every namespace',
+  );
   t.match(authorizeL7([rootSelector], details, req(SLEEP, { path: '/debug/vars' })), { allowed: true }, 'to matching workloads only');
   const custom = policy('mesh-root', 'no-trace', { action: 'DENY', rules: [{ to: [{ operation: { methods: ['TRACE'] } }] }] });
-  t.match(authorizeL7([custom], elsewhere, req(SLEEP, { method: 'TRACE' }), { rootNamespace: 'mesh-root' }), { allowed: false }, 'root namespace is configurable');
+  t.match(
+    authorizeL7([custom], elsewhere, req(SLEEP, { method: 'TRACE' }), { rootNamespace: 'mesh-root' }),
+    { allowed: false },
+    'root namespace is configurable',
+  );
 });
 
 t.test('empty rules and invalid policies', async (t) => {

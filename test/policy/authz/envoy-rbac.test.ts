@@ -16,7 +16,11 @@ t.test('rbacFilters: an ALLOW policy without rules is an ALLOW filter with no po
   t.same(filters, [
     {
       name: 'envoy.filters.http.rbac',
-      typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC', rules: { policies: {} }, shadow_rules_stat_prefix: 'istio_dry_run_allow_' },
+      typed_config: {
+        '@type': 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC',
+        rules: { policies: {} },
+        shadow_rules_stat_prefix: 'istio_dry_run_allow_',
+      },
     },
   ]);
   t.same(rbacFilters([], TD), [], 'no policy, no filter');
@@ -58,7 +62,10 @@ t.test('rbacPolicy: `when` on the caller becomes principals, `when` on the reque
             // values and notValues of one key: both must hold.
             {
               and_ids: {
-                ids: [{ or_ids: { ids: [{ direct_remote_ip: cidr('10.0.0.0', 8) }] } }, { not_id: { or_ids: { ids: [{ direct_remote_ip: cidr('10.1.0.0', 16) }] } } }],
+                ids: [
+                  { or_ids: { ids: [{ direct_remote_ip: cidr('10.0.0.0', 8) }] } },
+                  { not_id: { or_ids: { ids: [{ direct_remote_ip: cidr('10.1.0.0', 16) }] } } },
+                ],
               },
             },
             { or_ids: { ids: [{ authenticated: { principal_name: { suffix: '/sa/sleep' } } }] } },
@@ -71,7 +78,9 @@ t.test('rbacPolicy: `when` on the caller becomes principals, `when` on the reque
 
 t.test('rbacPolicy: sources name peers by their SPIFFE ID', async (t) => {
   const rule = compilePolicy(
-    policy('from', { rules: [{ from: [{ source: { principals: ['cluster.local/ns/default/sa/sleep'], notNamespaces: ['bad-*'], remoteIpBlocks: ['192.168.0.0/16'] } }] }] }),
+    policy('from', {
+      rules: [{ from: [{ source: { principals: ['cluster.local/ns/default/sa/sleep'], notNamespaces: ['bad-*'], remoteIpBlocks: ['192.168.0.0/16'] } }] }],
+    }),
   ).rules[0];
   t.same(rbacPolicy(rule, TD).principals, [
     {
