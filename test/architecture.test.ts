@@ -68,12 +68,17 @@ t.test('the three roles never import one another', async (t) => {
   }
 });
 
-/** The loopback ranges a file names: mesh blocks (const N = 81) and 127.a.b.c literals, as '127.a' or '127.a.b'. */
+/**
+ * The loopback ranges a file names: mesh blocks (const N = 81), 127.a.b.c literals, and the
+ * cluster address of a test pod (`pod('name', 'kind', '10.a.b.c', …)`, served on 127.a.b.c), as
+ * '127.a' or '127.a.b'.
+ */
 function rangesIn(text: string): Set<string> {
   const found = new Set<string>();
   for (const m of text.matchAll(/(?:const (?:N|BLOCK)|[A-Z_]*BLOCK)\s*=\s*(\d+)\b/g)) found.add(`127.${m[1]}`);
   for (const m of text.matchAll(/'--block',\s*'(\d+)'/g)) found.add(`127.${m[1]}`);
   for (const m of text.matchAll(/\b127\.(\d+)\.(\d+)\.\d+/g)) if (m[1] !== '0') found.add(`127.${m[1]}.${m[2]}`);
+  for (const m of text.matchAll(/\bpod\('[^']*',\s*'[^']*',\s*'10\.(\d+)\.(\d+)\.\d+'/g)) found.add(`127.${m[1]}.${m[2]}`);
   return found;
 }
 

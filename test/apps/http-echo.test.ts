@@ -25,7 +25,7 @@ function request(agent: http.Agent, method: string, path: string, body?: Buffer 
 }
 
 t.test('http-echo', async (t) => {
-  const app = await startHttpEcho(context(pod('http-echo-0', 'http-echo', '10.40.4.1', PORT), UNUSED_PROXY));
+  const app = await startHttpEcho(context(pod('http-echo-0', 'http-echo', '10.40.6.1', PORT), UNUSED_PROXY));
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const seen = new Set<unknown>();
   t.teardown(async () => {
