@@ -15,16 +15,21 @@ export type Flags = Record<string, string | boolean>;
 /** Everything after this argument is an operand, even when it starts with a dash. */
 const END_OF_FLAGS = '--';
 
-export function parseFlags(argv: string[], spec: FlagSpec): { flags: Flags; positional: string[] } {
+/**
+ * `shorts` maps kubectl's one-letter flags to their long names (-f to --filename): the commands
+ * that mirror kubectl take them as kubectl does (`-f x`, `-f=x`).
+ */
+export function parseFlags(argv: string[], spec: FlagSpec, shorts: Readonly<Record<string, string>> = {}): { flags: Flags; positional: string[] } {
   const flags: Flags = {};
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
+    const short = /^-([a-zA-Z])(=.*)?$/.exec(argv[i]);
+    const arg = short && Object.hasOwn(shorts, short[1]) ? `--${shorts[short[1]]}${short[2] ?? ''}` : argv[i];
     if (arg === END_OF_FLAGS) {
       positional.push(...argv.slice(i + 1));
       break;
     }
-    // No command takes a short flag (-h is answered before parsing) or a negative number.
+    // Short flags are only kubectl's (above); -h is answered before parsing; no negative numbers.
     if (/^-[^-]/.test(arg)) throw unknownFlag(arg, arg.slice(1), spec);
     if (!arg.startsWith('--')) {
       positional.push(arg);

@@ -15,10 +15,19 @@ export interface Flag {
   /** A command cannot run without it (shown without brackets). */
   readonly required?: boolean;
   readonly help: string;
+  /** kubectl's one-letter form, for the commands that mirror kubectl (-f, -n, -A, -o). */
+  readonly short?: string;
 }
 
 /** --ca-dir, which every command that needs the mesh CA takes alike. */
 export const CA_DIR_FLAG: Flag = { kind: 'string', value: 'dir', help: "the mesh CA's directory (default certs/)" };
+
+/** --istiod of a proxy the runner starts: where istiod's :15012 is; the token comes in HBONE_SA_TOKEN. */
+export const ISTIOD_FLAG: Flag = {
+  kind: 'string',
+  value: 'host:port',
+  help: "istiod's xDS and CA address (the runner passes it, with the service account token in HBONE_SA_TOKEN); without it, config from --scenario and certificates from --ca-dir",
+};
 
 /** --scenario of a process the runner starts: which scenario `role` belongs to. */
 export function scenarioFlag(role: string): Flag {
@@ -51,7 +60,8 @@ export interface Command {
 }
 
 function flagUsage(name: string, f: Flag): string {
-  const text = f.kind === 'string' ? `--${name} <${f.value ?? 'value'}>` : `--${name}`;
+  const flag = f.short ? `-${f.short}` : `--${name}`;
+  const text = f.kind === 'string' ? `${flag} <${f.value ?? 'value'}>` : flag;
   return f.required ? text : `[${text}]`;
 }
 
@@ -64,7 +74,10 @@ export function usageLine(c: Command): string {
 
 /** `hbone-sim help <name>` and `hbone-sim <name> --help`. */
 export function commandHelp(c: Command): string {
-  const rows = Object.entries(c.flags).map(([name, f]) => [f.kind === 'string' ? `--${name} <${f.value ?? 'value'}>` : `--${name}`, f.help]);
+  const rows = Object.entries(c.flags).map(([name, f]) => {
+    const flag = f.short ? `-${f.short}, --${name}` : `--${name}`;
+    return [f.kind === 'string' ? `${flag} <${f.value ?? 'value'}>` : flag, f.help];
+  });
   rows.push(['-h, --help', 'show this help']);
   const width = Math.max(...rows.map(([left]) => left.length));
   return [`usage: ${usageLine(c)}`, '', c.description, '', 'flags:', ...rows.map(([left, help]) => `  ${left.padEnd(width)}  ${help}`), ''].join('\n');
@@ -73,8 +86,12 @@ export function commandHelp(c: Command): string {
 /** Flags, then the operand count and the required flags; every problem is a UsageError. */
 export function parseArgs(c: Command, argv: string[]): Args {
   const spec: Record<string, Flag['kind']> = {};
-  for (const [name, f] of Object.entries(c.flags)) spec[name] = f.kind;
-  const { flags, positional } = parseFlags(argv, spec as FlagSpec);
+  const shorts: Record<string, string> = {};
+  for (const [name, f] of Object.entries(c.flags)) {
+    spec[name] = f.kind;
+    if (f.short) shorts[f.short] = name;
+  }
+  const { flags, positional } = parseFlags(argv, spec as FlagSpec, shorts);
   const min = c.operands?.min ?? 0;
   const max = c.operands?.max ?? 0;
   if (positional.length < min) throw new UsageError(`missing ${c.operands!.usage}`);

@@ -3,10 +3,28 @@
 // one line here.
 import type { Command } from './command';
 import { scenarioCommand } from './scenario';
+import { upCommand } from './up';
+import { applyCommand, deleteCommand } from './apply';
+import { getCommand } from './get';
+import { xCommand } from './x';
+import { istiodCommand } from './istiod';
 import { ztunnelCommand } from './ztunnel';
 import { waypointCommand } from './waypoint';
 import { nodeCommand } from './node';
 import { appCommand } from './app';
 import { certCommand } from './cert';
 
-export const COMMANDS: readonly Command[] = [scenarioCommand, ztunnelCommand, waypointCommand, nodeCommand, appCommand, certCommand];
+export const COMMANDS: readonly Command[] = [
+  scenarioCommand,
+  upCommand,
+  applyCommand,
+  deleteCommand,
+  getCommand,
+  xCommand,
+  istiodCommand,
+  ztunnelCommand,
+  waypointCommand,
+  nodeCommand,
+  appCommand,
+  certCommand,
+];

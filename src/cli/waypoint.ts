@@ -1,10 +1,11 @@
 // `hbone-sim waypoint --scenario <s> --pod <waypoint pod>`: one waypoint (src/waypoint) as a process.
 import { loadScenario } from '../mesh/load';
-import { loadOrCreateCa, defaultCaDir } from '../identity/ca-store';
-import { Waypoint } from '../waypoint/waypoint';
+import { defaultCaDir } from '../identity/ca-store';
+import { startWaypoint } from '../waypoint/start';
 import { runService } from './lifecycle';
 import { requireString, stringFlag, UsageError } from './args';
-import { Command, KEEPS_RUNNING, CA_DIR_FLAG, scenarioFlag } from './command';
+import { Command, KEEPS_RUNNING, CA_DIR_FLAG, ISTIOD_FLAG, scenarioFlag } from './command';
+import { istiodLink } from './istiod-link';
 
 export const waypointCommand: Command = {
   name: 'waypoint',
@@ -14,6 +15,7 @@ export const waypointCommand: Command = {
     scenario: scenarioFlag('waypoint'),
     pod: { kind: 'string', value: 'waypoint pod', required: true, help: "the waypoint pod's name" },
     'ca-dir': CA_DIR_FLAG,
+    istiod: ISTIOD_FLAG,
   },
   run: async ({ flags }) => {
     const scenario = loadScenario(requireString(flags, 'scenario', 'waypoint'));
@@ -21,11 +23,8 @@ export const waypointCommand: Command = {
     const pod = scenario.workloads.find((w) => w.name === podName && w.app.kind === 'waypoint');
     if (!pod) throw new UsageError(`no waypoint pod ${podName} in scenario ${scenario.name}`);
     const caDir = stringFlag(flags, 'ca-dir') ?? defaultCaDir();
-    await runService(`waypoint::${pod.name}`, async () => {
-      const waypoint = new Waypoint({ scenario, pod, ca: await loadOrCreateCa(caDir, scenario.trustDomain) });
-      await waypoint.start();
-      return waypoint;
-    });
+    const istiod = istiodLink(flags);
+    await runService(`waypoint::${pod.name}`, () => startWaypoint({ scenario, pod, caDir, istiod }));
     return KEEPS_RUNNING;
   },
 };

@@ -4,7 +4,8 @@ import { defaultCaDir } from '../identity/ca-store';
 import { startZtunnel } from '../ztunnel/start';
 import { runService } from './lifecycle';
 import { requireString, stringFlag } from './args';
-import { Command, KEEPS_RUNNING, CA_DIR_FLAG, scenarioFlag } from './command';
+import { Command, KEEPS_RUNNING, CA_DIR_FLAG, ISTIOD_FLAG, scenarioFlag } from './command';
+import { istiodLink } from './istiod-link';
 
 export const ztunnelCommand: Command = {
   name: 'ztunnel',
@@ -14,13 +15,14 @@ export const ztunnelCommand: Command = {
     scenario: scenarioFlag('node'),
     node: { kind: 'string', value: 'node', required: true, help: "the node's name" },
     'ca-dir': CA_DIR_FLAG,
+    istiod: ISTIOD_FLAG,
     'no-pool': { kind: 'boolean', help: 'give every outbound CONNECT its own TLS connection (the connections bench compares it with the pool)' },
   },
   run: async ({ flags }) => {
     const scenario = loadScenario(requireString(flags, 'scenario', 'ztunnel'));
     const node = requireString(flags, 'node', 'ztunnel');
     const caDir = stringFlag(flags, 'ca-dir') ?? defaultCaDir();
-    await runService(`ztunnel::${node}`, () => startZtunnel({ scenario, node, caDir, disablePooling: flags['no-pool'] === true }));
+    await runService(`ztunnel::${node}`, () => startZtunnel({ scenario, node, caDir, istiod: istiodLink(flags), disablePooling: flags['no-pool'] === true }));
     return KEEPS_RUNNING;
   },
 };

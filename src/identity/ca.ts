@@ -21,6 +21,8 @@ export interface IssuedCertificate {
 
 export interface IssueOptions {
   readonly lifetimeMs?: number;
+  /** DNS names beside the SPIFFE id: istiod's serving certificate names istiod.istio-system.svc. */
+  readonly dnsNames?: readonly string[];
 }
 
 export class MeshCa {
@@ -85,7 +87,10 @@ export class MeshCa {
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
         new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
         await x509.AuthorityKeyIdentifierExtension.create(this.rootCert),
-        new x509.SubjectAlternativeNameExtension([{ type: 'url', value: spiffeId }], true),
+        new x509.SubjectAlternativeNameExtension(
+          [{ type: 'url', value: spiffeId }, ...(options.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value }))],
+          true,
+        ),
       ],
     });
     const certPem = toPem(leaf.rawData, 'CERTIFICATE');
@@ -105,4 +110,19 @@ function randomSerial(): string {
   const bytes = randomBytes(16);
   bytes[0] &= 0x7f; // keep it positive in DER
   return bytes.toString('hex');
+}
+
+/** An IssuedCertificate read back from a leaf and its root, as a CA client receives them. */
+export function issuedFromPem(certPem: string, rootPem: string): IssuedCertificate {
+  const leaf = new X509Certificate(certPem);
+  const uri = /URI:(spiffe:\/\/[^,\s]+)/.exec(leaf.subjectAltName ?? '');
+  return {
+    certPem,
+    chainPem: certPem + rootPem,
+    rootPem,
+    serial: leaf.serialNumber,
+    notBefore: new Date(leaf.validFrom),
+    notAfter: new Date(leaf.validTo),
+    spiffeId: uri ? uri[1] : '',
+  };
 }

@@ -2,7 +2,8 @@
 // Renewal only changes what new connections present; open TLS sessions keep theirs.
 import { EventEmitter } from 'node:events';
 import { generateKeyPair } from './crypto';
-import { IssuedCertificate, MeshCa, IssueOptions } from './ca';
+import { createCsr } from './csr';
+import { IssuedCertificate, IssueOptions } from './ca';
 import { SpiffeId, formatSpiffeId } from './spiffe';
 
 const RENEW_RETRY_MS = 1000;
@@ -14,10 +15,18 @@ export interface TlsMaterial {
   readonly ca: string; // the mesh root, the only trust anchor
 }
 
-/** Something that can sign a workload's public key: the in-process CA, or (later) a CA client. */
+/** Something that can sign a workload's public key: the in-process CA. */
 export interface CertificateIssuer {
   issue(id: SpiffeId, publicKeyPem: string, options?: IssueOptions): Promise<IssuedCertificate>;
 }
+
+/** A CA reached over the wire (istiod's): it gets a CSR, so the key never leaves this process. */
+export interface CsrSigner {
+  signCsr(csrPem: string, id: SpiffeId, options: IssueOptions): Promise<IssuedCertificate>;
+}
+
+/** Where a workload's certificate comes from: the CA in this process, or istiod's over the wire. */
+export type CertificateSource = CertificateIssuer | CsrSigner;
 
 export interface WorkloadCertificateEvents {
   renewed: [IssuedCertificate];
@@ -32,14 +41,14 @@ export class WorkloadCertificate extends EventEmitter<WorkloadCertificateEvents>
 
   private constructor(
     readonly id: SpiffeId,
-    private readonly issuer: CertificateIssuer,
+    private readonly issuer: CertificateSource,
     private readonly options: IssueOptions,
   ) {
     super();
   }
 
   /** Generates a key, gets it signed and schedules renewal at half-life. */
-  static async obtain(id: SpiffeId, issuer: CertificateIssuer | MeshCa, options: IssueOptions = {}): Promise<WorkloadCertificate> {
+  static async obtain(id: SpiffeId, issuer: CertificateSource, options: IssueOptions = {}): Promise<WorkloadCertificate> {
     const wc = new WorkloadCertificate(id, issuer, options);
     await wc.refresh();
     return wc;
@@ -70,11 +79,20 @@ export class WorkloadCertificate extends EventEmitter<WorkloadCertificateEvents>
   }
 
   private async refresh(): Promise<void> {
-    const pair = await generateKeyPair();
-    const issued = await this.issuer.issue(this.id, pair.publicKeyPem, this.options);
+    let issued: IssuedCertificate;
+    let key: string;
+    if ('signCsr' in this.issuer) {
+      const csr = await createCsr(this.spiffeId);
+      issued = await this.issuer.signCsr(csr.csrPem, this.id, this.options);
+      key = csr.privateKeyPem;
+    } else {
+      const pair = await generateKeyPair();
+      issued = await this.issuer.issue(this.id, pair.publicKeyPem, this.options);
+      key = pair.privateKeyPem;
+    }
     const first = this.current === undefined;
     this.current = issued;
-    this.key = pair.privateKeyPem;
+    this.key = key;
     if (!first) this.emit('renewed', issued);
     this.schedule();
   }

@@ -24,3 +24,7 @@ export const PORT_EXEC = 15099;
  * Not an Istio port; the runner also reads /healthz/ready there.
  */
 export const PORT_KUBELET_HEALTHZ = 10248;
+
+/** istiod: xDS and the CA over TLS, and its debug and monitoring port (DESIGN.md section 8). */
+export const PORT_ISTIOD_XDS = 15012;
+export const PORT_ISTIOD_MONITORING = 15014;

@@ -2,6 +2,7 @@
 // resolve, selectors that must select something. A field that failed its own check is
 // skipped here (its problem is already reported); a reference check whose targets are not
 // all readable is held back rather than guess (a pod with a broken name might be the one).
+import { istiodIp } from './control-plane';
 import { hostAddress, selects } from './model';
 import { Entry, siteOf } from './entry';
 import { ScenarioDraft } from './read-scenario';
@@ -61,6 +62,13 @@ function checkAddresses(s: ScenarioDraft, problems: Problems): void {
     ...claimsOf(s.services, 'vip', (e) => e.value.vip, named),
   ];
   report(problems, claims, (c, first) => `${c.key} is already used by ${first.owner}`);
+  // istiod's own address, 10.a.255.1 of the first node's block.
+  const firstNode = s.nodes[0]?.value.ip;
+  if (firstNode === undefined) return;
+  const istiod = istiodIp({ nodes: [{ name: '', ip: firstNode }] });
+  for (const c of claims)
+    if (c.key === istiod)
+      problems.add(siteOf(c.entry, c.field), `${istiod} is istiod's address in this scenario (10.a.255.1 of the first node's 10.a block); pick another`);
 }
 
 /**

@@ -27,10 +27,42 @@ export class MeshState {
   private readonly servicesByVip = new Map<string, Service>();
   private readonly servicesByHost = new Map<string, Service>();
   private readonly nextEndpoint = new Map<string, number>();
+  private readonly updateListeners: ((previous: Scenario) => void)[] = [];
+  private current: Scenario;
 
-  constructor(readonly scenario: Scenario) {
-    for (const w of scenario.workloads) this.podsByIp.set(w.ip, w);
-    for (const s of scenario.services) {
+  constructor(scenario: Scenario) {
+    this.current = scenario;
+    this.index();
+  }
+
+  /** The mesh as last configured: the scenario file's, then istiod's pushes. */
+  get scenario(): Scenario {
+    return this.current;
+  }
+
+  /**
+   * New workloads, services, policies or routes (an xDS push): lookups see them at once;
+   * connections already open keep what they resolved. Listeners run after the swap.
+   */
+  update(next: Scenario): void {
+    const previous = this.current;
+    this.current = next;
+    this.podsByIp.clear();
+    this.servicesByVip.clear();
+    this.servicesByHost.clear();
+    this.index();
+    // Round-robin positions of services that are gone would otherwise stay forever.
+    for (const key of this.nextEndpoint.keys()) if (!next.services.some((s) => `${s.namespace}/${s.name}` === key)) this.nextEndpoint.delete(key);
+    for (const l of this.updateListeners) l(previous);
+  }
+
+  onUpdate(listener: (previous: Scenario) => void): void {
+    this.updateListeners.push(listener);
+  }
+
+  private index(): void {
+    for (const w of this.current.workloads) this.podsByIp.set(w.ip, w);
+    for (const s of this.current.services) {
       this.servicesByVip.set(s.vip, s);
       this.servicesByHost.set(serviceHost(s), s);
     }

@@ -17,7 +17,10 @@ export interface YamlProblem {
 }
 
 export interface ParsedYaml {
+  /** The first document (a scenario has only one). */
   readonly doc: Document;
+  /** Every document of a multi-document text (`---`), when asked for (manifests). */
+  readonly docs: readonly Document[];
   readonly lines: LineCounter;
   /** Every alias of the document and the node it stands for. */
   readonly aliases: ReadonlyMap<Alias, YamlNode>;
@@ -41,7 +44,8 @@ const COLLECTIONS: ReadonlySet<string> = new Set(['block-map', 'block-seq', 'flo
 // Lexer control characters that are not in the source text (they take no offset).
 const CONTROL_TOKENS: ReadonlySet<string> = new Set(['\x02', '\x18', '\x1f']);
 
-export function parseYaml(text: string): YamlResult {
+/** `multiDocument`: a stream of documents separated by `---`, as kubectl apply reads them. */
+export function parseYaml(text: string, options: { readonly multiDocument?: boolean } = {}): YamlResult {
   const lines = new LineCounter();
   const fail = (problems: YamlProblem[]): YamlResult => {
     // Refused before the parser ran: count the lines here, for the problems' line numbers.
@@ -59,22 +63,22 @@ export function parseYaml(text: string): YamlResult {
   if (deep) return fail([deep]);
 
   // uniqueKeys: false: the library's check is quadratic; checkDocument does it with a set.
-  let doc: Document | undefined;
+  const docs: Document[] = [];
   const problems: YamlProblem[] = [];
   for (const d of new Composer({ uniqueKeys: false }).compose(cst, true, text.length)) {
-    if (!doc) doc = d;
-    else {
+    if (docs.length > 0 && !options.multiDocument) {
       problems.push({ offset: d.range[0], message: 'YAML syntax: the file holds more than one document (---); a scenario is one' });
       break;
     }
+    docs.push(d);
   }
-  for (const err of doc!.errors) problems.push({ offset: err.pos[0], message: `YAML syntax: ${err.message}` });
+  for (const d of docs) for (const err of d.errors) problems.push({ offset: err.pos[0], message: `YAML syntax: ${err.message}` });
   if (problems.length > 0) return fail(problems);
 
   const aliases = new Map<Alias, YamlNode>();
-  const found = checkDocument(doc!, aliases);
+  const found = docs.flatMap((d) => checkDocument(d, aliases));
   if (found.length > 0) return fail(found);
-  return { ok: true, parsed: { doc: doc!, lines, aliases } };
+  return { ok: true, parsed: { doc: docs[0], docs, lines, aliases } };
 }
 
 /** More than MAX_YAML_NODES nodes in the text, counted as the lexer goes; nothing is kept. */

@@ -8,7 +8,10 @@ import * as path from 'node:path';
 import type { Scenario, Workload } from '../mesh/model';
 import { hostAddress } from '../mesh/model';
 import { PORT_ADMIN, PORT_KUBELET_HEALTHZ, PORT_METRICS, PORT_READINESS, PORT_SOCKS5 } from '../mesh/ports';
-import { loadOrCreateCa, defaultCaDir } from '../identity/ca-store';
+import { defaultCaDir } from '../identity/ca-store';
+import { ENV_SA_TOKEN, ENV_TOKEN_KEY, TokenClaims, newTokenKey, signToken } from '../identity/sa-token';
+import { ISTIOD_NAME, istiodIp, istiodXdsAddress } from '../mesh/control-plane';
+import { ZTUNNEL_NAMESPACE, ZTUNNEL_SERVICE_ACCOUNT } from '../mesh/control-plane';
 import { Supervisor, ChildSpec } from './supervisor';
 import { AccessRecords } from './access-records';
 import { runExpectation, ExpectationResult } from './expectations';
@@ -18,6 +21,12 @@ import type { RestartEvent } from './restart-events';
 import { errorMessage } from '../error-message';
 import { hostedPods, nodeAgentName } from '../node/agent';
 import { isNodeAgentMessage } from '../node/agent-message';
+import { makeClusterCredentials } from '../identity/cluster-ca';
+import { logger } from '../telemetry/log';
+import { IstiodChannel } from './istiod-channel';
+import { ApiServer, API_HOST } from './api-server';
+import { LiveConfig } from './live-config';
+import { writeKubeconfig, removeKubeconfig } from './kubeconfig';
 
 export const READY_TIMEOUT_MS = 10_000;
 const CLI_ENTRY = path.resolve(__dirname, '..', 'cli', 'main.js');
@@ -36,6 +45,8 @@ export interface RunOptions {
 
 /** The container of each child, as a pod spec would name it: ztunnel and the waypoint run istio-proxy. */
 const PROXY_CONTAINER = 'istio-proxy';
+/** istiod's container in its pod, as Kubernetes names it. */
+const ISTIOD_CONTAINER = 'discovery';
 /** The node agent's "container", for its own restart events. */
 const NODE_AGENT_CONTAINER = 'kubelet';
 
@@ -46,30 +57,48 @@ export interface ChildSpecOptions {
   readonly without?: readonly string[];
   /** The restart back-off a node agent applies to its pods; the kubelet's by default. */
   readonly backOff?: BackOffTimings;
+  /**
+   * The key service account tokens are signed with (the runner plays the API server): istiod
+   * verifies them, each proxy gets its own. A new one by default.
+   */
+  readonly tokenKey?: string;
 }
 
 export function childSpecs(scenario: Scenario, caDir: string, options: ChildSpecOptions = {}): ChildSpec[] {
   const without = new Set(options.without ?? []);
+  const tokenKey = options.tokenKey ?? newTokenKey();
+  const xds = istiodXdsAddress(scenario);
+  const token = (c: TokenClaims) => ({ [ENV_SA_TOKEN]: signToken(tokenKey, c) });
+  // The control plane first: the only process that reads the root's key.
+  const istiod: ChildSpec = {
+    name: ISTIOD_NAME,
+    args: ['istiod', '--scenario', scenario.file, '--ca-dir', caDir],
+    ready: `${hostAddress(istiodIp(scenario))}:${PORT_READINESS}`,
+    container: ISTIOD_CONTAINER,
+    env: { [ENV_TOKEN_KEY]: tokenKey },
+  };
   const ztunnels = scenario.nodes.map((n) => ({
     name: `ztunnel-${n.name}`,
-    args: ['ztunnel', '--scenario', scenario.file, '--node', n.name, '--ca-dir', caDir],
+    args: ['ztunnel', '--scenario', scenario.file, '--node', n.name, '--ca-dir', caDir, '--istiod', xds],
     ready: `${hostAddress(n.ip)}:${PORT_READINESS}`,
     container: PROXY_CONTAINER,
+    env: token({ namespace: ZTUNNEL_NAMESPACE, serviceAccount: ZTUNNEL_SERVICE_ACCOUNT, pod: `ztunnel-${n.name}`, node: n.name }),
   }));
   const readiness = (w: Workload): string => `${hostAddress(w.ip)}:${PORT_READINESS}`;
   const waypoints = scenario.workloads
     .filter((w) => w.app.kind === 'waypoint')
     .map((w) => ({
       name: w.name,
-      args: ['waypoint', '--scenario', scenario.file, '--pod', w.name, '--ca-dir', caDir],
+      args: ['waypoint', '--scenario', scenario.file, '--pod', w.name, '--ca-dir', caDir, '--istiod', xds],
       ready: readiness(w),
       container: PROXY_CONTAINER,
+      env: token({ namespace: w.namespace, serviceAccount: w.serviceAccount, pod: w.name, node: w.node }),
     }));
   if (options.podProcesses) {
     const pods = scenario.workloads
       .filter((w) => w.app.kind !== 'waypoint')
       .map((w) => ({ name: w.name, args: ['app', '--scenario', scenario.file, '--pod', w.name], ready: readiness(w), container: w.app.kind }));
-    return [...ztunnels, ...waypoints, ...pods].filter((c) => !without.has(c.name));
+    return [istiod, ...ztunnels, ...waypoints, ...pods].filter((c) => !without.has(c.name));
   }
   // The scale of the back-off travels as the CLI's --backoff-scale.
   const scale = options.backOff ? options.backOff.initialMs / KUBELET_BACKOFF.initialMs : undefined;
@@ -83,15 +112,15 @@ export function childSpecs(scenario: Scenario, caDir: string, options: ChildSpec
     const healthz = `${hostAddress(n.ip)}:${PORT_KUBELET_HEALTHZ}`;
     return [{ name: nodeAgentName(n.name), args, ready: healthz, alsoReady: pods.map(readiness), container: NODE_AGENT_CONTAINER }];
   });
-  return [...ztunnels, ...waypoints, ...agents].filter((c) => !without.has(c.name));
+  return [istiod, ...ztunnels, ...waypoints, ...agents].filter((c) => !without.has(c.name));
 }
 
 /** Runs the scenario; resolves with the process exit code. */
 export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<number> {
   const out = options.out ?? ((l: string) => process.stdout.write(l + '\n'));
   const started = performance.now();
+  // istiod makes the root on first use: the runner never reads its key.
   const caDir = options.caDir ?? defaultCaDir();
-  await loadOrCreateCa(caDir, scenario.trustDomain);
   const records = new AccessRecords();
   const env = { ...process.env, HBONE_LOG: process.env.HBONE_LOG ?? (options.verbose ? 'info' : 'warn') };
   const supervisor = new Supervisor(
@@ -118,6 +147,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     },
   });
 
+  // Under --hold: the API server, its configuration store and its line to istiod.
+  const istiodChannel = new IstiodChannel(supervisor);
+  let api: ApiServer | undefined;
+
   let finish!: (code: number) => void;
   const finished = new Promise<number>((r) => (finish = r));
   let tearingDown = false;
@@ -127,6 +160,11 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     if (why) out(why);
     // Back-off timers and readiness waits first: nothing may start while the children stop.
     restarter.stop();
+    istiodChannel.close();
+    if (api) {
+      await api.stop();
+      removeKubeconfig(scenario.name);
+    }
     await supervisor.stopAll();
     const summary = restarter.summary();
     // A mesh that lost a child for good did not hold, however the run ended.
@@ -189,6 +227,17 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     } else out(`${results.length - failed} of ${results.length} expectations held`);
 
     if (options.hold && !tearingDown) {
+      const podStatus = (pod: string) => ({ status: restarter.status(pod) ?? 'Running', restarts: restarter.summary().restarts[pod] ?? 0 });
+      api = new ApiServer(
+        await makeClusterCredentials(API_HOST),
+        new LiveConfig(scenario),
+        istiodChannel,
+        podStatus,
+        logger('kube-apiserver', (l) => out(`[kube-apiserver] ${l}`)),
+      );
+      const creds = api.credentials;
+      const kubeconfig = writeKubeconfig(scenario.name, await api.start(), creds);
+      if (!options.json) out(`\nkubeconfig: ${kubeconfig} (the API server; hbone-sim apply, get, x status use it)`);
       printHold(out, scenario, options.backOff ?? KUBELET_BACKOFF, options.podProcesses === true);
       return await finished;
     }

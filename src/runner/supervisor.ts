@@ -23,6 +23,8 @@ export interface ChildSpec {
   readonly alsoReady?: readonly string[];
   /** The container's name in Kubernetes terms (istio-proxy, productpage...), for restart events. */
   readonly container?: string;
+  /** Environment of this child alone (a proxy's service account token), over the runner's. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface ChildHandle {
@@ -101,7 +103,7 @@ export class Supervisor implements Restartable<ChildHandle> {
     if (this.stopping) throw new Error(`not starting ${spec.name}: the runner is stopping`);
     const child = spawn(process.execPath, [...this.nodeArgs, this.entry, ...spec.args], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: this.env,
+      env: spec.env ? { ...this.env, ...spec.env } : this.env,
       // A process group of its own: Ctrl-C in a terminal reaches the whole foreground group, and
       // a child still loading its modules (no SIGINT handler yet) would die of it, which the
       // runner would report as a crash. The runner alone gets it and stops the children in order;

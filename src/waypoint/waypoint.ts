@@ -9,8 +9,7 @@
 // identity, listeners, upstream pools, admin ports and metrics.
 import type * as http from 'node:http';
 import type { ClientHttp2Stream } from 'node:http2';
-import { MeshCa } from '../identity/ca';
-import { WorkloadCertificate } from '../identity/workload-cert';
+import { WorkloadCertificate, CertificateSource } from '../identity/workload-cert';
 import { makeSpiffeId } from '../identity/spiffe';
 import { HboneServer, InboundConnect } from '../hbone/server';
 import { HbonePool } from '../hbone/pool';
@@ -38,7 +37,12 @@ export interface WaypointOptions {
   readonly scenario: Scenario;
   /** The waypoint's own pod. */
   readonly pod: Workload;
-  readonly ca: MeshCa;
+  /** Where its certificate comes from: the CA in this process, or istiod's. */
+  readonly ca: CertificateSource;
+  /** Its certificate, already obtained (from istiod, before the first push); else obtained at start. */
+  readonly certificate?: WorkloadCertificate;
+  /** The mesh as this waypoint knows it, kept current by istiod's pushes; the scenario's by default. */
+  readonly state?: MeshState;
   readonly log?: Logger;
 }
 
@@ -59,7 +63,9 @@ export class Waypoint {
   private ready = false;
 
   constructor(private readonly options: WaypointOptions) {
-    this.state = new MeshState(options.scenario);
+    this.state = options.state ?? new MeshState(options.scenario);
+    // A push may change any HTTPRoute: tables are compiled again on their next use.
+    this.state.onUpdate(() => this.routeTables.clear());
     this.log = options.log ?? logger('waypoint');
     // Stage 4's connections: a CONNECT to the pod, as the waypoint, per upstream HTTP connection.
     const originate = (target: string, traceparent: string) => this.originate(target, traceparent);
@@ -92,7 +98,8 @@ export class Waypoint {
         readinessRoutes(() => this.ready),
       ),
     );
-    this.cert = await WorkloadCertificate.obtain(makeSpiffeId(pod.namespace, pod.serviceAccount, this.state.trustDomain), this.options.ca);
+    this.cert =
+      this.options.certificate ?? (await WorkloadCertificate.obtain(makeSpiffeId(pod.namespace, pod.serviceAccount, this.state.trustDomain), this.options.ca));
     this.server = new HboneServer({
       address: podHost,
       port: PORT_HBONE,

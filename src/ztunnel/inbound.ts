@@ -21,6 +21,7 @@ import type { Logger } from '../telemetry/log';
 import type { Decision, L4Connection } from '../policy/authz';
 import type { MeshState } from '../mesh/state';
 import type { ConnectionRecord, ConnectionReporter } from './connection';
+import type { OpenConnection, OpenConnections } from './open-connections';
 
 /** L4 AuthorizationPolicy for a connection to `destination` (policy/authz, with ztunnel's logging around it). */
 export type Authorizer = (destination: Workload, connection: L4Connection) => Decision;
@@ -31,6 +32,8 @@ export interface InboundContext {
   readonly authorize: Authorizer;
   readonly log: Logger;
   readonly appConnectTimeoutMs?: number;
+  /** Delivered connections still open, checked again when the policies change. */
+  readonly open?: OpenConnections;
 }
 
 const FORWARDED_FOR_RE = /for="?\[?([0-9a-fA-F.:]+?)\]?(?::(\d+))?"?(?:;|,|$)/;
@@ -81,24 +84,30 @@ async function handle(ctx: InboundContext, pod: Workload, conn: InboundConnect):
   if (ILLEGAL_INBOUND_PORTS.includes(port)) return refuse(STATUS_SERVICE_UNAVAILABLE, `port ${port} is ztunnel's own and not a destination`, 'NR');
   if (!ctx.state.podByIp(host)) return refuse(STATUS_SERVICE_UNAVAILABLE, `no workload with address ${host}`, 'NR');
 
-  const decision = ctx.authorize(pod, {
+  const l4: L4Connection = {
     sourcePrincipal: principalOf(conn.peer),
     sourceNamespace: conn.peer.namespace,
     sourceIp,
     destinationIp: host,
     destinationPort: port,
-  });
+  };
+  const decision = ctx.authorize(pod, l4);
   if (!decision.allowed) return refuse(STATUS_UNAUTHORIZED, decision.reason, 'DENY', decision.policy);
   ctx.log.debug('inbound allowed', { src: record.srcAddr, dst: record.dstAddr, reason: decision.reason });
 
   // Connect from the source pod's own address, as ztunnel preserves the client IP.
+  const tracked: OpenConnection = { pod, connection: l4, stream: conn.stream };
   const result = await deliverToTcp(conn, {
     host: hostAddress(pod.ip),
     port,
     localAddress: conn.remote.address,
     timeoutMs: ctx.appConnectTimeoutMs,
-    onConnected: () => ctx.reporter.opened(record),
+    onConnected: () => {
+      ctx.reporter.opened(record);
+      ctx.open?.add(tracked);
+    },
   });
+  ctx.open?.delete(tracked);
   if ('refused' in result) {
     const error = result.clientGone ? result.refused.message : `503 ${result.refused.message}`;
     ctx.log.info('inbound app connect failed', { dst: record.dstAddr, error });
@@ -111,12 +120,14 @@ async function handle(ctx: InboundContext, pod: Workload, conn: InboundConnect):
     });
     return;
   }
+  const closedBy = tracked.closedBy;
   ctx.reporter.closed(record, {
     bytesFromClient: result.bytesFromTunnel,
     bytesFromServer: result.bytesFromTcp,
     durationMs: performance.now() - started,
-    error: result.end === 'closed' ? undefined : `${result.end}: ${result.error?.message ?? ''}`,
-    policy: decision.policy,
+    error: closedBy ? `closed by a policy change: ${closedBy.reason}` : result.end === 'closed' ? undefined : `${result.end}: ${result.error?.message ?? ''}`,
+    responseFlags: closedBy ? 'DENY' : undefined,
+    policy: closedBy ? closedBy.policy : decision.policy,
   });
 }
 

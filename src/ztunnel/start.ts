@@ -1,10 +1,18 @@
-// One node's ztunnel with what its process wires around it: the mesh CA, L4 authorization of the
-// scenario's policies, TCP metrics and the access log (src/cli/ztunnel.ts runs it as a process).
+// One node's ztunnel with what its process wires around it: where its configuration and
+// certificates come from (istiod over xDS and its CA, or, run alone, the scenario file and the
+// CA on disk), L4 authorization of the current policies, TCP metrics and the access log
+// (src/cli/ztunnel.ts runs it as a process).
 import type { Scenario } from '../mesh/model';
+import { MeshState } from '../mesh/state';
 import { loadOrCreateCa } from '../identity/ca-store';
+import { makeSpiffeId } from '../identity/spiffe';
+import type { CertificateSource } from '../identity/workload-cert';
 import { authorize } from '../policy/authz';
 import { TcpMetrics } from '../telemetry/tcp-metrics';
 import { logger } from '../telemetry/log';
+import { joinControlPlane, ControlPlaneLink } from '../xds/bootstrap';
+import { addressHandler, authorizationHandler } from '../xds/mesh-handlers';
+import { ZTUNNEL_NAMESPACE, ZTUNNEL_SERVICE_ACCOUNT } from '../mesh/control-plane';
 import { AccessLog } from './access-log';
 import { Ztunnel } from './ztunnel';
 import { ZtunnelReporter } from './reporter';
@@ -14,22 +22,50 @@ export interface ZtunnelProcessOptions {
   readonly scenario: Scenario;
   readonly node: string;
   readonly caDir: string;
+  /** istiod's host:port and this ztunnel's service account token; without them, the file and the local CA. */
+  readonly istiod?: { readonly address: string; readonly token: string };
   /** Every outbound CONNECT on its own TLS connection (the connections bench). */
   readonly disablePooling?: boolean;
 }
 
-export async function startZtunnel(o: ZtunnelProcessOptions): Promise<Ztunnel> {
+/** A running ztunnel and its link to istiod, stopped together. */
+export interface ZtunnelProcess {
+  readonly ztunnel: Ztunnel;
+  stop(): Promise<void>;
+}
+
+export async function startZtunnel(o: ZtunnelProcessOptions): Promise<ZtunnelProcess> {
   const { scenario } = o;
-  const ca = await loadOrCreateCa(o.caDir, scenario.trustDomain);
+  const node = scenario.nodes.find((n) => n.name === o.node);
+  if (!node) throw new Error(`node ${o.node} is not in scenario ${scenario.name}`);
+  const state = new MeshState(scenario);
+  let link: ControlPlaneLink | undefined;
+  let ca: CertificateSource;
+  if (o.istiod) {
+    // Before any listener: the pods to serve come with istiod's first push.
+    link = await joinControlPlane({
+      istiod: o.istiod.address,
+      caDir: o.caDir,
+      token: o.istiod.token,
+      identity: makeSpiffeId(ZTUNNEL_NAMESPACE, ZTUNNEL_SERVICE_ACCOUNT, scenario.trustDomain),
+      node: { id: `ztunnel~${node.ip}~ztunnel-${o.node}.${ZTUNNEL_NAMESPACE}~${ZTUNNEL_NAMESPACE}.svc.cluster.local`, proxyType: 'ztunnel' },
+      handlers: [addressHandler(state), authorizationHandler(state)],
+      log: logger('xds'),
+    });
+    ca = link.ca;
+  } else {
+    ca = await loadOrCreateCa(o.caDir, scenario.trustDomain);
+  }
   const metrics = new TcpMetrics();
   const authz = logger('rbac');
   const authorizer: Authorizer = (pod, req) => {
-    const d = authorize(scenario.policies, { namespace: pod.namespace, labels: pod.labels }, req);
+    const d = authorize(state.scenario.policies, { namespace: pod.namespace, labels: pod.labels }, req);
     for (const note of d.l7 ?? []) authz.warn(note.message);
     return { allowed: d.allowed, reason: d.reason, policy: d.policy };
   };
   const zt = new Ztunnel({
     scenario,
+    state,
     node: o.node,
     ca,
     reporter: new ZtunnelReporter(metrics, new AccessLog(), scenario.trustDomain),
@@ -38,6 +74,17 @@ export async function startZtunnel(o: ZtunnelProcessOptions): Promise<Ztunnel> {
     disablePooling: o.disablePooling === true,
     log: logger('ztunnel'),
   });
-  await zt.start();
-  return zt;
+  try {
+    await zt.start();
+  } catch (err) {
+    link?.stop();
+    throw err;
+  }
+  return {
+    ztunnel: zt,
+    stop: async () => {
+      link?.stop();
+      await zt.stop();
+    },
+  };
 }

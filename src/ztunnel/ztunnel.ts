@@ -2,8 +2,7 @@
 // listens on podIP:15008 (HBONE inbound) and podIP:15080 (SOCKS5 outbound); it serves the
 // scenario's port captures whose source is local, and the admin ports on the node address.
 import * as net from 'node:net';
-import { MeshCa } from '../identity/ca';
-import { WorkloadCertificate } from '../identity/workload-cert';
+import { WorkloadCertificate, CertificateSource } from '../identity/workload-cert';
 import { makeSpiffeId } from '../identity/spiffe';
 import { HboneServer } from '../hbone/server';
 import { HbonePool } from '../hbone/pool';
@@ -17,6 +16,7 @@ import { logger, Logger } from '../telemetry/log';
 import { MeshState } from '../mesh/state';
 import { handleOutbound, OutboundContext } from './outbound';
 import { inboundHandler, Authorizer } from './inbound';
+import { OpenConnections } from './open-connections';
 import { acceptSocks5 } from './socks5-server';
 import { configDump } from './config-dump';
 import { ConnectionReporter } from './connection';
@@ -24,8 +24,11 @@ import { errorMessage } from '../error-message';
 
 export interface ZtunnelOptions {
   readonly scenario: Scenario;
+  /** The mesh as this ztunnel knows it, kept current by istiod's pushes; the scenario's by default. */
+  readonly state?: MeshState;
   readonly node: string;
-  readonly ca: MeshCa;
+  /** The mesh CA in this process, or istiod's CA (which checks each pod runs on this node). */
+  readonly ca: CertificateSource;
   readonly reporter: ConnectionReporter;
   readonly authorize: Authorizer;
   /** Prometheus text for :15020. */
@@ -54,11 +57,13 @@ export class Ztunnel {
   private readonly admin: AdminServer[] = [];
   private readonly pool: HbonePool;
   private ready = false;
+  /** Inbound connections delivered and still open, for re-checks on a policy change. */
+  private readonly open = new OpenConnections();
   /** Sockets accepted by captures and SOCKS5; destroyed on stop so close() can finish. */
   private readonly sockets = new Set<net.Socket>();
 
   constructor(private readonly options: ZtunnelOptions) {
-    this.state = new MeshState(options.scenario);
+    this.state = options.state ?? new MeshState(options.scenario);
     this.log = options.log ?? logger('ztunnel');
     this.pool = new HbonePool({ log: logger('hbone::pool'), disablePooling: options.disablePooling });
     if (!options.scenario.nodes.some((n) => n.name === options.node)) throw new Error(`node ${options.node} is not in scenario ${options.scenario.name}`);
@@ -98,7 +103,25 @@ export class Ztunnel {
       reporter: this.options.reporter,
       log: logger('proxy::outbound'),
     };
-    const inboundCtx = { state: this.state, reporter: this.options.reporter, authorize: this.options.authorize, log: logger('proxy::inbound') };
+    const inboundCtx = {
+      state: this.state,
+      reporter: this.options.reporter,
+      authorize: this.options.authorize,
+      log: logger('proxy::inbound'),
+      open: this.open,
+    };
+    // A policy change applies to open connections too: those it now denies are closed.
+    this.state.onUpdate((previous) => {
+      if (previous.policies === this.state.scenario.policies) return;
+      for (const c of this.open.recheck(this.options.authorize)) {
+        this.log.info('connection closed: a policy change denies it', {
+          dst: `${c.connection.destinationIp}:${c.connection.destinationPort}`,
+          src_identity: `spiffe://${c.connection.sourcePrincipal}`,
+          reason: c.closedBy?.reason,
+          policy: c.closedBy?.policy,
+        });
+      }
+    });
     for (const pod of this.localPods) {
       const podHost = hostAddress(pod.ip);
       const server = new HboneServer({

@@ -58,6 +58,22 @@ t.test('one address per node, pod and VIP, across all three', async (t) => {
   ]);
 });
 
+t.test("istiod's address (10.a.255.1 of the first node's block) is its own", async (t) => {
+  const text = yaml(`
+    name: t
+    nodes: [ { name: node-a, ip: 10.1.0.1 } ]
+    workloads:
+      - { name: echo, namespace: default, serviceAccount: echo, node: node-a, ip: 10.1.255.1, labels: { app: echo }, run: { app: echo, port: 8080 } }
+    services:
+      - { name: echo, namespace: default, vip: 10.1.255.1, selector: { app: echo }, ports: [ { port: 8080 } ] }
+  `);
+  t.same(problemsOf(text), [
+    "t.yaml:4: workloads[0].ip: 10.1.255.1 is istiod's address in this scenario (10.a.255.1 of the first node's 10.a block); pick another",
+    't.yaml:6: services[0].vip: 10.1.255.1 is already used by workloads[0] (echo)',
+    "t.yaml:6: services[0].vip: 10.1.255.1 is istiod's address in this scenario (10.a.255.1 of the first node's 10.a block); pick another",
+  ]);
+});
+
 t.test('two pods cannot serve the same address and port', async (t) => {
   const text = yaml(`
     name: t

@@ -104,6 +104,11 @@ export function compileRoutes(docs: readonly HttpRouteDoc[], service: RoutedServ
 }
 
 /** A parentRef names this Service port: kind Service in the core group, same name and namespace, and port/sectionName if given. */
+/** Whether a route names `service` among its parents: what istiod checks to put it in that service's route configuration. */
+export function attachesTo(doc: HttpRouteDoc, service: RoutedService): boolean {
+  return (doc.spec.parentRefs ?? []).some((ref) => refersTo(ref, doc.metadata.namespace, service));
+}
+
 function refersTo(ref: ParentRef, routeNamespace: string, service: RoutedService): boolean {
   return (
     ref.kind === SERVICE_KIND &&

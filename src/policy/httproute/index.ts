@@ -19,7 +19,7 @@
 export * from './doc';
 export { checkHttpRoute } from './check';
 export type { HttpRouteProblem } from './check';
-export { compileRoutes, HttpRouteError, ISTIO_DEFAULT_RETRY } from './compile-routes';
+export { attachesTo, compileRoutes, HttpRouteError, ISTIO_DEFAULT_RETRY } from './compile-routes';
 export type { CompileOptions } from './compile-routes';
 export { parseGatewayDuration, durationProblem } from './duration';
 export { applyHeaderModifier, applyHeaderModifiers, joinedHeaderValue } from './headers';

@@ -1,0 +1,47 @@
+// `hbone-sim apply -f <file|dir|->` and `hbone-sim delete -f …`: change the running mesh's
+// configuration as kubectl would, all or nothing; --wait returns once every proxy has answered.
+import type { ChangeAnswer } from '../runner/api-server';
+import { requireString } from './args';
+import type { Command } from './command';
+import { ApiError, MESH_FLAG, callApi, meshAccess } from './api-client';
+import { readManifestFiles } from './manifest-files';
+
+function changeCommand(verb: 'apply' | 'delete', summary: string): Command {
+  return {
+    name: verb,
+    summary,
+    description: [
+      `${verb === 'apply' ? 'Creates or replaces' : 'Deletes'} AuthorizationPolicies and HTTPRoutes in the running mesh (see \`hbone-sim up\`).`,
+      'Every document of every file is checked first (errors name file:line: field); then all of them',
+      'change or none does. istiod pushes the new version to every ztunnel and waypoint; with --wait the',
+      'command returns once each has ACKed it (or NACKed it: then it says which and why).',
+    ].join('\n'),
+    flags: {
+      filename: { kind: 'string', short: 'f', value: 'file|dir|-', required: true, help: 'the manifests: a file, a directory of .yaml files, or - for stdin' },
+      wait: { kind: 'boolean', help: 'return once every proxy has ACKed the change, and say how long that took' },
+      mesh: MESH_FLAG,
+    },
+    run: async ({ flags }) => {
+      const files = readManifestFiles(requireString(flags, 'filename', verb));
+      const access = meshAccess(flags);
+      let answer: ChangeAnswer;
+      try {
+        answer = await callApi<ChangeAnswer>(access, 'POST', `/${verb}`, { files, wait: flags.wait === true });
+      } catch (err) {
+        if (!(err instanceof ApiError)) throw err;
+        process.stderr.write(`${err.message}\n`);
+        return 1;
+      }
+      for (const line of answer.lines) process.stdout.write(`${line}\n`);
+      const s = answer.synced;
+      if (!s) return 0;
+      for (const n of s.nacked) process.stdout.write(`NACK from ${n.proxy} (${n.type}): ${n.message}\n`);
+      const of = `${s.acked} ${s.acked === 1 ? 'proxy' : 'proxies'} ACKed version ${answer.version}`;
+      process.stdout.write(s.timedOut ? `not every proxy answered in time: ${of}\n` : `${of} in ${s.ms.toFixed(1)} ms\n`);
+      return s.nacked.length > 0 || s.timedOut ? 1 : 0;
+    },
+  };
+}
+
+export const applyCommand = changeCommand('apply', 'create or change policies and routes in the running mesh (kubectl apply -f)');
+export const deleteCommand = changeCommand('delete', 'remove policies and routes from the running mesh (kubectl delete -f)');

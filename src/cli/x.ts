@@ -1,0 +1,48 @@
+// `hbone-sim x status`: istioctl's proxy-status (istioctl x … is where Istio keeps its newer
+// views): every proxy connected to istiod, and per type whether it is SYNCED, NOT SENT or STALE,
+// with the version it ACKed and the reason of its last NACK.
+import type { SyncStatus } from '../istiod/ads-server';
+import { UsageError } from './args';
+import type { Command } from './command';
+import { ApiError, MESH_FLAG, callApi, meshAccess } from './api-client';
+import { table } from './get';
+
+const TYPES = ['WDS', 'AUTHZ', 'RDS'];
+
+export const xCommand: Command = {
+  name: 'x',
+  summary: "istioctl's views of the running mesh: x status (proxy-status)",
+  description:
+    "x status: every ztunnel and waypoint connected to istiod, each xDS type's state (SYNCED, NOT SENT, STALE), the version it ACKed, and its last NACK.",
+  operands: { usage: 'status', min: 1, max: 1 },
+  flags: { mesh: MESH_FLAG },
+  run: async ({ flags, operands }) => {
+    if (operands[0] !== 'status') throw new UsageError(`unknown view ${JSON.stringify(operands[0])} (views: status)`);
+    let answer: { proxies: SyncStatus[] };
+    try {
+      answer = await callApi(meshAccess(flags), 'GET', '/status');
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      process.stderr.write(`error: ${err.message}\n`);
+      return 1;
+    }
+    const rows = answer.proxies
+      .map((p) => {
+        // The newest version it ACKed of any type (istiod's versions end in /<push number>).
+        const counter = (v: string) => Number(v.split('/').pop());
+        const version =
+          Object.values(p.types)
+            .map((t) => t.acked)
+            .filter((v): v is string => v !== undefined)
+            .sort((a, b) => counter(b) - counter(a))[0] ?? '';
+        return [p.proxy.split('~')[2] ?? p.proxy, p.proxyType, ...TYPES.map((t) => p.types[t]?.status ?? '-'), version];
+      })
+      .sort((a, b) => a[0].localeCompare(b[0]));
+    process.stdout.write(table(['NAME', 'TYPE', ...TYPES, 'VERSION'], rows));
+    for (const p of answer.proxies) {
+      for (const [type, t] of Object.entries(p.types))
+        if (t.nack) process.stdout.write(`${p.proxy.split('~')[2]} ${type} NACK of ${t.nackVersion}: ${t.nack}\n`);
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,72 @@
+// What istiod pushes, built from the mesh's configuration: every resource of every type, named
+// as Istio names them, each with a version that changes only when its body does.
+//   istio.workload.Address        one per pod (Kubernetes//Pod/<ns>/<name>) and per service (<ns>/<host>)
+//   istio.security.Authorization  one per AuthorizationPolicy (<ns>/<name>)
+//   RouteConfiguration            one per port of a waypoint-bound service, named as Envoy's
+//                                 route (inbound-vip|<port>|http|<host>), holding its HTTPRoutes
+import { createHash } from 'node:crypto';
+import type { HttpRouteDoc, Scenario, Service, Workload, AuthorizationPolicyDoc } from '../mesh/model';
+import { serviceHost } from '../mesh/model';
+import { MeshState } from '../mesh/state';
+import { attachesTo } from '../policy/httproute';
+import { vipStage } from '../waypoint/envoy-names';
+import { TYPE_ADDRESS, TYPE_AUTHORIZATION, TYPE_ROUTE, TypeUrl, XdsResource } from '../xds/types';
+
+/** Istio's workload uid: <cluster>//Pod/<namespace>/<name>. */
+const CLUSTER_ID = 'Kubernetes';
+
+/** An Address resource: exactly one of a workload or a service. */
+export type AddressBody = { readonly workload: Workload } | { readonly service: Service };
+
+/** A waypoint's route configuration: the service port it routes and the HTTPRoutes attached to it. */
+export interface RouteConfigurationBody {
+  readonly service: { readonly name: string; readonly namespace: string; readonly port: number; readonly portName: string };
+  readonly httpRoutes: readonly HttpRouteDoc[];
+}
+
+export type Snapshot = ReadonlyMap<TypeUrl, ReadonlyMap<string, XdsResource>>;
+
+export function workloadResourceName(w: Pick<Workload, 'namespace' | 'name'>): string {
+  return `${CLUSTER_ID}//Pod/${w.namespace}/${w.name}`;
+}
+
+export function serviceResourceName(s: Pick<Service, 'namespace' | 'name'>): string {
+  return `${s.namespace}/${serviceHost(s)}`;
+}
+
+export function policyResourceName(p: AuthorizationPolicyDoc): string {
+  return `${p.metadata.namespace}/${p.metadata.name}`;
+}
+
+export function buildSnapshot(s: Scenario): Snapshot {
+  const address = new Map<string, XdsResource>();
+  for (const w of s.workloads) add(address, workloadResourceName(w), { workload: w } satisfies AddressBody);
+  for (const svc of s.services) add(address, serviceResourceName(svc), { service: svc } satisfies AddressBody);
+
+  const authorization = new Map<string, XdsResource>();
+  for (const p of s.policies) add(authorization, policyResourceName(p), p);
+
+  const routes = new Map<string, XdsResource>();
+  const state = new MeshState(s);
+  for (const waypoint of s.workloads.filter((w) => w.app.kind === 'waypoint')) {
+    for (const svc of state.servicesOfWaypoint(waypoint)) {
+      for (const p of svc.ports) {
+        const service = { name: svc.name, namespace: svc.namespace, port: p.port, portName: p.name };
+        // `origin` (file:line) is the loader's note, not part of the HTTPRoute.
+        const httpRoutes = s.httpRoutes.filter((r) => attachesTo(r, service)).map(({ origin: _origin, ...doc }) => doc as HttpRouteDoc);
+        const body: RouteConfigurationBody = { service, httpRoutes };
+        add(routes, vipStage(svc, p.port), body);
+      }
+    }
+  }
+  return new Map<TypeUrl, ReadonlyMap<string, XdsResource>>([
+    [TYPE_ADDRESS, address],
+    [TYPE_AUTHORIZATION, authorization],
+    [TYPE_ROUTE, routes],
+  ]);
+}
+
+function add(into: Map<string, XdsResource>, name: string, resource: unknown): void {
+  const version = createHash('sha256').update(JSON.stringify(resource)).digest('hex').slice(0, 12);
+  into.set(name, { name, version, resource });
+}

@@ -1,0 +1,171 @@
+// The API server of a held mesh (the kube-apiserver's role): HTTPS on loopback, mutual TLS with
+// the cluster CA, and only the admin's certificate (group system:masters) gets in. It stores the
+// live configuration, checks every change first (file:line: field, as the scenario loader), and
+// hands it to istiod; `--wait` answers once every proxy has ACKed (or NACKed) the push.
+import * as https from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ADMIN_GROUP, ClusterCredentials } from '../identity/cluster-ca';
+import { readManifests, ManifestFile } from '../mesh/manifests';
+import { ScenarioError } from '../mesh/scenario-error';
+import { MAX_SCENARIO_BYTES } from '../mesh/limits';
+import { PORT_ISTIOD_MONITORING } from '../mesh/ports';
+import { hostAddress } from '../mesh/model';
+import { istiodIp } from '../mesh/control-plane';
+import { listen } from '../net/listen';
+import { errorMessage } from '../error-message';
+import { Logger } from '../telemetry/log';
+import { LiveConfig, NotFound } from './live-config';
+import { IstiodChannel } from './istiod-channel';
+import { listResources, PodStatusOf, resourceKindOf } from './resources-view';
+
+/** The API listens on this host address, on a port the kernel picks (written to the kubeconfig). */
+export const API_HOST = '127.0.0.1';
+
+export interface ChangeRequest {
+  readonly files: readonly ManifestFile[];
+  readonly wait?: boolean;
+}
+
+export interface ChangeAnswer {
+  readonly lines: readonly string[];
+  readonly version?: string;
+  /** With wait: how long until every proxy answered, who ACKed and who NACKed. */
+  readonly synced?: {
+    readonly ms: number;
+    readonly acked: number;
+    readonly nacked: readonly { proxy: string; type: string; message: string }[];
+    readonly timedOut?: boolean;
+  };
+}
+
+export class ApiServer {
+  private server?: https.Server;
+  /** One change at a time, in arrival order: each is checked against the config the last left. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly credentials: ClusterCredentials,
+    private readonly config: LiveConfig,
+    private readonly istiod: IstiodChannel,
+    private readonly podStatus: PodStatusOf,
+    private readonly log: Logger,
+  ) {}
+
+  /** Listens; resolves with the server URL. */
+  async start(): Promise<string> {
+    const server = https.createServer(
+      {
+        cert: this.credentials.server.certPem,
+        key: this.credentials.server.keyPem,
+        ca: this.credentials.caPem,
+        requestCert: true,
+        rejectUnauthorized: true,
+        minVersion: 'TLSv1.3',
+      },
+      (req, res) => void this.handle(req, res),
+    );
+    server.keepAliveTimeout = 1000;
+    const port = await listen(server, API_HOST, 0);
+    this.server = server;
+    return `https://${API_HOST}:${port}`;
+  }
+
+  async stop(): Promise<void> {
+    const s = this.server;
+    if (!s) return;
+    await new Promise<void>((r) => {
+      s.close(() => r());
+      s.closeAllConnections();
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const socket = req.socket as TLSSocket;
+    const subject = socket.getPeerCertificate()?.subject as { O?: string | string[] } | undefined;
+    const groups = ([] as string[]).concat(subject?.O ?? []);
+    if (!socket.authorized || !groups.includes(ADMIN_GROUP))
+      return send(res, 403, { message: 'forbidden: only the admin certificate of this mesh is accepted' });
+    const url = new URL(req.url ?? '/', 'https://api');
+    try {
+      if (req.method === 'POST' && (url.pathname === '/apply' || url.pathname === '/delete')) {
+        const body = (await readJson(req)) as ChangeRequest;
+        const answer = await this.serialized(() => this.change(url.pathname === '/apply' ? 'apply' : 'delete', body));
+        return send(res, 200, answer);
+      }
+      if (req.method === 'GET' && url.pathname === '/get') {
+        const kind = resourceKindOf(url.searchParams.get('resource') ?? '');
+        if (!kind) return send(res, 400, { message: `the server doesn't have a resource type "${url.searchParams.get('resource')}"` });
+        const ns = url.searchParams.get('all') === '1' ? undefined : (url.searchParams.get('namespace') ?? 'default');
+        return send(res, 200, { kind, items: listResources(this.config.scenario, kind, ns, this.podStatus) });
+      }
+      if (req.method === 'GET' && url.pathname === '/status') return send(res, 200, await this.status());
+      send(res, 404, { message: `no route ${req.method} ${url.pathname}` });
+    } catch (err) {
+      if (err instanceof ScenarioError) return send(res, 422, { message: err.message });
+      if (err instanceof NotFound) return send(res, 404, { message: `Error from server (NotFound): ${err.message}` });
+      if (err instanceof BadRequest) return send(res, 400, { message: err.message });
+      this.log.error('API request failed', { path: url.pathname, error: errorMessage(err) });
+      send(res, 500, { message: errorMessage(err) });
+    }
+  }
+
+  private serialized<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async change(verb: 'apply' | 'delete', body: ChangeRequest): Promise<ChangeAnswer> {
+    if (!Array.isArray(body?.files) || body.files.some((f) => typeof f?.file !== 'string' || typeof f?.text !== 'string'))
+      throw new BadRequest('expected { files: [{ file, text }] }');
+    const manifests = readManifests(body.files);
+    if (manifests.length === 0) throw new BadRequest('no objects passed to ' + verb);
+    const before = this.config.scenario;
+    const results = verb === 'apply' ? this.config.apply(manifests) : this.config.delete(manifests);
+    const lines = results.map((r) => r.line);
+    if (results.every((r) => r.outcome === 'unchanged')) return { lines };
+    let push;
+    try {
+      push = await this.istiod.push(this.config.scenario);
+    } catch (err) {
+      // istiod did not take it: the stored configuration goes back to what it was.
+      this.config.restore(before);
+      throw err;
+    }
+    this.log.info(`${verb}: pushed`, { version: push.version, objects: lines.length });
+    if (!body.wait) return { lines, version: push.version };
+    const s = await push.synced;
+    return { lines, version: push.version, synced: { ms: s.ms, acked: s.acked.length, nacked: s.nacked, ...(s.timedOut ? { timedOut: true } : {}) } };
+  }
+
+  private async status(): Promise<unknown> {
+    const url = `http://${hostAddress(istiodIp(this.config.scenario))}:${PORT_ISTIOD_MONITORING}/debug/syncz`;
+    const res = await fetch(url);
+    return { istiod: url, proxies: await res.json() };
+  }
+}
+
+class BadRequest extends Error {
+  override name = 'BadRequest';
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    // The files of one apply, as JSON: a few times the scenario limit at most.
+    if (size > 4 * MAX_SCENARIO_BYTES) throw new BadRequest(`request over ${4 * MAX_SCENARIO_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new BadRequest('the request is not JSON');
+  }
+}

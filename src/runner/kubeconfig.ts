@@ -1,0 +1,101 @@
+// Where a running mesh can be found: a kubeconfig (kubectl's format) that `up` writes and
+// removes at teardown, readable only by its owner since it holds the admin's key. Commands
+// find the mesh there: `--mesh NAME`, or the only mesh running.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parse, stringify } from 'yaml';
+import type { ClusterCredentials } from '../identity/cluster-ca';
+
+/** Overrides ~/.hbone-sim (tests point it at a temporary directory). */
+export const ENV_HOME = 'HBONE_SIM_HOME';
+const USER = 'kubernetes-admin';
+
+export interface MeshAccess {
+  readonly mesh: string;
+  /** https://127.0.0.1:port */
+  readonly server: string;
+  readonly caPem: string;
+  readonly certPem: string;
+  readonly keyPem: string;
+}
+
+export function meshesDir(): string {
+  return path.join(process.env[ENV_HOME] ?? path.join(os.homedir(), '.hbone-sim'), 'meshes');
+}
+
+export function kubeconfigPath(mesh: string): string {
+  return path.join(meshesDir(), mesh, 'kubeconfig');
+}
+
+export function writeKubeconfig(mesh: string, server: string, creds: ClusterCredentials): string {
+  const file = kubeconfigPath(mesh);
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  const context = `hbone-sim-${mesh}`;
+  const doc = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    'current-context': context,
+    clusters: [{ name: context, cluster: { server, 'certificate-authority-data': b64(creds.caPem) } }],
+    users: [{ name: USER, user: { 'client-certificate-data': b64(creds.admin.certPem), 'client-key-data': b64(creds.admin.keyPem) } }],
+    contexts: [{ name: context, context: { cluster: context, user: USER } }],
+  };
+  // Written whole and owner-only before it is visible under its name.
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, stringify(doc), { mode: 0o600 });
+  fs.chmodSync(tmp, 0o600);
+  fs.renameSync(tmp, file);
+  return file;
+}
+
+export function removeKubeconfig(mesh: string): void {
+  fs.rmSync(path.dirname(kubeconfigPath(mesh)), { recursive: true, force: true });
+}
+
+/** The meshes that have a kubeconfig. */
+export function knownMeshes(): string[] {
+  try {
+    return fs
+      .readdirSync(meshesDir(), { withFileTypes: true })
+      .filter((e) => e.isDirectory() && fs.existsSync(kubeconfigPath(e.name)))
+      .map((e) => e.name)
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+export class NoMesh extends Error {
+  override name = 'NoMesh';
+}
+
+/** The mesh named, or the only one running; a clear error otherwise. */
+export function readKubeconfig(mesh?: string): MeshAccess {
+  const known = knownMeshes();
+  const name = mesh ?? (known.length === 1 ? known[0] : undefined);
+  if (!name) {
+    throw new NoMesh(
+      known.length === 0
+        ? `no mesh is running (start one with: hbone-sim up bookinfo); looked in ${meshesDir()}`
+        : `several meshes are running (${known.join(', ')}): pick one with --mesh NAME`,
+    );
+  }
+  const file = kubeconfigPath(name);
+  if (!fs.existsSync(file)) throw new NoMesh(`no mesh named ${name} is running${known.length ? ` (running: ${known.join(', ')})` : ''}`);
+  const mode = fs.statSync(file).mode & 0o077;
+  if (mode !== 0)
+    throw new NoMesh(`${file} is readable by others (mode ${(fs.statSync(file).mode & 0o777).toString(8)}); it holds the admin key: chmod 600 it`);
+  const doc = parse(fs.readFileSync(file, 'utf8')) as {
+    clusters: { cluster: { server: string; 'certificate-authority-data': string } }[];
+    users: { user: { 'client-certificate-data': string; 'client-key-data': string } }[];
+  };
+  const unb64 = (s: string) => Buffer.from(s, 'base64').toString('utf8');
+  return {
+    mesh: name,
+    server: doc.clusters[0].cluster.server,
+    caPem: unb64(doc.clusters[0].cluster['certificate-authority-data']),
+    certPem: unb64(doc.users[0].user['client-certificate-data']),
+    keyPem: unb64(doc.users[0].user['client-key-data']),
+  };
+}

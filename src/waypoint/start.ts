@@ -1,0 +1,59 @@
+// One waypoint with what its process wires around it: its configuration and certificate from
+// istiod (xDS and CA), or, run alone, from the scenario file and the CA on disk
+// (src/cli/waypoint.ts runs it as a process).
+import type { Scenario, Workload } from '../mesh/model';
+import { MeshState } from '../mesh/state';
+import { loadOrCreateCa } from '../identity/ca-store';
+import { makeSpiffeId } from '../identity/spiffe';
+import { logger } from '../telemetry/log';
+import { joinControlPlane, ControlPlaneLink } from '../xds/bootstrap';
+import { addressHandler, authorizationHandler, routeHandler } from '../xds/mesh-handlers';
+import { Waypoint } from './waypoint';
+
+export interface WaypointProcessOptions {
+  readonly scenario: Scenario;
+  readonly pod: Workload;
+  readonly caDir: string;
+  /** istiod's host:port and this waypoint's service account token; without them, the file and the local CA. */
+  readonly istiod?: { readonly address: string; readonly token: string };
+}
+
+export interface WaypointProcess {
+  readonly waypoint: Waypoint;
+  stop(): Promise<void>;
+}
+
+export async function startWaypoint(o: WaypointProcessOptions): Promise<WaypointProcess> {
+  const { scenario, pod } = o;
+  const state = new MeshState(scenario);
+  let link: ControlPlaneLink | undefined;
+  let waypoint: Waypoint;
+  if (o.istiod) {
+    link = await joinControlPlane({
+      istiod: o.istiod.address,
+      caDir: o.caDir,
+      token: o.istiod.token,
+      // The waypoint's own identity is both its mesh identity and what it shows istiod.
+      identity: makeSpiffeId(pod.namespace, pod.serviceAccount, scenario.trustDomain),
+      node: { id: `router~${pod.ip}~${pod.name}.${pod.namespace}~${pod.namespace}.svc.cluster.local`, proxyType: 'router' },
+      handlers: [addressHandler(state), authorizationHandler(state), routeHandler(state)],
+      log: logger('xds'),
+    });
+    waypoint = new Waypoint({ scenario, pod, state, ca: link.ca, certificate: link.own });
+  } else {
+    waypoint = new Waypoint({ scenario, pod, state, ca: await loadOrCreateCa(o.caDir, scenario.trustDomain) });
+  }
+  try {
+    await waypoint.start();
+  } catch (err) {
+    link?.stop();
+    throw err;
+  }
+  return {
+    waypoint,
+    stop: async () => {
+      link?.stop();
+      await waypoint.stop();
+    },
+  };
+}

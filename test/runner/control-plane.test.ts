@@ -1,0 +1,230 @@
+// A held mesh driven like a cluster (block 10.109): `up` starts istiod with the proxies and an
+// API server, writes an owner-only kubeconfig, and `get`, `apply`, `delete` and `x status`
+// work against it. Changes are all or nothing, reach every proxy (--wait says when), apply to
+// the next request on a kept-alive connection (L7) and close open connections a new L4 policy
+// denies. Only the admin certificate gets into the API; nothing is left behind at the end.
+import t from 'tap';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { tempScenario, runCli, CLI, REPO, processesMentioning } from './fixtures/cli';
+import { makeClusterCredentials } from '../../src/identity/cluster-ca';
+import { readKubeconfig } from '../../src/runner/kubeconfig';
+
+const SCENARIO = `name: cp
+nodes:
+  - { name: node-a, ip: 10.109.0.1 }
+  - { name: node-b, ip: 10.109.0.2 }
+workloads:
+  - { name: sleep-7656cf8794-8tp9n, namespace: default, serviceAccount: sleep, node: node-a, ip: 10.109.1.1, labels: { app: sleep }, run: { app: sleep, port: 80 } }
+  - { name: echo-5d8f6c7b9-abcde, namespace: default, serviceAccount: echo, node: node-b, ip: 10.109.2.1, labels: { app: echo }, run: { app: http-echo, port: 8080 } }
+  - { name: tcp-echo-6f7d9c8b5-x2k4p, namespace: default, serviceAccount: tcp-echo, node: node-b, ip: 10.109.2.2, labels: { app: tcp-echo }, run: { app: echo, port: 9000 } }
+  - name: waypoint-7d9f8c6b5-xk2lp
+    workload: waypoint
+    namespace: default
+    serviceAccount: waypoint
+    node: node-b
+    ip: 10.109.2.9
+    labels: { gateway.networking.k8s.io/gateway-name: waypoint }
+    run: { app: waypoint, port: 15008 }
+services:
+  - { name: echo, namespace: default, vip: 10.109.8.1, labels: { istio.io/use-waypoint: waypoint }, selector: { app: echo }, ports: [ { name: http, port: 8080 } ] }
+  - { name: tcp-echo, namespace: default, vip: 10.109.8.2, selector: { app: tcp-echo }, ports: [ { name: tcp, port: 9000 } ] }
+gateways:
+  - apiVersion: gateway.networking.k8s.io/v1
+    kind: Gateway
+    metadata: { name: waypoint, namespace: default }
+    spec:
+      gatewayClassName: istio-waypoint
+      listeners: [ { name: mesh, port: 15008, protocol: HBONE } ]
+captures:
+  - { listen: 127.109.0.100:8080, source: sleep-7656cf8794-8tp9n, target: echo:8080 }
+  - { listen: 127.109.0.100:9000, source: sleep-7656cf8794-8tp9n, target: tcp-echo:9000 }
+`;
+
+const DENY_POST = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata:
+  name: echo-deny-post
+  namespace: default
+spec:
+  targetRefs:
+  - { kind: Service, group: "", name: echo }
+  action: DENY
+  rules:
+  - to:
+    - operation:
+        methods: ["POST"]
+`;
+
+const DENY_SLEEP_L4 = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata:
+  name: tcp-echo-deny-sleep
+  namespace: default
+spec:
+  selector: { matchLabels: { app: tcp-echo } }
+  action: DENY
+  rules:
+  - from:
+    - source:
+        principals: ["cluster.local/ns/default/sa/sleep"]
+`;
+
+const BROKEN = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: fine, namespace: default }
+spec: { action: DENY, rules: [ { to: [ { operation: { methods: ["DELETE"] } } ] } ] }
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: broken, namespace: default }
+spec:
+  action: DENYY
+`;
+
+t.test('a held mesh driven like a cluster', async (t) => {
+  const tmp = tempScenario(SCENARIO, 'cp');
+  const home = path.join(tmp.dir, 'home');
+  const env = { HBONE_SIM_HOME: home };
+  t.teardown(() => tmp.cleanup());
+  const up = runCli(['up', tmp.file, '--ca-dir', tmp.caDir], { env });
+  await up.waitForOutput(/kubeconfig: /, 30_000);
+  const sim = (...args: string[]) => {
+    const r = spawnSync(process.execPath, [CLI, ...args], { cwd: REPO, env: { ...process.env, ...env, NODE_OPTIONS: '' }, encoding: 'utf8' });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  };
+  const file = (name: string, text: string) => {
+    const p = path.join(tmp.dir, name);
+    fs.writeFileSync(p, text);
+    return p;
+  };
+
+  t.test("the kubeconfig is the owner's only, and names the API server", async (t) => {
+    const kubeconfig = path.join(home, 'meshes', 'cp', 'kubeconfig');
+    t.equal(fs.statSync(kubeconfig).mode & 0o777, 0o600);
+    t.equal(fs.statSync(path.dirname(kubeconfig)).mode & 0o777, 0o700);
+    t.match(fs.readFileSync(kubeconfig, 'utf8'), /server: https:\/\/127\.0\.0\.1:\d+/);
+  });
+
+  t.test('get: kubectl columns and short names', async (t) => {
+    const pods = sim('get', 'po', '-o', 'wide');
+    t.equal(pods.code, 0, pods.err);
+    t.match(pods.out, /^NAME +READY +STATUS +RESTARTS +IP +NODE\n/);
+    t.match(pods.out, /sleep-7656cf8794-8tp9n +1\/1 +Running +0 +10\.109\.1\.1 +node-a/);
+    t.match(sim('get', 'svc').out, /tcp-echo +ClusterIP +10\.109\.8\.2 +<none> +9000\/TCP/);
+    t.match(sim('get', 'gtw').out, /waypoint +istio-waypoint +10\.109\.2\.9 +True/);
+    t.match(sim('get', 'ns').out, /default +Active[\s\S]*istio-system +Active/);
+    t.equal(sim('get', 'ap').err, 'No resources found in default namespace.\n');
+    const bad = sim('get', 'deployments');
+    t.equal(bad.code, 1);
+    t.match(bad.err, /the server doesn't have a resource type "deployments"/);
+  });
+
+  t.test('x status: every proxy SYNCED on every type it takes', async (t) => {
+    const r = sim('x', 'status');
+    t.equal(r.code, 0, r.err);
+    t.match(r.out, /^NAME +TYPE +WDS +AUTHZ +RDS +VERSION\n/);
+    t.match(r.out, /waypoint-7d9f8c6b5-xk2lp\.default +router +SYNCED +SYNCED +SYNCED/);
+    t.match(r.out, /ztunnel-node-a\.istio-system +ztunnel +SYNCED +SYNCED +-/);
+    t.match(r.out, /ztunnel-node-b\.istio-system +ztunnel +SYNCED +SYNCED +-/);
+  });
+
+  t.test('a bad document anywhere: nothing is applied, and the error names file:line: field', async (t) => {
+    const r = sim('apply', '-f', file('broken.yaml', BROKEN));
+    t.equal(r.code, 1);
+    t.match(r.err, /broken\.yaml:10: \[1\]\.spec\.action: unknown action "DENYY"/);
+    t.equal(sim('get', 'ap').err, 'No resources found in default namespace.\n', 'the sound document was not applied either');
+  });
+
+  t.test('L7: a DENY applies from the next request on the same kept-alive connection, and goes away with delete', async (t) => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    t.teardown(() => agent.destroy());
+    const sockets = new Set<unknown>();
+    const post = () =>
+      new Promise<number>((resolve, reject) => {
+        const req = http.request({ host: '127.109.0.100', port: 8080, method: 'POST', path: '/echo', agent }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('socket', (s) => sockets.add(s));
+        req.on('error', reject);
+        req.end('hello');
+      });
+    t.equal(await post(), 200);
+    const applied = sim('apply', '-f', file('deny-post.yaml', DENY_POST), '--wait');
+    t.equal(applied.code, 0, applied.err);
+    t.match(applied.out, /^authorizationpolicy\.security\.istio\.io\/echo-deny-post created\n3 proxies ACKed version \S+ in \d+\.\d ms\n$/);
+    t.equal(await post(), 403, 'denied on the connection that was allowed a moment ago');
+    t.match(sim('get', 'ap').out, /echo-deny-post +DENY/);
+    t.equal(sim('apply', '-f', path.join(tmp.dir, 'deny-post.yaml')).out, 'authorizationpolicy.security.istio.io/echo-deny-post unchanged\n');
+    const deleted = sim('delete', '-f', path.join(tmp.dir, 'deny-post.yaml'), '--wait');
+    t.match(deleted.out, /^authorizationpolicy\.security\.istio\.io "echo-deny-post" deleted\n3 proxies ACKed/);
+    t.equal(await post(), 200);
+    t.equal(sockets.size, 1, 'every request rode one kept-alive connection');
+    const again = sim('delete', '-f', path.join(tmp.dir, 'deny-post.yaml'));
+    t.equal(again.code, 1);
+    t.match(again.err, /NotFound.*"echo-deny-post" not found/);
+  });
+
+  t.test('L4: an open connection a new policy denies is closed within a second; new ones are refused', async (t) => {
+    const c = net.connect({ host: '127.109.0.100', port: 9000 });
+    await new Promise<void>((resolve, reject) => c.once('connect', resolve).once('error', reject));
+    c.write('ping');
+    await new Promise((resolve) => c.once('data', resolve));
+    const closed = new Promise<{ how: string; at: number }>((resolve) => {
+      c.once('error', (e: NodeJS.ErrnoException) => resolve({ how: e.code ?? e.message, at: performance.now() }));
+      c.once('close', () => resolve({ how: 'close', at: performance.now() }));
+    });
+    c.resume();
+    const applied = sim('apply', '-f', file('deny-l4.yaml', DENY_SLEEP_L4), '--wait');
+    const ackedAt = performance.now();
+    t.equal(applied.code, 0, applied.err);
+    const outcome = await Promise.race([closed, new Promise<{ how: string; at: number }>((r) => setTimeout(() => r({ how: 'still open', at: 0 }), 3000))]);
+    t.not(outcome.how, 'still open', 'the open connection was closed');
+    t.ok(outcome.at - ackedAt < 1000, `closed ${(outcome.at - ackedAt).toFixed(0)} ms after the ACK`);
+    const fresh = await new Promise<string>((resolve) => {
+      const s = net.connect({ host: '127.109.0.100', port: 9000 });
+      s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+      s.on('close', () => resolve('closed'));
+      s.on('data', () => resolve('data'));
+      s.write('ping');
+    });
+    t.not(fresh, 'data', `a new connection is refused (${fresh})`);
+    t.equal(sim('delete', '-f', path.join(tmp.dir, 'deny-l4.yaml'), '--wait').code, 0);
+  });
+
+  t.test('the API takes the admin certificate only', async (t) => {
+    // This process reads the kubeconfig as the commands do, from the same home.
+    process.env.HBONE_SIM_HOME = home;
+    t.teardown(() => delete process.env.HBONE_SIM_HOME);
+    const access = readKubeconfig('cp');
+    const status = (opts: https.RequestOptions) =>
+      new Promise<string>((resolve) => {
+        const req = https.request(new URL('/get?resource=pods', access.server), { ...opts, ca: access.caPem, agent: false }, (res) => {
+          res.resume();
+          resolve(String(res.statusCode));
+        });
+        req.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+        req.end();
+      });
+    t.equal(await status({ cert: access.certPem, key: access.keyPem }), '200');
+    t.not(await status({}), '200', 'no client certificate');
+    const other = await makeClusterCredentials('127.0.0.1');
+    t.not(await status({ cert: other.admin.certPem, key: other.admin.keyPem }), '200', "another cluster's admin");
+  });
+
+  t.test('Ctrl-C: the mesh stops, the kubeconfig goes, nothing is left', async (t) => {
+    process.kill(-up.pid, 'SIGINT');
+    const exit = await up.waitExit(20_000);
+    t.equal(exit.code, 130);
+    t.notOk(fs.existsSync(path.join(home, 'meshes', 'cp')), 'kubeconfig removed');
+    t.same(processesMentioning(tmp.dir), []);
+    const after = sim('get', 'po');
+    t.equal(after.code, 2);
+    t.match(after.err, /no mesh is running/);
+  });
+});
