@@ -31,7 +31,12 @@ import { PeerMatcher, clientTlsOptions, describeMatcher } from './tls';
  * (20 to 30 s). A live peer acknowledges a PING in milliseconds, however slow its app is.
  */
 export const PROBE_AFTER_MS = 1000;
-/** How long the probe's PING has to be acknowledged before the session is dropped. */
+/**
+ * How long the probe's PING has to be acknowledged before the session is dropped, unless bytes
+ * arrived on it meanwhile: a peer that is sending is alive, however late its PING ack (a peer,
+ * or this process, starved of CPU on a loaded 2-core machine can take seconds, and dropping a
+ * live session would reset every stream on it).
+ */
 export const PROBE_PING_TIMEOUT_MS = 2000;
 
 export interface ConnectRequest {
@@ -305,9 +310,13 @@ export function probeSession(session: ClientHttp2Session, timeoutMs = PROBE_PING
   if (session.destroyed || session.closed || session.connecting || probing.has(session)) return;
   probing.add(session);
   const started = Date.now();
+  const readBefore = bytesReadOf(session);
   const timer = setTimeout(() => {
     probing.delete(session);
-    if (!session.destroyed) session.destroy(new HboneConnectError(`HBONE session dropped: no PING ack in ${Date.now() - started} ms (its peer is gone)`));
+    if (session.destroyed) return;
+    // Bytes came in while we waited: the peer is alive, only slow to answer the PING.
+    if (bytesReadOf(session) > readBefore) return;
+    session.destroy(new HboneConnectError(`HBONE session dropped: no PING ack and nothing received in ${Date.now() - started} ms (its peer is gone)`));
   }, timeoutMs);
   timer.unref();
   try {
@@ -320,6 +329,11 @@ export function probeSession(session: ClientHttp2Session, timeoutMs = PROBE_PING
   } catch {
     // destroyed in between
   }
+}
+
+/** Bytes read from the session's socket so far (0 once it is gone). */
+function bytesReadOf(session: ClientHttp2Session): number {
+  return session.socket?.bytesRead ?? 0;
 }
 
 /** RFC 9113 section 7 error code names, as Envoy and nghttp2 print them. */
