@@ -20,6 +20,7 @@ import { runConnections } from './suites/connections';
 import { runScale } from './suites/scale';
 import { killAttackers, runHostile } from './suites/hostile';
 import { runSoak } from './suites/soak';
+import { runPush } from './suites/push';
 import { evaluateTargets } from './report/targets';
 import { formatTables } from './report/table';
 import { chartSvg } from './report/svg';
@@ -133,6 +134,7 @@ async function run(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
     const setup = { attackSeconds: sz.attackSeconds, warmupSeconds: sz.warmupSeconds, settleMs: sz.attackSettleMs, progress };
     results.hostile = await withMesh(cleanup, opts, false, (mesh) => runHostile({ mesh, ...setup }));
   }
+  if (has('push')) results.push = await withMesh(cleanup, opts, false, (mesh) => runPush({ mesh, pushes: sz.pushes, progress }));
   // The runner holds this mesh itself (--hold), as a user would, so its own memory is measured too.
   if (has('soak'))
     results.soak = await runSoak({

@@ -15,6 +15,9 @@ import { PORT_HBONE, PORT_METRICS } from '../src/mesh/ports';
 import { loadOrCreateCa } from '../src/identity/ca-store';
 import type { MeshCa } from '../src/identity/ca';
 import { Supervisor } from '../src/runner/supervisor';
+import { IstiodChannel } from '../src/runner/istiod-channel';
+import type { SyncedMessage } from '../src/mesh/control-plane';
+import type { Scenario } from '../src/mesh/model';
 import { childSpecs } from '../src/runner/run';
 import { parsePromText } from '../src/telemetry/prom-text';
 import { TCP_CONNECTIONS_OPENED } from '../src/telemetry/tcp-metrics';
@@ -109,7 +112,24 @@ export class BenchMesh {
     readonly caDir: string,
     private readonly supervisor: Supervisor,
     private readonly dir: string,
-  ) {}
+    /** The mesh's configuration as istiod started with it. */
+    readonly scenario: Scenario,
+  ) {
+    this.istiod = new IstiodChannel(supervisor);
+  }
+
+  private readonly istiod: IstiodChannel;
+
+  /** Hands istiod a new configuration, as the API server does; resolves once every proxy answered. */
+  async pushConfig(next: Scenario): Promise<SyncedMessage> {
+    const push = await this.istiod.push(next);
+    return await push.synced;
+  }
+
+  /** How many processes the mesh runs (the bench's own not counted). */
+  get processCount(): number {
+    return this.supervisor.children.length;
+  }
 
   static async start(options: MeshOptions): Promise<BenchMesh> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hbone-bench-mesh-'));
@@ -137,7 +157,7 @@ export class BenchMesh {
       },
       nodeArgs,
     );
-    const mesh = new BenchMesh(benchAddresses(options.block), ca, caDir, supervisor, dir);
+    const mesh = new BenchMesh(benchAddresses(options.block), ca, caDir, supervisor, dir, scenario);
     // One process per pod: the suites read the CPU and RSS of the echo and sink apps themselves,
     // and compare with figures taken when every pod was a process.
     for (const spec of childSpecs(scenario, caDir, { podProcesses: true })) {

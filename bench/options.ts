@@ -4,7 +4,7 @@
 import * as path from 'node:path';
 import { parseFlags, UsageError } from '../src/cli/args';
 
-export const SUITES = ['throughput', 'latency', 'maxrps', 'cost', 'connections', 'scale', 'hostile', 'soak'] as const;
+export const SUITES = ['throughput', 'latency', 'maxrps', 'cost', 'connections', 'scale', 'hostile', 'push', 'soak'] as const;
 export type Suite = (typeof SUITES)[number];
 /** What runs when no --suite is given: the soak is long and runs when asked for (--suite soak, or all). */
 export const DEFAULT_SUITES: readonly Suite[] = SUITES.filter((s) => s !== 'soak');
@@ -37,6 +37,8 @@ export interface Sizes {
   /** Soak: load before the first sample, and seconds between samples. */
   readonly soakWarmupSeconds: number;
   readonly soakSampleSeconds: number;
+  /** Push: configuration changes handed to istiod, one at a time. */
+  readonly pushes: number;
 }
 
 const MiB = 2 ** 20;
@@ -53,6 +55,7 @@ export const FULL: Sizes = {
   attackSettleMs: 15_000,
   soakWarmupSeconds: 60,
   soakSampleSeconds: 10,
+  pushes: 100,
 };
 
 export const QUICK: Sizes = {
@@ -67,6 +70,7 @@ export const QUICK: Sizes = {
   attackSettleMs: 2000,
   soakWarmupSeconds: 10,
   soakSampleSeconds: 2,
+  pushes: 10,
 };
 
 /** Three: the least that has a median, and these machines are shared. */

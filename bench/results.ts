@@ -1,5 +1,6 @@
 // What one `npm run bench` produces: the shape of bench/results/<timestamp>.json, which the
 // table, the report and the chart are all drawn from.
+import type { PushResult } from './suites/push';
 
 /** The paths the suites compare. `hbone` is one raw HBONE stream (the hot core), no ztunnel. */
 export type ThroughputPath = 'tcp' | 'tls' | 'hbone' | 'l4' | 'l7';
@@ -151,6 +152,8 @@ export interface BenchResults {
   readonly connections: readonly ConnectionsResult[];
   readonly scale: readonly ScaleResult[];
   readonly hostile: readonly HostileResult[];
+  /** Only when the push suite ran. */
+  readonly push?: PushResult;
   /** Only when the soak suite ran. */
   readonly soak?: SoakResult;
   readonly targets: readonly TargetResult[];

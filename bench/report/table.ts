@@ -1,5 +1,6 @@
 // The per-suite tables of a bench run: their rows, built once, and their plain-text form for the
 // terminal. The markdown report renders the same rows, so the two never disagree.
+import type { PushResult } from '../suites/push';
 import type {
   BenchResults,
   ConnectionsResult,
@@ -284,6 +285,17 @@ function soakSection(r: SoakResult): Section {
   };
 }
 
+function pushSection(r: PushResult): Section {
+  return {
+    title: 'Push: a configuration change to every proxy',
+    columns: [right('changes'), right('proxies'), right('processes'), right('p50 ms'), right('p90 ms'), right('max ms'), right('NACKs'), right('timed out')],
+    rows: [
+      [String(r.pushes), String(r.proxies), String(r.processes), fixed(r.p50Ms, 1), fixed(r.p90Ms, 1), fixed(r.maxMs, 1), String(r.nacks), String(r.timedOut)],
+    ],
+    note: "From istiod's push to the last proxy's ACK (delta ADS), one change at a time, each adding or removing an AuthorizationPolicy that every ztunnel and the waypoint take; the API server's own check of an apply is not in it.",
+  };
+}
+
 /** The per-suite tables with data, in suite order; a suite not run has no section. */
 export function suiteSections(r: BenchResults): Section[] {
   const sections: Section[] = [];
@@ -297,6 +309,7 @@ export function suiteSections(r: BenchResults): Section[] {
   if (r.scale.length > 0) sections.push(scaleSection(r.scale));
   // Results written before the hostile suite existed have no such field.
   if ((r.hostile ?? []).length > 0) sections.push(hostileSection(r.hostile));
+  if (r.push) sections.push(pushSection(r.push));
   if (r.soak) sections.push(soakSection(r.soak));
   return sections;
 }

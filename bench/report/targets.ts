@@ -22,6 +22,8 @@ export const RAPID_RESET_LEGIT_P50_MAX_MS = 100;
 export const RAPID_RESET_RSS_ABOVE_BASELINE_MAX_PCT = 10;
 /** Soak: the largest RSS growth of any process, end over after warm-up, percent. */
 export const SOAK_RSS_GROWTH_MAX_PCT = 15;
+/** A configuration change reaches every proxy (push to last ACK), median: the issue's aim here. */
+export const PUSH_ALL_ACKED_P50_MAX_MS = 100;
 
 /** The rate the latency and cost targets are stated at; runs at other rates do not count. */
 export const TARGET_RPS = 1000;
@@ -253,6 +255,17 @@ export function evaluateTargets(r: Omit<BenchResults, 'targets'>): TargetResult[
         unit: '%',
       },
       soakGrowthPct(r),
+    ),
+    verdict(
+      {
+        id: 'push-acked',
+        what: 'Push: a change ACKed by every proxy, p50',
+        direction: '<=',
+        line: PUSH_ALL_ACKED_P50_MAX_MS,
+        target: `<= ${PUSH_ALL_ACKED_P50_MAX_MS} ms`,
+        unit: 'ms',
+      },
+      r.push?.p50Ms,
     ),
   ];
 }

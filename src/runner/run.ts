@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import type { Scenario, Workload } from '../mesh/model';
 import { hostAddress } from '../mesh/model';
-import { PORT_ADMIN, PORT_KUBELET_HEALTHZ, PORT_METRICS, PORT_READINESS, PORT_SOCKS5 } from '../mesh/ports';
+import { PORT_ADMIN, PORT_ISTIOD_MONITORING, PORT_KUBELET_HEALTHZ, PORT_METRICS, PORT_READINESS, PORT_SOCKS5 } from '../mesh/ports';
 import { defaultCaDir } from '../identity/ca-store';
 import { ENV_SA_TOKEN, ENV_TOKEN_KEY, TokenClaims, newTokenKey, signToken } from '../identity/sa-token';
 import { ISTIOD_NAME, istiodIp, istiodXdsAddress } from '../mesh/control-plane';
@@ -283,6 +283,8 @@ function printHold(out: (l: string) => void, s: Scenario, b: BackOffTimings, pod
   out('SOCKS5 per pod (the pod identity is the one whose address you use):');
   for (const w of s.workloads.filter((x) => x.app.kind !== 'waypoint'))
     out(`  ${hostAddress(w.ip)}:${PORT_SOCKS5}  ${w.namespace}/${w.name}  (cluster ${w.ip})`);
+  const cp = hostAddress(istiodIp(s));
+  out(`\nistiod (the control plane): http://${cp}:${PORT_ISTIOD_MONITORING}/debug/syncz   http://${cp}:${PORT_ISTIOD_MONITORING}/debug/config_dump`);
   out('\nztunnel admin and metrics:');
   for (const n of s.nodes) {
     const h = hostAddress(n.ip);

@@ -20,6 +20,7 @@ const IDS = [
   'rapid-reset-p50',
   'rapid-reset-rss',
   'soak-flat',
+  'push-acked',
 ];
 
 function target(targets: readonly TargetResult[], id: string): TargetResult {
@@ -85,7 +86,7 @@ function sectionLines(text: string, title: string): string[] {
   return block.split('\n');
 }
 
-t.test('the fixture: all eleven targets, in order, with values, verdicts and margins', async (t) => {
+t.test('the fixture: all twelve targets, in order, with values, verdicts and margins', async (t) => {
   const targets = evaluateTargets(RUN);
   t.same(
     targets.map((x) => x.id),
@@ -104,6 +105,7 @@ t.test('the fixture: all eleven targets, in order, with values, verdicts and mar
     'rapid-reset-p50': [104.5, false, 'missed by 4.50 ms', '<= 100 ms'],
     'rapid-reset-rss': [12.5, false, 'missed by 2.5 points', '<= 10%'],
     'soak-flat': [8, true, 'met by 7.0 points', '<= 15%'],
+    'push-acked': [4.2, true, 'met by 95.80 ms', '<= 100 ms'],
   };
   for (const x of targets) {
     const [value, met, margin, line] = expect[x.id];
@@ -116,7 +118,7 @@ t.test('the fixture: all eleven targets, in order, with values, verdicts and mar
   t.equal(target(targets, 'ztunnel-cost').what, 'Cost per 1,000 rps, ztunnel');
 });
 
-t.test('nothing run: all eleven targets, none measured', async (t) => {
+t.test('nothing run: all twelve targets, none measured', async (t) => {
   const targets = evaluateTargets(EMPTY_RUN);
   t.same(
     targets.map((x) => x.id),
@@ -347,7 +349,7 @@ t.test('markdown: run, machine, targets, chart, tables, anchors, method', async 
   t.ok(md.includes('| p90 added at 1,000 rps, L7 | <= 1.5 ms | 1.710 ms | ❌ missed | missed by 0.21 ms |'));
   t.ok(md.includes('| Cost per 1,000 rps, ztunnel | <= 0.10 vCPU | 0.084 vCPU | ✅ met | met by 0.016 vCPU |'));
   t.ok(md.includes('| Idle tunneled connection | <= 16 KB | 12.3 KB | ✅ met | met by 3.7 KB |'));
-  t.equal(md.match(/^\| .+ \| (✅ met|❌ missed|— not measured) \|/gm)?.length, 11, 'eleven target rows');
+  t.equal(md.match(/^\| .+ \| (✅ met|❌ missed|— not measured) \|/gm)?.length, 12, 'twelve target rows');
   t.ok(md.includes('| Soak: RSS growth after warm-up, worst process | <= 15% | 8.0% | ✅ met | met by 7.0 points |'));
   t.ok(md.includes('### Soak: 10 min on the L7 path'), 'the soak table');
   t.ok(md.includes('| waypoint | 110.0 | 118.8 | 140.0 | 8.0% | 26 | 26 | yes |'), 'a soak row: low-water marks, growth, fds, verdict');
@@ -384,7 +386,7 @@ t.test('markdown: nothing measured, quick run, awkward chart name', async (t) =>
   t.match(md, /This one: quick run/);
   t.match(md, /suites: none/);
   t.match(md, /before, not recorded after/);
-  t.equal(md.match(/\| — \| — not measured \| not measured \|/g)?.length, 11);
+  t.equal(md.match(/\| — \| — not measured \| not measured \|/g)?.length, 12);
   t.ok(md.includes('No suite produced data.'));
   t.notMatch(md, /### /, 'no suite tables');
   t.ok(md.includes('![paths compared](<my chart (1).svg>)'));
