@@ -6,6 +6,7 @@ import { scenarioCommand } from './scenario';
 import { upCommand } from './up';
 import { applyCommand, deleteCommand } from './apply';
 import { getCommand } from './get';
+import { labelCommand } from './label';
 import { xCommand } from './x';
 import { istiodCommand } from './istiod';
 import { ztunnelCommand } from './ztunnel';
@@ -20,6 +21,7 @@ export const COMMANDS: readonly Command[] = [
   applyCommand,
   deleteCommand,
   getCommand,
+  labelCommand,
   xCommand,
   istiodCommand,
   ztunnelCommand,

@@ -15,7 +15,7 @@ import { istiodIp } from '../mesh/control-plane';
 import { listen } from '../net/listen';
 import { errorMessage } from '../error-message';
 import { Logger } from '../telemetry/log';
-import { LiveConfig, NotFound } from './live-config';
+import { Conflict, LiveConfig, NotFound } from './live-config';
 import { IstiodChannel } from './istiod-channel';
 import { listResources, PodStatusOf, resourceKindOf } from './resources-view';
 
@@ -25,6 +25,15 @@ export const API_HOST = '127.0.0.1';
 export interface ChangeRequest {
   readonly files: readonly ManifestFile[];
   readonly wait?: boolean;
+}
+
+export interface LabelRequest {
+  readonly kind: string;
+  readonly name: string;
+  readonly namespace: string;
+  /** key -> new value, or null to remove the label. */
+  readonly changes: Readonly<Record<string, string | null>>;
+  readonly overwrite?: boolean;
 }
 
 export interface ChangeAnswer {
@@ -93,6 +102,10 @@ export class ApiServer {
         const answer = await this.serialized(() => this.change(url.pathname === '/apply' ? 'apply' : 'delete', body));
         return send(res, 200, answer);
       }
+      if (req.method === 'POST' && url.pathname === '/label') {
+        const body = (await readJson(req)) as LabelRequest;
+        return send(res, 200, await this.serialized(() => this.label(body)));
+      }
       if (req.method === 'GET' && url.pathname === '/get') {
         const kind = resourceKindOf(url.searchParams.get('resource') ?? '');
         if (!kind) return send(res, 400, { message: `the server doesn't have a resource type "${url.searchParams.get('resource')}"` });
@@ -104,6 +117,7 @@ export class ApiServer {
     } catch (err) {
       if (err instanceof ScenarioError) return send(res, 422, { message: err.message });
       if (err instanceof NotFound) return send(res, 404, { message: `Error from server (NotFound): ${err.message}` });
+      if (err instanceof Conflict) return send(res, 409, { message: `error: ${err.message}` });
       if (err instanceof BadRequest) return send(res, 400, { message: err.message });
       this.log.error('API request failed', { path: url.pathname, error: errorMessage(err) });
       send(res, 500, { message: errorMessage(err) });
@@ -137,6 +151,31 @@ export class ApiServer {
     if (!body.wait) return { lines, version: push.version };
     const s = await push.synced;
     return { lines, version: push.version, synced: { ms: s.ms, acked: s.acked.length, nacked: s.nacked, ...(s.timedOut ? { timedOut: true } : {}) } };
+  }
+
+  private async label(body: LabelRequest): Promise<ChangeAnswer> {
+    const ok = body && typeof body.name === 'string' && typeof body.namespace === 'string' && typeof body.changes === 'object' && body.changes !== null;
+    if (!ok) throw new BadRequest('expected { kind, name, namespace, changes }');
+    if (body.kind !== 'service')
+      throw new BadRequest(
+        `labelling ${String(body.kind)} is not modelled: hbone-sim labels services (istio.io/use-waypoint moves a Service onto its waypoint, or off it)`,
+      );
+    const before = this.config.scenario;
+    const result = this.config.labelService(body.namespace, body.name, body.changes, body.overwrite === true);
+    if (result.outcome === 'unchanged') return { lines: [result.line] };
+    let push;
+    try {
+      push = await this.istiod.push(this.config.scenario);
+    } catch (err) {
+      this.config.restore(before);
+      throw err;
+    }
+    const s = await push.synced;
+    return {
+      lines: [result.line],
+      version: push.version,
+      synced: { ms: s.ms, acked: s.acked.length, nacked: s.nacked, ...(s.timedOut ? { timedOut: true } : {}) },
+    };
   }
 
   private async status(): Promise<unknown> {

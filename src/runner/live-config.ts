@@ -18,6 +18,11 @@ export class NotFound extends Error {
   override name = 'NotFound';
 }
 
+/** A change kubectl would refuse as it stands (a label's value changed without --overwrite). */
+export class Conflict extends Error {
+  override name = 'Conflict';
+}
+
 const keyOf = (d: { metadata: { namespace: string; name: string } }): string => `${d.metadata.namespace}/${d.metadata.name}`;
 /** What a document is, for comparing: its origin (file:line) is where it was written, not what it says. */
 const body = (d: { origin?: string }): string => JSON.stringify({ ...d, origin: undefined });
@@ -51,6 +56,31 @@ export class LiveConfig {
     });
     this.current = { ...this.current, policies, httpRoutes };
     return results;
+  }
+
+  /**
+   * kubectl label on a Service: `changes` maps each key to its new value, or null to remove it.
+   * A key that has a value already changes only with `overwrite`, as kubectl asks.
+   */
+  labelService(namespace: string, name: string, changes: Readonly<Record<string, string | null>>, overwrite: boolean): ApplyResult {
+    const i = this.current.services.findIndex((x) => x.namespace === namespace && x.name === name);
+    if (i < 0) throw new NotFound(`services "${name}" not found in namespace ${namespace}`);
+    const service = this.current.services[i];
+    const labels: Record<string, string> = { ...service.labels };
+    for (const [key, value] of Object.entries(changes)) {
+      if (value === null) delete labels[key];
+      else {
+        if (labels[key] !== undefined && labels[key] !== value && !overwrite) {
+          throw new Conflict(`'${key}' already has a value (${labels[key]}), and --overwrite is false`);
+        }
+        labels[key] = value;
+      }
+    }
+    const unchanged = JSON.stringify(labels) === JSON.stringify(service.labels);
+    const removedOnly = Object.values(changes).every((v) => v === null);
+    const services = this.current.services.map((x, j) => (j === i ? { ...x, labels } : x));
+    this.current = { ...this.current, services };
+    return { line: `service/${name} ${unchanged ? 'not labeled' : removedOnly ? 'unlabeled' : 'labeled'}`, outcome: unchanged ? 'unchanged' : 'configured' };
   }
 
   delete(manifests: readonly Manifest[]): ApplyResult[] {

@@ -170,6 +170,89 @@ t.test('a held mesh driven like a cluster', async (t) => {
     t.match(again.err, /NotFound.*"echo-deny-post" not found/);
   });
 
+  t.test('policy changes under load: nothing lost, no 5xx, 200 before the change and 403 once every proxy ACKed it', async (t) => {
+    // 16 kept-alive connections in a closed loop through the waypoint, each request timed.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+    t.teardown(() => agent.destroy());
+    const done: { status: number | string; start: number; end: number }[] = [];
+    let stop = false;
+    const one = () =>
+      new Promise<void>((resolve) => {
+        const start = performance.now();
+        const req = http.request({ host: '127.109.0.100', port: 8080, method: 'POST', path: '/echo', agent }, (res) => {
+          res.resume();
+          res.on('end', () => {
+            done.push({ status: res.statusCode ?? 0, start, end: performance.now() });
+            resolve();
+          });
+        });
+        req.on('error', (e: NodeJS.ErrnoException) => {
+          done.push({ status: e.code ?? e.message, start, end: performance.now() });
+          resolve();
+        });
+        req.end('x');
+      });
+    const loops = Array.from({ length: 16 }, async () => {
+      while (!stop) await one();
+    });
+    const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    await pause(500);
+    const t0 = performance.now();
+    t.equal(sim('apply', '-f', path.join(tmp.dir, 'deny-post.yaml'), '--wait').code, 0);
+    const t1 = performance.now();
+    await pause(500);
+    const t2 = performance.now();
+    t.equal(sim('delete', '-f', path.join(tmp.dir, 'deny-post.yaml'), '--wait').code, 0);
+    const t3 = performance.now();
+    await pause(500);
+    stop = true;
+    await Promise.all(loops);
+    const odd = done.filter((d) => d.status !== 200 && d.status !== 403);
+    t.same(odd, [], `only 200 and 403 among ${done.length} requests: no error, no 5xx`);
+    t.ok(done.length > 200, `${done.length} requests`);
+    t.same(
+      done.filter((d) => d.end < t0 && d.status !== 200),
+      [],
+      'every request answered before the apply was 200',
+    );
+    t.same(
+      done.filter((d) => d.start > t1 && d.end < t2 && d.status !== 403),
+      [],
+      'every request sent after every proxy ACKed the DENY was 403',
+    );
+    t.same(
+      done.filter((d) => d.start > t3 && d.status !== 200),
+      [],
+      'every request sent after the delete was ACKed was 200 again',
+    );
+  });
+
+  t.test('label: istio.io/use-waypoint moves a Service onto its waypoint and off it, from the next connection', async (t) => {
+    const post = () =>
+      new Promise<number>((resolve, reject) => {
+        const req = http.request({ host: '127.109.0.100', port: 8080, method: 'POST', path: '/echo', agent: false }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end('hello');
+      });
+    t.equal(sim('apply', '-f', path.join(tmp.dir, 'deny-post.yaml'), '--wait').code, 0);
+    t.equal(await post(), 403, 'through the waypoint, its DENY holds');
+    const off = sim('label', 'svc', 'echo', 'istio.io/use-waypoint-');
+    t.equal(off.code, 0, off.err);
+    t.equal(off.out, 'service/echo unlabeled\n');
+    t.equal(await post(), 200, 'straight to the pod: a policy attached to the waypoint does not apply');
+    const refused = sim('label', 'svc', 'echo', 'istio.io/use-waypoint=waypoint', 'app=x');
+    t.equal(refused.code, 0, 'adding labels needs no --overwrite');
+    t.equal(sim('label', 'svc', 'echo', 'app=y').code, 1, 'changing one does');
+    t.match(sim('label', 'svc', 'echo', 'app=y').err, /'app' already has a value \(x\), and --overwrite is false/);
+    t.equal(await post(), 403, 'back through the waypoint');
+    t.equal(sim('label', 'svc', 'echo', 'app-').out, 'service/echo unlabeled\n');
+    t.equal(sim('label', 'svc', 'nope', 'a=b').code, 1);
+    t.equal(sim('delete', '-f', path.join(tmp.dir, 'deny-post.yaml'), '--wait').code, 0);
+  });
+
   t.test('L4: an open connection a new policy denies is closed within a second; new ones are refused', async (t) => {
     const c = net.connect({ host: '127.109.0.100', port: 9000 });
     await new Promise<void>((resolve, reject) => c.once('connect', resolve).once('error', reject));
