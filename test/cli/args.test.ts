@@ -53,3 +53,13 @@ t.test('durations', async (t) => {
   t.throws(() => parseDuration('3q'), UsageError);
   t.throws(() => parseDuration('-1s'), UsageError);
 });
+
+t.test("kubectl's one-letter flags, where a command declares them", async (t) => {
+  const spec = { filename: 'string', 'all-namespaces': 'boolean' } as const;
+  const shorts = { f: 'filename', A: 'all-namespaces' };
+  t.same(parseFlags(['-f', 'x.yaml', '-A'], spec, shorts).flags, { filename: 'x.yaml', 'all-namespaces': true });
+  t.same(parseFlags(['-f=y.yaml'], spec, shorts).flags, { filename: 'y.yaml' });
+  t.same(parseFlags(['-f', '-'], spec, shorts).flags, { filename: '-' }, 'a lone dash is a value (stdin)');
+  t.throws(() => parseFlags(['-x'], spec, shorts), /unknown flag -x/);
+  t.throws(() => parseFlags(['-f'], spec, {}), /unknown flag -f/, 'no short flags unless declared');
+});

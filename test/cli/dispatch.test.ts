@@ -197,18 +197,22 @@ t.test('npm kept a flag for itself (npm run scenario bookinfo --hold): a warning
 
 t.test('the real commands: every one listed, every flag in its usage line and help', async (t) => {
   const names = COMMANDS.map((c) => c.name);
-  t.same(names, ['scenario', 'ztunnel', 'waypoint', 'node', 'app', 'cert']);
+  t.same(names, ['scenario', 'up', 'apply', 'delete', 'get', 'label', 'x', 'istiod', 'ztunnel', 'waypoint', 'node', 'app', 'cert']);
   t.equal(new Set(names).size, names.length, 'unique names');
   const top = topUsage();
   for (const c of COMMANDS) {
     t.match(top, new RegExp(`\\n  ${c.name} +${c.summary.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n`), `--help lists ${c.name}`);
     const help = commandHelp(c);
     for (const [flag, f] of Object.entries(c.flags)) {
-      t.match(usageLine(c), `--${flag}`, `${c.name}'s usage line has --${flag}`);
+      // kubectl's one-letter flags show as kubectl shows them (-f <file>); help shows both.
+      t.match(usageLine(c), f.short ? new RegExp(`\\[?-${f.short}[ \\]]`) : `--${flag}`, `${c.name}'s usage line has ${f.short ? `-${f.short}` : `--${flag}`}`);
       t.match(help, `--${flag}`, `${c.name} --help has --${flag}`);
       t.ok(f.help.length > 0, `--${flag} says what it does`);
     }
   }
   t.equal(usageLine(COMMANDS[0]), 'hbone-sim scenario <name|file.yaml> [--hold] [--json] [--verbose] [--ca-dir <dir>] [--backoff-scale <x>] [--pod-processes]');
-  t.equal(usageLine(COMMANDS[1]), 'hbone-sim ztunnel --scenario <name|file> --node <node> [--ca-dir <dir>] [--no-pool]');
+  t.equal(usageLine(COMMANDS[8]), 'hbone-sim ztunnel --scenario <name|file> --node <node> [--ca-dir <dir>] [--istiod <host:port>] [--no-pool]');
+  t.equal(usageLine(COMMANDS[2]), 'hbone-sim apply -f <file|dir|-> [--wait] [--mesh <name>]');
+  t.equal(usageLine(COMMANDS[4]), 'hbone-sim get <resource> [-n <ns>] [-A] [-o <wide|yaml|json>] [--mesh <name>]');
+  t.match(commandHelp(COMMANDS[4]), /  -n, --namespace <ns> +the namespace \(default: default\)\n/);
 });
