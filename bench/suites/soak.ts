@@ -51,7 +51,7 @@ function processes(runnerPid: number): Map<string, number> {
   for (const pid of childrenOf(runnerPid)) {
     const args = commandLine(pid);
     const flag = (name: string) => args[args.indexOf(`--${name}`) + 1];
-    const role = args.includes('ztunnel') ? `ztunnel-${flag('node')}` : flag('pod');
+    const role = args.includes('istiod') ? 'istiod' : args.includes('ztunnel') ? `ztunnel-${flag('node')}` : args.includes('--pod') ? flag('pod') : undefined;
     if (role) named.set(role, pid);
   }
   return named;

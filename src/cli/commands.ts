@@ -8,6 +8,7 @@ import { applyCommand, deleteCommand } from './apply';
 import { getCommand } from './get';
 import { labelCommand } from './label';
 import { xCommand } from './x';
+import { proxyConfigCommand } from './proxy-config';
 import { istiodCommand } from './istiod';
 import { ztunnelCommand } from './ztunnel';
 import { waypointCommand } from './waypoint';
@@ -23,6 +24,7 @@ export const COMMANDS: readonly Command[] = [
   getCommand,
   labelCommand,
   xCommand,
+  proxyConfigCommand,
   istiodCommand,
   ztunnelCommand,
   waypointCommand,

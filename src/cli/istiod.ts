@@ -4,7 +4,7 @@ import { loadScenario } from '../mesh/load';
 import { loadOrCreateCa, defaultCaDir } from '../identity/ca-store';
 import { ENV_TOKEN_KEY } from '../identity/sa-token';
 import { Istiod } from '../istiod/istiod';
-import { isConfigMessage, PushedMessage, SyncedMessage } from '../mesh/control-plane';
+import { isConfigMessage, PushedMessage, readLiveConfig, SyncedMessage } from '../mesh/control-plane';
 import { runService } from './lifecycle';
 import { requireString, stringFlag, UsageError } from './args';
 import { Command, KEEPS_RUNNING, CA_DIR_FLAG, scenarioFlag } from './command';
@@ -16,9 +16,13 @@ export const istiodCommand: Command = {
   flags: {
     scenario: scenarioFlag('istiod'),
     'ca-dir': CA_DIR_FLAG,
+    'live-config': { kind: 'string', value: 'file', help: "the API server's live configuration (JSON), read at start when it exists (the runner passes it)" },
   },
   run: async ({ flags }) => {
-    const scenario = loadScenario(requireString(flags, 'scenario', 'istiod'));
+    const file = loadScenario(requireString(flags, 'scenario', 'istiod'));
+    // What the API server applied since the mesh started wins over the file.
+    const live = stringFlag(flags, 'live-config');
+    const scenario = (live && readLiveConfig(live)) || file;
     const caDir = stringFlag(flags, 'ca-dir') ?? defaultCaDir();
     const tokenKey = process.env[ENV_TOKEN_KEY];
     if (!tokenKey) throw new UsageError(`istiod needs the service account token key in ${ENV_TOKEN_KEY} (the runner sets it)`);

@@ -1,23 +1,34 @@
 // `hbone-sim x status`: istioctl's proxy-status (istioctl x … is where Istio keeps its newer
 // views): every proxy connected to istiod, and per type whether it is SYNCED, NOT SENT or STALE,
-// with the version it ACKed and the reason of its last NACK.
+// with the version it ACKed and the reason of its last NACK. `x ztunnel-config` is in
+// proxy-config.ts with the other views of a proxy's configuration.
 import type { SyncStatus } from '../istiod/ads-server';
 import { UsageError } from './args';
 import type { Command } from './command';
 import { ApiError, MESH_FLAG, callApi, meshAccess } from './api-client';
 import { table } from './get';
+import { ztunnelConfig } from './proxy-config';
+import { ZTUNNEL_VIEWS } from './config-views';
 
 const TYPES = ['WDS', 'AUTHZ', 'RDS'];
 
 export const xCommand: Command = {
   name: 'x',
-  summary: "istioctl's views of the running mesh: x status (proxy-status)",
-  description:
+  summary: "istioctl's views of the running mesh: x status (proxy-status), x ztunnel-config",
+  description: [
     "x status: every ztunnel and waypoint connected to istiod, each xDS type's state (SYNCED, NOT SENT, STALE), the version it ACKed, and its last NACK.",
-  operands: { usage: 'status', min: 1, max: 1 },
-  flags: { mesh: MESH_FLAG },
+    `x ztunnel-config <${ZTUNNEL_VIEWS.join('|')}> --node <node>: that node's ztunnel's live configuration, as istioctl ztunnel-config shows it (-o json: its /config_dump).`,
+  ].join('\n'),
+  operands: { usage: 'status | ztunnel-config <view>', min: 1, max: 2 },
+  flags: {
+    node: { kind: 'string', value: 'node', help: "x ztunnel-config: which node's ztunnel" },
+    output: { kind: 'string', short: 'o', value: 'json', help: 'x ztunnel-config: the dump as JSON instead of the table' },
+    mesh: MESH_FLAG,
+  },
   run: async ({ flags, operands }) => {
-    if (operands[0] !== 'status') throw new UsageError(`unknown view ${JSON.stringify(operands[0])} (views: status)`);
+    if (operands[0] === 'ztunnel-config') return ztunnelConfig(flags, operands[1]);
+    if (operands[0] !== 'status' || operands.length > 1)
+      throw new UsageError(`unknown view ${JSON.stringify(operands.join(' '))} (views: status, ztunnel-config)`);
     let answer: { proxies: SyncStatus[] };
     try {
       answer = await callApi(meshAccess(flags), 'GET', '/status');

@@ -1,6 +1,7 @@
 // Where the control plane runs. A scenario's istiod sits on the cluster address 10.a.255.1 of
 // its first node's block 10.a (the node's own 10.a.b.c stays the node's): every scenario, and
 // every test's block, gets its own istiod, and nothing else in a scenario may use that address.
+import * as fs from 'node:fs';
 import type { Scenario } from './model';
 import { hostAddress } from './model';
 import { PORT_ISTIOD_XDS } from './ports';
@@ -56,4 +57,25 @@ export interface SyncedMessage {
 
 export function isConfigMessage(m: unknown): m is ConfigMessage {
   return typeof m === 'object' && m !== null && (m as { kind?: unknown }).kind === 'hbone-sim/config';
+}
+
+/**
+ * The configuration the API server holds, on disk for istiod: written (owner-only, whole, then
+ * renamed) before each push, read by istiod when it starts, so an istiod that crashed and was
+ * restarted serves what was applied, not the scenario file it was started with.
+ */
+export function writeLiveConfig(file: string, scenario: Scenario): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(scenario), { mode: 0o600 });
+  fs.renameSync(tmp, file);
+}
+
+/** The live configuration if the API server wrote one, else undefined. */
+export function readLiveConfig(file: string): Scenario | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as Scenario;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new Error(`cannot read the live configuration ${file}: ${(err as Error).message}`, { cause: err });
+  }
 }

@@ -9,7 +9,7 @@ import { ADMIN_GROUP, ClusterCredentials } from '../identity/cluster-ca';
 import { readManifests, ManifestFile } from '../mesh/manifests';
 import { ScenarioError } from '../mesh/scenario-error';
 import { MAX_SCENARIO_BYTES } from '../mesh/limits';
-import { PORT_ISTIOD_MONITORING } from '../mesh/ports';
+import { PORT_ADMIN, PORT_ISTIOD_MONITORING } from '../mesh/ports';
 import { hostAddress } from '../mesh/model';
 import { istiodIp } from '../mesh/control-plane';
 import { listen } from '../net/listen';
@@ -113,6 +113,7 @@ export class ApiServer {
         return send(res, 200, { kind, items: listResources(this.config.scenario, kind, ns, this.podStatus) });
       }
       if (req.method === 'GET' && url.pathname === '/status') return send(res, 200, await this.status());
+      if (req.method === 'GET' && url.pathname === '/config_dump') return send(res, 200, await this.configDump(url.searchParams.get('proxy') ?? ''));
       send(res, 404, { message: `no route ${req.method} ${url.pathname}` });
     } catch (err) {
       if (err instanceof ScenarioError) return send(res, 422, { message: err.message });
@@ -176,6 +177,20 @@ export class ApiServer {
       version: push.version,
       synced: { ms: s.ms, acked: s.acked.length, nacked: s.nacked, ...(s.timedOut ? { timedOut: true } : {}) },
     };
+  }
+
+  /** A proxy's /config_dump: ztunnel-<node> on the node's address, a waypoint pod on its own. */
+  private async configDump(proxy: string): Promise<unknown> {
+    const s = this.config.scenario;
+    const node = s.nodes.find((n) => `ztunnel-${n.name}` === proxy);
+    const waypoint = s.workloads.find((w) => w.app.kind === 'waypoint' && (w.name === proxy || `deploy/${w.workloadName}` === proxy));
+    const ip = node?.ip ?? waypoint?.ip;
+    if (!ip) {
+      const known = [...s.nodes.map((n) => `ztunnel-${n.name}`), ...s.workloads.filter((w) => w.app.kind === 'waypoint').map((w) => w.name)];
+      throw new NotFound(`no proxy ${JSON.stringify(proxy)} (proxies: ${known.join(', ')})`);
+    }
+    const res = await fetch(`http://${hostAddress(ip)}:${PORT_ADMIN}/config_dump`);
+    return { proxy: node ? `ztunnel-${node.name}` : waypoint!.name, kind: node ? 'ztunnel' : 'waypoint', dump: await res.json() };
   }
 
   private async status(): Promise<unknown> {

@@ -28,7 +28,19 @@ const keyOf = (d: { metadata: { namespace: string; name: string } }): string => 
 const body = (d: { origin?: string }): string => JSON.stringify({ ...d, origin: undefined });
 
 export class LiveConfig {
-  constructor(private current: Scenario) {}
+  /**
+   * `persist` is told every new configuration before istiod is: istiod reads it back when it
+   * restarts, so a restart never brings back the scenario file's configuration.
+   */
+  constructor(
+    private current: Scenario,
+    private readonly persist: (s: Scenario) => void = () => undefined,
+  ) {}
+
+  private set(next: Scenario): void {
+    this.current = next;
+    this.persist(next);
+  }
 
   get scenario(): Scenario {
     return this.current;
@@ -36,7 +48,7 @@ export class LiveConfig {
 
   /** Back to an earlier configuration (a change istiod did not take). */
   restore(previous: Scenario): void {
-    this.current = previous;
+    this.set(previous);
   }
 
   apply(manifests: readonly Manifest[]): ApplyResult[] {
@@ -54,7 +66,7 @@ export class LiveConfig {
       else [httpRoutes, outcome] = put(httpRoutes, m.doc);
       return { line: `${LIVE_KINDS[m.kind]}/${m.doc.metadata.name} ${outcome}`, outcome };
     });
-    this.current = { ...this.current, policies, httpRoutes };
+    this.set({ ...this.current, policies, httpRoutes });
     return results;
   }
 
@@ -79,7 +91,7 @@ export class LiveConfig {
     const unchanged = JSON.stringify(labels) === JSON.stringify(service.labels);
     const removedOnly = Object.values(changes).every((v) => v === null);
     const services = this.current.services.map((x, j) => (j === i ? { ...x, labels } : x));
-    this.current = { ...this.current, services };
+    this.set({ ...this.current, services });
     return { line: `service/${name} ${unchanged ? 'not labeled' : removedOnly ? 'unlabeled' : 'labeled'}`, outcome: unchanged ? 'unchanged' : 'configured' };
   }
 
@@ -97,7 +109,7 @@ export class LiveConfig {
       else httpRoutes = httpRoutes.filter((d) => keyOf(d) !== key);
       return { line: `${LIVE_KINDS[m.kind]} "${m.doc.metadata.name}" deleted`, outcome: 'deleted' };
     });
-    this.current = { ...this.current, policies, httpRoutes };
+    this.set({ ...this.current, policies, httpRoutes });
     return results;
   }
 }

@@ -4,13 +4,15 @@
 // (src/node/; --pod-processes: one process per pod instead). Once the mesh is up, a child that
 // exits is restarted with the kubelet's back-off (restarter.ts); a node agent restarts its own
 // pods the same way and reports their events here, told like the runner's own.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Scenario, Workload } from '../mesh/model';
 import { hostAddress } from '../mesh/model';
 import { PORT_ADMIN, PORT_ISTIOD_MONITORING, PORT_KUBELET_HEALTHZ, PORT_METRICS, PORT_READINESS, PORT_SOCKS5 } from '../mesh/ports';
 import { defaultCaDir } from '../identity/ca-store';
 import { ENV_SA_TOKEN, ENV_TOKEN_KEY, TokenClaims, newTokenKey, signToken } from '../identity/sa-token';
-import { ISTIOD_NAME, istiodIp, istiodXdsAddress } from '../mesh/control-plane';
+import { ISTIOD_NAME, istiodIp, istiodXdsAddress, writeLiveConfig } from '../mesh/control-plane';
 import { ZTUNNEL_NAMESPACE, ZTUNNEL_SERVICE_ACCOUNT } from '../mesh/control-plane';
 import { Supervisor, ChildSpec } from './supervisor';
 import { AccessRecords } from './access-records';
@@ -62,6 +64,8 @@ export interface ChildSpecOptions {
    * verifies them, each proxy gets its own. A new one by default.
    */
   readonly tokenKey?: string;
+  /** Where the API server keeps the live configuration for istiod (under --hold). */
+  readonly liveConfigFile?: string;
 }
 
 export function childSpecs(scenario: Scenario, caDir: string, options: ChildSpecOptions = {}): ChildSpec[] {
@@ -72,7 +76,7 @@ export function childSpecs(scenario: Scenario, caDir: string, options: ChildSpec
   // The control plane first: the only process that reads the root's key.
   const istiod: ChildSpec = {
     name: ISTIOD_NAME,
-    args: ['istiod', '--scenario', scenario.file, '--ca-dir', caDir],
+    args: ['istiod', '--scenario', scenario.file, '--ca-dir', caDir, ...(options.liveConfigFile ? ['--live-config', options.liveConfigFile] : [])],
     ready: `${hostAddress(istiodIp(scenario))}:${PORT_READINESS}`,
     container: ISTIOD_CONTAINER,
     env: { [ENV_TOKEN_KEY]: tokenKey },
@@ -147,9 +151,12 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     },
   });
 
-  // Under --hold: the API server, its configuration store and its line to istiod.
+  // Under --hold: the API server, its configuration store and its line to istiod, and the
+  // runner's private directory where the live configuration waits for an istiod that restarts.
   const istiodChannel = new IstiodChannel(supervisor);
   let api: ApiServer | undefined;
+  const privateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hbone-sim-runner-'));
+  const liveConfigFile = path.join(privateDir, 'live-config.json');
 
   let finish!: (code: number) => void;
   const finished = new Promise<number>((r) => (finish = r));
@@ -166,6 +173,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       removeKubeconfig(scenario.name);
     }
     await supervisor.stopAll();
+    fs.rmSync(privateDir, { recursive: true, force: true });
     const summary = restarter.summary();
     // A mesh that lost a child for good did not hold, however the run ended.
     const exitCode = summary.gaveUp.length > 0 ? 1 : code;
@@ -208,7 +216,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       out(
         `scenario ${scenario.name} (${path.relative(process.cwd(), scenario.file) || scenario.file}): ${scenario.nodes.length} nodes, ${scenario.workloads.length} pods, ${scenario.services.length} services`,
       );
-    for (const spec of childSpecs(scenario, caDir, { podProcesses: options.podProcesses, backOff: options.backOff })) supervisor.start(spec);
+    const specs = childSpecs(scenario, caDir, { podProcesses: options.podProcesses, backOff: options.backOff, liveConfigFile });
+    for (const spec of specs) supervisor.start(spec);
     await supervisor.waitReady(READY_TIMEOUT_MS);
     restarter.arm();
     if (!options.json) out(`mesh ready in ${(performance.now() - started).toFixed(0)} ms: ${supervisor.children.length} processes\n`);
@@ -228,7 +237,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
 
     if (options.hold && !tearingDown) {
       const podStatus = (pod: string) => ({ status: restarter.status(pod) ?? 'Running', restarts: restarter.summary().restarts[pod] ?? 0 });
-      api = new ApiServer(await makeClusterCredentials(API_HOST), new LiveConfig(scenario), istiodChannel, podStatus, logger('kube-apiserver', out));
+      api = new ApiServer(await makeClusterCredentials(API_HOST), new LiveConfig(scenario, (next) => writeLiveConfig(liveConfigFile, next)), istiodChannel, podStatus, logger('kube-apiserver', out));
       const creds = api.credentials;
       const kubeconfig = writeKubeconfig(scenario.name, await api.start(), creds);
       if (!options.json) out(`\nkubeconfig: ${kubeconfig} (the API server; hbone-sim apply, get, x status use it)`);

@@ -8,6 +8,7 @@ import { makeSpiffeId } from '../identity/spiffe';
 import { logger } from '../telemetry/log';
 import { joinControlPlane, ControlPlaneLink } from '../xds/bootstrap';
 import { addressHandler, authorizationHandler, routeHandler } from '../xds/mesh-handlers';
+import { TYPE_URLS } from '../xds/types';
 import { Waypoint } from './waypoint';
 
 export interface WaypointProcessOptions {
@@ -39,7 +40,13 @@ export async function startWaypoint(o: WaypointProcessOptions): Promise<Waypoint
       handlers: [addressHandler(state), authorizationHandler(state), routeHandler(state)],
       log: logger('xds'),
     });
-    waypoint = new Waypoint({ scenario, pod, state, ca: link.ca, certificate: link.own });
+    const ads = link.ads;
+    // The newest version of any type it took, as Envoy's dump shows the version it applied.
+    const configVersion = () =>
+      TYPE_URLS.map((t) => ads.versionOf(t))
+        .filter((v): v is string => v !== undefined)
+        .sort((a, b) => Number(b.split('/').pop()) - Number(a.split('/').pop()))[0];
+    waypoint = new Waypoint({ scenario, pod, state, ca: link.ca, certificate: link.own, configVersion });
   } else {
     waypoint = new Waypoint({ scenario, pod, state, ca: await loadOrCreateCa(o.caDir, scenario.trustDomain) });
   }

@@ -43,6 +43,8 @@ export interface WaypointOptions {
   readonly certificate?: WorkloadCertificate;
   /** The mesh as this waypoint knows it, kept current by istiod's pushes; the scenario's by default. */
   readonly state?: MeshState;
+  /** The istiod version this waypoint last ACKed, for its config dump's version_info. */
+  readonly configVersion?: () => string | undefined;
   readonly log?: Logger;
 }
 
@@ -112,7 +114,8 @@ export class Waypoint {
     await this.server.listen();
     this.admin.push(
       await startHttp(podHost, PORT_ADMIN, {
-        '/config_dump': (_req, res) => sendJson(res, configDump(this.state, pod, this.served, { routeTable: (s, p) => this.routeTable(s, p) })),
+        '/config_dump': (_req, res) =>
+          sendJson(res, configDump(this.state, pod, this.served, { routeTable: (s, p) => this.routeTable(s, p), versionInfo: this.options.configVersion?.() })),
       }),
     );
     const metrics = async (_req: unknown, res: http.ServerResponse): Promise<void> => {

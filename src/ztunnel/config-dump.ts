@@ -5,6 +5,7 @@ import type { WorkloadCertificate } from '../identity/workload-cert';
 import { splitPemCertificates } from '../identity/crypto';
 import { X509Certificate } from 'node:crypto';
 import type { MeshState } from '../mesh/state';
+import { PORT_HBONE } from '../mesh/ports';
 import type { Json, JsonObject } from '../admin/json';
 
 export const CLUSTER_ID = 'Kubernetes';
@@ -53,10 +54,13 @@ function serviceDump(state: MeshState, svc: Service): JsonObject {
       status: 'Healthy',
     };
   }
+  const waypoint = state.waypointOf(svc);
   return {
     name: svc.name,
     namespace: svc.namespace,
     hostname: serviceHost(svc),
+    // As ztunnel shows a service bound to a waypoint: where its traffic goes first.
+    ...(waypoint ? { waypoint: { destination: `/${waypoint.ip}`, hboneMtlsPort: PORT_HBONE } } : {}),
     vips: [`/${svc.vip}`],
     ports: Object.fromEntries(svc.ports.map((p) => [String(p.port), p.targetPort])),
     endpoints,

@@ -85,7 +85,9 @@ t.test('a quick run of every suite writes the results, the report and the chart'
     );
     t.ok(h.legitRequests.during > 0, `${h.process}: legitimate requests were timed during the attack`);
   }
-  t.equal(res.targets.length, 11);
+  t.equal(res.targets.length, 12);
+  t.match(res.push, { pushes: 10, nacks: 0, timedOut: 0 }, 'push: ten changes, each ACKed by every proxy');
+  t.ok((res.push?.proxies ?? 0) >= 3, `push: ${res.push?.proxies} proxies answered (two ztunnels and the waypoint)`);
   t.ok(
     res.targets.filter((x) => x.id !== 'soak-flat').every((x) => x.met !== null),
     'every target measured but the soak, which runs only when asked for',

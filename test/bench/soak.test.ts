@@ -34,7 +34,7 @@ t.test('a one-minute soak through the waypoint leaves every process flat', async
   t.equal(soak.errors + soak.non2xx, 0, 'no request failed');
   t.same(
     soak.processes.map((p) => p.name).sort(),
-    ['client', 'http-echo', 'runner', 'sink', 'waypoint', 'ztunnel-node-a', 'ztunnel-node-b'],
+    ['client', 'http-echo', 'istiod', 'runner', 'sink', 'waypoint', 'ztunnel-node-a', 'ztunnel-node-b'],
     'the runner and every mesh process were watched',
   );
   for (const p of soak.processes) {

@@ -28,7 +28,10 @@ t.test('--help, -h, help, help <command>, <command> --help: stdout, exit 0', asy
     t.match(r.stdout, /^usage: hbone-sim /, 'usage on stdout');
     t.equal(r.stderr, '', 'nothing on stderr');
   }
-  t.match(node(['help', 'waypoint']).stdout, /^usage: hbone-sim waypoint --scenario <name\|file> --pod <waypoint pod> \[--ca-dir <dir>\]\n/);
+  t.match(
+    node(['help', 'waypoint']).stdout,
+    /^usage: hbone-sim waypoint --scenario <name\|file> --pod <waypoint pod> \[--ca-dir <dir>\] \[--istiod <host:port>\]\n/,
+  );
 });
 
 t.test("--version: package.json's version", async (t) => {

@@ -70,8 +70,8 @@ t.test(`${pods.length} pods over 2 nodes start within the runner's ready timeout
   const ready = /mesh ready in (\d+) ms: (\d+) processes/.exec(run.output());
   t.ok(ready, 'the runner says the mesh is ready');
   t.comment(`${pods.length} pods: mesh ready in ${ready?.[1]} ms`);
-  t.equal(Number(ready?.[2]), 4, 'its children: a ztunnel and a node agent per node');
-  t.equal(processesMentioning(tmp.dir).length, 5, 'the runner and its 4 children: no other process names the scenario');
+  t.equal(Number(ready?.[2]), 5, 'its children: istiod, and a ztunnel and a node agent per node');
+  t.equal(processesMentioning(tmp.dir).length, 6, 'the runner and its 5 children: no other process names the scenario');
 
   const answers: string[] = [];
   for (let i = 0; i < pods.length; i += PARALLEL) {

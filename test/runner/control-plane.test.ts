@@ -133,6 +133,35 @@ t.test('a held mesh driven like a cluster', async (t) => {
     t.match(r.out, /ztunnel-node-b\.istio-system +ztunnel +SYNCED +SYNCED +-/);
   });
 
+  t.test("istioctl's views: x ztunnel-config and proxy-config, as tables and as the admin endpoint's JSON", async (t) => {
+    const workloads = sim('x', 'ztunnel-config', 'workloads', '--node', 'node-b');
+    t.equal(workloads.code, 0, workloads.err);
+    t.match(workloads.out, /^NAMESPACE +POD NAME +ADDRESS +NODE +WAYPOINT +PROTOCOL\n/);
+    t.match(workloads.out, /default +echo-5d8f6c7b9-abcde +10\.109\.2\.1 +node-b +None +HBONE/);
+    const services = sim('x', 'ztunnel-config', 'services', '--node', 'node-a');
+    t.match(services.out, /default +echo +10\.109\.8\.1 +waypoint-7d9f8c6b5-xk2lp +1\/1/);
+    t.match(services.out, /default +tcp-echo +10\.109\.8\.2 +None +1\/1/);
+    const certs = sim('x', 'ztunnel-config', 'certificates', '--node', 'node-a');
+    t.match(certs.out, /spiffe:\/\/cluster\.local\/ns\/default\/sa\/sleep +Leaf +Available +true/);
+    t.match(certs.out, /spiffe:\/\/cluster\.local\/ns\/default\/sa\/sleep +CA +Available +true/);
+    const json = sim('x', 'ztunnel-config', 'policies', '--node', 'node-a', '-o', 'json');
+    t.same(Object.keys(JSON.parse(json.out) as object), ['workloads', 'services', 'policies', 'certificates']);
+    t.equal(sim('x', 'ztunnel-config', 'workloads').code, 2, '--node is needed');
+
+    const listeners = sim('proxy-config', 'listeners', 'waypoint-7d9f8c6b5-xk2lp');
+    t.equal(listeners.code, 0, listeners.err);
+    t.match(listeners.out, /inbound_CONNECT_terminate +10\.109\.2\.9 +15008 +TCP/);
+    t.match(listeners.out, /inbound_CONNECT_originate +- +- +internal/);
+    const clusters = sim('proxy-config', 'clusters', 'waypoint-7d9f8c6b5-xk2lp');
+    t.match(clusters.out, /echo\.default\.svc\.cluster\.local +8080 +http +inbound +EDS +inbound-vip\|8080\|http\|echo\.default\.svc\.cluster\.local/);
+    const routes = sim('proxy-config', 'routes', 'waypoint-7d9f8c6b5-xk2lp');
+    t.match(routes.out, /inbound-vip\|8080\|http\|echo\.default\.svc\.cluster\.local +inbound\|http\|8080 +\* +\/\*/);
+    const wrong = sim('proxy-config', 'routes', 'ztunnel-node-a');
+    t.equal(wrong.code, 2);
+    t.match(wrong.err, /ztunnel-node-a is a ztunnel: use hbone-sim x ztunnel-config/);
+    t.match(sim('proxy-config', 'routes', 'nope').err, /no proxy "nope" \(proxies: ztunnel-node-a, ztunnel-node-b, waypoint-7d9f8c6b5-xk2lp\)/);
+  });
+
   t.test('a bad document anywhere: nothing is applied, and the error names file:line: field', async (t) => {
     const r = sim('apply', '-f', file('broken.yaml', BROKEN));
     t.equal(r.code, 1);
@@ -225,6 +254,36 @@ t.test('a held mesh driven like a cluster', async (t) => {
       [],
       'every request sent after the delete was ACKed was 200 again',
     );
+  });
+
+  t.test('istiod killed after an apply comes back with the applied configuration, not the file', async (t) => {
+    const post = () =>
+      new Promise<number>((resolve, reject) => {
+        const req = http.request({ host: '127.109.0.100', port: 8080, method: 'POST', path: '/echo', agent: false }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end('hello');
+      });
+    t.equal(sim('apply', '-f', path.join(tmp.dir, 'deny-post.yaml'), '--wait').code, 0);
+    const istiod = processesMentioning(tmp.dir).find((p) => / istiod /.test(p.cmdline.replace(/\0/g, ' ')));
+    t.ok(istiod, 'found istiod');
+    process.kill(istiod!.pid, 'SIGKILL');
+    await up.waitForOutput(/istiod[^\n]*(Started|restarted|Running)/i, 15_000).catch(() => undefined);
+    // Back when every proxy is connected to the new istiod and SYNCED again.
+    let status = '';
+    for (let i = 0; i < 100; i++) {
+      status = sim('x', 'status').out;
+      const rows = status.split('\n').filter((l) => /SYNCED/.test(l));
+      if (rows.length === 3 && !/STALE|NOT SENT/.test(status)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    t.equal(status.split('\n').filter((l) => /SYNCED/.test(l)).length, 3, `every proxy back on the new istiod:\n${status}`);
+    t.equal(await post(), 403, 'the DENY applied before the crash still holds');
+    t.match(sim('get', 'ap').out, /echo-deny-post +DENY/);
+    t.equal(sim('delete', '-f', path.join(tmp.dir, 'deny-post.yaml'), '--wait').code, 0);
+    t.equal(await post(), 200);
   });
 
   t.test('label: istio.io/use-waypoint moves a Service onto its waypoint and off it, from the next connection', async (t) => {

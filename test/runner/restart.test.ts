@@ -29,8 +29,8 @@ async function holdMesh(t: Test): Promise<{ tmp: TempScenario; run: CliRun; proc
     await tmp.cleanup();
   });
   await run.waitForOutput(HOLDING, UP_MS);
-  const processes = 1 + tmp.scenario.nodes.length + tmp.scenario.workloads.length;
-  t.equal(processesMentioning(tmp.dir).length, processes, '--pod-processes: the runner, one ztunnel per node and one process per pod');
+  const processes = 2 + tmp.scenario.nodes.length + tmp.scenario.workloads.length;
+  t.equal(processesMentioning(tmp.dir).length, processes, '--pod-processes: the runner, istiod, one ztunnel per node and one process per pod');
   return { tmp, run, processes };
 }
 
