@@ -7,6 +7,7 @@ import { upCommand } from './up';
 import { applyCommand, deleteCommand } from './apply';
 import { getCommand } from './get';
 import { labelCommand } from './label';
+import { execCommand } from './exec';
 import { xCommand } from './x';
 import { proxyConfigCommand } from './proxy-config';
 import { istiodCommand } from './istiod';
@@ -23,6 +24,7 @@ export const COMMANDS: readonly Command[] = [
   deleteCommand,
   getCommand,
   labelCommand,
+  execCommand,
   xCommand,
   proxyConfigCommand,
   istiodCommand,

@@ -237,7 +237,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
 
     if (options.hold && !tearingDown) {
       const podStatus = (pod: string) => ({ status: restarter.status(pod) ?? 'Running', restarts: restarter.summary().restarts[pod] ?? 0 });
-      api = new ApiServer(await makeClusterCredentials(API_HOST), new LiveConfig(scenario, (next) => writeLiveConfig(liveConfigFile, next)), istiodChannel, podStatus, logger('kube-apiserver', out));
+      api = new ApiServer(
+        await makeClusterCredentials(API_HOST),
+        new LiveConfig(scenario, (next) => writeLiveConfig(liveConfigFile, next)),
+        istiodChannel,
+        podStatus,
+        logger('kube-apiserver', out),
+      );
       const creds = api.credentials;
       const kubeconfig = writeKubeconfig(scenario.name, await api.start(), creds);
       if (!options.json) out(`\nkubeconfig: ${kubeconfig} (the API server; hbone-sim apply, get, x status use it)`);

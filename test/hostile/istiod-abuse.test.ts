@@ -91,11 +91,7 @@ t.test('istiod holds against broken and hostile callers, and a good proxy keeps 
     { ended: /closed/ },
     'a message over the limit, without a newline: closed, not buffered',
   );
-  t.match(
-    await ads(auth, (r) => r.write(JSON.stringify({ typeUrl: TYPE_ADDRESS }) + '\n')),
-    { ended: /closed/ },
-    'a first request without its node: closed',
-  );
+  t.match(await ads(auth, (r) => r.write(JSON.stringify({ typeUrl: TYPE_ADDRESS }) + '\n')), { ended: /closed/ }, 'a first request without its node: closed');
 
   // 200 CSRs for an identity ztunnel node-a may not have, at once.
   const impersonating = new IstiodCaClient({ ...good.endpoint, clientCertificate: () => ({ cert: good.own.tls.cert, key: good.own.tls.key }) }, true);
@@ -112,7 +108,10 @@ t.test('istiod holds against broken and hostile callers, and a good proxy keeps 
   // The good proxy's stream is still there: a new push reaches it.
   const before = applied;
   const s = loadScenario(file);
-  istiod.setConfig({ ...s, policies: [{ apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name: 'p', namespace: 'default' }, spec: {}, origin: 'test' }] });
+  istiod.setConfig({
+    ...s,
+    policies: [{ apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name: 'p', namespace: 'default' }, spec: {}, origin: 'test' }],
+  });
   for (let i = 0; i < 100 && applied === before; i++) await new Promise((r) => setTimeout(r, 20));
   t.ok(applied > before, 'the well-behaved proxy still gets pushes');
   t.equal(istiod.version.endsWith('/2'), true, 'istiod is still serving');

@@ -162,6 +162,24 @@ t.test('a held mesh driven like a cluster', async (t) => {
     t.match(sim('proxy-config', 'routes', 'nope').err, /no proxy "nope" \(proxies: ztunnel-node-a, ztunnel-node-b, waypoint-7d9f8c6b5-xk2lp\)/);
   });
 
+  t.test("exec: curl from inside a pod, with the pod's identity; curl's output and exit codes", async (t) => {
+    const ok = sim('exec', 'deploy/sleep', '--', 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'POST', '-d', 'x', 'http://echo:8080/echo');
+    t.equal(ok.code, 0, ok.err);
+    t.equal(ok.out, '200');
+    const byName = sim('exec', 'sleep-7656cf8794-8tp9n', '--', 'curl', '-s', 'http://echo:8080/echo', '-d', 'hello');
+    t.equal(byName.out, 'hello', 'the echo came back through the mesh');
+    t.equal(
+      sim('exec', 'deploy/sleep', '--', 'curl', '-s', '--max-time', '5', 'http://no-such-service:80/').code,
+      97,
+      'a destination the mesh cannot reach: curl 97 (SOCKS5 refusal)',
+    );
+    const missing = sim('exec', 'deploy/nope', '--', 'curl', 'http://echo:8080/');
+    t.equal(missing.code, 1);
+    t.match(missing.err, /deployments\.apps "nope" not found in namespace default/);
+    t.match(sim('exec', 'deploy/waypoint', '--', 'curl', 'http://echo:8080/').err, /is a waypoint/);
+    t.equal(sim('exec', 'deploy/sleep', '--', 'sh', '-c', 'id').code, 2, 'no shell in the pods');
+  });
+
   t.test('a bad document anywhere: nothing is applied, and the error names file:line: field', async (t) => {
     const r = sim('apply', '-f', file('broken.yaml', BROKEN));
     t.equal(r.code, 1);

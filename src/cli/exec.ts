@@ -1,0 +1,82 @@
+// `hbone-sim exec <pod|deploy/NAME> -- curl …`: a request from inside a pod, as kubectl exec
+// runs one. The pods here run no shell, so the command is a real curl on this machine, made
+// the pod by its capture: curl speaks SOCKS5 to the pod's own address (podIP:15080), so
+// ztunnel sees the pod's address, gives the connection the pod's identity and applies the
+// mesh's policies. Output and exit code are curl's. One difference from a cluster: a
+// connection L4 policy refuses is a SOCKS5 refusal (curl exit 97), where in-pod capture
+// accepts first and resets (exit 56).
+import { spawn } from 'node:child_process';
+import { hostAddress } from '../mesh/model';
+import { PORT_SOCKS5 } from '../mesh/ports';
+import type { ResourceRow } from '../runner/resources-view';
+import { UsageError, stringFlag } from './args';
+import type { Command } from './command';
+import { ApiError, MESH_FLAG, callApi, meshAccess } from './api-client';
+
+const COMMANDS = ['curl'];
+/** A scenario pod named as a Deployment's: <deployment>-<ReplicaSet hash>-<suffix>. */
+const REPLICA_SUFFIX = /^-[a-z0-9]{5,10}-[a-z0-9]{5}$/;
+
+export const execCommand: Command = {
+  name: 'exec',
+  summary: 'run curl from inside a pod of the running mesh (kubectl exec deploy/sleep -- curl …)',
+  description: [
+    "Runs curl as the pod: its connections leave through the pod's capture, with the pod's address and",
+    "identity, so the mesh's policies apply as to the pod's own traffic. deploy/NAME picks a pod of that",
+    "Deployment (sleep-7656cf8794-8tp9n is deploy/sleep). Output and exit code are curl's; a connection",
+    'closed by L4 policy is curl exit 97 here (a SOCKS5 refusal), where a cluster gives 56.',
+  ].join('\n'),
+  operands: { usage: '<pod|deploy/NAME> -- curl <args>', min: 2, max: 1000 },
+  flags: {
+    namespace: { kind: 'string', short: 'n', value: 'ns', help: 'the namespace (default: default)' },
+    mesh: MESH_FLAG,
+  },
+  run: async ({ flags, operands }) => {
+    const [target, command, ...args] = operands;
+    if (!COMMANDS.includes(command))
+      throw new UsageError(`the pods here run no shell: exec runs ${COMMANDS.join(', ')} (as in: exec deploy/sleep -- curl -s http://productpage:9080/)`);
+    const namespace = stringFlag(flags, 'namespace') ?? 'default';
+    let pods: ResourceRow[];
+    try {
+      pods = (await callApi<{ items: ResourceRow[] }>(meshAccess(flags), 'GET', `/get?${new URLSearchParams({ resource: 'pods', namespace }).toString()}`))
+        .items;
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      process.stderr.write(`error: ${err.message}\n`);
+      return 1;
+    }
+    const pod = pickPod(pods, target);
+    if (!pod) {
+      process.stderr.write(
+        `Error from server (NotFound): ${target.startsWith('deploy/') ? `deployments.apps "${target.slice(7)}"` : `pods "${target}"`} not found in namespace ${namespace}\n`,
+      );
+      return 1;
+    }
+    if (isWaypoint(pod)) {
+      process.stderr.write(`${pod.cells.NAME} is a waypoint: ztunnel does not capture a waypoint's own traffic; exec into a client pod (deploy/sleep)\n`);
+      return 1;
+    }
+    const socks = `${hostAddress(pod.cells.IP)}:${PORT_SOCKS5}`;
+    const child = spawn(command, ['--socks5-hostname', socks, ...args], { stdio: 'inherit' });
+    return await new Promise<number>((resolve) => {
+      child.on('error', (err: NodeJS.ErrnoException) => {
+        process.stderr.write(err.code === 'ENOENT' ? `${command} is not installed on this machine (apt-get install ${command})\n` : `${err.message}\n`);
+        resolve(127);
+      });
+      child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 + 15 : 1)));
+    });
+  },
+};
+
+/** A pod by name, or the first pod of deploy/NAME. */
+export function pickPod(pods: readonly ResourceRow[], target: string): ResourceRow | undefined {
+  if (!target.startsWith('deploy/')) return pods.find((p) => p.cells.NAME === target);
+  const deployment = target.slice('deploy/'.length);
+  return pods.find((p) => p.cells.NAME.startsWith(deployment) && REPLICA_SUFFIX.test(p.cells.NAME.slice(deployment.length)));
+}
+
+/** A waypoint pod is a proxy: ztunnel does not capture its traffic, so there is no pod capture to use. */
+function isWaypoint(pod: ResourceRow): boolean {
+  const containers = (pod.object as { spec?: { containers?: { name?: string }[] } }).spec?.containers ?? [];
+  return containers.some((c) => c.name === 'waypoint');
+}
