@@ -15,6 +15,7 @@ import { istiodIp } from '../mesh/control-plane';
 import { listen } from '../net/listen';
 import { errorMessage } from '../error-message';
 import { Logger } from '../telemetry/log';
+import type { Scenario } from '../mesh/model';
 import { Conflict, LiveConfig, NotFound } from './live-config';
 import { IstiodChannel } from './istiod-channel';
 import { listResources, PodStatusOf, resourceKindOf } from './resources-view';
@@ -140,18 +141,7 @@ export class ApiServer {
     const results = verb === 'apply' ? this.config.apply(manifests) : this.config.delete(manifests);
     const lines = results.map((r) => r.line);
     if (results.every((r) => r.outcome === 'unchanged')) return { lines };
-    let push;
-    try {
-      push = await this.istiod.push(this.config.scenario);
-    } catch (err) {
-      // istiod did not take it: the stored configuration goes back to what it was.
-      this.config.restore(before);
-      throw err;
-    }
-    this.log.info(`${verb}: pushed`, { version: push.version, objects: lines.length });
-    if (!body.wait) return { lines, version: push.version };
-    const s = await push.synced;
-    return { lines, version: push.version, synced: { ms: s.ms, acked: s.acked.length, nacked: s.nacked, ...(s.timedOut ? { timedOut: true } : {}) } };
+    return this.push(verb, before, lines, body.wait === true);
   }
 
   private async label(body: LabelRequest): Promise<ChangeAnswer> {
@@ -164,6 +154,12 @@ export class ApiServer {
     const before = this.config.scenario;
     const result = this.config.labelService(body.namespace, body.name, body.changes, body.overwrite === true);
     if (result.outcome === 'unchanged') return { lines: [result.line] };
+    // A label moves traffic from the next connection: answer once every proxy has it.
+    return this.push('label', before, [result.line], true);
+  }
+
+  /** Hands istiod the stored configuration; if it does not take it, the store goes back to `before`. */
+  private async push(verb: string, before: Scenario, lines: readonly string[], wait: boolean): Promise<ChangeAnswer> {
     let push;
     try {
       push = await this.istiod.push(this.config.scenario);
@@ -171,12 +167,10 @@ export class ApiServer {
       this.config.restore(before);
       throw err;
     }
+    this.log.info(`${verb}: pushed`, { version: push.version, objects: lines.length });
+    if (!wait) return { lines, version: push.version };
     const s = await push.synced;
-    return {
-      lines: [result.line],
-      version: push.version,
-      synced: { ms: s.ms, acked: s.acked.length, nacked: s.nacked, ...(s.timedOut ? { timedOut: true } : {}) },
-    };
+    return { lines, version: push.version, synced: { ms: s.ms, acked: s.acked.length, nacked: s.nacked, ...(s.timedOut ? { timedOut: true } : {}) } };
   }
 
   /** A proxy's /config_dump: ztunnel-<node> on the node's address, a waypoint pod on its own. */

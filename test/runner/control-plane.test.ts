@@ -86,6 +86,19 @@ spec:
   action: DENYY
 `;
 
+/** A POST through the capture to echo (through the waypoint while echo uses it): its status. */
+function postEcho(agent: http.Agent | false, onSocket: (s: unknown) => void = () => undefined): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const req = http.request({ host: '127.109.0.100', port: 8080, method: 'POST', path: '/echo', agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('socket', onSocket);
+    req.on('error', reject);
+    req.end('hello');
+  });
+}
+
 t.test('a held mesh driven like a cluster', async (t) => {
   const tmp = tempScenario(SCENARIO, 'cp');
   const home = path.join(tmp.dir, 'home');
@@ -191,16 +204,7 @@ t.test('a held mesh driven like a cluster', async (t) => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     t.teardown(() => agent.destroy());
     const sockets = new Set<unknown>();
-    const post = () =>
-      new Promise<number>((resolve, reject) => {
-        const req = http.request({ host: '127.109.0.100', port: 8080, method: 'POST', path: '/echo', agent }, (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        });
-        req.on('socket', (s) => sockets.add(s));
-        req.on('error', reject);
-        req.end('hello');
-      });
+    const post = () => postEcho(agent, (s) => sockets.add(s));
     t.equal(await post(), 200);
     const applied = sim('apply', '-f', file('deny-post.yaml', DENY_POST), '--wait');
     t.equal(applied.code, 0, applied.err);
@@ -275,15 +279,7 @@ t.test('a held mesh driven like a cluster', async (t) => {
   });
 
   t.test('istiod killed after an apply comes back with the applied configuration, not the file', async (t) => {
-    const post = () =>
-      new Promise<number>((resolve, reject) => {
-        const req = http.request({ host: '127.109.0.100', port: 8080, method: 'POST', path: '/echo', agent: false }, (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        });
-        req.on('error', reject);
-        req.end('hello');
-      });
+    const post = () => postEcho(false);
     t.equal(sim('apply', '-f', path.join(tmp.dir, 'deny-post.yaml'), '--wait').code, 0);
     const istiod = processesMentioning(tmp.dir).find((p) => / istiod /.test(p.cmdline.replace(/\0/g, ' ')));
     t.ok(istiod, 'found istiod');
@@ -305,15 +301,7 @@ t.test('a held mesh driven like a cluster', async (t) => {
   });
 
   t.test('label: istio.io/use-waypoint moves a Service onto its waypoint and off it, from the next connection', async (t) => {
-    const post = () =>
-      new Promise<number>((resolve, reject) => {
-        const req = http.request({ host: '127.109.0.100', port: 8080, method: 'POST', path: '/echo', agent: false }, (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        });
-        req.on('error', reject);
-        req.end('hello');
-      });
+    const post = () => postEcho(false);
     t.equal(sim('apply', '-f', path.join(tmp.dir, 'deny-post.yaml'), '--wait').code, 0);
     t.equal(await post(), 403, 'through the waypoint, its DENY holds');
     const off = sim('label', 'svc', 'echo', 'istio.io/use-waypoint-');
