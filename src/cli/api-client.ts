@@ -74,3 +74,40 @@ export function callApi<T>(access: MeshAccess, method: 'GET' | 'POST', path: str
     req.end(body === undefined ? undefined : JSON.stringify(body));
   });
 }
+
+/** A GET whose answer streams (trace --follow): each chunk to `onData` until the server or a signal ends it. */
+export function streamApi(access: MeshAccess, path: string, onData: (chunk: string) => void, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const req = https.request(
+      new URL(path, access.server),
+      { method: 'GET', ca: access.caPem, cert: access.certPem, key: access.keyPem, minVersion: 'TLSv1.3', agent: false, signal },
+      (res) => {
+        res.setEncoding('utf8');
+        if (res.statusCode !== 200) {
+          let text = '';
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => reject(new ApiError(messageOf(text) ?? `status ${res.statusCode}`, res.statusCode ?? 0)));
+          return;
+        }
+        res.on('data', onData);
+        res.on('end', () => resolve());
+        res.on('error', () => resolve());
+      },
+    );
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.name === 'AbortError') return resolve();
+      reject(
+        err.code === 'ECONNREFUSED' ? new ApiError(`mesh ${access.mesh} is not running (its API server at ${access.server} refused the connection)`, 0) : err,
+      );
+    });
+    req.end();
+  });
+}
+
+function messageOf(text: string): string | undefined {
+  try {
+    return (JSON.parse(text) as { message?: string }).message;
+  } catch {
+    return undefined;
+  }
+}

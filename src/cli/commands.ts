@@ -8,6 +8,8 @@ import { applyCommand, deleteCommand } from './apply';
 import { getCommand } from './get';
 import { labelCommand } from './label';
 import { execCommand } from './exec';
+import { traceCommand } from './trace';
+import { logsCommand } from './logs';
 import { xCommand } from './x';
 import { proxyConfigCommand } from './proxy-config';
 import { istiodCommand } from './istiod';
@@ -25,6 +27,8 @@ export const COMMANDS: readonly Command[] = [
   getCommand,
   labelCommand,
   execCommand,
+  traceCommand,
+  logsCommand,
   xCommand,
   proxyConfigCommand,
   istiodCommand,

@@ -8,14 +8,12 @@
 import { spawn } from 'node:child_process';
 import { hostAddress } from '../mesh/model';
 import { PORT_SOCKS5 } from '../mesh/ports';
-import type { ResourceRow } from '../runner/resources-view';
+import { pickPodName, ResourceRow } from '../runner/resources-view';
 import { UsageError, stringFlag } from './args';
 import type { Command } from './command';
 import { ApiError, MESH_FLAG, callApi, meshAccess } from './api-client';
 
 const COMMANDS = ['curl'];
-/** A scenario pod named as a Deployment's: <deployment>-<ReplicaSet hash>-<suffix>. */
-const REPLICA_SUFFIX = /^-[a-z0-9]{5,10}-[a-z0-9]{5}$/;
 
 export const execCommand: Command = {
   name: 'exec',
@@ -69,10 +67,12 @@ export const execCommand: Command = {
 };
 
 /** A pod by name, or the first pod of deploy/NAME. */
-export function pickPod(pods: readonly ResourceRow[], target: string): ResourceRow | undefined {
-  if (!target.startsWith('deploy/')) return pods.find((p) => p.cells.NAME === target);
-  const deployment = target.slice('deploy/'.length);
-  return pods.find((p) => p.cells.NAME.startsWith(deployment) && REPLICA_SUFFIX.test(p.cells.NAME.slice(deployment.length)));
+function pickPod(pods: readonly ResourceRow[], target: string): ResourceRow | undefined {
+  const name = pickPodName(
+    pods.map((p) => p.cells.NAME),
+    target,
+  );
+  return pods.find((p) => p.cells.NAME === name);
 }
 
 /** A waypoint pod is a proxy: ztunnel does not capture its traffic, so there is no pod capture to use. */

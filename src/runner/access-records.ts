@@ -39,6 +39,8 @@ class KeptLine implements AccessRecord {
 
 export class AccessRecords {
   private readonly ring: Array<KeptLine | undefined>;
+  /** Told of each record as it is kept (trace --follow); few, and removed when they leave. */
+  private readonly listeners = new Set<(r: AccessRecord) => void>();
   /** Where the next line goes; the oldest kept line is there too once the ring is full. */
   private next = 0;
   private count = 0;
@@ -55,11 +57,19 @@ export class AccessRecords {
   add(child: string, line: string): boolean {
     if (!line.startsWith('{') || !line.endsWith('}')) return false;
     if (KEPT_SCOPES.some((s) => line.includes(s))) {
-      this.ring[this.next] = new KeptLine(performance.now(), child, line);
+      const kept = new KeptLine(performance.now(), child, line);
+      this.ring[this.next] = kept;
       this.next = (this.next + 1) % this.capacity;
       if (this.count < this.capacity) this.count++;
+      for (const l of this.listeners) l(kept);
     }
     return true;
+  }
+
+  /** Calls `listener` with every record kept from now on; returns how to stop. */
+  onRecord(listener: (r: AccessRecord) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Lines kept now (at most the capacity). */

@@ -18,7 +18,10 @@ import { Logger } from '../telemetry/log';
 import type { Scenario } from '../mesh/model';
 import { Conflict, LiveConfig, NotFound } from './live-config';
 import { IstiodChannel } from './istiod-channel';
-import { listResources, PodStatusOf, resourceKindOf } from './resources-view';
+import { listResources, pickPodName, PodStatusOf, resourceKindOf } from './resources-view';
+import { LogStore, MAX_LINES } from './log-store';
+import { nodeAgentName } from '../node/agent';
+import { TooManyFollowers, TraceFollower } from './trace-follower';
 
 /** The API listens on this host address, on a port the kernel picks (written to the kubeconfig). */
 export const API_HOST = '127.0.0.1';
@@ -59,6 +62,10 @@ export class ApiServer {
     private readonly config: LiveConfig,
     private readonly istiod: IstiodChannel,
     private readonly podStatus: PodStatusOf,
+    private readonly traces: TraceFollower,
+    private readonly logs: LogStore,
+    /** The runner's children by name (one per pod with --pod-processes). */
+    private readonly children: () => readonly string[],
     private readonly log: Logger,
   ) {}
 
@@ -114,6 +121,8 @@ export class ApiServer {
         return send(res, 200, { kind, items: listResources(this.config.scenario, kind, ns, this.podStatus) });
       }
       if (req.method === 'GET' && url.pathname === '/status') return send(res, 200, await this.status());
+      if (req.method === 'GET' && url.pathname === '/trace') return this.follow(url, res);
+      if (req.method === 'GET' && url.pathname === '/logs') return this.logsOf(url, res);
       if (req.method === 'GET' && url.pathname === '/config_dump') return send(res, 200, await this.configDump(url.searchParams.get('proxy') ?? ''));
       send(res, 404, { message: `no route ${req.method} ${url.pathname}` });
     } catch (err) {
@@ -171,6 +180,56 @@ export class ApiServer {
     if (!wait) return { lines, version: push.version };
     const s = await push.synced;
     return { lines, version: push.version, synced: { ms: s.ms, acked: s.acked.length, nacked: s.nacked, ...(s.timedOut ? { timedOut: true } : {}) } };
+  }
+
+  /** trace --follow: told requests stream as lines until the client goes. */
+  private follow(url: URL, res: ServerResponse): void {
+    const pod = url.searchParams.get('pod') ?? undefined;
+    if (pod && !this.config.scenario.workloads.some((w) => w.name === pod))
+      return send(res, 404, { message: `Error from server (NotFound): pods "${pod}" not found` });
+    let stop: () => void;
+    const sink = (text: string) => res.write(text);
+    try {
+      stop = this.traces.follow({ pod, json: url.searchParams.get('json') === '1' }, sink);
+    } catch (err) {
+      if (err instanceof TooManyFollowers) return send(res, 429, { message: err.message });
+      throw err;
+    }
+    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+    res.write(`# following requests${pod ? ` from ${pod}` : ''} through mesh ${this.config.scenario.name}; Ctrl-C to stop\n\n`);
+    res.on('drain', () => this.traces.caughtUp(sink));
+    res.on('close', () => stop());
+  }
+
+  /**
+   * kubectl logs: a process's stderr (istiod, ztunnel-<node>, a waypoint, kubelet-<node>), or a
+   * pod's own lines (its node agent's, under the target app::<pod>; its process's with
+   * --pod-processes). With follow=1, new lines stream until the client goes.
+   */
+  private logsOf(url: URL, res: ServerResponse): void {
+    const asked = url.searchParams.get('name') ?? '';
+    const s = this.config.scenario;
+    const children = this.children();
+    const podName = pickPodName(
+      s.workloads.map((w) => w.name),
+      asked,
+    );
+    const pod = s.workloads.find((w) => w.name === podName);
+    let child: string | undefined;
+    let target: string | undefined;
+    if (children.includes(asked)) child = asked;
+    else if (pod && children.includes(pod.name)) child = pod.name;
+    else if (pod) [child, target] = [nodeAgentName(pod.node), `app::${pod.name}`];
+    if (!child) return send(res, 404, { message: `Error from server (NotFound): no pod or process "${asked}" (processes: ${children.join(', ')})` });
+    const tail = Math.min(Number(url.searchParams.get('tail') ?? MAX_LINES) || MAX_LINES, MAX_LINES);
+    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+    for (const line of this.logs.lines(child, target, tail)) res.write(line + '\n');
+    if (url.searchParams.get('follow') !== '1') return void res.end();
+    const stop = this.logs.follow(child, target, (line) => {
+      // A reader that is behind loses lines rather than growing this process's memory.
+      if (!res.writableNeedDrain) res.write(line + '\n');
+    });
+    res.on('close', () => stop());
   }
 
   /** A proxy's /config_dump: ztunnel-<node> on the node's address, a waypoint pod on its own. */

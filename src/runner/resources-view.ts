@@ -133,3 +133,13 @@ export function listResources(s: Scenario, kind: ResourceKind, namespace: string
     }
   }
 }
+
+/** A scenario pod named as a Deployment's: <deployment>-<ReplicaSet hash>-<suffix>. */
+const REPLICA_SUFFIX = /^-[a-z0-9]{5,10}-[a-z0-9]{5}$/;
+
+/** A pod by its name, or the first pod of `deploy/NAME` (sleep-7656cf8794-8tp9n is deploy/sleep). */
+export function pickPodName(names: readonly string[], target: string): string | undefined {
+  if (!target.startsWith('deploy/')) return names.find((n) => n === target);
+  const deployment = target.slice('deploy/'.length);
+  return names.find((n) => n.startsWith(deployment) && REPLICA_SUFFIX.test(n.slice(deployment.length)));
+}

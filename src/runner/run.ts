@@ -28,6 +28,8 @@ import { logger } from '../telemetry/log';
 import { IstiodChannel } from './istiod-channel';
 import { ApiServer, API_HOST } from './api-server';
 import { LiveConfig } from './live-config';
+import { TraceFollower } from './trace-follower';
+import { LogStore } from './log-store';
 import { writeKubeconfig, removeKubeconfig } from './kubeconfig';
 
 export const READY_TIMEOUT_MS = 10_000;
@@ -126,6 +128,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   // istiod makes the root on first use: the runner never reads its key.
   const caDir = options.caDir ?? defaultCaDir();
   const records = new AccessRecords();
+  const logs = new LogStore();
   const env = { ...process.env, HBONE_LOG: process.env.HBONE_LOG ?? (options.verbose ? 'info' : 'warn') };
   const supervisor = new Supervisor(
     CLI_ENTRY,
@@ -135,6 +138,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       if (options.verbose || (!isAccess && !options.json)) out(`[${child}] ${line}`);
     },
     (child, line) => {
+      logs.add(child, line);
       if (options.verbose) out(`[${child}] ${line}`);
     },
   );
@@ -155,6 +159,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   // runner's private directory where the live configuration waits for an istiod that restarts.
   const istiodChannel = new IstiodChannel(supervisor);
   let api: ApiServer | undefined;
+  let traces: TraceFollower | undefined;
   const privateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hbone-sim-runner-'));
   const liveConfigFile = path.join(privateDir, 'live-config.json');
 
@@ -168,6 +173,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     // Back-off timers and readiness waits first: nothing may start while the children stop.
     restarter.stop();
     istiodChannel.close();
+    traces?.close();
     if (api) {
       await api.stop();
       removeKubeconfig(scenario.name);
@@ -237,11 +243,16 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
 
     if (options.hold && !tearingDown) {
       const podStatus = (pod: string) => ({ status: restarter.status(pod) ?? 'Running', restarts: restarter.summary().restarts[pod] ?? 0 });
+      const live = new LiveConfig(scenario, (next) => writeLiveConfig(liveConfigFile, next));
+      traces = new TraceFollower(records, () => live.scenario);
       api = new ApiServer(
         await makeClusterCredentials(API_HOST),
-        new LiveConfig(scenario, (next) => writeLiveConfig(liveConfigFile, next)),
+        live,
         istiodChannel,
         podStatus,
+        traces,
+        logs,
+        () => supervisor.children.map((c) => c.spec.name),
         logger('kube-apiserver', out),
       );
       const creds = api.credentials;

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as http from 'node:http';
 import * as https from 'node:https';
+import * as http2 from 'node:http2';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { tempScenario, runCli, CLI, REPO, processesMentioning } from './fixtures/cli';
@@ -191,6 +192,53 @@ t.test('a held mesh driven like a cluster', async (t) => {
     t.match(missing.err, /deployments\.apps "nope" not found in namespace default/);
     t.match(sim('exec', 'deploy/waypoint', '--', 'curl', 'http://echo:8080/').err, /is a waypoint/);
     t.equal(sim('exec', 'deploy/sleep', '--', 'sh', '-c', 'id').code, 2, 'no shell in the pods');
+  });
+
+  t.test('trace --follow tells a request made by exec, hop by hop', async (t) => {
+    const follow = runCli(['trace', '--follow', '--pod', 'sleep-7656cf8794-8tp9n'], { env });
+    t.teardown(() => void follow.waitExit(5000).catch(() => undefined));
+    await follow.waitForOutput(/following requests from sleep-7656cf8794-8tp9n/, 10_000);
+    t.equal(sim('exec', 'deploy/sleep', '--', 'curl', '-s', '-d', 'hi', 'http://echo:8080/echo').out, 'hi');
+    await follow.waitForOutput(/inbound_CONNECT_originate/, 10_000);
+    const out = follow.stdout();
+    t.match(out, /sleep-7656cf8794-8tp9n → echo\.default\.svc\.cluster\.local/);
+    t.match(out, /ztunnel-node-a ⇒ HBONE CONNECT :authority 10\.109\.8\.1:8080 to 10\.109\.2\.9:15008/);
+    t.match(out, /1 inbound_CONNECT_terminate/);
+    t.match(out, /2 inbound-vip\|8080\|http\|echo\.default\.svc\.cluster\.local +POST \/echo/);
+    process.kill(-follow.pid, 'SIGINT');
+    t.equal((await follow.waitExit(5000)).code, 0, 'Ctrl-C ends it with exit 0');
+  });
+
+  t.test("logs: a hosted pod's own lines, a proxy's, -f follows, unknown names are NotFound", async (t) => {
+    // The mesh runs at HBONE_LOG=warn (the runner's default): refused CSRs and NACKs are warnings.
+    const sleep = sim('logs', 'deploy/sleep', '--tail', '5');
+    t.equal(sleep.code, 0, sleep.err);
+    for (const line of sleep.out.split('\n').filter(Boolean)) t.match(line, /\tapp::sleep-7656cf8794-8tp9n\t/, "only the pod's own lines of its node agent");
+    const istiod = sim('logs', 'istiod');
+    t.equal(istiod.code, 0, istiod.err);
+    const missing = sim('logs', 'nope');
+    t.equal(missing.code, 1);
+    t.match(missing.err, /NotFound.*no pod or process "nope" \(processes: istiod, ztunnel-node-a/);
+    t.equal(sim('logs', 'istiod', '--tail', 'x').code, 2);
+    const follow = runCli(['logs', '-f', '--tail', '0', 'istiod'], { env });
+    await new Promise((r) => setTimeout(r, 500));
+    // A request to istiod without a token: istiod warns, and the follower prints it.
+    const root = fs.readFileSync(path.join(tmp.caDir, 'root-cert.pem'), 'utf8');
+    await new Promise<void>((resolve) => {
+      const s = http2.connect('https://127.109.255.1:15012', { ca: root, servername: 'istiod.istio-system.svc' });
+      s.on('error', () => resolve());
+      const req = s.request({ ':method': 'POST', ':path': '/istio.v1.auth.IstioCertificateService/CreateCertificate' });
+      req.on('response', () => (s.destroy(), resolve()));
+      req.on('error', () => resolve());
+      req.end();
+    });
+    await follow.waitForOutput(/\twarn\tistiod\trequest refused: unauthenticated/, 5000);
+    process.kill(-follow.pid, 'SIGINT');
+    t.equal((await follow.waitExit(5000)).code, 0);
+    t.match(
+      sim('logs', 'istiod', '--tail', '1').out,
+      /request refused: unauthenticated\tpath=\/istio\.v1\.auth\.IstioCertificateService\/CreateCertificate reason="no bearer token"\n$/,
+    );
   });
 
   t.test('a bad document anywhere: nothing is applied, and the error names file:line: field', async (t) => {
