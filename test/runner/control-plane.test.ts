@@ -264,6 +264,12 @@ t.test('a held mesh driven like a cluster', async (t) => {
     t.match(deleted.out, /^authorizationpolicy\.security\.istio\.io "echo-deny-post" deleted\n3 proxies ACKed/);
     t.equal(await post(), 200);
     t.equal(sockets.size, 1, 'every request rode one kept-alive connection');
+    // The dump's version_info is the istiod version the waypoint ACKed, as x status shows it.
+    const dump = JSON.parse(sim('proxy-config', 'listeners', 'waypoint-7d9f8c6b5-xk2lp', '-o', 'json').out) as { configs: { version_info?: string }[] };
+    const status = sim('x', 'status').out;
+    const acked = /waypoint-7d9f8c6b5-xk2lp\.default +router +SYNCED +SYNCED +SYNCED +(\S+)/.exec(status)?.[1];
+    t.match(acked, /\/3$/, `x status names the waypoint's version after two changes:\n${status}`);
+    t.equal(dump.configs.find((c) => c.version_info !== undefined)?.version_info, acked, "the dump's version_info is the version the waypoint ACKed");
     const again = sim('delete', '-f', path.join(tmp.dir, 'deny-post.yaml'));
     t.equal(again.code, 1);
     t.match(again.err, /NotFound.*"echo-deny-post" not found/);
