@@ -16,6 +16,8 @@ export class ApiError extends Error {
   constructor(
     message: string,
     readonly status: number,
+    /** The API server refused the connection: its mesh is not running (a kubeconfig left behind). */
+    readonly refused = false,
   ) {
     super(message);
   }
@@ -68,7 +70,9 @@ export function callApi<T>(access: MeshAccess, method: 'GET' | 'POST', path: str
     req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`no answer from the API server of ${access.mesh} in ${REQUEST_TIMEOUT_MS} ms`)));
     req.on('error', (err: NodeJS.ErrnoException) =>
       reject(
-        err.code === 'ECONNREFUSED' ? new ApiError(`mesh ${access.mesh} is not running (its API server at ${access.server} refused the connection)`, 0) : err,
+        err.code === 'ECONNREFUSED'
+          ? new ApiError(`mesh ${access.mesh} is not running (its API server at ${access.server} refused the connection)`, 0, true)
+          : err,
       ),
     );
     req.end(body === undefined ? undefined : JSON.stringify(body));
@@ -97,7 +101,9 @@ export function streamApi(access: MeshAccess, path: string, onData: (chunk: stri
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (err.name === 'AbortError') return resolve();
       reject(
-        err.code === 'ECONNREFUSED' ? new ApiError(`mesh ${access.mesh} is not running (its API server at ${access.server} refused the connection)`, 0) : err,
+        err.code === 'ECONNREFUSED'
+          ? new ApiError(`mesh ${access.mesh} is not running (its API server at ${access.server} refused the connection)`, 0, true)
+          : err,
       );
     });
     req.end();

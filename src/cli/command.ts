@@ -29,6 +29,13 @@ export const ISTIOD_FLAG: Flag = {
   help: "istiod's xDS and CA address (the runner passes it, with the service account token in HBONE_SA_TOKEN); without it, config from --scenario and certificates from --ca-dir",
 };
 
+/** --live-config of a process the runner starts under --hold: what the API server holds now wins over --scenario. */
+export const LIVE_CONFIG_FLAG: Flag = {
+  kind: 'string',
+  value: 'file',
+  help: "the API server's live configuration (JSON), read at start when it exists (the runner passes it)",
+};
+
 /** --scenario of a process the runner starts: which scenario `role` belongs to. */
 export function scenarioFlag(role: string): Flag {
   return { kind: 'string', value: 'name|file', required: true, help: `the scenario the ${role} belongs to` };

@@ -1,7 +1,7 @@
 // `hbone-sim get <resource> [-n NS | -A] [-o yaml|json|wide]`: the running mesh's objects with
 // kubectl's names, short names and columns.
 import { stringify } from 'yaml';
-import { COLUMNS, ResourceKind, ResourceRow } from '../runner/resources-view';
+import { CLUSTER_SCOPED, COLUMNS, ResourceKind, ResourceRow } from '../runner/resources-view';
 import { UsageError, stringFlag } from './args';
 import type { Command } from './command';
 import { ApiError, MESH_FLAG, callApi, meshAccess } from './api-client';
@@ -10,10 +10,10 @@ const OUTPUTS = ['wide', 'yaml', 'json'];
 
 export const getCommand: Command = {
   name: 'get',
-  summary: 'list pods, services, authorizationpolicies, httproutes, gateways, namespaces of the running mesh',
+  summary: 'list pods, services, authorizationpolicies, httproutes, gateways, namespaces, nodes of the running mesh',
   description: [
     'Lists objects of the running mesh as kubectl does: pods (po), services (svc), authorizationpolicies (ap),',
-    'httproutes, gateways (gtw), namespaces (ns). -n picks the namespace (default: default), -A all of them;',
+    'httproutes, gateways (gtw), namespaces (ns), nodes (no). -n picks the namespace (default: default), -A all of them;',
     '-o wide adds columns, -o yaml and -o json print the objects.',
   ].join('\n'),
   operands: { usage: '<resource>', min: 1, max: 1 },
@@ -45,10 +45,14 @@ export const getCommand: Command = {
       return 0;
     }
     if (items.length === 0) {
-      process.stderr.write(all || kind === 'namespaces' ? 'No resources found\n' : `No resources found in ${ns} namespace.\n`);
+      process.stderr.write(all || CLUSTER_SCOPED.includes(kind) ? 'No resources found\n' : `No resources found in ${ns} namespace.\n`);
       return 0;
     }
-    const columns = [...(all && kind !== 'namespaces' ? ['NAMESPACE'] : []), ...COLUMNS[kind].normal, ...(output === 'wide' ? COLUMNS[kind].wide : [])];
+    const columns = [
+      ...(all && !CLUSTER_SCOPED.includes(kind) ? ['NAMESPACE'] : []),
+      ...COLUMNS[kind].normal,
+      ...(output === 'wide' ? COLUMNS[kind].wide : []),
+    ];
     const rows = items.map((i) => columns.map((c) => (c === 'NAMESPACE' ? i.namespace : (i.cells[c] ?? ''))));
     process.stdout.write(table(columns, rows));
     return 0;

@@ -7,7 +7,7 @@ import { Istiod } from '../istiod/istiod';
 import { isConfigMessage, PushedMessage, readLiveConfig, SyncedMessage } from '../mesh/control-plane';
 import { runService } from './lifecycle';
 import { requireString, stringFlag, UsageError } from './args';
-import { Command, KEEPS_RUNNING, CA_DIR_FLAG, scenarioFlag } from './command';
+import { Command, LIVE_CONFIG_FLAG, KEEPS_RUNNING, CA_DIR_FLAG, scenarioFlag } from './command';
 
 export const istiodCommand: Command = {
   name: 'istiod',
@@ -16,7 +16,7 @@ export const istiodCommand: Command = {
   flags: {
     scenario: scenarioFlag('istiod'),
     'ca-dir': CA_DIR_FLAG,
-    'live-config': { kind: 'string', value: 'file', help: "the API server's live configuration (JSON), read at start when it exists (the runner passes it)" },
+    'live-config': LIVE_CONFIG_FLAG,
   },
   run: async ({ flags }) => {
     const file = loadScenario(requireString(flags, 'scenario', 'istiod'));

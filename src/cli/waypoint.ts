@@ -4,7 +4,8 @@ import { defaultCaDir } from '../identity/ca-store';
 import { startWaypoint } from '../waypoint/start';
 import { runService } from './lifecycle';
 import { requireString, stringFlag, UsageError } from './args';
-import { Command, KEEPS_RUNNING, CA_DIR_FLAG, ISTIOD_FLAG, scenarioFlag } from './command';
+import { Command, KEEPS_RUNNING, CA_DIR_FLAG, ISTIOD_FLAG, LIVE_CONFIG_FLAG, scenarioFlag } from './command';
+import { readLiveConfig } from '../mesh/control-plane';
 import { istiodLink } from './istiod-link';
 
 export const waypointCommand: Command = {
@@ -14,11 +15,15 @@ export const waypointCommand: Command = {
   flags: {
     scenario: scenarioFlag('waypoint'),
     pod: { kind: 'string', value: 'waypoint pod', required: true, help: "the waypoint pod's name" },
+    'live-config': LIVE_CONFIG_FLAG,
     'ca-dir': CA_DIR_FLAG,
     istiod: ISTIOD_FLAG,
   },
   run: async ({ flags }) => {
-    const scenario = loadScenario(requireString(flags, 'scenario', 'waypoint'));
+    const file = loadScenario(requireString(flags, 'scenario', 'waypoint'));
+    // A waypoint deployed for an applied Gateway has its pod in the live configuration only.
+    const live = stringFlag(flags, 'live-config');
+    const scenario = (live && readLiveConfig(live)) || file;
     const podName = requireString(flags, 'pod', 'waypoint');
     const pod = scenario.workloads.find((w) => w.name === podName && w.app.kind === 'waypoint');
     if (!pod) throw new UsageError(`no waypoint pod ${podName} in scenario ${scenario.name}`);

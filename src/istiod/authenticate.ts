@@ -47,6 +47,6 @@ export function authenticate(headers: IncomingHttpHeaders, socket: TLSSocket, to
     spiffeId,
     isZtunnel,
     mutualTls: presented,
-    description: isZtunnel ? `ztunnel on ${claims.node}` : `${claims.namespace}/${claims.pod}`,
+    description: isZtunnel ? `ztunnel on ${claims.node ?? '(no node)'}` : `${claims.namespace}/${claims.pod ?? `sa/${claims.serviceAccount}`}`,
   };
 }

@@ -84,6 +84,7 @@ export class CaService {
     if (wanted === caller.spiffeId) return;
     if (!caller.isZtunnel) throw new CsrRefused(`${caller.description} (${caller.spiffeId}) may not obtain a certificate for ${wanted}`, 403);
     if (!caller.mutualTls) throw new CsrRefused(`ztunnel on ${caller.node} must present its own certificate to ask for ${wanted}`, 403);
+    if (caller.node === undefined) throw new CsrRefused(`a ztunnel token bound to no node may not impersonate ${wanted}`, 403);
     const state = this.state();
     const onNode = state.podsOnNode(caller.node).some((p) => `spiffe://${state.trustDomain}/ns/${p.namespace}/sa/${p.serviceAccount}` === wanted);
     if (!onNode) throw new CsrRefused(`no pod with identity ${wanted} runs on node ${caller.node}; ztunnel on ${caller.node} may not impersonate it`, 403);

@@ -2,11 +2,12 @@
 // Kubernetes object with apiVersion, kind and metadata. Each is checked by the same reader
 // the scenario loader uses, so a problem names file:line: field alike; nothing is applied
 // unless every document of every file is sound.
-import type { AuthorizationPolicyDoc, HttpRouteDoc } from './model';
+import type { AuthorizationPolicyDoc, GatewayDoc, HttpRouteDoc } from './model';
 import { Field, Problems, Source, lineOf } from './yaml-fields';
 import { parseYaml } from './yaml-document';
 import { readPolicy, POLICY_KIND } from './read-policies';
 import { readHttpRoute } from './read-httproutes';
+import { readGateway, GATEWAY_KIND } from './read-gateways';
 import { ScenarioError, ScenarioProblem } from './scenario-error';
 
 export const HTTPROUTE_KIND = 'HTTPRoute';
@@ -14,10 +15,13 @@ export const HTTPROUTE_KIND = 'HTTPRoute';
 export const LIVE_KINDS: Readonly<Record<string, string>> = {
   [POLICY_KIND]: 'authorizationpolicy.security.istio.io',
   [HTTPROUTE_KIND]: 'httproute.gateway.networking.k8s.io',
+  [GATEWAY_KIND]: 'gateway.gateway.networking.k8s.io',
 };
 
 export type Manifest =
-  { readonly kind: typeof POLICY_KIND; readonly doc: AuthorizationPolicyDoc } | { readonly kind: typeof HTTPROUTE_KIND; readonly doc: HttpRouteDoc };
+  | { readonly kind: typeof POLICY_KIND; readonly doc: AuthorizationPolicyDoc }
+  | { readonly kind: typeof HTTPROUTE_KIND; readonly doc: HttpRouteDoc }
+  | { readonly kind: typeof GATEWAY_KIND; readonly doc: GatewayDoc };
 
 export interface ManifestFile {
   /** How messages name it: a path, or `-` for stdin. */
@@ -58,10 +62,13 @@ function readFile(f: ManifestFile, problems: Problems): Manifest[] {
     } else if (kindText === HTTPROUTE_KIND) {
       const e = readHttpRoute(root, f.file);
       if (e?.exact) out.push({ kind: HTTPROUTE_KIND, doc: e.value as HttpRouteDoc });
+    } else if (kindText === GATEWAY_KIND) {
+      const e = readGateway(root, f.file);
+      if (e?.exact) out.push({ kind: GATEWAY_KIND, doc: e.value as GatewayDoc });
     } else if (kindText === undefined) {
       root.problem('a manifest needs apiVersion, kind and metadata');
     } else {
-      root.problem(`kind ${kindText} cannot be applied to a running mesh (it takes ${Object.keys(LIVE_KINDS).join(' and ')}); put it in the scenario file`);
+      root.problem(`kind ${kindText} cannot be applied to a running mesh (it takes ${Object.keys(LIVE_KINDS).join(', ')}); put it in the scenario file`);
     }
   });
   return out;

@@ -58,7 +58,8 @@ export function readScenario(root: Field, file: string): ScenarioDraft {
     trustDomain: trustDomain ? checked(trustDomain, trustDomainProblem) : DEFAULT_TRUST_DOMAIN,
     meshConfig: readMeshConfig(top.optional('meshConfig')),
     nodes: readList(top, 'nodes', 'the machines pods run on', readNode),
-    workloads: readList(top, 'workloads', 'the pods', readWorkload),
+    // None is an empty cluster, ready for `hbone-sim apply` (what `up` with no scenario starts).
+    workloads: readList(top, 'workloads', false, readWorkload),
     services: readList(top, 'services', false, readService),
     gateways: readList(top, 'gateways', false, (item) => readGateway(item, file)),
     httpRoutes: readList(top, 'httpRoutes', false, (item) => readHttpRoute(item, file)),

@@ -11,7 +11,8 @@ import { ScenarioError } from '../mesh/scenario-error';
 import { MAX_SCENARIO_BYTES } from '../mesh/limits';
 import { PORT_ADMIN, PORT_ISTIOD_MONITORING } from '../mesh/ports';
 import { hostAddress } from '../mesh/model';
-import { istiodIp } from '../mesh/control-plane';
+import { istiodIp, istiodXdsAddress } from '../mesh/control-plane';
+import { signToken } from '../identity/sa-token';
 import { listen } from '../net/listen';
 import { errorMessage } from '../error-message';
 import { Logger } from '../telemetry/log';
@@ -22,6 +23,7 @@ import { listResources, pickPodName, PodStatusOf, resourceKindOf } from './resou
 import { LogStore, MAX_LINES } from './log-store';
 import { nodeAgentName } from '../node/agent';
 import { TooManyFollowers, TraceFollower } from './trace-follower';
+import type { WaypointDeployments } from './waypoint-deployments';
 
 /** The API listens on this host address, on a port the kernel picks (written to the kubeconfig). */
 export const API_HOST = '127.0.0.1';
@@ -52,22 +54,55 @@ export interface ChangeAnswer {
   };
 }
 
+/** What the API server works with: the runner's stores and its line to istiod. */
+export interface ApiServerDeps {
+  readonly credentials: ClusterCredentials;
+  readonly config: LiveConfig;
+  readonly istiod: IstiodChannel;
+  readonly podStatus: PodStatusOf;
+  readonly traces: TraceFollower;
+  readonly logs: LogStore;
+  /** The runner's children by name (one per pod with --pod-processes). */
+  readonly children: () => readonly string[];
+  /** The key service account tokens are signed with (TokenRequest). */
+  readonly tokenKey: string;
+  /** The mesh root certificate, PEM (public): handed to clients with their tokens. */
+  readonly rootPem: () => string;
+  /** Starts and stops the processes of waypoint Gateways applied and deleted. */
+  readonly waypoints: WaypointDeployments;
+  readonly log: Logger;
+}
+
+/** TokenRequest's default and bounds on expirationSeconds, as the Kubernetes API server's. */
+const TOKEN_DEFAULT_SECONDS = 3600;
+const TOKEN_MIN_SECONDS = 600;
+const TOKEN_MAX_SECONDS = 48 * 3600;
+const TOKEN_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/serviceaccounts\/([^/]+)\/token$/;
+
+/**
+ * A TokenRequest's answer (`kubectl create token`), plus where istiod is and the mesh root to
+ * check it by: in a cluster a client finds those as istiod.istio-system.svc:15012 and the
+ * istio-ca-root-cert ConfigMap.
+ */
+export interface TokenAnswer {
+  readonly status: { readonly token: string; readonly expirationTimestamp: string };
+  readonly istiod: string;
+  readonly rootCert: string;
+}
+
 export class ApiServer {
   private server?: https.Server;
   /** One change at a time, in arrival order: each is checked against the config the last left. */
   private queue: Promise<unknown> = Promise.resolve();
+  readonly credentials: ClusterCredentials;
+  private readonly config: LiveConfig;
+  private readonly istiod: IstiodChannel;
+  private readonly traces: TraceFollower;
+  private readonly log: Logger;
 
-  constructor(
-    readonly credentials: ClusterCredentials,
-    private readonly config: LiveConfig,
-    private readonly istiod: IstiodChannel,
-    private readonly podStatus: PodStatusOf,
-    private readonly traces: TraceFollower,
-    private readonly logs: LogStore,
-    /** The runner's children by name (one per pod with --pod-processes). */
-    private readonly children: () => readonly string[],
-    private readonly log: Logger,
-  ) {}
+  constructor(private readonly deps: ApiServerDeps) {
+    ({ credentials: this.credentials, config: this.config, istiod: this.istiod, traces: this.traces, log: this.log } = deps);
+  }
 
   /** Listens; resolves with the server URL. */
   async start(): Promise<string> {
@@ -118,9 +153,12 @@ export class ApiServer {
         const kind = resourceKindOf(url.searchParams.get('resource') ?? '');
         if (!kind) return send(res, 400, { message: `the server doesn't have a resource type "${url.searchParams.get('resource')}"` });
         const ns = url.searchParams.get('all') === '1' ? undefined : (url.searchParams.get('namespace') ?? 'default');
-        return send(res, 200, { kind, items: listResources(this.config.scenario, kind, ns, this.podStatus) });
+        return send(res, 200, { kind, items: listResources(this.config.scenario, kind, ns, this.deps.podStatus) });
       }
       if (req.method === 'GET' && url.pathname === '/status') return send(res, 200, await this.status());
+      const token = TOKEN_PATH.exec(url.pathname);
+      if (req.method === 'POST' && token)
+        return send(res, 200, this.createToken(decodeURIComponent(token[1]), decodeURIComponent(token[2]), await readJson(req)));
       if (req.method === 'GET' && url.pathname === '/trace') return this.follow(url, res);
       if (req.method === 'GET' && url.pathname === '/logs') return this.logsOf(url, res);
       if (req.method === 'GET' && url.pathname === '/config_dump') return send(res, 200, await this.configDump(url.searchParams.get('proxy') ?? ''));
@@ -150,7 +188,23 @@ export class ApiServer {
     const results = verb === 'apply' ? this.config.apply(manifests) : this.config.delete(manifests);
     const lines = results.map((r) => r.line);
     if (results.every((r) => r.outcome === 'unchanged')) return { lines };
-    return this.push(verb, before, lines, body.wait === true);
+    const after = this.config.scenario;
+    // A new waypoint is up before any proxy hears of it; a deleted one stops once they have.
+    let started;
+    try {
+      started = await this.deps.waypoints.startAdded(before, after);
+    } catch (err) {
+      this.config.restore(before);
+      throw err;
+    }
+    for (const w of started)
+      lines.push(`waypoint ${w.pod.namespace}/${w.pod.workloadName}: pod ${w.pod.name} on ${w.pod.node} (${w.pod.ip}), ready in ${w.readyMs.toFixed(0)} ms`);
+    try {
+      return await this.push(verb, before, lines, body.wait === true, () => this.deps.waypoints.stopRemoved(before, after));
+    } catch (err) {
+      await this.deps.waypoints.stopRemoved(after, before);
+      throw err;
+    }
   }
 
   private async label(body: LabelRequest): Promise<ChangeAnswer> {
@@ -168,7 +222,11 @@ export class ApiServer {
   }
 
   /** Hands istiod the stored configuration; if it does not take it, the store goes back to `before`. */
-  private async push(verb: string, before: Scenario, lines: readonly string[], wait: boolean): Promise<ChangeAnswer> {
+  /**
+   * Hands istiod the stored configuration; if it does not take it, the store goes back to
+   * `before`. `afterSync` runs once every proxy has answered (before the answer, with wait).
+   */
+  private async push(verb: string, before: Scenario, lines: readonly string[], wait: boolean, afterSync?: () => Promise<unknown>): Promise<ChangeAnswer> {
     let push;
     try {
       push = await this.istiod.push(this.config.scenario);
@@ -177,9 +235,37 @@ export class ApiServer {
       throw err;
     }
     this.log.info(`${verb}: pushed`, { version: push.version, objects: lines.length });
-    if (!wait) return { lines, version: push.version };
-    const s = await push.synced;
+    const after = push.synced.then(async (s) => {
+      await afterSync?.();
+      return s;
+    });
+    if (!wait) {
+      after.catch((err: unknown) => this.log.error(`${verb}: after the push`, { error: errorMessage(err) }));
+      return { lines, version: push.version };
+    }
+    const s = await after;
     return { lines, version: push.version, synced: { ms: s.ms, acked: s.acked.length, nacked: s.nacked, ...(s.timedOut ? { timedOut: true } : {}) } };
+  }
+
+  /**
+   * TokenRequest: a token for a service account, as `kubectl create token` gets one. It names no
+   * pod or node, and expires (10 minutes to 48 hours, 1 hour by default).
+   */
+  private createToken(namespace: string, serviceAccount: string, body: unknown): TokenAnswer {
+    const spec = (body as { spec?: { expirationSeconds?: unknown } } | null)?.spec;
+    const seconds = spec?.expirationSeconds ?? TOKEN_DEFAULT_SECONDS;
+    if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < TOKEN_MIN_SECONDS || seconds > TOKEN_MAX_SECONDS)
+      throw new BadRequest(`spec.expirationSeconds: must be an integer from ${TOKEN_MIN_SECONDS} to ${TOKEN_MAX_SECONDS}`);
+    const k8sName = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+    if (!k8sName.test(namespace) || !k8sName.test(serviceAccount))
+      throw new BadRequest(`not a valid namespace/service account name: ${namespace}/${serviceAccount}`);
+    const exp = Math.floor(Date.now() / 1000) + seconds;
+    this.log.info('token issued', { namespace, serviceAccount, expirationSeconds: seconds });
+    return {
+      status: { token: signToken(this.deps.tokenKey, { namespace, serviceAccount, exp }), expirationTimestamp: new Date(exp * 1000).toISOString() },
+      istiod: istiodXdsAddress(this.config.scenario),
+      rootCert: this.deps.rootPem(),
+    };
   }
 
   /** trace --follow: told requests stream as lines until the client goes. */
@@ -209,7 +295,7 @@ export class ApiServer {
   private logsOf(url: URL, res: ServerResponse): void {
     const asked = url.searchParams.get('name') ?? '';
     const s = this.config.scenario;
-    const children = this.children();
+    const children = this.deps.children();
     const podName = pickPodName(
       s.workloads.map((w) => w.name),
       asked,
@@ -223,9 +309,9 @@ export class ApiServer {
     if (!child) return send(res, 404, { message: `Error from server (NotFound): no pod or process "${asked}" (processes: ${children.join(', ')})` });
     const tail = Math.min(Number(url.searchParams.get('tail') ?? MAX_LINES) || MAX_LINES, MAX_LINES);
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-    for (const line of this.logs.lines(child, target, tail)) res.write(line + '\n');
+    for (const line of this.deps.logs.lines(child, target, tail)) res.write(line + '\n');
     if (url.searchParams.get('follow') !== '1') return void res.end();
-    const stop = this.logs.follow(child, target, (line) => {
+    const stop = this.deps.logs.follow(child, target, (line) => {
       // A reader that is behind loses lines rather than growing this process's memory.
       if (!res.writableNeedDrain) res.write(line + '\n');
     });

@@ -1,10 +1,15 @@
 // The mesh's configuration while it runs, as the API server stores it: the scenario's, then
 // every apply and delete. Apply creates or replaces by namespace/name (kubectl's
 // "created" / "configured" / "unchanged"); delete removes, and a name that is not there is an
-// error that changes nothing. Each call is all or nothing.
-import type { AuthorizationPolicyDoc, HttpRouteDoc, Scenario } from '../mesh/model';
+// error that changes nothing. Each call is all or nothing. A waypoint Gateway brings its pod
+// (src/mesh/waypoint-pod.ts) and takes it away when deleted.
+import type { AuthorizationPolicyDoc, GatewayDoc, HttpRouteDoc, Scenario, Workload } from '../mesh/model';
+import { LABEL_GATEWAY_NAME, WAYPOINT_GATEWAY_CLASS } from '../mesh/model';
 import { HTTPROUTE_KIND, LIVE_KINDS, Manifest } from '../mesh/manifests';
 import { POLICY_KIND } from '../mesh/read-policies';
+import { GATEWAY_KIND } from '../mesh/read-gateways';
+import { WAYPOINT_APP } from '../mesh/app-kinds';
+import { waypointPodFor } from '../mesh/waypoint-pod';
 
 export type ApplyOutcome = 'created' | 'configured' | 'unchanged' | 'deleted';
 
@@ -52,21 +57,22 @@ export class LiveConfig {
   }
 
   apply(manifests: readonly Manifest[]): ApplyResult[] {
-    let policies = [...this.current.policies];
-    let httpRoutes = [...this.current.httpRoutes];
+    let next = this.current;
     const results = manifests.map((m): ApplyResult => {
-      const put = <D extends AuthorizationPolicyDoc | HttpRouteDoc>(list: D[], doc: D): [D[], ApplyOutcome] => {
-        const i = list.findIndex((d) => keyOf(d) === keyOf(doc));
-        if (i < 0) return [[...list, doc], 'created'];
-        if (body(list[i]) === body(doc)) return [list, 'unchanged'];
-        return [list.map((d, j) => (j === i ? doc : d)), 'configured'];
-      };
       let outcome: ApplyOutcome;
-      if (m.kind === POLICY_KIND) [policies, outcome] = put(policies, m.doc);
-      else [httpRoutes, outcome] = put(httpRoutes, m.doc);
+      if (m.kind === POLICY_KIND) [next, outcome] = put(next, 'policies', m.doc);
+      else if (m.kind === HTTPROUTE_KIND) [next, outcome] = put(next, 'httpRoutes', m.doc);
+      else {
+        [next, outcome] = put(next, 'gateways', m.doc);
+        // A waypoint Gateway gets its pod, as Istio's controller deploys one; a changed one keeps
+        // it, and one whose class is no longer istio-waypoint loses it.
+        const pod = waypointPodOf(next, m.doc);
+        if (isWaypointGateway(m.doc) && !pod) next = { ...next, workloads: [...next.workloads, waypointPodFor(m.doc, next)] };
+        if (!isWaypointGateway(m.doc) && pod) next = { ...next, workloads: next.workloads.filter((w) => w !== pod) };
+      }
       return { line: `${LIVE_KINDS[m.kind]}/${m.doc.metadata.name} ${outcome}`, outcome };
     });
-    this.set({ ...this.current, policies, httpRoutes });
+    this.set(next);
     return results;
   }
 
@@ -96,20 +102,50 @@ export class LiveConfig {
   }
 
   delete(manifests: readonly Manifest[]): ApplyResult[] {
-    let policies = [...this.current.policies];
-    let httpRoutes = [...this.current.httpRoutes];
+    let next = this.current;
     const results = manifests.map((m): ApplyResult => {
       const key = keyOf(m.doc);
-      const list: { metadata: { namespace: string; name: string } }[] = m.kind === POLICY_KIND ? policies : httpRoutes;
+      const list: readonly Doc[] = next[LISTS[m.kind]];
       if (!list.some((d) => keyOf(d) === key)) {
-        const plural = m.kind === HTTPROUTE_KIND ? 'httproutes.gateway.networking.k8s.io' : 'authorizationpolicies.security.istio.io';
-        throw new NotFound(`${plural} "${m.doc.metadata.name}" not found in namespace ${m.doc.metadata.namespace}`);
+        throw new NotFound(`${PLURALS[m.kind]} "${m.doc.metadata.name}" not found in namespace ${m.doc.metadata.namespace}`);
       }
-      if (m.kind === POLICY_KIND) policies = policies.filter((d) => keyOf(d) !== key);
-      else httpRoutes = httpRoutes.filter((d) => keyOf(d) !== key);
+      if (m.kind === GATEWAY_KIND) {
+        // Its Deployment goes with it, and with that its pod.
+        const pod = waypointPodOf(next, m.doc);
+        if (pod) next = { ...next, workloads: next.workloads.filter((w) => w !== pod) };
+      }
+      next = { ...next, [LISTS[m.kind]]: list.filter((d) => keyOf(d) !== key) };
       return { line: `${LIVE_KINDS[m.kind]} "${m.doc.metadata.name}" deleted`, outcome: 'deleted' };
     });
-    this.set({ ...this.current, policies, httpRoutes });
+    this.set(next);
     return results;
   }
+}
+
+type Doc = AuthorizationPolicyDoc | HttpRouteDoc | GatewayDoc;
+type ListKey = 'policies' | 'httpRoutes' | 'gateways';
+const LISTS: Readonly<Record<Manifest['kind'], ListKey>> = { [POLICY_KIND]: 'policies', [HTTPROUTE_KIND]: 'httpRoutes', [GATEWAY_KIND]: 'gateways' };
+/** kubectl's resource.group, as NotFound names it. */
+const PLURALS: Readonly<Record<Manifest['kind'], string>> = {
+  [POLICY_KIND]: 'authorizationpolicies.security.istio.io',
+  [HTTPROUTE_KIND]: 'httproutes.gateway.networking.k8s.io',
+  [GATEWAY_KIND]: 'gateways.gateway.networking.k8s.io',
+};
+
+/** Creates or replaces `doc` in the scenario's list by namespace/name. */
+function put(s: Scenario, key: ListKey, doc: Doc): [Scenario, ApplyOutcome] {
+  const list: readonly Doc[] = s[key];
+  const i = list.findIndex((d) => keyOf(d) === keyOf(doc));
+  if (i < 0) return [{ ...s, [key]: [...list, doc] }, 'created'];
+  if (body(list[i]) === body(doc)) return [s, 'unchanged'];
+  return [{ ...s, [key]: list.map((d, j) => (j === i ? doc : d)) }, 'configured'];
+}
+
+function isWaypointGateway(g: GatewayDoc): boolean {
+  return g.spec.gatewayClassName === WAYPOINT_GATEWAY_CLASS;
+}
+
+/** The pod of a waypoint Gateway: the one in its namespace labelled with its name. */
+export function waypointPodOf(s: Scenario, g: GatewayDoc): Workload | undefined {
+  return s.workloads.find((w) => w.app.kind === WAYPOINT_APP && w.namespace === g.metadata.namespace && w.labels[LABEL_GATEWAY_NAME] === g.metadata.name);
 }

@@ -3,7 +3,11 @@
 import type { Scenario } from '../mesh/model';
 import { WAYPOINT_GATEWAY_CLASS } from '../mesh/model';
 
-export type ResourceKind = 'pods' | 'services' | 'authorizationpolicies' | 'httproutes' | 'gateways' | 'namespaces';
+export type ResourceKind = 'pods' | 'services' | 'authorizationpolicies' | 'httproutes' | 'gateways' | 'namespaces' | 'nodes';
+
+/** Kinds that belong to no namespace: -n does not filter them, -A adds no NAMESPACE column. */
+export const CLUSTER_SCOPED: readonly ResourceKind[] = ['namespaces', 'nodes'];
+const CONTROL_PLANE_SUFFIX = '-control-plane';
 
 /** Every name kubectl takes for each kind: plural, singular, short. */
 const NAMES: Readonly<Record<ResourceKind, readonly string[]>> = {
@@ -13,6 +17,7 @@ const NAMES: Readonly<Record<ResourceKind, readonly string[]>> = {
   httproutes: ['httproutes', 'httproute'],
   gateways: ['gateways', 'gateway', 'gtw'],
   namespaces: ['namespaces', 'namespace', 'ns'],
+  nodes: ['nodes', 'node', 'no'],
 };
 
 export function resourceKindOf(name: string): ResourceKind | undefined {
@@ -38,6 +43,7 @@ export const COLUMNS: Readonly<Record<ResourceKind, { readonly normal: readonly 
   httproutes: { normal: ['NAME', 'HOSTNAMES'], wide: [] },
   gateways: { normal: ['NAME', 'CLASS', 'ADDRESS', 'PROGRAMMED'], wide: [] },
   namespaces: { normal: ['NAME', 'STATUS'], wide: [] },
+  nodes: { normal: ['NAME', 'STATUS', 'ROLES'], wide: ['INTERNAL-IP'] },
 };
 
 /** Rows of a kind, in one namespace or all (`namespace` undefined). */
@@ -131,6 +137,24 @@ export function listResources(s: Scenario, kind: ResourceKind, namespace: string
         object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: n }, status: { phase: 'Active' } },
       }));
     }
+    case 'nodes':
+      // kind's control-plane node is named <cluster>-control-plane and carries that role.
+      return s.nodes.map((n) => {
+        const roles = n.name.endsWith(CONTROL_PLANE_SUFFIX) ? 'control-plane' : '<none>';
+        return {
+          namespace: '',
+          cells: { NAME: n.name, STATUS: 'Ready', ROLES: roles, 'INTERNAL-IP': n.ip },
+          object: {
+            apiVersion: 'v1',
+            kind: 'Node',
+            metadata: {
+              name: n.name,
+              labels: { 'kubernetes.io/hostname': n.name, ...(roles === 'control-plane' ? { 'node-role.kubernetes.io/control-plane': '' } : {}) },
+            },
+            status: { addresses: [{ type: 'InternalIP', address: n.ip }], conditions: [{ type: 'Ready', status: 'True' }] },
+          },
+        };
+      });
   }
 }
 

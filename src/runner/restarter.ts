@@ -104,6 +104,20 @@ export class Restarter<H extends RestartableChild = ChildHandle> {
     }
   }
 
+  /** A child started once the mesh was up (a waypoint for an applied Gateway), ready: restarted from now on like the rest. */
+  watch(handle: H): void {
+    if (!this.isArmed) return;
+    const backOff = new CrashLoopBackOff(this.options.timings ?? KUBELET_BACKOFF);
+    this.states.set(handle.spec.name, { backOff, restarts: 0, failedStarts: 0, ready: true, status: 'Running' });
+  }
+
+  /** A child gone for good (its Gateway deleted): no back-off timer of its may fire, no status is kept. */
+  forget(name: string): void {
+    const state = this.states.get(name);
+    if (state?.timer) clearTimeout(state.timer);
+    this.states.delete(name);
+  }
+
   /**
    * An event about a child someone else restarts (a node agent restarts its pods and reports
    * over IPC): logged and told like the restarter's own, and counted in status() and summary().

@@ -7,14 +7,13 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Scenario, Workload } from '../mesh/model';
+import type { Scenario } from '../mesh/model';
 import { hostAddress } from '../mesh/model';
-import { PORT_ADMIN, PORT_ISTIOD_MONITORING, PORT_KUBELET_HEALTHZ, PORT_METRICS, PORT_READINESS, PORT_SOCKS5 } from '../mesh/ports';
-import { defaultCaDir } from '../identity/ca-store';
-import { ENV_SA_TOKEN, ENV_TOKEN_KEY, TokenClaims, newTokenKey, signToken } from '../identity/sa-token';
-import { ISTIOD_NAME, istiodIp, istiodXdsAddress, writeLiveConfig } from '../mesh/control-plane';
-import { ZTUNNEL_NAMESPACE, ZTUNNEL_SERVICE_ACCOUNT } from '../mesh/control-plane';
-import { Supervisor, ChildSpec } from './supervisor';
+import { PORT_ADMIN, PORT_ISTIOD_MONITORING, PORT_KUBELET_HEALTHZ, PORT_METRICS, PORT_SOCKS5 } from '../mesh/ports';
+import { defaultCaDir, ROOT_CERT_FILE } from '../identity/ca-store';
+import { newTokenKey } from '../identity/sa-token';
+import { istiodIp, writeLiveConfig } from '../mesh/control-plane';
+import { Supervisor } from './supervisor';
 import { AccessRecords } from './access-records';
 import { runExpectation, ExpectationResult } from './expectations';
 import { Restarter, MAX_FAILED_STARTS } from './restarter';
@@ -33,6 +32,10 @@ import { LogStore } from './log-store';
 import { writeKubeconfig, removeKubeconfig } from './kubeconfig';
 
 export const READY_TIMEOUT_MS = 10_000;
+import { childSpecs, waypointSpec } from './child-specs';
+import { WaypointDeployments } from './waypoint-deployments';
+export { childSpecs } from './child-specs';
+export type { ChildSpecOptions } from './child-specs';
 const CLI_ENTRY = path.resolve(__dirname, '..', 'cli', 'main.js');
 
 export interface RunOptions {
@@ -47,80 +50,6 @@ export interface RunOptions {
   readonly podProcesses?: boolean;
 }
 
-/** The container of each child, as a pod spec would name it: ztunnel and the waypoint run istio-proxy. */
-const PROXY_CONTAINER = 'istio-proxy';
-/** istiod's container in its pod, as Kubernetes names it. */
-const ISTIOD_CONTAINER = 'discovery';
-/** The node agent's "container", for its own restart events. */
-const NODE_AGENT_CONTAINER = 'kubelet';
-
-export interface ChildSpecOptions {
-  /** One process per pod (`app --pod`) instead of one node agent per node. */
-  readonly podProcesses?: boolean;
-  /** Children, or pods, left out (a test stands in for them). */
-  readonly without?: readonly string[];
-  /** The restart back-off a node agent applies to its pods; the kubelet's by default. */
-  readonly backOff?: BackOffTimings;
-  /**
-   * The key service account tokens are signed with (the runner plays the API server): istiod
-   * verifies them, each proxy gets its own. A new one by default.
-   */
-  readonly tokenKey?: string;
-  /** Where the API server keeps the live configuration for istiod (under --hold). */
-  readonly liveConfigFile?: string;
-}
-
-export function childSpecs(scenario: Scenario, caDir: string, options: ChildSpecOptions = {}): ChildSpec[] {
-  const without = new Set(options.without ?? []);
-  const tokenKey = options.tokenKey ?? newTokenKey();
-  const xds = istiodXdsAddress(scenario);
-  const token = (c: TokenClaims) => ({ [ENV_SA_TOKEN]: signToken(tokenKey, c) });
-  // The control plane first: the only process that reads the root's key.
-  const istiod: ChildSpec = {
-    name: ISTIOD_NAME,
-    args: ['istiod', '--scenario', scenario.file, '--ca-dir', caDir, ...(options.liveConfigFile ? ['--live-config', options.liveConfigFile] : [])],
-    ready: `${hostAddress(istiodIp(scenario))}:${PORT_READINESS}`,
-    container: ISTIOD_CONTAINER,
-    env: { [ENV_TOKEN_KEY]: tokenKey },
-  };
-  const ztunnels = scenario.nodes.map((n) => ({
-    name: `ztunnel-${n.name}`,
-    args: ['ztunnel', '--scenario', scenario.file, '--node', n.name, '--ca-dir', caDir, '--istiod', xds],
-    ready: `${hostAddress(n.ip)}:${PORT_READINESS}`,
-    container: PROXY_CONTAINER,
-    env: token({ namespace: ZTUNNEL_NAMESPACE, serviceAccount: ZTUNNEL_SERVICE_ACCOUNT, pod: `ztunnel-${n.name}`, node: n.name }),
-  }));
-  const readiness = (w: Workload): string => `${hostAddress(w.ip)}:${PORT_READINESS}`;
-  const waypoints = scenario.workloads
-    .filter((w) => w.app.kind === 'waypoint')
-    .map((w) => ({
-      name: w.name,
-      args: ['waypoint', '--scenario', scenario.file, '--pod', w.name, '--ca-dir', caDir, '--istiod', xds],
-      ready: readiness(w),
-      container: PROXY_CONTAINER,
-      env: token({ namespace: w.namespace, serviceAccount: w.serviceAccount, pod: w.name, node: w.node }),
-    }));
-  if (options.podProcesses) {
-    const pods = scenario.workloads
-      .filter((w) => w.app.kind !== 'waypoint')
-      .map((w) => ({ name: w.name, args: ['app', '--scenario', scenario.file, '--pod', w.name], ready: readiness(w), container: w.app.kind }));
-    return [istiod, ...ztunnels, ...waypoints, ...pods].filter((c) => !without.has(c.name));
-  }
-  // The scale of the back-off travels as the CLI's --backoff-scale.
-  const scale = options.backOff ? options.backOff.initialMs / KUBELET_BACKOFF.initialMs : undefined;
-  const agents = scenario.nodes.flatMap((n) => {
-    const all = hostedPods(scenario, n.name);
-    const pods = all.filter((w) => !without.has(w.name));
-    if (pods.length === 0) return [];
-    const args = ['node', '--scenario', scenario.file, '--node', n.name];
-    if (pods.length < all.length) args.push('--pods', pods.map((w) => w.name).join(','));
-    if (scale !== undefined) args.push('--backoff-scale', String(scale));
-    const healthz = `${hostAddress(n.ip)}:${PORT_KUBELET_HEALTHZ}`;
-    return [{ name: nodeAgentName(n.name), args, ready: healthz, alsoReady: pods.map(readiness), container: NODE_AGENT_CONTAINER }];
-  });
-  return [istiod, ...ztunnels, ...waypoints, ...agents].filter((c) => !without.has(c.name));
-}
-
 /** Runs the scenario; resolves with the process exit code. */
 export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<number> {
   const out = options.out ?? ((l: string) => process.stdout.write(l + '\n'));
@@ -129,6 +58,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const caDir = options.caDir ?? defaultCaDir();
   const records = new AccessRecords();
   const logs = new LogStore();
+  // The runner plays the API server: it signs every service account token.
+  const tokenKey = newTokenKey();
   const env = { ...process.env, HBONE_LOG: process.env.HBONE_LOG ?? (options.verbose ? 'info' : 'warn') };
   const supervisor = new Supervisor(
     CLI_ENTRY,
@@ -222,7 +153,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       out(
         `scenario ${scenario.name} (${path.relative(process.cwd(), scenario.file) || scenario.file}): ${scenario.nodes.length} nodes, ${scenario.workloads.length} pods, ${scenario.services.length} services`,
       );
-    const specs = childSpecs(scenario, caDir, { podProcesses: options.podProcesses, backOff: options.backOff, liveConfigFile });
+    const specs = childSpecs(scenario, caDir, { podProcesses: options.podProcesses, backOff: options.backOff, liveConfigFile, tokenKey });
     for (const spec of specs) supervisor.start(spec);
     await supervisor.waitReady(READY_TIMEOUT_MS);
     restarter.arm();
@@ -239,22 +170,36 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     if (options.json) {
       out(JSON.stringify({ scenario: scenario.name, results, restarts: { events: restarter.log.all(), ...restarter.summary() } }, null, 2));
       documentPrinted = true;
-    } else out(`${results.length - failed} of ${results.length} expectations held`);
+    } else if (results.length > 0 || !options.hold) out(`${results.length - failed} of ${results.length} expectations held`);
 
     if (options.hold && !tearingDown) {
       const podStatus = (pod: string) => ({ status: restarter.status(pod) ?? 'Running', restarts: restarter.summary().restarts[pod] ?? 0 });
       const live = new LiveConfig(scenario, (next) => writeLiveConfig(liveConfigFile, next));
       traces = new TraceFollower(records, () => live.scenario);
-      api = new ApiServer(
-        await makeClusterCredentials(API_HOST),
-        live,
-        istiodChannel,
+      api = new ApiServer({
+        credentials: await makeClusterCredentials(API_HOST),
+        config: live,
+        istiod: istiodChannel,
         podStatus,
         traces,
         logs,
-        () => supervisor.children.map((c) => c.spec.name),
-        logger('kube-apiserver', out),
-      );
+        children: () => supervisor.children.map((c) => c.spec.name),
+        tokenKey,
+        // The root's certificate only: istiod made it and alone reads the key.
+        rootPem: () => fs.readFileSync(path.join(caDir, ROOT_CERT_FILE), 'utf8'),
+        waypoints: new WaypointDeployments(
+          {
+            start: (spec) => supervisor.start(spec),
+            stop: (name) => supervisor.stop(name),
+            watch: (handle) => restarter.watch(handle),
+            forget: (name) => restarter.forget(name),
+          },
+          (s, pod) => waypointSpec(s, pod, caDir, { tokenKey, liveConfigFile }),
+          READY_TIMEOUT_MS,
+          logger('kube-controller-manager', out),
+        ),
+        log: logger('kube-apiserver', out),
+      });
       const creds = api.credentials;
       const kubeconfig = writeKubeconfig(scenario.name, await api.start(), creds);
       if (!options.json) out(`\nkubeconfig: ${kubeconfig} (the API server; hbone-sim apply, get, x status use it)`);
@@ -293,7 +238,7 @@ function printHold(out: (l: string) => void, s: Scenario, b: BackOffTimings, pod
   out(
     `A process${podProcesses ? '' : ' or a pod'} that exits is restarted as the kubelet restarts a container: the first time at once, then after a CrashLoopBackOff of ${kubeDuration(b.initialMs)} doubling up to ${kubeDuration(b.maxMs)} (reset once it ran ${kubeDuration(b.resetAfterMs)}); one that fails to start ${MAX_FAILED_STARTS} times in a row is given up on.\n`,
   );
-  if (!podProcesses) {
+  if (!podProcesses && s.workloads.length > 0) {
     out('Node agents (one process per node, hosting its pods as the kubelet does; --pod-processes gives each pod its own):');
     for (const n of s.nodes) {
       const pods = hostedPods(s, n.name).length;
@@ -306,9 +251,9 @@ function printHold(out: (l: string) => void, s: Scenario, b: BackOffTimings, pod
     for (const c of s.captures) out(`  ${c.listen.address}:${c.listen.port}  ${c.source} → ${c.target}`);
     out('');
   }
-  out('SOCKS5 per pod (the pod identity is the one whose address you use):');
-  for (const w of s.workloads.filter((x) => x.app.kind !== 'waypoint'))
-    out(`  ${hostAddress(w.ip)}:${PORT_SOCKS5}  ${w.namespace}/${w.name}  (cluster ${w.ip})`);
+  const pods = s.workloads.filter((x) => x.app.kind !== 'waypoint');
+  if (pods.length > 0) out('SOCKS5 per pod (the pod identity is the one whose address you use):');
+  for (const w of pods) out(`  ${hostAddress(w.ip)}:${PORT_SOCKS5}  ${w.namespace}/${w.name}  (cluster ${w.ip})`);
   const cp = hostAddress(istiodIp(s));
   out(`\nistiod (the control plane): http://${cp}:${PORT_ISTIOD_MONITORING}/debug/syncz   http://${cp}:${PORT_ISTIOD_MONITORING}/debug/config_dump`);
   out('\nztunnel admin and metrics:');
@@ -327,6 +272,11 @@ function printHold(out: (l: string) => void, s: Scenario, b: BackOffTimings, pod
     const port = svc.ports[0].port;
     out('\nTry:');
     out(`  curl --socks5-hostname ${hostAddress(client.ip)}:${PORT_SOCKS5} http://${svc.name}:${port}/${svc.name === 'productpage' ? 'productpage' : ''}`);
+  }
+  if (s.workloads.length === 0) {
+    out('\nNo pods yet. Try:');
+    out('  npx hbone-sim get nodes        npx hbone-sim x status');
+    out('  npx hbone-sim apply -f policy.yaml --wait');
   }
   const cap = s.captures[0];
   if (cap) out(`  npx autocannon -c 16 -d 10 http://${cap.listen.address}:${cap.listen.port}/${cap.target.startsWith('productpage') ? 'productpage' : ''}`);

@@ -132,6 +132,18 @@ export class Supervisor implements Restartable<ChildHandle> {
     return handle;
   }
 
+  /**
+   * Stops one child for good (a waypoint whose Gateway was deleted): it leaves the children
+   * list first, so its exit is nobody's crash and nothing restarts it; SIGTERM, then SIGKILL
+   * after the grace period.
+   */
+  async stop(name: string, graceMs = STOP_GRACE_MS): Promise<void> {
+    const i = this.children.findIndex((c) => c.spec.name === name);
+    if (i < 0) return;
+    const [c] = this.children.splice(i, 1);
+    await terminate(c, graceMs);
+  }
+
   /** Resolves once every child answers 200 on its readiness endpoint; rejects on timeout or exit. */
   async waitReady(timeoutMs: number): Promise<void> {
     await Promise.all(this.children.map((c) => waitChildReady(c, timeoutMs)));
@@ -140,21 +152,21 @@ export class Supervisor implements Restartable<ChildHandle> {
   /** SIGTERM to everyone, SIGKILL to whoever is still there after the grace period. */
   async stopAll(graceMs = STOP_GRACE_MS): Promise<void> {
     this.stopping = true;
-    const alive = this.children.filter((c) => !exited(c));
-    await Promise.all(
-      alive.map(
-        (c) =>
-          new Promise<void>((resolve) => {
-            const timer = setTimeout(() => c.process.kill('SIGKILL'), graceMs);
-            c.process.once('exit', () => {
-              clearTimeout(timer);
-              resolve();
-            });
-            c.process.kill('SIGTERM');
-          }),
-      ),
-    );
+    await Promise.all(this.children.map((c) => terminate(c, graceMs)));
   }
+}
+
+/** SIGTERM, then SIGKILL if it is still there after `graceMs`; resolves once it exited. */
+function terminate(c: ChildHandle, graceMs: number): Promise<void> {
+  if (exited(c)) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => c.process.kill('SIGKILL'), graceMs);
+    c.process.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    c.process.kill('SIGTERM');
+  });
 }
 
 /** Whether a child's process has exited. */

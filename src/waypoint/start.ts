@@ -6,7 +6,7 @@ import { MeshState } from '../mesh/state';
 import { loadOrCreateCa } from '../identity/ca-store';
 import { makeSpiffeId } from '../identity/spiffe';
 import { logger } from '../telemetry/log';
-import { joinControlPlane, ControlPlaneLink } from '../xds/bootstrap';
+import { joinControlPlane, ControlPlaneLink, IstiodLink } from '../xds/bootstrap';
 import { addressHandler, authorizationHandler, routeHandler } from '../xds/mesh-handlers';
 import { TYPE_URLS } from '../xds/types';
 import { Waypoint } from './waypoint';
@@ -16,7 +16,7 @@ export interface WaypointProcessOptions {
   readonly pod: Workload;
   readonly caDir: string;
   /** istiod's host:port and this waypoint's service account token; without them, the file and the local CA. */
-  readonly istiod?: { readonly address: string; readonly token: string };
+  readonly istiod?: IstiodLink;
 }
 
 export interface WaypointProcess {
@@ -34,6 +34,7 @@ export async function startWaypoint(o: WaypointProcessOptions): Promise<Waypoint
       istiod: o.istiod.address,
       caDir: o.caDir,
       token: o.istiod.token,
+      certLifetimeMs: o.istiod.secretTtlMs,
       // The waypoint's own identity is both its mesh identity and what it shows istiod.
       identity: makeSpiffeId(pod.namespace, pod.serviceAccount, scenario.trustDomain),
       node: { id: `router~${pod.ip}~${pod.name}.${pod.namespace}~${pod.namespace}.svc.cluster.local`, proxyType: 'router' },

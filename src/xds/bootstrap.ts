@@ -19,6 +19,15 @@ import type { XdsNode } from './types';
 export const ISTIOD_WAIT_MS = 15_000;
 const RETRY_MS = 100;
 
+/** A proxy's way to istiod: its address, its service account token, the certificate lifetime it asks for. */
+export interface IstiodLink {
+  /** istiod's host:port (:15012). */
+  readonly address: string;
+  readonly token: string;
+  /** SECRET_TTL: the lifetime asked for every certificate (renewed at half of it); 24h by default. */
+  readonly secretTtlMs?: number;
+}
+
 export interface BootstrapOptions {
   /** istiod's host:port (:15012). */
   readonly istiod: string;
@@ -29,6 +38,8 @@ export interface BootstrapOptions {
   readonly node: XdsNode;
   readonly handlers: readonly TypeHandler[];
   readonly log: Logger;
+  /** The lifetime asked of istiod for the proxy's own certificate. */
+  readonly certLifetimeMs?: number;
 }
 
 export interface ControlPlaneLink {
@@ -53,7 +64,9 @@ export async function joinControlPlane(o: BootstrapOptions): Promise<ControlPlan
     token: o.token,
     clientCertificate: () => (own ? { cert: own.tls.cert, key: own.tls.key } : undefined),
   };
-  own = await untilDeadline(deadline, o.log, 'istiod', () => WorkloadCertificate.obtain(o.identity, new IstiodCaClient(endpoint)));
+  own = await untilDeadline(deadline, o.log, 'istiod', () =>
+    WorkloadCertificate.obtain(o.identity, new IstiodCaClient(endpoint), { lifetimeMs: o.certLifetimeMs }),
+  );
   own.on('error', (err) => o.log.warn('certificate renewal failed', { identity: own!.spiffeId, error: err.message }));
   const ads = new AdsClient({ endpoint, node: o.node, handlers: o.handlers, log: o.log });
   ads.start();

@@ -10,7 +10,7 @@ import type { CertificateSource } from '../identity/workload-cert';
 import { authorize } from '../policy/authz';
 import { TcpMetrics } from '../telemetry/tcp-metrics';
 import { logger } from '../telemetry/log';
-import { joinControlPlane, ControlPlaneLink } from '../xds/bootstrap';
+import { joinControlPlane, ControlPlaneLink, IstiodLink } from '../xds/bootstrap';
 import { addressHandler, authorizationHandler } from '../xds/mesh-handlers';
 import { ZTUNNEL_NAMESPACE, ZTUNNEL_SERVICE_ACCOUNT } from '../mesh/control-plane';
 import { AccessLog } from './access-log';
@@ -23,7 +23,7 @@ export interface ZtunnelProcessOptions {
   readonly node: string;
   readonly caDir: string;
   /** istiod's host:port and this ztunnel's service account token; without them, the file and the local CA. */
-  readonly istiod?: { readonly address: string; readonly token: string };
+  readonly istiod?: IstiodLink;
   /** Every outbound CONNECT on its own TLS connection (the connections bench). */
   readonly disablePooling?: boolean;
 }
@@ -47,6 +47,7 @@ export async function startZtunnel(o: ZtunnelProcessOptions): Promise<ZtunnelPro
       istiod: o.istiod.address,
       caDir: o.caDir,
       token: o.istiod.token,
+      certLifetimeMs: o.istiod.secretTtlMs,
       identity: makeSpiffeId(ZTUNNEL_NAMESPACE, ZTUNNEL_SERVICE_ACCOUNT, scenario.trustDomain),
       node: { id: `ztunnel~${node.ip}~ztunnel-${o.node}.${ZTUNNEL_NAMESPACE}~${ZTUNNEL_NAMESPACE}.svc.cluster.local`, proxyType: 'ztunnel' },
       handlers: [addressHandler(state), authorizationHandler(state)],
@@ -72,6 +73,7 @@ export async function startZtunnel(o: ZtunnelProcessOptions): Promise<ZtunnelPro
     authorize: authorizer,
     metricsText: () => metrics.metrics(),
     disablePooling: o.disablePooling === true,
+    certLifetimeMs: o.istiod?.secretTtlMs,
     log: logger('ztunnel'),
   });
   try {

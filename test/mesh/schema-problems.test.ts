@@ -87,11 +87,9 @@ t.test('missing required fields are reported at the line of the mapping that lac
   ]);
 });
 
-t.test('required lists must not be empty', async (t) => {
-  t.same(problemsOf('name: t\nnodes: []\nworkloads:\n'), [
-    't.yaml:2: nodes: must list at least one entry (the machines pods run on)',
-    't.yaml:3: workloads: must list at least one entry (the pods)',
-  ]);
+t.test('required lists must not be empty; a cluster with no pods yet is one', async (t) => {
+  t.same(problemsOf('name: t\nnodes: []\nworkloads:\n'), ['t.yaml:2: nodes: must list at least one entry (the machines pods run on)']);
+  t.same(problemsOf('name: t\nnodes: [ { name: node-a, ip: 10.1.0.1 } ]\n'), []);
 });
 
 t.test('wrong types say what was expected and what was found', async (t) => {

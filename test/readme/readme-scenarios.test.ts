@@ -61,7 +61,8 @@ async function waitForFreeAddresses(timeoutMs: number): Promise<string[]> {
 /** Runs the line as its rule says; resolves with its exit code and output. */
 async function runOnce(t: Test, command: string, rule: Rule, timeoutMs: number): Promise<{ code: number; output: string }> {
   const started = Date.now();
-  const run = runLine(command, clone, NPM_ENV);
+  // Its own ~/.hbone-sim: a mesh another test holds must not be the one `cert` asks.
+  const run = runLine(command, clone, { ...NPM_ENV, HBONE_SIM_HOME: path.join(scratch, 'hbone-sim-home') });
   running.add(run);
   try {
     if (rule.how === 'hold' || rule.how === 'start-stop') {

@@ -75,6 +75,19 @@ spec:
         principals: ["cluster.local/ns/default/sa/sleep"]
 `;
 
+const WAYPOINT_GATEWAY = `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata:
+  name: waypoint
+  namespace: default
+spec:
+  gatewayClassName: istio-waypoint
+  listeners:
+  - name: mesh
+    port: 15008
+    protocol: HBONE
+`;
+
 const BROKEN = `apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
 metadata: { name: fine, namespace: default }
@@ -397,6 +410,44 @@ t.test('a held mesh driven like a cluster', async (t) => {
     });
     t.not(fresh, 'data', `a new connection is refused (${fresh})`);
     t.equal(sim('delete', '-f', path.join(tmp.dir, 'deny-l4.yaml'), '--wait').code, 0);
+  });
+
+  t.test('a waypoint Gateway: delete stops its process and traffic goes direct; apply deploys a new one, ready before any proxy hears of it', async (t) => {
+    const post = () => postEcho(false);
+    const waypointProcesses = () => processesMentioning(tmp.dir).filter((p) => / waypoint .*--pod /.test(p.cmdline.replace(/\0/g, ' ')));
+    t.equal(sim('apply', '-f', path.join(tmp.dir, 'deny-post.yaml'), '--wait').code, 0);
+    t.equal(await post(), 403, 'through the waypoint, its DENY holds');
+    const gateway = file('waypoint-gateway.yaml', WAYPOINT_GATEWAY);
+
+    const deleted = sim('delete', '-f', gateway, '--wait');
+    t.equal(deleted.code, 0, deleted.err);
+    t.match(
+      deleted.out,
+      /^gateway\.gateway\.networking\.k8s\.io "waypoint" deleted\n3 proxies ACKed/,
+      'the waypoint too ACKs the change that removes it, then stops',
+    );
+    t.same(waypointProcesses(), [], 'the waypoint process stopped');
+    t.equal(sim('get', 'gtw').err, 'No resources found in default namespace.\n');
+    t.notMatch(sim('get', 'po').out, /waypoint-/, 'its pod went with it');
+    t.equal(await post(), 200, 'echo is reached directly: the DENY attached to the waypoint no longer applies');
+    t.match(sim('x', 'ztunnel-config', 'services', '--node', 'node-a').out, /default +echo +10\.109\.8\.1 +None +1\/1/);
+
+    const applied = sim('apply', '-f', gateway, '--wait');
+    t.equal(applied.code, 0, applied.err);
+    const m =
+      /^gateway\.gateway\.networking\.k8s\.io\/waypoint created\nwaypoint default\/waypoint: pod (waypoint-[a-z0-9]{10}-[a-z0-9]{5}) on node-a \((10\.109\.1\.\d+)\), ready in \d+ ms\n3 proxies ACKed/.exec(
+        applied.out,
+      );
+    t.ok(m, `a new pod, named as its Deployment's, on the node with the fewest pods:\n${applied.out}`);
+    const [, pod, ip] = m ?? [];
+    t.equal(waypointProcesses().length, 1, 'one waypoint process again');
+    t.match(sim('get', 'gtw').out, new RegExp(`waypoint +istio-waypoint +${ip?.replace(/\./g, '\\.')} +True`));
+    t.match(sim('get', 'po', '-o', 'wide').out, new RegExp(`${pod} +1/1 +Running +0 +${ip?.replace(/\./g, '\\.')} +node-a`));
+    t.match(sim('x', 'status').out, new RegExp(`${pod}\\.default +router +SYNCED +SYNCED +SYNCED`), 'it took its configuration from istiod');
+    t.equal(await post(), 403, "echo's traffic goes through the new waypoint, and the DENY attached to it holds");
+    t.equal(sim('apply', '-f', gateway).out, 'gateway.gateway.networking.k8s.io/waypoint unchanged\n');
+    t.equal(sim('delete', '-f', path.join(tmp.dir, 'deny-post.yaml'), '--wait').code, 0);
+    t.equal(await post(), 200);
   });
 
   t.test('the API takes the admin certificate only', async (t) => {

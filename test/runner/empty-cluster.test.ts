@@ -1,0 +1,85 @@
+// `hbone-sim up` with no scenario (block 10.244, kind's pod network): an empty cluster as `kind
+// create cluster` makes one, kind's node names, istiod and a ztunnel per node, no pods, ready
+// for apply; --nodes sizes it. Ctrl-C leaves no process and no file behind.
+import t from 'tap';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { runCli, CLI, REPO, processesMentioning } from './fixtures/cli';
+import { emptyClusterYaml, kindNodeNames } from '../../src/mesh/empty-cluster';
+import { parseScenario } from '../../src/mesh/load';
+
+const DENY_ALL = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: allow-nothing, namespace: default }
+spec: {}
+`;
+
+t.test("kind's node names, and a cluster the loader takes", async (t) => {
+  t.same(kindNodeNames(4), ['kind-control-plane', 'kind-worker', 'kind-worker2', 'kind-worker3']);
+  const s = parseScenario(emptyClusterYaml(), 'kind.yaml');
+  t.same(
+    s.nodes.map((n) => [n.name, n.ip]),
+    [
+      ['kind-control-plane', '10.244.0.1'],
+      ['kind-worker', '10.244.0.2'],
+      ['kind-worker2', '10.244.0.3'],
+    ],
+  );
+  t.equal(s.workloads.length, 0);
+  t.throws(() => emptyClusterYaml(0), /1 to 8 nodes/);
+  t.throws(() => emptyClusterYaml(9), /1 to 8 nodes/);
+});
+
+t.test('up with no scenario: an empty cluster, ready for apply', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hbone-empty-cluster-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const caDir = path.join(dir, 'ca');
+  const env = { HBONE_SIM_HOME: path.join(dir, 'home') };
+  const sim = (...args: string[]) => {
+    const r = spawnSync(process.execPath, [CLI, ...args], { cwd: REPO, env: { ...process.env, ...env, NODE_OPTIONS: '' }, encoding: 'utf8' });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  };
+  const tooMany = sim('up', '--nodes', '9');
+  t.equal(tooMany.code, 2);
+  t.match(tooMany.err, /--nodes needs a whole number from 1 to 8, not "9"/);
+  const withScenario = sim('up', 'echo', '--nodes', '2');
+  t.equal(withScenario.code, 2);
+  t.match(withScenario.err, /--nodes sizes an empty cluster: it cannot go with a scenario/);
+
+  const before = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('hbone-sim-kind-'));
+  const up = runCli(['up', '--nodes', '2', '--ca-dir', caDir], { env });
+  await up.waitForOutput(/No pods yet\. Try:/, 30_000);
+  const out = up.output();
+  t.match(out, /scenario kind \(.*kind\.yaml\): 2 nodes, 0 pods, 0 services/);
+  t.match(out, /mesh ready in \d+ ms: 3 processes/);
+  t.notMatch(out, /expectations held|SOCKS5 per pod|Node agents/, 'nothing said about what an empty cluster has not got');
+
+  const nodes = sim('get', 'nodes', '-o', 'wide');
+  t.equal(nodes.code, 0, nodes.err);
+  t.match(
+    nodes.out,
+    /^NAME +STATUS +ROLES +INTERNAL-IP\nkind-control-plane +Ready +control-plane +10\.244\.0\.1\nkind-worker +Ready +<none> +10\.244\.0\.2\n$/,
+  );
+  t.equal(sim('get', 'po', '-A').err, 'No resources found\n');
+  const status = sim('x', 'status');
+  t.match(status.out, /ztunnel-kind-control-plane\.istio-system +ztunnel +SYNCED +SYNCED/);
+  t.match(status.out, /ztunnel-kind-worker\.istio-system +ztunnel +SYNCED +SYNCED/);
+
+  const policy = path.join(dir, 'allow-nothing.yaml');
+  fs.writeFileSync(policy, DENY_ALL);
+  const applied = sim('apply', '-f', policy, '--wait');
+  t.equal(applied.code, 0, applied.err);
+  t.match(applied.out, /^authorizationpolicy\.security\.istio\.io\/allow-nothing created\n2 proxies ACKed version \S+ in [\d.]+ ms\n$/);
+  const policies = sim('x', 'ztunnel-config', 'policies', '--node', 'kind-worker');
+  t.match(policies.out, /default +allow-nothing +Allow +Namespace/, "the worker's ztunnel has it");
+
+  const made = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('hbone-sim-kind-') && !before.includes(f));
+  t.equal(made.length, 1, "the cluster's scenario file, for its processes");
+  process.kill(-up.pid, 'SIGINT');
+  t.equal((await up.waitExit(20_000)).code, 130);
+  t.same(processesMentioning(made[0]), [], 'no process left');
+  t.notOk(fs.existsSync(path.join(os.tmpdir(), made[0])), 'the scenario file went with the cluster');
+  t.notOk(fs.existsSync(path.join(dir, 'home', 'meshes', 'kind')), 'and so did the kubeconfig');
+});
