@@ -1,13 +1,13 @@
 // `hbone-sim exec <pod|deploy/NAME> -- curl …`: a request from inside a pod, as kubectl exec
 // runs one. The pods here run no shell, so the command is a real curl on this machine, made
-// the pod by its capture: curl speaks SOCKS5 to the pod's own address (podIP:15080), so
-// ztunnel sees the pod's address, gives the connection the pod's identity and applies the
-// mesh's policies. Output and exit code are curl's. One difference from a cluster: a
-// connection L4 policy refuses is a SOCKS5 refusal (curl exit 97), where in-pod capture
-// accepts first and resets (exit 56).
+// the pod by its capture: curl names its destination to the pod's in-pod capture
+// (podIP:15001, src/ztunnel/in-pod-capture.ts), so ztunnel sees the pod's address, gives the
+// connection the pod's identity and applies the mesh's policies. Output and exit code are
+// curl's: a connection L4 policy refuses is accepted, then reset (exit 56), as in a cluster; a
+// name the mesh cannot resolve is exit 97 here, where a cluster's DNS gives 6.
 import { spawn } from 'node:child_process';
 import { hostAddress } from '../mesh/model';
-import { PORT_SOCKS5 } from '../mesh/ports';
+import { PORT_OUTBOUND_CAPTURE } from '../mesh/ports';
 import { pickPodName, ResourceRow } from '../runner/resources-view';
 import { UsageError, stringFlag } from './args';
 import type { Command } from './command';
@@ -21,8 +21,9 @@ export const execCommand: Command = {
   description: [
     "Runs curl as the pod: its connections leave through the pod's capture, with the pod's address and",
     "identity, so the mesh's policies apply as to the pod's own traffic. deploy/NAME picks a pod of that",
-    "Deployment (sleep-7656cf8794-8tp9n is deploy/sleep). Output and exit code are curl's; a connection",
-    'closed by L4 policy is curl exit 97 here (a SOCKS5 refusal), where a cluster gives 56.',
+    "Deployment (sleep-7656cf8794-8tp9n is deploy/sleep). Output and exit code are curl's: a connection",
+    'closed by L4 policy is exit 56 (reset after it was accepted), as in a cluster; a name the mesh cannot',
+    "resolve is exit 97 here (a cluster's DNS gives 6).",
   ].join('\n'),
   operands: { usage: '<pod|deploy/NAME> -- curl <args>', min: 2, max: 1000 },
   flags: {
@@ -54,7 +55,7 @@ export const execCommand: Command = {
       process.stderr.write(`${pod.cells.NAME} is a waypoint: ztunnel does not capture a waypoint's own traffic; exec into a client pod (deploy/sleep)\n`);
       return 1;
     }
-    const socks = `${hostAddress(pod.cells.IP)}:${PORT_SOCKS5}`;
+    const socks = `${hostAddress(pod.cells.IP)}:${PORT_OUTBOUND_CAPTURE}`;
     const child = spawn(command, ['--socks5-hostname', socks, ...args], { stdio: 'inherit' });
     return await new Promise<number>((resolve) => {
       child.on('error', (err: NodeJS.ErrnoException) => {

@@ -25,8 +25,11 @@ export interface OutboundContext {
   readonly log: Logger;
 }
 
-/** How the client learns the outcome: a SOCKS5 reply, or nothing (a port capture just closes). */
-export type Acknowledge = (socksReply: number) => void;
+/**
+ * How the client learns the outcome: a SOCKS5 reply, or nothing (a port capture just closes).
+ * On a failure it may return true: it ends the client connection itself (the in-pod capture's reset).
+ */
+export type Acknowledge = (socksReply: number) => boolean | void;
 
 const STATUS_TO_SOCKS: Record<number, number> = { 401: REPLY_NOT_ALLOWED, 400: REPLY_GENERAL_FAILURE, 503: REPLY_CONNECTION_REFUSED };
 
@@ -36,6 +39,8 @@ export async function handleOutbound(
   source: Workload,
   target: { host: string; port: number },
   ack: Acknowledge = () => undefined,
+  /** Told once the destination resolved, before any connection is tried (the in-pod capture accepts then). */
+  onRouted: () => void = () => undefined,
 ): Promise<void> {
   const started = performance.now();
   // The capture says who is calling: a pod's SOCKS5 address or a port capture stands for that
@@ -46,8 +51,7 @@ export async function handleOutbound(
   const route = ctx.state.resolve(source, target.host, target.port);
   const fail = (reply: number, record: ConnectionRecord, error: string, responseFlags?: string): void => {
     ctx.log.info('outbound connection failed', { src: srcAddr, dst: record.dstAddr, error });
-    ack(reply);
-    client.destroy();
+    if (ack(reply) !== true) client.destroy();
     ctx.reporter.closed(record, { bytesFromClient: 0, bytesFromServer: 0, durationMs: performance.now() - started, error, responseFlags });
   };
 
@@ -62,6 +66,7 @@ export async function handleOutbound(
     };
     return fail(REPLY_HOST_UNREACHABLE, record, route.reason, 'NR');
   }
+  onRouted();
   if (route.kind === 'passthrough') return passthrough(ctx, client, source, srcAddr, route, ack, started);
 
   // Over HBONE: to the waypoint with the original VIP:port, or to the chosen endpoint (then
@@ -161,8 +166,7 @@ async function passthrough(
     server = await dialTcp(hostAddress(route.host), route.port);
   } catch (err) {
     ctx.log.info('passthrough connect failed', { src: srcAddr, dst: record.dstAddr, error: errorMessage(err) });
-    ack(REPLY_CONNECTION_REFUSED);
-    client.destroy();
+    if (ack(REPLY_CONNECTION_REFUSED) !== true) client.destroy();
     ctx.reporter.closed(record, {
       bytesFromClient: 0,
       bytesFromServer: 0,

@@ -107,7 +107,13 @@ export function acceptSocks5(socket: Socket): Promise<SocksRequest> {
       cleanup();
       // Anything sent early belongs to the application stream.
       if (rest.length > 0) socket.unshift(rest);
-      resolve({ host, port, reply: (code) => socket.write(replyBytes(code)) });
+      resolve({
+        host,
+        port,
+        reply: (code) => {
+          socket.write(replyBytes(code));
+        },
+      });
     }
     socket.on('data', onData);
     socket.on('error', fail);

@@ -10,11 +10,12 @@ import { resetTcp } from '../hbone/pipe';
 import { listen } from '../net/listen';
 import type { Scenario, Workload, PortCapture } from '../mesh/model';
 import { hostAddress } from '../mesh/model';
-import { PORT_ADMIN, PORT_HBONE, PORT_METRICS, PORT_READINESS, PORT_SOCKS5 } from '../mesh/ports';
+import { PORT_ADMIN, PORT_HBONE, PORT_METRICS, PORT_OUTBOUND_CAPTURE, PORT_READINESS, PORT_SOCKS5 } from '../mesh/ports';
 import { AdminServer, readinessRoutes, sendJson, startHttp } from '../admin/http';
 import { logger, Logger } from '../telemetry/log';
 import { MeshState } from '../mesh/state';
 import { handleOutbound, OutboundContext } from './outbound';
+import { inPodCapture } from './in-pod-capture';
 import { inboundHandler, Authorizer } from './inbound';
 import { OpenConnections } from './open-connections';
 import { acceptSocks5 } from './socks5-server';
@@ -139,6 +140,17 @@ export class Ztunnel {
             (req) => handleOutbound(outbound, socket, pod, req, (code) => req.reply(code)),
             (err: Error) => {
               this.log.info('SOCKS5 handshake failed', { pod: pod.name, error: err.message });
+              socket.destroy();
+            },
+          )
+          .catch((err: Error) => this.outboundFailed(socket, err));
+      });
+      await this.listenTcp(podHost, PORT_OUTBOUND_CAPTURE, `in-pod capture of ${pod.name} (${pod.ip}:${PORT_OUTBOUND_CAPTURE})`, (socket) => {
+        acceptSocks5(socket)
+          .then(
+            (req) => inPodCapture(outbound, socket, pod, req),
+            (err: Error) => {
+              this.log.info('capture handshake failed', { pod: pod.name, error: err.message });
               socket.destroy();
             },
           )

@@ -198,7 +198,7 @@ t.test('a held mesh driven like a cluster', async (t) => {
     t.equal(
       sim('exec', 'deploy/sleep', '--', 'curl', '-s', '--max-time', '5', 'http://no-such-service:80/').code,
       97,
-      'a destination the mesh cannot reach: curl 97 (SOCKS5 refusal)',
+      'a name the mesh cannot resolve: curl 97 (refused in the capture handshake, where a cluster fails it in DNS)',
     );
     const missing = sim('exec', 'deploy/nope', '--', 'curl', 'http://echo:8080/');
     t.equal(missing.code, 1);
@@ -409,6 +409,9 @@ t.test('a held mesh driven like a cluster', async (t) => {
       s.write('ping');
     });
     t.not(fresh, 'data', `a new connection is refused (${fresh})`);
+    const denied = sim('exec', 'deploy/sleep', '--', 'curl', '-sS', '--max-time', '5', 'http://tcp-echo:9000/');
+    t.equal(denied.code, 56, 'exec: the capture accepted the connection, the policy reset it: curl exit 56, as in a cluster');
+    t.match(denied.err, /curl: \(56\) Recv failure: Connection reset by peer/);
     t.equal(sim('delete', '-f', path.join(tmp.dir, 'deny-l4.yaml'), '--wait').code, 0);
   });
 
