@@ -112,7 +112,7 @@ t.test('no two owners share a range', async (t) => {
 t.test('a file that starts a bundled scenario holds the bundled-scenario lock', async (t) => {
   const files = walk(path.join(ROOT, 'test')).map((f) => path.relative(ROOT, f));
   // Starting one with the runner's CLI, or holding the lock (the README's lines start bookinfo).
-  const startsOne = /runCli\(\s*\[\s*'scenario',\s*'(bookinfo|bookinfo-l4|echo)'\s*[,\]](?![^\]]*--hodl)|acquireBundledScenarioLock\(/;
+  const startsOne = /runCli\(\s*\[\s*'(scenario|up)',\s*'(bookinfo|bookinfo-l4|bookinfo-ambient|echo)'\s*[,\]](?![^\]]*--hodl)|acquireBundledScenarioLock\(/;
   const starts = files.filter(
     (f) => f.endsWith('.test.ts') && f !== 'test/architecture.test.ts' && startsOne.test(fs.readFileSync(path.join(ROOT, f), 'utf8')),
   );

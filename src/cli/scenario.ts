@@ -11,7 +11,7 @@ export const scenarioCommand: Command = {
   name: 'scenario',
   summary: "start a scenario's mesh, check its expectations hop by hop, tear it down (or --hold it)",
   description: [
-    'Starts the mesh of a bundled scenario (bookinfo, bookinfo-l4, echo) or of a .yaml file: one ztunnel',
+    'Starts the mesh of a bundled scenario (bookinfo, bookinfo-l4, bookinfo-ambient, echo) or of a .yaml file: one ztunnel',
     "per node, one process per waypoint, and a node agent per node hosting the node's pods. It checks the",
     'expectations hop by hop and tears the mesh down; the',
     'exit code is 0 when every expectation held. A process that exits once the mesh is up is restarted',

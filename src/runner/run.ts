@@ -202,7 +202,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       });
       const creds = api.credentials;
       const kubeconfig = writeKubeconfig(scenario.name, await api.start(), creds);
-      if (!options.json) out(`\nkubeconfig: ${kubeconfig} (the API server; hbone-sim apply, get, x status use it)`);
+      if (!options.json) out(`${results.length > 0 ? '\n' : ''}kubeconfig: ${kubeconfig} (the API server; hbone-sim apply, get, x status use it)`);
       printHold(out, scenario, options.backOff ?? KUBELET_BACKOFF, options.podProcesses === true);
       return await finished;
     }
@@ -269,9 +269,10 @@ function printHold(out: (l: string) => void, s: Scenario, b: BackOffTimings, pod
   const client = s.workloads.find((w) => w.app.kind === 'sleep');
   const svc = s.services[0];
   if (client && svc) {
-    const port = svc.ports[0].port;
+    const url = `http://${svc.name}:${svc.ports[0].port}/${svc.name === 'productpage' ? 'productpage' : ''}`;
     out('\nTry:');
-    out(`  curl --socks5-hostname ${hostAddress(client.ip)}:${PORT_SOCKS5} http://${svc.name}:${port}/${svc.name === 'productpage' ? 'productpage' : ''}`);
+    out(`  npx hbone-sim exec deploy/${client.workloadName} -- curl -s ${url}`);
+    out(`  curl --socks5-hostname ${hostAddress(client.ip)}:${PORT_SOCKS5} ${url}`);
   }
   if (s.workloads.length === 0) {
     out('\nNo pods yet. Try:');

@@ -121,7 +121,7 @@ t.test('the repo root is found from src/mesh and from dist/src/mesh', async (t) 
 t.test('an unknown scenario name says which ones exist', async (t) => {
   t.throws(() => loadScenario('no-such-scenario'), ScenarioError);
   t.throws(() => loadScenario('no-such-scenario'), {
-    message: /no such scenario file .*no-such-scenario\.yaml \(bundled scenarios: bookinfo, bookinfo-l4, echo/,
+    message: /no such scenario file .*no-such-scenario\.yaml \(bundled scenarios: bookinfo, bookinfo-ambient, bookinfo-l4, echo/,
   });
 });
 

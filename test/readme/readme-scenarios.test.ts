@@ -24,7 +24,7 @@ const STOP_MS = 30_000;
 const LEFTOVER_MS = 5_000;
 const ADDRESS_RETRIES = 5;
 const ADDRESS_RETRY_PAUSE_MS = 3_000;
-const BUNDLED = ['bookinfo', 'bookinfo-l4', 'echo'];
+const BUNDLED = ['bookinfo', 'bookinfo-l4', 'bookinfo-ambient', 'echo'];
 /** The README's first line: a fresh clone's install, then the rest. */
 const NPM_CI_FIRST = /^npm ci\s*&&\s*/;
 /** A line that starts a bundled scenario's mesh (not `help scenario`). */
