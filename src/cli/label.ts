@@ -1,6 +1,7 @@
-// `hbone-sim label service <name> key=value … | key- …`: kubectl label on a running mesh's
-// Service. `istio.io/use-waypoint=<gateway>` moves the Service's traffic through that waypoint
-// from the next connection on, `istio.io/use-waypoint-` takes it off again.
+// `hbone-sim label service|namespace <name> key=value … | key- …`: kubectl label on a running
+// mesh's Service or namespace. `istio.io/use-waypoint=<gateway>` moves the traffic of the
+// Service (or of every Service of the namespace that names no waypoint itself) through that
+// waypoint from the next connection on, `istio.io/use-waypoint-` takes it off again.
 import type { ChangeAnswer, LabelRequest } from '../runner/api-server';
 import { UsageError, stringFlag } from './args';
 import type { Command } from './command';
@@ -20,14 +21,15 @@ const VALUE_RE = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
 
 export const labelCommand: Command = {
   name: 'label',
-  summary: 'add or remove labels of a Service of the running mesh (kubectl label), e.g. istio.io/use-waypoint',
+  summary: 'add or remove labels of a Service or namespace of the running mesh (kubectl label), e.g. istio.io/use-waypoint',
   description: [
     'kubectl label for the running mesh: key=value adds or changes a label (a changed value needs --overwrite),',
     'key- removes it. istio.io/use-waypoint=<waypoint> on a Service sends its traffic through that waypoint from',
-    'the next connection on; istio.io/use-waypoint- sends it straight to the pods again. Returns once every',
-    'proxy has ACKed the change.',
+    'the next connection on; istio.io/use-waypoint- sends it straight to the pods again. On a namespace it does',
+    'the same for every Service there that names no waypoint itself (none opts a Service out). Returns once',
+    'every proxy has ACKed the change.',
   ].join('\n'),
-  operands: { usage: 'service <name> key=value|key- ...', min: 3, max: 34 },
+  operands: { usage: 'service|namespace <name> key=value|key- ...', min: 3, max: 34 },
   flags: {
     namespace: { kind: 'string', short: 'n', value: 'ns', help: 'the namespace (default: default)' },
     overwrite: { kind: 'boolean', help: 'allow changing the value of a label that has one' },

@@ -140,6 +140,14 @@ export interface Scenario {
   readonly gateways: readonly GatewayDoc[];
   readonly httpRoutes: readonly HttpRouteDoc[];
   readonly expect: readonly Expectation[];
+  /** Labels given to namespaces while the mesh runs (`hbone-sim label namespace`); none in a scenario file. */
+  readonly namespaces?: readonly NamespaceLabels[];
+}
+
+/** A namespace's labels, e.g. istio.io/use-waypoint for every Service in it. */
+export interface NamespaceLabels {
+  readonly name: string;
+  readonly labels: Labels;
 }
 
 /** 10.a.b.c -> 127.a.b.c: the loopback address that serves a cluster address. */

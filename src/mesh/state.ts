@@ -88,17 +88,17 @@ export class MeshState {
     return this.scenario.workloads.filter((w) => w.namespace === s.namespace && selects(s.selector, w.labels));
   }
 
-  /** The waypoint pod serving a service labelled istio.io/use-waypoint, if any. */
+  /** The waypoint pod serving a service (istio.io/use-waypoint on it or its namespace), if any. */
   waypointOf(service: Service): Workload | undefined {
-    const gateway = service.labels[LABEL_USE_WAYPOINT];
+    const gateway = useWaypointOf(this.scenario, service);
     if (!gateway || gateway === 'none') return undefined;
     return this.scenario.workloads.find((w) => w.namespace === service.namespace && w.labels[LABEL_GATEWAY_NAME] === gateway);
   }
 
-  /** Services a waypoint serves: those labelled with its Gateway's name. */
+  /** Services a waypoint serves: those bound to its Gateway's name, by their label or their namespace's. */
   servicesOfWaypoint(waypoint: Workload): Service[] {
     const gateway = waypoint.labels[LABEL_GATEWAY_NAME];
-    return this.scenario.services.filter((s) => s.namespace === waypoint.namespace && s.labels[LABEL_USE_WAYPOINT] === gateway);
+    return this.scenario.services.filter((s) => s.namespace === waypoint.namespace && useWaypointOf(this.scenario, s) === gateway);
   }
 
   serviceByVip(vip: string): Service | undefined {
@@ -167,4 +167,22 @@ export class MeshState {
     if (!pod) return { kind: 'unroutable', reason: `service ${serviceHost(service)} has no endpoints` };
     return { kind: 'hbone', pod, port: servicePort.targetPort, service, servicePort, fallbacks };
   }
+}
+
+/**
+ * The waypoint a Service uses, as Istio reads istio.io/use-waypoint: the Service's own label
+ * (`none` opts it out), else its namespace's.
+ */
+export function useWaypointOf(s: Pick<Scenario, 'namespaces'>, service: Service): string | undefined {
+  return service.labels[LABEL_USE_WAYPOINT] ?? s.namespaces?.find((n) => n.name === service.namespace)?.labels[LABEL_USE_WAYPOINT];
+}
+
+/**
+ * A Service as istiod pushes it: bound to the waypoint its namespace names when it names none
+ * itself (istiod resolves the binding; the proxies read it from the Service).
+ */
+export function withWaypointBinding(s: Pick<Scenario, 'namespaces'>, service: Service): Service {
+  const gateway = useWaypointOf(s, service);
+  if (gateway === undefined || service.labels[LABEL_USE_WAYPOINT] !== undefined) return service;
+  return { ...service, labels: { ...service.labels, [LABEL_USE_WAYPOINT]: gateway } };
 }

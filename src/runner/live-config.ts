@@ -3,7 +3,7 @@
 // "created" / "configured" / "unchanged"); delete removes, and a name that is not there is an
 // error that changes nothing. Each call is all or nothing. A waypoint Gateway brings its pod
 // (src/mesh/waypoint-pod.ts) and takes it away when deleted.
-import type { AuthorizationPolicyDoc, GatewayDoc, HttpRouteDoc, Scenario, Workload } from '../mesh/model';
+import type { AuthorizationPolicyDoc, GatewayDoc, HttpRouteDoc, Labels, Scenario, Workload } from '../mesh/model';
 import { LABEL_GATEWAY_NAME, WAYPOINT_GATEWAY_CLASS } from '../mesh/model';
 import { HTTPROUTE_KIND, LIVE_KINDS, Manifest } from '../mesh/manifests';
 import { POLICY_KIND } from '../mesh/read-policies';
@@ -84,21 +84,21 @@ export class LiveConfig {
     const i = this.current.services.findIndex((x) => x.namespace === namespace && x.name === name);
     if (i < 0) throw new NotFound(`services "${name}" not found in namespace ${namespace}`);
     const service = this.current.services[i];
-    const labels: Record<string, string> = { ...service.labels };
-    for (const [key, value] of Object.entries(changes)) {
-      if (value === null) delete labels[key];
-      else {
-        if (labels[key] !== undefined && labels[key] !== value && !overwrite) {
-          throw new Conflict(`'${key}' already has a value (${labels[key]}), and --overwrite is false`);
-        }
-        labels[key] = value;
-      }
-    }
-    const unchanged = JSON.stringify(labels) === JSON.stringify(service.labels);
-    const removedOnly = Object.values(changes).every((v) => v === null);
+    const labels = relabel(service.labels, changes, overwrite);
     const services = this.current.services.map((x, j) => (j === i ? { ...x, labels } : x));
     this.set({ ...this.current, services });
-    return { line: `service/${name} ${unchanged ? 'not labeled' : removedOnly ? 'unlabeled' : 'labeled'}`, outcome: unchanged ? 'unchanged' : 'configured' };
+    return labelResult(`service/${name}`, service.labels, labels, changes);
+  }
+
+  /** kubectl label on a Namespace: istio.io/use-waypoint there binds every Service in it that names none. */
+  labelNamespace(name: string, changes: Readonly<Record<string, string | null>>, overwrite: boolean): ApplyResult {
+    if (!namespacesOf(this.current).includes(name)) throw new NotFound(`namespaces "${name}" not found`);
+    const list = this.current.namespaces ?? [];
+    const before = list.find((n) => n.name === name)?.labels ?? {};
+    const labels = relabel(before, changes, overwrite);
+    const namespaces = [...list.filter((n) => n.name !== name), ...(Object.keys(labels).length > 0 ? [{ name, labels }] : [])];
+    this.set({ ...this.current, namespaces });
+    return labelResult(`namespace/${name}`, before, labels, changes);
   }
 
   delete(manifests: readonly Manifest[]): ApplyResult[] {
@@ -148,4 +148,34 @@ function isWaypointGateway(g: GatewayDoc): boolean {
 /** The pod of a waypoint Gateway: the one in its namespace labelled with its name. */
 export function waypointPodOf(s: Scenario, g: GatewayDoc): Workload | undefined {
   return s.workloads.find((w) => w.app.kind === WAYPOINT_APP && w.namespace === g.metadata.namespace && w.labels[LABEL_GATEWAY_NAME] === g.metadata.name);
+}
+
+/** The namespaces a mesh has: those of its pods and services, default and istio-system. */
+export function namespacesOf(s: Scenario): string[] {
+  return [...new Set([...s.workloads.map((w) => w.namespace), ...s.services.map((x) => x.namespace), 'default', 'istio-system'])].sort();
+}
+
+/**
+ * Labels after kubectl label's changes: each key to its new value, or null to remove it. A key
+ * that has another value changes only with `overwrite`, as kubectl asks.
+ */
+function relabel(current: Labels, changes: Readonly<Record<string, string | null>>, overwrite: boolean): Labels {
+  const labels: Record<string, string> = { ...current };
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === null) delete labels[key];
+    else {
+      if (labels[key] !== undefined && labels[key] !== value && !overwrite) {
+        throw new Conflict(`'${key}' already has a value (${labels[key]}), and --overwrite is false`);
+      }
+      labels[key] = value;
+    }
+  }
+  return labels;
+}
+
+/** kubectl's line: labeled, unlabeled, or not labeled when nothing changed. */
+function labelResult(what: string, before: Labels, after: Labels, changes: Readonly<Record<string, string | null>>): ApplyResult {
+  const unchanged = JSON.stringify(after) === JSON.stringify(before);
+  const removedOnly = Object.values(changes).every((v) => v === null);
+  return { line: `${what} ${unchanged ? 'not labeled' : removedOnly ? 'unlabeled' : 'labeled'}`, outcome: unchanged ? 'unchanged' : 'configured' };
 }

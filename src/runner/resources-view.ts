@@ -2,6 +2,7 @@
 // server answers rows and whole objects; the command prints them as a table, yaml or json.
 import type { Scenario } from '../mesh/model';
 import { WAYPOINT_GATEWAY_CLASS } from '../mesh/model';
+import { namespacesOf } from './live-config';
 
 export type ResourceKind = 'pods' | 'services' | 'authorizationpolicies' | 'httproutes' | 'gateways' | 'namespaces' | 'nodes';
 
@@ -129,13 +130,15 @@ export function listResources(s: Scenario, kind: ResourceKind, namespace: string
           };
         });
     case 'namespaces': {
-      const names = [...new Set([...s.workloads.map((w) => w.namespace), ...s.services.map((x) => x.namespace), 'default', 'istio-system'])].sort();
       // Namespaces are cluster-wide: -n does not filter them, as with kubectl.
-      return names.map((n) => ({
-        namespace: '',
-        cells: { NAME: n, STATUS: 'Active' },
-        object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: n }, status: { phase: 'Active' } },
-      }));
+      return namespacesOf(s).map((n) => {
+        const labels = s.namespaces?.find((x) => x.name === n)?.labels;
+        return {
+          namespace: '',
+          cells: { NAME: n, STATUS: 'Active' },
+          object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: n, ...(labels ? { labels } : {}) }, status: { phase: 'Active' } },
+        };
+      });
     }
     case 'nodes':
       // kind's control-plane node is named <cluster>-control-plane and carries that role.

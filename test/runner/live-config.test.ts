@@ -2,7 +2,8 @@
 // kubectl's created/configured/unchanged/deleted, and a waypoint Gateway that brings its pod
 // (named, placed and addressed as Istio's controller and the scheduler would) and takes it away.
 import t from 'tap';
-import { LiveConfig, NotFound, waypointPodOf } from '../../src/runner/live-config';
+import { Conflict, LiveConfig, NotFound, waypointPodOf } from '../../src/runner/live-config';
+import { MeshState, useWaypointOf, withWaypointBinding } from '../../src/mesh/state';
 import { readManifests } from '../../src/mesh/manifests';
 import { NoAddress, waypointPodFor } from '../../src/mesh/waypoint-pod';
 import type { GatewayDoc, Scenario } from '../../src/mesh/model';
@@ -91,4 +92,27 @@ t.test('the pod goes to the node with the fewest pods, at a free address of its 
     workloads: Array.from({ length: 254 }, (_, i) => ({ ...first, name: `p${i}`, node: 'kind-control-plane', ip: `10.244.1.${i + 1}` })),
   };
   t.throws(() => waypointPodFor(gw, { ...full, nodes: [full.nodes[0]] }), NoAddress);
+});
+
+t.test('label namespace: istio.io/use-waypoint binds the Services that name no waypoint themselves', async (t) => {
+  const live = new LiveConfig(load(BASE));
+  live.apply(manifests(gateway('waypoint')));
+  const echo = () => live.scenario.services.find((s) => s.name === 'echo')!;
+  t.equal(useWaypointOf(live.scenario, echo()), undefined);
+  t.same(live.labelNamespace('default', { 'istio.io/use-waypoint': 'waypoint' }, false), { line: 'namespace/default labeled', outcome: 'configured' });
+  t.equal(useWaypointOf(live.scenario, echo()), 'waypoint');
+  t.equal(new MeshState(live.scenario).waypointOf(echo())?.labels['gateway.networking.k8s.io/gateway-name'], 'waypoint');
+  t.same(withWaypointBinding(live.scenario, echo()).labels, { 'istio.io/use-waypoint': 'waypoint' }, 'istiod pushes the binding on the Service');
+  t.same(live.labelNamespace('default', { 'istio.io/use-waypoint': 'waypoint' }, false).line, 'namespace/default not labeled');
+  t.throws(
+    () => live.labelNamespace('default', { 'istio.io/use-waypoint': 'other' }, false),
+    new Conflict("'istio.io/use-waypoint' already has a value (waypoint), and --overwrite is false"),
+  );
+  // A Service's own label wins, none included.
+  live.labelService('default', 'echo', { 'istio.io/use-waypoint': 'none' }, false);
+  t.equal(new MeshState(live.scenario).waypointOf(echo()), undefined, 'none opts the Service out');
+  t.same(withWaypointBinding(live.scenario, echo()), echo());
+  t.same(live.labelNamespace('default', { 'istio.io/use-waypoint': null }, false).line, 'namespace/default unlabeled');
+  t.same(live.scenario.namespaces, [], 'no labels left, no entry kept');
+  t.throws(() => live.labelNamespace('nope', { a: 'b' }, false), new NotFound('namespaces "nope" not found'));
 });
