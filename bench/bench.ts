@@ -134,7 +134,8 @@ async function run(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
     const setup = { attackSeconds: sz.attackSeconds, warmupSeconds: sz.warmupSeconds, settleMs: sz.attackSettleMs, progress };
     results.hostile = await withMesh(cleanup, opts, false, (mesh) => runHostile({ mesh, ...setup }));
   }
-  if (has('push')) results.push = await withMesh(cleanup, opts, false, (mesh) => runPush({ mesh, pushes: sz.pushes, progress }));
+  // The push suite holds a mesh of its own (12 processes), as `hbone-sim up` does.
+  if (has('push')) results.push = await runPush({ block: opts.block, pushes: sz.pushes, progress });
   // The runner holds this mesh itself (--hold), as a user would, so its own memory is measured too.
   if (has('soak'))
     results.soak = await runSoak({

@@ -1,66 +1,192 @@
-// The push suite: how long a configuration change takes to reach every proxy. istiod is handed
-// a change (as the API server hands it an apply) that adds or removes an AuthorizationPolicy,
-// which every ztunnel and the waypoint take; the time is from istiod's push to the last proxy's
-// ACK, one change at a time.
-import type { AuthorizationPolicyDoc } from '../../src/mesh/model';
-import type { BenchMesh } from '../mesh';
+// The push suite: how long an apply takes to reach every proxy, on a mesh of 12 processes held
+// the way a user holds one (`hbone-sim up`): istiod, 4 ztunnels, 3 waypoints and 4 node agents.
+// Each change goes through the API server as `hbone-sim apply --wait` sends it (checked, stored,
+// handed to istiod, answered once every proxy ACKed), one at a time, adding or removing an
+// AuthorizationPolicy that every ztunnel and waypoint takes. Two times per change: the apply's
+// round trip (what the user waits for), and istiod's push to the last ACK (what it reports).
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawn, ChildProcess } from 'node:child_process';
+import { callApi } from '../../src/cli/api-client';
+import { ENV_HOME, readKubeconfig } from '../../src/runner/kubeconfig';
+import type { ChangeAnswer } from '../../src/runner/api-server';
 import { percentile } from '../load';
+
+const CLI = path.resolve(__dirname, '..', '..', 'src', 'cli', 'main.js');
+const READY_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 15_000;
+const NODES = 4;
+const WAYPOINTS = 3;
+const MESH_NAME = 'bench-push';
 
 export interface PushResult {
   readonly pushes: number;
   /** Proxies that answered each push (ztunnels and waypoints), and the mesh's processes. */
   readonly proxies: number;
   readonly processes: number;
+  /** istiod's push to the last proxy's ACK. */
   readonly p50Ms: number;
   readonly p90Ms: number;
   readonly maxMs: number;
+  /** The apply's round trip through the API server, answered once every proxy ACKed (--wait). */
+  readonly applyP50Ms: number;
+  readonly applyP90Ms: number;
+  readonly applyMaxMs: number;
   readonly nacks: number;
   readonly timedOut: number;
 }
 
 export interface PushSetup {
-  readonly mesh: BenchMesh;
+  /** Address block: the mesh's 10.<n>, served at 127.<n>. */
+  readonly block: number;
   readonly pushes: number;
   readonly progress: (line: string) => void;
 }
 
+/** 4 nodes with an http-echo pod each (so 4 node agents), 3 waypoints each bound to one Service. */
+export function pushScenario(n: number): string {
+  const lines = [`# hbone-sim bench push mesh (bench/suites/push.ts), block 10.${n}`, `name: ${MESH_NAME}`, 'nodes:'];
+  for (let i = 0; i < NODES; i++) lines.push(`  - { name: node-${i}, ip: 10.${n}.0.${i + 1} }`);
+  lines.push('workloads:');
+  for (let i = 0; i < NODES; i++) {
+    lines.push(
+      `  - { name: echo-${i}, namespace: bench, serviceAccount: echo, node: node-${i}, ip: 10.${n}.${i + 1}.1, labels: { app: echo-${i} }, run: { app: http-echo, port: 8080 } }`,
+    );
+  }
+  for (let i = 0; i < WAYPOINTS; i++) {
+    lines.push(
+      `  - { name: waypoint-${i}, namespace: bench, serviceAccount: waypoint-${i}, node: node-${i}, ip: 10.${n}.${i + 1}.9, labels: { gateway.networking.k8s.io/gateway-name: waypoint-${i} }, run: { app: waypoint } }`,
+    );
+  }
+  lines.push('services:');
+  for (let i = 0; i < NODES; i++) {
+    const bound = i < WAYPOINTS ? `, labels: { istio.io/use-waypoint: waypoint-${i} }` : '';
+    lines.push(
+      `  - { name: echo-${i}, namespace: bench, vip: 10.${n}.8.${i + 1}${bound}, selector: { app: echo-${i} }, ports: [ { name: http, port: 8080 } ] }`,
+    );
+  }
+  lines.push('gateways:');
+  for (let i = 0; i < WAYPOINTS; i++) {
+    lines.push(
+      `  - { apiVersion: gateway.networking.k8s.io/v1, kind: Gateway, metadata: { name: waypoint-${i}, namespace: bench }, spec: { gatewayClassName: istio-waypoint } }`,
+    );
+  }
+  return lines.join('\n') + '\n';
+}
+
 /** A policy that denies nothing anyone sends: the change is real, the traffic unaffected. */
-function policy(i: number): AuthorizationPolicyDoc {
-  return {
-    apiVersion: 'security.istio.io/v1',
-    kind: 'AuthorizationPolicy',
-    metadata: { name: `bench-push-${i}`, namespace: 'default' },
-    spec: { action: 'DENY', rules: [{ to: [{ operation: { paths: [`/bench-push-${i}`] } }] }] },
-    origin: 'bench/suites/push.ts',
-  };
+function policy(i: number): string {
+  return `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: bench-push-${i}, namespace: bench }
+spec:
+  action: DENY
+  rules: [ { to: [ { operation: { paths: ["/bench-push-${i}"] } } ] } ]
+`;
 }
 
 export async function runPush(setup: PushSetup): Promise<PushResult> {
-  const { mesh } = setup;
-  const times: number[] = [];
-  let nacks = 0;
-  let timedOut = 0;
-  let proxies = 0;
-  for (let i = 0; i < setup.pushes; i++) {
-    // Every other push adds a policy, the next removes it again.
-    const policies = i % 2 === 0 ? [...mesh.scenario.policies, policy(i)] : mesh.scenario.policies;
-    const synced = await mesh.pushConfig({ ...mesh.scenario, policies });
-    times.push(synced.ms);
-    nacks += synced.nacked.length;
-    if (synced.timedOut) timedOut++;
-    proxies = synced.acked.length + synced.nacked.length;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hbone-bench-push-'));
+  const file = path.join(dir, `${MESH_NAME}.yaml`);
+  fs.writeFileSync(file, pushScenario(setup.block));
+  const home = path.join(dir, 'home');
+  const runner = await startRunner(file, path.join(dir, 'ca'), home);
+  const savedHome = process.env[ENV_HOME];
+  try {
+    process.env[ENV_HOME] = home;
+    const access = readKubeconfig(MESH_NAME);
+    const processes = Number(/mesh ready in \d+ ms: (\d+) processes/.exec(runner.output)?.[1] ?? NaN);
+    const pushMs: number[] = [];
+    const applyMs: number[] = [];
+    let nacks = 0;
+    let timedOut = 0;
+    let proxies = 0;
+    for (let i = 0; i < setup.pushes; i++) {
+      // Every other change adds a policy, the next deletes it again.
+      const verb = i % 2 === 0 ? '/apply' : '/delete';
+      const text = policy(i - (i % 2));
+      const started = performance.now();
+      const answer = await callApi<ChangeAnswer>(access, 'POST', verb, { files: [{ file: 'bench-push.yaml', text }], wait: true });
+      applyMs.push(performance.now() - started);
+      const synced = answer.synced;
+      if (!synced) throw new Error(`the API server answered ${verb} without waiting for the proxies: ${answer.lines.join('; ')}`);
+      pushMs.push(synced.ms);
+      nacks += synced.nacked.length;
+      if (synced.timedOut) timedOut++;
+      proxies = synced.acked + synced.nacked.length;
+    }
+    const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+    const push = sorted(pushMs);
+    const apply = sorted(applyMs);
+    const result: PushResult = {
+      pushes: push.length,
+      proxies,
+      processes,
+      p50Ms: percentile(push, 50),
+      p90Ms: percentile(push, 90),
+      maxMs: push[push.length - 1] ?? NaN,
+      applyP50Ms: percentile(apply, 50),
+      applyP90Ms: percentile(apply, 90),
+      applyMaxMs: apply[apply.length - 1] ?? NaN,
+      nacks,
+      timedOut,
+    };
+    setup.progress(
+      `  push: ${result.pushes} applies to ${proxies} proxies (${processes} processes): apply to all ACKed p50 ${result.applyP50Ms.toFixed(1)} max ${result.applyMaxMs.toFixed(1)} ms; push to last ACK p50 ${result.p50Ms.toFixed(1)} max ${result.maxMs.toFixed(1)} ms`,
+    );
+    return result;
+  } finally {
+    if (savedHome === undefined) delete process.env[ENV_HOME];
+    else process.env[ENV_HOME] = savedHome;
+    await stopRunner(runner.child);
+    fs.rmSync(dir, { recursive: true, force: true });
   }
-  const sorted = [...times].sort((a, b) => a - b);
-  const result: PushResult = {
-    pushes: times.length,
-    proxies,
-    processes: mesh.processCount,
-    p50Ms: percentile(sorted, 50),
-    p90Ms: percentile(sorted, 90),
-    maxMs: sorted[sorted.length - 1] ?? NaN,
-    nacks,
-    timedOut,
-  };
-  setup.progress(`  push: ${result.pushes} changes to ${proxies} proxies, p50 ${result.p50Ms.toFixed(1)} max ${result.maxMs.toFixed(1)} ms`);
-  return result;
+}
+
+/** `hbone-sim up <file>`; resolves once the mesh is held and its kubeconfig written. */
+function startRunner(file: string, caDir: string, home: string): Promise<{ child: ChildProcess; output: string }> {
+  const child = spawn(process.execPath, [CLI, 'up', file, '--ca-dir', caDir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, HBONE_LOG: 'warn', NODE_OPTIONS: '', [ENV_HOME]: home },
+    detached: true,
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`the mesh was not up after ${READY_TIMEOUT_MS} ms:\n${out.slice(-2000)}`)), READY_TIMEOUT_MS);
+    // Read to the end, whatever it says: a pipe nobody reads would stall the runner.
+    const onData = (d: Buffer) => {
+      if (out.length < 64 * 1024) out += d.toString();
+      if (/The mesh stays up/.test(out)) {
+        clearTimeout(timer);
+        resolve({ child, output: out });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (d: Buffer) => {
+      if (out.length < 64 * 1024) out += d.toString();
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`the runner exited (${signal ?? code}) before the mesh was up:\n${out.slice(-2000)}`));
+    });
+  });
+}
+
+function stopRunner(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }, STOP_TIMEOUT_MS);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGINT');
+  });
 }
