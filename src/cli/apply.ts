@@ -1,7 +1,7 @@
 // `hbone-sim apply -f <file|dir|->` and `hbone-sim delete -f …`: change the running mesh's
 // configuration as kubectl would, all or nothing; --wait returns once every proxy has answered.
-import type { ChangeAnswer } from '../runner/api-server';
-import { requireString } from './args';
+import type { ChangeAnswer, ChangeRequest } from '../runner/api-server';
+import { requireString, stringFlag } from './args';
 import type { Command } from './command';
 import { ApiError, MESH_FLAG, callApi, meshAccess } from './api-client';
 import { readManifestFiles } from './manifest-files';
@@ -11,14 +11,18 @@ function changeCommand(verb: 'apply' | 'delete', summary: string): Command {
     name: verb,
     summary,
     description: [
-      `${verb === 'apply' ? 'Creates or replaces' : 'Deletes'} AuthorizationPolicies and HTTPRoutes in the running mesh (see \`hbone-sim up\`).`,
+      `${verb === 'apply' ? 'Creates or replaces' : 'Deletes'} AuthorizationPolicies, HTTPRoutes and Gateways in the running mesh (see \`hbone-sim up\`).`,
       'Every document of every file is checked first (errors name file:line: field); then all of them',
       'change or none does. istiod pushes the new version to every ztunnel and waypoint; with --wait the',
-      'command returns once each has ACKed it (or NACKed it: then it says which and why).',
+      'command returns once each has ACKed it (or NACKed it: then it says which and why). As kubectl:',
+      "`---` separates documents, a kind: List holds several, an object with no namespace goes to -n's",
+      "(default), and what `kubectl get -o yaml` adds (status, uid, managedFields...) is ignored. A kind",
+      'hbone-sim does not model is said and skipped.',
     ].join('\n'),
     flags: {
       filename: { kind: 'string', short: 'f', value: 'file|dir|-', required: true, help: 'the manifests: a file, a directory of .yaml files, or - for stdin' },
       wait: { kind: 'boolean', help: 'return once every proxy has ACKed the change, and say how long that took' },
+      namespace: { kind: 'string', short: 'n', value: 'ns', help: 'the namespace of objects that name none (default: default); objects may name no other' },
       mesh: MESH_FLAG,
     },
     run: async ({ flags }) => {
@@ -26,7 +30,8 @@ function changeCommand(verb: 'apply' | 'delete', summary: string): Command {
       const access = meshAccess(flags);
       let answer: ChangeAnswer;
       try {
-        answer = await callApi<ChangeAnswer>(access, 'POST', `/${verb}`, { files, wait: flags.wait === true });
+        const request: ChangeRequest = { files, wait: flags.wait === true, namespace: stringFlag(flags, 'namespace') };
+        answer = await callApi<ChangeAnswer>(access, 'POST', `/${verb}`, request);
       } catch (err) {
         if (!(err instanceof ApiError)) throw err;
         process.stderr.write(`${err.message}\n`);

@@ -1,7 +1,12 @@
 // Manifests as `kubectl apply -f` reads them: a stream of YAML documents (`---`), each a
-// Kubernetes object with apiVersion, kind and metadata. Each is checked by the same reader
-// the scenario loader uses, so a problem names file:line: field alike; nothing is applied
-// unless every document of every file is sound.
+// Kubernetes object with apiVersion, kind and metadata, or a `kind: List` of them. Each object
+// is checked by the same reader the scenario loader uses, so a problem names file:line: field
+// alike; nothing is applied unless every document of every file is sound. As kubectl: an object
+// without a namespace goes to the default one (`-n`), and what `kubectl get -o yaml` adds
+// (status, uid, resourceVersion, managedFields...) is accepted and ignored. A kind hbone-sim
+// does not model is reported and skipped, never guessed at.
+import { isMap, isScalar, isSeq, Pair, Scalar, YAMLMap } from 'yaml';
+import type { Node as YamlNode } from 'yaml';
 import type { AuthorizationPolicyDoc, GatewayDoc, HttpRouteDoc } from './model';
 import { Field, Problems, Source, lineOf } from './yaml-fields';
 import { parseYaml } from './yaml-document';
@@ -17,11 +22,31 @@ export const LIVE_KINDS: Readonly<Record<string, string>> = {
   [HTTPROUTE_KIND]: 'httproute.gateway.networking.k8s.io',
   [GATEWAY_KIND]: 'gateway.gateway.networking.k8s.io',
 };
+/** The API group of each kind taken: the same kind in another group (Istio's own Gateway) is another kind. */
+const GROUPS: Readonly<Record<string, string>> = {
+  [POLICY_KIND]: 'security.istio.io',
+  [HTTPROUTE_KIND]: 'gateway.networking.k8s.io',
+  [GATEWAY_KIND]: 'gateway.networking.k8s.io',
+};
+/** kubectl's default namespace. */
+export const DEFAULT_NAMESPACE = 'default';
+const LIST_KIND = 'List';
+/** What the API server fills in and `kubectl get -o yaml` prints: never the user's to set. */
+const SERVER_METADATA = ['uid', 'resourceVersion', 'creationTimestamp', 'generation', 'managedFields', 'selfLink', 'deletionTimestamp'] as const;
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 export type Manifest =
   | { readonly kind: typeof POLICY_KIND; readonly doc: AuthorizationPolicyDoc }
   | { readonly kind: typeof HTTPROUTE_KIND; readonly doc: HttpRouteDoc }
   | { readonly kind: typeof GATEWAY_KIND; readonly doc: GatewayDoc };
+
+/** An object of a kind hbone-sim does not model: said, and left alone. */
+export interface SkippedObject {
+  readonly kind: string;
+  readonly name: string;
+  /** file:line */
+  readonly origin: string;
+}
 
 export interface ManifestFile {
   /** How messages name it: a path, or `-` for stdin. */
@@ -29,47 +54,121 @@ export interface ManifestFile {
   readonly text: string;
 }
 
-/** Every document of every file, checked; throws a ScenarioError listing all problems. */
-export function readManifests(files: readonly ManifestFile[]): Manifest[] {
-  const found: Manifest[] = [];
+export interface ManifestOptions {
+  /** `-n`: where objects without a namespace go, and the only namespace an object may name. */
+  readonly namespace?: string;
+}
+
+export interface ManifestSet {
+  readonly manifests: readonly Manifest[];
+  readonly skipped: readonly SkippedObject[];
+}
+
+/** kubectl's line for a skipped object: configmap/ratings-config skipped: ... */
+export function skippedLine(s: SkippedObject): string {
+  return `${s.kind.toLowerCase()}/${s.name} skipped: hbone-sim does not model ${s.kind} (${s.origin})`;
+}
+
+/** Every object of every file, checked; throws a ScenarioError listing all problems. */
+export function readManifests(files: readonly ManifestFile[], options: ManifestOptions = {}): ManifestSet {
+  const manifests: Manifest[] = [];
+  const skipped: SkippedObject[] = [];
   const problems: ScenarioProblem[] = [];
   for (const f of files) {
     const p = new Problems(f.file);
-    found.push(...readFile(f, p));
+    readFile(f, p, options, manifests, skipped);
     problems.push(...p.list);
   }
   if (problems.length > 0) throw new ScenarioError(problems);
-  return found;
+  return { manifests, skipped };
 }
 
-function readFile(f: ManifestFile, problems: Problems): Manifest[] {
+function readFile(f: ManifestFile, problems: Problems, options: ManifestOptions, out: Manifest[], skipped: SkippedObject[]): void {
   const yaml = parseYaml(f.text, { multiDocument: true });
   if (!yaml.ok) {
     for (const p of yaml.problems) problems.add({ path: '', line: yaml.lines.linePos(p.offset).line }, p.message);
-    return [];
+    return;
   }
   const { docs, lines, aliases } = yaml.parsed;
   const source: Source = { lines, aliases, problems };
-  const out: Manifest[] = [];
   docs.forEach((d, i) => {
-    const root = new Field(source, d.contents, docs.length > 1 ? `[${i}]` : '', lineOf(source, d.contents, 1));
+    const prefix = docs.length > 1 ? `[${i}]` : '';
+    const root = new Field(source, d.contents, prefix, lineOf(source, d.contents, 1));
     if (root.describe() === 'empty') return; // a stray `---`, as kubectl skips it
-    const kind = root.find('kind')?.node;
-    const kindText = kind && 'value' in kind ? String(kind.value) : undefined;
-    if (kindText === POLICY_KIND) {
-      const e = readPolicy(root, f.file);
-      if (e?.exact) out.push({ kind: POLICY_KIND, doc: e.value as AuthorizationPolicyDoc });
-    } else if (kindText === HTTPROUTE_KIND) {
-      const e = readHttpRoute(root, f.file);
-      if (e?.exact) out.push({ kind: HTTPROUTE_KIND, doc: e.value as HttpRouteDoc });
-    } else if (kindText === GATEWAY_KIND) {
-      const e = readGateway(root, f.file);
-      if (e?.exact) out.push({ kind: GATEWAY_KIND, doc: e.value as GatewayDoc });
-    } else if (kindText === undefined) {
-      root.problem('a manifest needs apiVersion, kind and metadata');
-    } else {
-      root.problem(`kind ${kindText} cannot be applied to a running mesh (it takes ${Object.keys(LIVE_KINDS).join(', ')}); put it in the scenario file`);
-    }
+    if (textOf(root.find('kind')?.node) !== LIST_KIND) return readObject(root, f.file, options, out, skipped);
+    // kind: List (what `kubectl get -o yaml` prints for several objects): each item is an object.
+    const items = root.find('items');
+    if (!items || !isSeq(items.node)) return void root.problem('a List needs items: [ <objects> ]');
+    items.node.items.forEach((node, j) => {
+      const item = new Field(source, node as YamlNode, `${prefix ? `${prefix}.` : ''}items[${j}]`, lineOf(source, node as YamlNode, items.line));
+      readObject(item, f.file, options, out, skipped);
+    });
   });
-  return out;
+}
+
+function readObject(root: Field, file: string, options: ManifestOptions, out: Manifest[], skipped: SkippedObject[]): void {
+  const kind = textOf(root.find('kind')?.node);
+  if (kind === undefined) return void root.problem('a manifest needs apiVersion, kind and metadata');
+  const apiVersion = textOf(root.find('apiVersion')?.node);
+  const group = apiVersion?.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '';
+  if (!(kind in LIVE_KINDS) || (apiVersion !== undefined && group !== GROUPS[kind])) {
+    const shown = kind in LIVE_KINDS && group ? `${kind}.${group}` : kind;
+    skipped.push({ kind: shown, name: textOf(root.find('metadata.name')?.node) ?? '(no name)', origin: `${file}:${root.line}` });
+    return;
+  }
+  if (isMap(root.node)) {
+    withoutServerFields(root.node);
+    if (!inNamespace(root, options)) return;
+  }
+  if (kind === POLICY_KIND) {
+    const e = readPolicy(root, file);
+    if (e?.exact) out.push({ kind: POLICY_KIND, doc: e.value as AuthorizationPolicyDoc });
+  } else if (kind === HTTPROUTE_KIND) {
+    const e = readHttpRoute(root, file);
+    if (e?.exact) out.push({ kind: HTTPROUTE_KIND, doc: e.value as HttpRouteDoc });
+  } else {
+    const e = readGateway(root, file);
+    if (e?.exact) out.push({ kind: GATEWAY_KIND, doc: e.value as GatewayDoc });
+  }
+}
+
+/** Drops what the API server writes into an object it returns (kubectl get -o yaml). */
+function withoutServerFields(object: YAMLMap): void {
+  object.delete('status');
+  const meta = object.get('metadata', true);
+  if (!isMap(meta)) return;
+  for (const k of SERVER_METADATA) meta.delete(k);
+  const annotations = meta.get('annotations', true);
+  if (isMap(annotations)) {
+    annotations.delete(LAST_APPLIED);
+    if (annotations.items.length === 0) meta.delete('annotations');
+  }
+}
+
+/**
+ * kubectl's namespace rules: an object that names none goes to -n (default: default); one that
+ * names another than an explicit -n is refused, as kubectl refuses it. False on a problem.
+ */
+function inNamespace(root: Field, options: ManifestOptions): boolean {
+  const meta = (root.node as YAMLMap).get('metadata', true);
+  if (!isMap(meta)) return true; // the reader says what is wrong with it
+  const written = textOf(meta.get('namespace', true) as YamlNode | undefined);
+  if (written === undefined) {
+    // Scalars, as the parser makes them: the readers take only plain words as field names.
+    meta.add(new Pair(new Scalar('namespace'), new Scalar(options.namespace ?? DEFAULT_NAMESPACE)));
+    return true;
+  }
+  if (options.namespace !== undefined && written !== options.namespace) {
+    root
+      .find('metadata.namespace')!
+      .problem(
+        `the namespace from the provided object "${written}" does not match the namespace "${options.namespace}". You must pass '--namespace=${written}' to perform this operation.`,
+      );
+    return false;
+  }
+  return true;
+}
+
+function textOf(node: YamlNode | null | undefined): string | undefined {
+  return isScalar(node) && node.value !== null && typeof node.value !== 'object' ? String(node.value) : undefined;
 }

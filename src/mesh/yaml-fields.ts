@@ -186,7 +186,7 @@ export class Field {
       node = resolved(this.source, next as YamlNode);
       line = lineOf(this.source, next as YamlNode, line);
     }
-    const path = subPath.startsWith('(') ? this.path : subPath.startsWith('[') ? this.path + subPath : `${this.path}.${subPath}`;
+    const path = subPath.startsWith('(') ? this.path : subPath.startsWith('[') || !this.path ? this.path + subPath : `${this.path}.${subPath}`;
     return this.source.problems.add({ path, line }, message);
   }
 

@@ -6,7 +6,7 @@ import * as https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ADMIN_GROUP, ClusterCredentials } from '../identity/cluster-ca';
-import { readManifests, ManifestFile } from '../mesh/manifests';
+import { readManifests, ManifestFile, skippedLine } from '../mesh/manifests';
 import { ScenarioError } from '../mesh/scenario-error';
 import { MAX_SCENARIO_BYTES } from '../mesh/limits';
 import { PORT_ADMIN, PORT_ISTIOD_MONITORING } from '../mesh/ports';
@@ -31,6 +31,8 @@ export const API_HOST = '127.0.0.1';
 export interface ChangeRequest {
   readonly files: readonly ManifestFile[];
   readonly wait?: boolean;
+  /** `-n`: the namespace of objects that name none, and the only one they may name. */
+  readonly namespace?: string;
 }
 
 export interface LabelRequest {
@@ -182,11 +184,12 @@ export class ApiServer {
   private async change(verb: 'apply' | 'delete', body: ChangeRequest): Promise<ChangeAnswer> {
     if (!Array.isArray(body?.files) || body.files.some((f) => typeof f?.file !== 'string' || typeof f?.text !== 'string'))
       throw new BadRequest('expected { files: [{ file, text }] }');
-    const manifests = readManifests(body.files);
-    if (manifests.length === 0) throw new BadRequest('no objects passed to ' + verb);
+    if (body.namespace !== undefined && typeof body.namespace !== 'string') throw new BadRequest('namespace must be a string');
+    const { manifests, skipped } = readManifests(body.files, { namespace: body.namespace });
+    if (manifests.length === 0 && skipped.length === 0) throw new BadRequest('no objects passed to ' + verb);
     const before = this.config.scenario;
-    const results = verb === 'apply' ? this.config.apply(manifests) : this.config.delete(manifests);
-    const lines = results.map((r) => r.line);
+    const results = manifests.length === 0 ? [] : verb === 'apply' ? this.config.apply(manifests) : this.config.delete(manifests);
+    const lines = [...results.map((r) => r.line), ...skipped.map(skippedLine)];
     if (results.every((r) => r.outcome === 'unchanged')) return { lines };
     const after = this.config.scenario;
     // A new waypoint is up before any proxy hears of it; a deleted one stops once they have.

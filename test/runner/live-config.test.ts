@@ -18,7 +18,7 @@ ${extra}spec:
   gatewayClassName: istio-waypoint
   listeners: [ { name: mesh, port: 15008, protocol: HBONE } ]
 `;
-const manifests = (text: string) => readManifests([{ file: 'm.yaml', text }]);
+const manifests = (text: string) => readManifests([{ file: 'm.yaml', text }]).manifests;
 
 t.test('a waypoint Gateway brings its pod and takes it away', async (t) => {
   const persisted: Scenario[] = [];
