@@ -16,7 +16,7 @@ function changeCommand(verb: 'apply' | 'delete', summary: string): Command {
       'change or none does. istiod pushes the new version to every ztunnel and waypoint; with --wait the',
       'command returns once each has ACKed it (or NACKed it: then it says which and why). As kubectl:',
       "`---` separates documents, a kind: List holds several, an object with no namespace goes to -n's",
-      "(default), and what `kubectl get -o yaml` adds (status, uid, managedFields...) is ignored. A kind",
+      '(default), and what `kubectl get -o yaml` adds (status, uid, managedFields...) is ignored. A kind',
       'hbone-sim does not model is said and skipped.',
     ].join('\n'),
     flags: {
