@@ -1,4 +1,6 @@
-// `hbone-sim waypoint --scenario <s> --pod <waypoint pod>`: one waypoint (src/waypoint) as a process.
+// `hbone-sim waypoint --scenario <s> --pod <waypoint pod>`: one waypoint (src/waypoint) as a
+// process, as the runner starts it. `hbone-sim waypoint apply|list|delete|generate` is istioctl
+// waypoint against the running mesh (waypoint-admin.ts).
 import { loadScenario } from '../mesh/load';
 import { defaultCaDir } from '../identity/ca-store';
 import { startWaypoint } from '../waypoint/start';
@@ -7,19 +9,40 @@ import { requireString, stringFlag, UsageError } from './args';
 import { Command, KEEPS_RUNNING, CA_DIR_FLAG, ISTIOD_FLAG, LIVE_CONFIG_FLAG, scenarioFlag } from './command';
 import { readLiveConfig } from '../mesh/control-plane';
 import { istiodLink } from './istiod-link';
+import { MESH_FLAG } from './api-client';
+import { WAYPOINT_VERBS, waypointAdmin } from './waypoint-admin';
 
 export const waypointCommand: Command = {
   name: 'waypoint',
-  summary: 'one waypoint (the runner starts these)',
-  description: "Runs one waypoint pod: HBONE on :15008, Envoy's stages, /config_dump on :15000, metrics on :15020.",
+  summary: 'istioctl waypoint apply|list|delete|generate against the running mesh; with --pod, one waypoint process (the runner starts these)',
+  description: [
+    'waypoint apply [-n NS] [--name N] [--for service|workload|all|none] [--enroll-namespace] [--wait]: applies the',
+    'Gateway istioctl writes (class istio-waypoint), which deploys the waypoint; --enroll-namespace labels the namespace',
+    'istio.io/use-waypoint=N. waypoint list [-n NS|-A], waypoint delete [NAME...], waypoint generate (prints the Gateway).',
+    "With --scenario and --pod instead: runs one waypoint pod's process (HBONE on :15008, Envoy's stages,",
+    '/config_dump on :15000, metrics on :15020), as the runner does.',
+  ].join('\n'),
+  operands: { usage: '[apply|list|delete|generate] [NAME...]', min: 0, max: 20 },
   flags: {
-    scenario: scenarioFlag('waypoint'),
-    pod: { kind: 'string', value: 'waypoint pod', required: true, help: "the waypoint pod's name" },
+    namespace: { kind: 'string', short: 'n', value: 'ns', help: 'apply, list, delete: the namespace (default: default)' },
+    name: { kind: 'string', value: 'name', help: 'apply, generate: the waypoint (default: waypoint)' },
+    for: { kind: 'string', value: 'service|workload|all|none', help: 'apply, generate: the traffic it is for (istio.io/waypoint-for; default service)' },
+    'enroll-namespace': { kind: 'boolean', help: 'apply: label the namespace istio.io/use-waypoint=<name>' },
+    wait: { kind: 'boolean', help: 'apply: return once every proxy has ACKed it' },
+    'all-namespaces': { kind: 'boolean', short: 'A', help: 'list: every namespace' },
+    mesh: MESH_FLAG,
+    scenario: { ...scenarioFlag('waypoint'), required: false },
+    pod: { kind: 'string', value: 'waypoint pod', help: "the process: the waypoint pod's name" },
     'live-config': LIVE_CONFIG_FLAG,
     'ca-dir': CA_DIR_FLAG,
     istiod: ISTIOD_FLAG,
   },
-  run: async ({ flags }) => {
+  run: async ({ flags, operands }) => {
+    if (operands.length > 0) {
+      if (!(WAYPOINT_VERBS as readonly string[]).includes(operands[0]))
+        throw new UsageError(`unknown waypoint command ${JSON.stringify(operands[0])} (${WAYPOINT_VERBS.join(', ')})`);
+      return waypointAdmin(operands[0], operands.slice(1), flags);
+    }
     const file = loadScenario(requireString(flags, 'scenario', 'waypoint'));
     // A waypoint deployed for an applied Gateway has its pod in the live configuration only.
     const live = stringFlag(flags, 'live-config');
