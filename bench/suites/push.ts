@@ -7,15 +7,12 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawn, ChildProcess } from 'node:child_process';
 import { callApi } from '../../src/cli/api-client';
 import { ENV_HOME, readKubeconfig } from '../../src/runner/kubeconfig';
 import type { ChangeAnswer } from '../../src/runner/api-server';
 import { percentile } from '../load';
+import { startHeldRunner, stopHeldRunner } from '../held-runner';
 
-const CLI = path.resolve(__dirname, '..', '..', 'src', 'cli', 'main.js');
-const READY_TIMEOUT_MS = 30_000;
-const STOP_TIMEOUT_MS = 15_000;
 const NODES = 4;
 const WAYPOINTS = 3;
 const MESH_NAME = 'bench-push';
@@ -91,7 +88,7 @@ export async function runPush(setup: PushSetup): Promise<PushResult> {
   const file = path.join(dir, `${MESH_NAME}.yaml`);
   fs.writeFileSync(file, pushScenario(setup.block));
   const home = path.join(dir, 'home');
-  const runner = await startRunner(file, path.join(dir, 'ca'), home);
+  const runner = await startHeldRunner(['up', file, '--ca-dir', path.join(dir, 'ca')], { [ENV_HOME]: home });
   const savedHome = process.env[ENV_HOME];
   try {
     process.env[ENV_HOME] = home;
@@ -139,54 +136,7 @@ export async function runPush(setup: PushSetup): Promise<PushResult> {
   } finally {
     if (savedHome === undefined) delete process.env[ENV_HOME];
     else process.env[ENV_HOME] = savedHome;
-    await stopRunner(runner.child);
+    await stopHeldRunner(runner.child);
     fs.rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** `hbone-sim up <file>`; resolves once the mesh is held and its kubeconfig written. */
-function startRunner(file: string, caDir: string, home: string): Promise<{ child: ChildProcess; output: string }> {
-  const child = spawn(process.execPath, [CLI, 'up', file, '--ca-dir', caDir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, HBONE_LOG: 'warn', NODE_OPTIONS: '', [ENV_HOME]: home },
-    detached: true,
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`the mesh was not up after ${READY_TIMEOUT_MS} ms:\n${out.slice(-2000)}`)), READY_TIMEOUT_MS);
-    // Read to the end, whatever it says: a pipe nobody reads would stall the runner.
-    const onData = (d: Buffer) => {
-      if (out.length < 64 * 1024) out += d.toString();
-      if (/The mesh stays up/.test(out)) {
-        clearTimeout(timer);
-        resolve({ child, output: out });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (d: Buffer) => {
-      if (out.length < 64 * 1024) out += d.toString();
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`the runner exited (${signal ?? code}) before the mesh was up:\n${out.slice(-2000)}`));
-    });
-  });
-}
-
-function stopRunner(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }, STOP_TIMEOUT_MS);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGINT');
-  });
 }

@@ -7,17 +7,16 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawn, ChildProcess } from 'node:child_process';
 import autocannon from 'autocannon';
 import { benchAddresses, benchScenario } from '../mesh';
 import { childrenOf, commandLine, fdCount, sampleProcess } from '../proc';
 import { PAYLOAD_BYTES } from './requests';
+import { startHeldRunner, stopHeldRunner } from '../held-runner';
 import type { SoakProcess, SoakResult } from '../results';
 
 /** autocannon's result (its types are declared in bench/autocannon.d.ts). */
 type AutocannonResult = Parameters<Parameters<typeof autocannon>[1]>[1];
 
-const CLI = path.resolve(__dirname, '..', '..', 'src', 'cli', 'main.js');
 /** The runner's own name in the results. */
 export const RUNNER = 'runner';
 /** Enough connections to keep every process of the L7 path busy on 2 cores (maxrps uses 100). */
@@ -26,10 +25,7 @@ const CONNECTIONS = 32;
 export const RSS_GROWTH_LIMIT = 0.15;
 /** File descriptors a process may end with above its count after warm-up (sockets mid-close). */
 export const FD_SLACK = 4;
-const READY_TIMEOUT_MS = 30_000;
-const STOP_TIMEOUT_MS = 15_000;
 const MiB = 2 ** 20;
-const HOLD_READY_RE = /The mesh stays up/;
 
 export interface SoakSetup {
   readonly block: number;
@@ -59,58 +55,6 @@ function processes(runnerPid: number): Map<string, number> {
 
 function sampleAll(pids: ReadonlyMap<string, number>): Map<string, Sample> {
   return new Map([...pids].map(([name, pid]) => [name, { rssBytes: sampleProcess(pid).rssBytes, fds: fdCount(pid) }]));
-}
-
-/**
- * Starts the runner with --hold; resolves once it says the mesh stays up. One process per pod
- * (--pod-processes), as the other suites run them: each app's memory is judged on its own.
- */
-function startRunner(file: string, caDir: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [CLI, 'scenario', file, '--hold', '--pod-processes', '--ca-dir', caDir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, HBONE_LOG: 'warn', NODE_OPTIONS: '' },
-    detached: true,
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(
-      () => reject(new Error(`the runner was not holding the mesh after ${READY_TIMEOUT_MS} ms:\n${out.slice(-2000)}`)),
-      READY_TIMEOUT_MS,
-    );
-    // Read to the end, whatever it says: a pipe nobody reads would stall the runner.
-    child.stdout!.on('data', (d: Buffer) => {
-      if (out.length < 64 * 1024) out += d.toString();
-      if (HOLD_READY_RE.test(out)) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-    child.stderr!.on('data', (d: Buffer) => {
-      if (out.length < 64 * 1024) out += d.toString();
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`the runner exited (${signal ?? code}) before holding the mesh:\n${out.slice(-2000)}`));
-    });
-  });
-}
-
-function stopRunner(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }, STOP_TIMEOUT_MS);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGINT');
-  });
 }
 
 /**
@@ -146,7 +90,8 @@ export async function runSoak(s: SoakSetup): Promise<SoakResult> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hbone-bench-soak-'));
   const file = path.join(dir, 'bench.yaml');
   fs.writeFileSync(file, benchScenario(s.block));
-  const runner = await startRunner(file, path.join(dir, 'certs'));
+  // One process per pod (--pod-processes), as the other suites run them: each app's memory is judged on its own.
+  const { child: runner } = await startHeldRunner(['scenario', file, '--hold', '--pod-processes', '--ca-dir', path.join(dir, 'certs')]);
   try {
     const pids = processes(runner.pid!);
     const capture = benchAddresses(s.block).capture.httpL7;
@@ -201,7 +146,7 @@ export async function runSoak(s: SoakSetup): Promise<SoakResult> {
       flat: procs.every((p) => p.flat),
     };
   } finally {
-    await stopRunner(runner);
+    await stopHeldRunner(runner);
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

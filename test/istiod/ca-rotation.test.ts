@@ -13,42 +13,14 @@ import * as tls from 'node:tls';
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { tempScenario, runCli, CLI, REPO, processesMentioning } from '../runner/fixtures/cli';
+import { heldMeshScenario } from '../runner/fixtures/held-mesh';
 
 const SECRET_TTL_S = 4;
 /** Past the first certificates' expiry: two renewals of every certificate. */
 const RUN_MS = (SECRET_TTL_S + 1.5) * 1000;
 const STREAMS = 4;
 
-const SCENARIO = `name: rotation
-nodes:
-  - { name: node-a, ip: 10.112.0.1 }
-  - { name: node-b, ip: 10.112.0.2 }
-workloads:
-  - { name: sleep-7656cf8794-8tp9n, namespace: default, serviceAccount: sleep, node: node-a, ip: 10.112.1.1, labels: { app: sleep }, run: { app: sleep, port: 80 } }
-  - { name: echo-5d8f6c7b9-abcde, namespace: default, serviceAccount: echo, node: node-b, ip: 10.112.2.1, labels: { app: echo }, run: { app: http-echo, port: 8080 } }
-  - { name: tcp-echo-6f7d9c8b5-x2k4p, namespace: default, serviceAccount: tcp-echo, node: node-b, ip: 10.112.2.2, labels: { app: tcp-echo }, run: { app: echo, port: 9000 } }
-  - name: waypoint-7d9f8c6b5-xk2lp
-    workload: waypoint
-    namespace: default
-    serviceAccount: waypoint
-    node: node-b
-    ip: 10.112.2.9
-    labels: { gateway.networking.k8s.io/gateway-name: waypoint }
-    run: { app: waypoint, port: 15008 }
-services:
-  - { name: echo, namespace: default, vip: 10.112.8.1, labels: { istio.io/use-waypoint: waypoint }, selector: { app: echo }, ports: [ { name: http, port: 8080 } ] }
-  - { name: tcp-echo, namespace: default, vip: 10.112.8.2, selector: { app: tcp-echo }, ports: [ { name: tcp, port: 9000 } ] }
-gateways:
-  - apiVersion: gateway.networking.k8s.io/v1
-    kind: Gateway
-    metadata: { name: waypoint, namespace: default }
-    spec:
-      gatewayClassName: istio-waypoint
-      listeners: [ { name: mesh, port: 15008, protocol: HBONE } ]
-captures:
-  - { listen: 127.112.0.100:8080, source: sleep-7656cf8794-8tp9n, target: echo:8080 }
-  - { listen: 127.112.0.100:9000, source: sleep-7656cf8794-8tp9n, target: tcp-echo:9000 }
-`;
+const SCENARIO = heldMeshScenario('rotation', 112);
 
 /** Serial numbers of the leaf certificates a ztunnel holds, by identity (its config dump). */
 function leafSerials(dumpJson: string): Map<string, string> {

@@ -12,39 +12,11 @@ import * as http2 from 'node:http2';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { tempScenario, runCli, CLI, REPO, processesMentioning } from './fixtures/cli';
+import { heldMeshScenario } from './fixtures/held-mesh';
 import { makeClusterCredentials } from '../../src/identity/cluster-ca';
 import { readKubeconfig } from '../../src/runner/kubeconfig';
 
-const SCENARIO = `name: cp
-nodes:
-  - { name: node-a, ip: 10.109.0.1 }
-  - { name: node-b, ip: 10.109.0.2 }
-workloads:
-  - { name: sleep-7656cf8794-8tp9n, namespace: default, serviceAccount: sleep, node: node-a, ip: 10.109.1.1, labels: { app: sleep }, run: { app: sleep, port: 80 } }
-  - { name: echo-5d8f6c7b9-abcde, namespace: default, serviceAccount: echo, node: node-b, ip: 10.109.2.1, labels: { app: echo }, run: { app: http-echo, port: 8080 } }
-  - { name: tcp-echo-6f7d9c8b5-x2k4p, namespace: default, serviceAccount: tcp-echo, node: node-b, ip: 10.109.2.2, labels: { app: tcp-echo }, run: { app: echo, port: 9000 } }
-  - name: waypoint-7d9f8c6b5-xk2lp
-    workload: waypoint
-    namespace: default
-    serviceAccount: waypoint
-    node: node-b
-    ip: 10.109.2.9
-    labels: { gateway.networking.k8s.io/gateway-name: waypoint }
-    run: { app: waypoint, port: 15008 }
-services:
-  - { name: echo, namespace: default, vip: 10.109.8.1, labels: { istio.io/use-waypoint: waypoint }, selector: { app: echo }, ports: [ { name: http, port: 8080 } ] }
-  - { name: tcp-echo, namespace: default, vip: 10.109.8.2, selector: { app: tcp-echo }, ports: [ { name: tcp, port: 9000 } ] }
-gateways:
-  - apiVersion: gateway.networking.k8s.io/v1
-    kind: Gateway
-    metadata: { name: waypoint, namespace: default }
-    spec:
-      gatewayClassName: istio-waypoint
-      listeners: [ { name: mesh, port: 15008, protocol: HBONE } ]
-captures:
-  - { listen: 127.109.0.100:8080, source: sleep-7656cf8794-8tp9n, target: echo:8080 }
-  - { listen: 127.109.0.100:9000, source: sleep-7656cf8794-8tp9n, target: tcp-echo:9000 }
-`;
+const SCENARIO = heldMeshScenario('cp', 109);
 
 const DENY_POST = `apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
