@@ -4,16 +4,12 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { parse } from 'yaml';
-import { CLI, REPO } from '../runner/fixtures/cli';
+import { simWith } from '../runner/fixtures/cli';
 
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'hbone-waypoint-admin-'));
 t.teardown(() => fs.rmSync(home, { recursive: true, force: true }));
-const sim = (...args: string[]) => {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: REPO, env: { ...process.env, HBONE_SIM_HOME: home, NODE_OPTIONS: '' }, encoding: 'utf8' });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-};
+const sim = simWith({ HBONE_SIM_HOME: home });
 
 t.test('generate: the Gateway istioctl writes', async (t) => {
   const r = sim('waypoint', 'generate', '--name', 'reviews-wp', '-n', 'bookinfo', '--for', 'all');

@@ -11,8 +11,7 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { randomBytes, X509Certificate } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
-import { tempScenario, runCli, CLI, REPO, processesMentioning } from '../runner/fixtures/cli';
+import { tempScenario, runCli, processesMentioning, simWith } from '../runner/fixtures/cli';
 import { heldMeshScenario } from '../runner/fixtures/held-mesh';
 
 const SECRET_TTL_S = 4;
@@ -76,10 +75,7 @@ t.test('certificates rotate through istiod with no open connection dropped', asy
   t.teardown(() => tmp.cleanup());
   const up = runCli(['up', tmp.file, '--ca-dir', tmp.caDir], { env });
   await up.waitForOutput(/kubeconfig: /, 30_000);
-  const sim = (...args: string[]) => {
-    const r = spawnSync(process.execPath, [CLI, ...args], { cwd: REPO, env: { ...process.env, ...env, NODE_OPTIONS: '' }, encoding: 'utf8' });
-    return { code: r.status, out: r.stdout, err: r.stderr };
-  };
+  const sim = simWith(env);
   const serials = () => leafSerials(sim('x', 'ztunnel-config', 'certificates', '--node', 'node-b', '-o', 'json').out);
 
   t.test('open L4 streams and a kept-alive L7 connection outlive two renewals of every certificate', async (t) => {

@@ -10,8 +10,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import * as http2 from 'node:http2';
 import * as path from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { tempScenario, runCli, CLI, REPO, processesMentioning } from './fixtures/cli';
+import { tempScenario, runCli, processesMentioning, simWith } from './fixtures/cli';
 import { heldMeshScenario } from './fixtures/held-mesh';
 import { makeClusterCredentials } from '../../src/identity/cluster-ca';
 import { readKubeconfig } from '../../src/runner/kubeconfig';
@@ -92,10 +91,7 @@ t.test('a held mesh driven like a cluster', async (t) => {
   t.teardown(() => tmp.cleanup());
   const up = runCli(['up', tmp.file, '--ca-dir', tmp.caDir], { env });
   await up.waitForOutput(/kubeconfig: /, 30_000);
-  const sim = (...args: string[]) => {
-    const r = spawnSync(process.execPath, [CLI, ...args], { cwd: REPO, env: { ...process.env, ...env, NODE_OPTIONS: '' }, encoding: 'utf8' });
-    return { code: r.status, out: r.stdout, err: r.stderr };
-  };
+  const sim = simWith(env);
   const file = (name: string, text: string) => {
     const p = path.join(tmp.dir, name);
     fs.writeFileSync(p, text);

@@ -5,8 +5,7 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { runCli, CLI, REPO, processesMentioning } from './fixtures/cli';
+import { runCli, processesMentioning, simWith } from './fixtures/cli';
 import { emptyClusterYaml, kindNodeNames } from '../../src/mesh/empty-cluster';
 import { parseScenario } from '../../src/mesh/load';
 
@@ -37,10 +36,7 @@ t.test('up with no scenario: an empty cluster, ready for apply', async (t) => {
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const caDir = path.join(dir, 'ca');
   const env = { HBONE_SIM_HOME: path.join(dir, 'home') };
-  const sim = (...args: string[]) => {
-    const r = spawnSync(process.execPath, [CLI, ...args], { cwd: REPO, env: { ...process.env, ...env, NODE_OPTIONS: '' }, encoding: 'utf8' });
-    return { code: r.status, out: r.stdout, err: r.stderr };
-  };
+  const sim = simWith(env);
   const tooMany = sim('up', '--nodes', '9');
   t.equal(tooMany.code, 2);
   t.match(tooMany.err, /--nodes needs a whole number from 1 to 8, not "9"/);
