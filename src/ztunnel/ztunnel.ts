@@ -1,24 +1,22 @@
 // One ztunnel: the node proxy of ambient mode, in-pod style. For every pod on its node it
-// listens on podIP:15008 (HBONE inbound) and podIP:15080 (SOCKS5 outbound); it serves the
-// scenario's port captures whose source is local, and the admin ports on the node address.
+// listens on podIP:15008 (HBONE inbound), podIP:15080 (SOCKS5 outbound) and podIP:15001 (the
+// in-pod capture) (captured-pod.ts), for pods that join the node while it runs too; it serves
+// the scenario's port captures whose source is local, and the admin ports on the node address.
 import * as net from 'node:net';
-import { WorkloadCertificate, CertificateSource } from '../identity/workload-cert';
-import { makeSpiffeId } from '../identity/spiffe';
-import { HboneServer } from '../hbone/server';
+import type { CertificateSource } from '../identity/workload-cert';
 import { HbonePool } from '../hbone/pool';
 import { resetTcp } from '../hbone/pipe';
 import { listen } from '../net/listen';
 import type { Scenario, Workload, PortCapture } from '../mesh/model';
 import { hostAddress } from '../mesh/model';
-import { PORT_ADMIN, PORT_HBONE, PORT_METRICS, PORT_OUTBOUND_CAPTURE, PORT_READINESS, PORT_SOCKS5 } from '../mesh/ports';
+import { PORT_ADMIN, PORT_METRICS, PORT_READINESS } from '../mesh/ports';
 import { AdminServer, readinessRoutes, sendJson, startHttp } from '../admin/http';
 import { logger, Logger } from '../telemetry/log';
 import { MeshState } from '../mesh/state';
 import { handleOutbound, OutboundContext } from './outbound';
-import { inPodCapture } from './in-pod-capture';
-import { inboundHandler, Authorizer } from './inbound';
+import type { Authorizer, InboundContext } from './inbound';
 import { OpenConnections } from './open-connections';
-import { acceptSocks5 } from './socks5-server';
+import { CapturedPod, PodHostingContext } from './captured-pod';
 import { configDump } from './config-dump';
 import { ConnectionReporter } from './connection';
 import { errorMessage } from '../error-message';
@@ -52,8 +50,12 @@ export class ListenError extends Error {
 export class Ztunnel {
   readonly state: MeshState;
   private readonly log: Logger;
-  private readonly certs = new Map<string, WorkloadCertificate>();
-  private readonly hboneServers: HboneServer[] = [];
+  /** The pods it serves, by name. */
+  private readonly pods = new Map<string, CapturedPod>();
+  /** Pod changes from istiod's pushes, applied one after another. */
+  private podChanges: Promise<void> = Promise.resolve();
+  private stopping = false;
+  /** Its port captures' listeners (a pod's own are its CapturedPod's). */
   private readonly netServers: net.Server[] = [];
   private readonly admin: AdminServer[] = [];
   private readonly pool: HbonePool;
@@ -90,73 +92,42 @@ export class Ztunnel {
         readinessRoutes(() => this.ready),
       ),
     );
-    for (const pod of this.localPods) {
-      const cert = await WorkloadCertificate.obtain(makeSpiffeId(pod.namespace, pod.serviceAccount, this.state.trustDomain), this.options.ca, {
-        lifetimeMs: this.options.certLifetimeMs,
-      });
-      cert.on('error', (err) => this.log.warn('certificate renewal failed', { identity: cert.spiffeId, error: err.message }));
-      this.certs.set(pod.name, cert);
-    }
     const outbound: OutboundContext = {
       state: this.state,
       pool: this.pool,
-      certificateOf: (pod) => this.certs.get(pod.name)!,
+      certificateOf: (pod) => this.pods.get(pod.name)!.certificate,
       reporter: this.options.reporter,
       log: logger('proxy::outbound'),
     };
-    const inboundCtx = {
+    const inbound: InboundContext = {
       state: this.state,
       reporter: this.options.reporter,
       authorize: this.options.authorize,
       log: logger('proxy::inbound'),
       open: this.open,
     };
-    // A policy change applies to open connections too: those it now denies are closed.
+    const hosting: PodHostingContext = {
+      trustDomain: this.state.trustDomain,
+      ca: this.options.ca,
+      certLifetimeMs: this.options.certLifetimeMs,
+      outbound,
+      inbound,
+      log: this.log,
+      listenTcp: (address, port, what, onSocket) => this.serveTcp(address, port, what, onSocket),
+      named: (p, address, what) => this.named(p, address, what),
+      outboundFailed: (socket, err) => this.outboundFailed(socket, err),
+    };
+    for (const pod of this.localPods) this.pods.set(pod.name, await CapturedPod.enroll(hosting, pod));
     this.state.onUpdate((previous) => {
-      if (previous.policies === this.state.scenario.policies) return;
-      for (const c of this.open.recheck(this.options.authorize)) {
-        this.log.info('connection closed: a policy change denies it', {
-          dst: `${c.connection.destinationIp}:${c.connection.destinationPort}`,
-          src_identity: `spiffe://${c.connection.sourcePrincipal}`,
-          reason: c.closedBy?.reason,
-          policy: c.closedBy?.policy,
-        });
+      // A policy change applies to open connections too: those it now denies are closed.
+      if (previous.policies !== this.state.scenario.policies) this.recheckOpenConnections();
+      // Pods that joined or left the node (or moved): enrolled or given up, one change at a time.
+      if (previous.workloads !== this.state.scenario.workloads) {
+        this.podChanges = this.podChanges
+          .then(() => this.reconcilePods(hosting))
+          .catch((err: Error) => this.log.error('pod change failed', { error: err.message }));
       }
     });
-    for (const pod of this.localPods) {
-      const podHost = hostAddress(pod.ip);
-      const server = new HboneServer({
-        address: podHost,
-        port: PORT_HBONE,
-        certificate: this.certs.get(pod.name)!,
-        handler: inboundHandler(inboundCtx, pod),
-        log: logger('hbone::server'),
-      });
-      await this.named(server.listen(), `${podHost}:${PORT_HBONE}`, `HBONE inbound of ${pod.name} (${pod.ip}:${PORT_HBONE})`);
-      this.hboneServers.push(server);
-      await this.listenTcp(podHost, PORT_SOCKS5, `SOCKS5 outbound of ${pod.name} (${pod.ip}:${PORT_SOCKS5})`, (socket) => {
-        acceptSocks5(socket)
-          .then(
-            (req) => handleOutbound(outbound, socket, pod, req, (code) => req.reply(code)),
-            (err: Error) => {
-              this.log.info('SOCKS5 handshake failed', { pod: pod.name, error: err.message });
-              socket.destroy();
-            },
-          )
-          .catch((err: Error) => this.outboundFailed(socket, err));
-      });
-      await this.listenTcp(podHost, PORT_OUTBOUND_CAPTURE, `in-pod capture of ${pod.name} (${pod.ip}:${PORT_OUTBOUND_CAPTURE})`, (socket) => {
-        acceptSocks5(socket)
-          .then(
-            (req) => inPodCapture(outbound, socket, pod, req),
-            (err: Error) => {
-              this.log.info('capture handshake failed', { pod: pod.name, error: err.message });
-              socket.destroy();
-            },
-          )
-          .catch((err: Error) => this.outboundFailed(socket, err));
-      });
-    }
     for (const capture of this.localCaptures()) {
       const source = this.state.pod(capture.source)!;
       const [host, port] = splitTarget(capture.target);
@@ -166,7 +137,14 @@ export class Ztunnel {
     }
     this.admin.push(
       await this.listenHttp(nodeHost, PORT_ADMIN, 'admin', {
-        '/config_dump': (_req, res) => sendJson(res, configDump(this.state, [...this.certs.values()])),
+        '/config_dump': (_req, res) =>
+          sendJson(
+            res,
+            configDump(
+              this.state,
+              [...this.pods.values()].map((p) => p.certificate),
+            ),
+          ),
       }),
     );
     const metrics = async (_req: unknown, res: import('node:http').ServerResponse): Promise<void> => {
@@ -180,18 +158,60 @@ export class Ztunnel {
   /** Stops accepting, closes tunnels (GOAWAY, then hard after graceMs) and every listener. */
   async stop(graceMs = 1000): Promise<void> {
     this.ready = false;
-    for (const c of this.certs.values()) c.stop();
+    this.stopping = true;
+    // A pod being enrolled (its CSR in flight) gives itself back once it is done.
+    let waited: NodeJS.Timeout | undefined;
+    await Promise.race([this.podChanges, new Promise((r) => (waited = setTimeout(r, graceMs)))]);
+    clearTimeout(waited);
     // Captured client connections outlive a graceful close; end them after the grace period.
     const hard = setTimeout(() => {
       for (const s of this.sockets) s.destroy();
     }, graceMs);
     await Promise.all([
       ...this.netServers.map((s) => new Promise<void>((r) => s.close(() => r()))),
-      ...this.hboneServers.map((s) => s.close(graceMs)),
+      ...[...this.pods.values()].map((p) => p.stop(graceMs)),
       this.pool.close(graceMs),
       ...this.admin.map((a) => a.close()),
     ]);
     clearTimeout(hard);
+  }
+
+  private recheckOpenConnections(): void {
+    for (const c of this.open.recheck(this.options.authorize)) {
+      this.log.info('connection closed: a policy change denies it', {
+        dst: `${c.connection.destinationIp}:${c.connection.destinationPort}`,
+        src_identity: `spiffe://${c.connection.sourcePrincipal}`,
+        reason: c.closedBy?.reason,
+        policy: c.closedBy?.policy,
+      });
+    }
+  }
+
+  /**
+   * The pods istiod now places on this node against those served: new ones enrolled, gone ones
+   * given up (their tunnels closed), one whose address or identity changed enrolled again.
+   */
+  private async reconcilePods(hosting: PodHostingContext): Promise<void> {
+    if (this.stopping) return;
+    const wanted = new Map(this.localPods.map((p) => [p.name, p]));
+    for (const [name, captured] of this.pods) {
+      const now = wanted.get(name);
+      if (now && now.ip === captured.pod.ip && now.namespace === captured.pod.namespace && now.serviceAccount === captured.pod.serviceAccount) continue;
+      this.pods.delete(name);
+      await captured.stop(0);
+      this.log.info('pod removed', { pod: name, ip: captured.pod.ip });
+    }
+    for (const [name, pod] of wanted) {
+      if (this.pods.has(name) || this.stopping) continue;
+      try {
+        const captured = await CapturedPod.enroll(hosting, pod);
+        if (this.stopping) return void (await captured.stop(0));
+        this.pods.set(name, captured);
+        this.log.info('pod added', { pod: name, ip: pod.ip, identity: captured.certificate.spiffeId });
+      } catch (err) {
+        this.log.error('pod could not be added', { pod: name, ip: pod.ip, error: errorMessage(err) });
+      }
+    }
   }
 
   /** A bug in the outbound path must not take the node down: log it and reset the client. */
@@ -206,6 +226,11 @@ export class Ztunnel {
   }
 
   private async listenTcp(address: string, port: number, what: string, onSocket: (s: net.Socket) => void): Promise<void> {
+    this.netServers.push(await this.serveTcp(address, port, what, onSocket));
+  }
+
+  /** A TCP listener whose accepted sockets this ztunnel ends at stop; the caller closes it. */
+  private async serveTcp(address: string, port: number, what: string, onSocket: (s: net.Socket) => void): Promise<net.Server> {
     const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => {
       socket.setNoDelay(true);
       this.sockets.add(socket);
@@ -218,7 +243,7 @@ export class Ztunnel {
       `${address}:${port}`,
       what,
     );
-    this.netServers.push(server);
+    return server;
   }
 
   private async listenHttp(address: string, port: number, what: string, routes: Parameters<typeof startHttp>[2]): Promise<AdminServer> {
