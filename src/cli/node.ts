@@ -3,7 +3,7 @@
 // `scenario --pod-processes` asks for one process per pod.
 import { loadScenario } from '../mesh/load';
 import { NodeAgent } from '../node/agent';
-import type { NodeAgentMessage } from '../node/agent-message';
+import { isPodCommand, NodeAgentMessage } from '../node/agent-message';
 import { currentPodScope } from '../apps/pod-scope';
 import { scaledBackOff } from '../runner/backoff';
 import { READY_TIMEOUT_MS } from '../runner/run';
@@ -52,6 +52,12 @@ export const nodeCommand: Command = {
           },
         });
         await agent.start();
+        // Pods applied to the node, or deleted from it, while the mesh runs (the runner tells).
+        process.on('message', (m) => {
+          if (!isPodCommand(m)) return;
+          if (m.kind === 'hbone-sim/pod-add') agent.add(m.pod);
+          else void agent.delete(m.name);
+        });
         return agent;
       },
       {

@@ -7,12 +7,13 @@
 // does not model is reported and skipped, never guessed at.
 import { isMap, isScalar, isSeq, Pair, Scalar, YAMLMap } from 'yaml';
 import type { Node as YamlNode } from 'yaml';
-import type { AuthorizationPolicyDoc, GatewayDoc, HttpRouteDoc } from './model';
+import type { AuthorizationPolicyDoc, GatewayDoc, HttpRouteDoc, PodDoc } from './model';
 import { Field, Problems, Source, lineOf } from './yaml-fields';
 import { parseYaml } from './yaml-document';
 import { readPolicy, POLICY_KIND } from './read-policies';
 import { readHttpRoute } from './read-httproutes';
 import { readGateway, GATEWAY_KIND } from './read-gateways';
+import { readPod, POD_KIND } from './read-pods';
 import { ScenarioError, ScenarioProblem } from './scenario-error';
 
 export const HTTPROUTE_KIND = 'HTTPRoute';
@@ -21,12 +22,14 @@ export const LIVE_KINDS: Readonly<Record<string, string>> = {
   [POLICY_KIND]: 'authorizationpolicy.security.istio.io',
   [HTTPROUTE_KIND]: 'httproute.gateway.networking.k8s.io',
   [GATEWAY_KIND]: 'gateway.gateway.networking.k8s.io',
+  [POD_KIND]: 'pod',
 };
 /** The API group of each kind taken: the same kind in another group (Istio's own Gateway) is another kind. */
 const GROUPS: Readonly<Record<string, string>> = {
   [POLICY_KIND]: 'security.istio.io',
   [HTTPROUTE_KIND]: 'gateway.networking.k8s.io',
   [GATEWAY_KIND]: 'gateway.networking.k8s.io',
+  [POD_KIND]: '',
 };
 /** kubectl's default namespace. */
 export const DEFAULT_NAMESPACE = 'default';
@@ -38,7 +41,8 @@ const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 export type Manifest =
   | { readonly kind: typeof POLICY_KIND; readonly doc: AuthorizationPolicyDoc }
   | { readonly kind: typeof HTTPROUTE_KIND; readonly doc: HttpRouteDoc }
-  | { readonly kind: typeof GATEWAY_KIND; readonly doc: GatewayDoc };
+  | { readonly kind: typeof GATEWAY_KIND; readonly doc: GatewayDoc }
+  | { readonly kind: typeof POD_KIND; readonly doc: PodDoc };
 
 /** An object of a kind hbone-sim does not model: said, and left alone. */
 export interface SkippedObject {
@@ -126,9 +130,12 @@ function readObject(root: Field, file: string, options: ManifestOptions, out: Ma
   } else if (kind === HTTPROUTE_KIND) {
     const e = readHttpRoute(root, file);
     if (e?.exact) out.push({ kind: HTTPROUTE_KIND, doc: e.value as HttpRouteDoc });
-  } else {
+  } else if (kind === GATEWAY_KIND) {
     const e = readGateway(root, file);
     if (e?.exact) out.push({ kind: GATEWAY_KIND, doc: e.value as GatewayDoc });
+  } else {
+    const e = readPod(root, file);
+    if (e?.exact) out.push({ kind: POD_KIND, doc: e.value as PodDoc });
   }
 }
 

@@ -99,6 +99,16 @@ export interface GatewayDoc {
   readonly origin: string;
 }
 
+/** A bare Pod as applied to a running mesh, with what hbone-sim reads of its spec (src/mesh/read-pods.ts). */
+export interface PodDoc {
+  readonly apiVersion: 'v1';
+  readonly kind: 'Pod';
+  readonly metadata: { readonly name: string; readonly namespace: string; readonly labels: Labels };
+  /** The first container's image, every container's declared ports, its identity and node. */
+  readonly spec: { readonly image: string; readonly ports: readonly number[]; readonly serviceAccountName: string; readonly nodeName?: string };
+  readonly origin: string;
+}
+
 /** A Gateway API HTTPRoute (checked by src/policy/httproute). */
 export type HttpRouteDoc = ResourceDoc<'HTTPRoute'>;
 

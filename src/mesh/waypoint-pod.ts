@@ -7,7 +7,8 @@ import { randomInt } from 'node:crypto';
 import type { GatewayDoc, Scenario, Workload } from './model';
 import { ANNOTATION_SERVICE_ACCOUNT, LABEL_GATEWAY_NAME } from './model';
 import { WAYPOINT_APP, WAYPOINT_PORT } from './app-kinds';
-import { istiodIp } from './control-plane';
+import { freePodIp, leastLoadedNode } from './pod-placement';
+export { NoAddress } from './pod-placement';
 
 /** The label Istio's controller puts on what it deploys for a Gateway. */
 export const LABEL_MANAGED = 'gateway.istio.io/managed';
@@ -16,11 +17,6 @@ export const MANAGED_BY_MESH_CONTROLLER = 'istio.io-mesh-controller';
 const NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 const TEMPLATE_HASH_LENGTH = 10;
 const SUFFIX_LENGTH = 5;
-const HOSTS = 254;
-
-export class NoAddress extends Error {
-  override name = 'NoAddress';
-}
 
 export function waypointPodFor(gw: GatewayDoc, s: Scenario, pick: (n: number) => number = randomInt): Workload {
   const { name, namespace, annotations } = gw.metadata;
@@ -29,30 +25,15 @@ export function waypointPodFor(gw: GatewayDoc, s: Scenario, pick: (n: number) =>
   let podName: string;
   do podName = `${name}-${generated(TEMPLATE_HASH_LENGTH)}-${generated(SUFFIX_LENGTH)}`;
   while (taken.has(podName));
-  const count = (node: string) => s.workloads.filter((w) => w.node === node).length;
-  const node = s.nodes.reduce((best, n) => (count(n.name) < count(best.name) ? n : best), s.nodes[0]);
+  const node = leastLoadedNode(s);
   return {
     name: podName,
     namespace,
     serviceAccount: annotations?.[ANNOTATION_SERVICE_ACCOUNT] ?? name,
-    node: node.name,
-    ip: freePodIp(s, node.name),
+    node,
+    ip: freePodIp(s, node),
     labels: { [LABEL_GATEWAY_NAME]: name, [LABEL_MANAGED]: MANAGED_BY_MESH_CONTROLLER },
     app: { kind: WAYPOINT_APP, port: WAYPOINT_PORT },
     workloadName: name,
   };
-}
-
-/** A free address in the /24 of the node's pods, or of 10.a.<node index + 1> for a node with none. */
-function freePodIp(s: Scenario, nodeName: string): string {
-  const used = new Set([...s.nodes.map((n) => n.ip), ...s.workloads.map((w) => w.ip), ...s.services.map((v) => v.vip), istiodIp(s)]);
-  const index = s.nodes.findIndex((n) => n.name === nodeName);
-  const [a, b] = s.nodes[index].ip.split('.');
-  const pod = s.workloads.find((w) => w.node === nodeName);
-  const range = pod ? pod.ip.split('.').slice(0, 3).join('.') : `${a}.${b}.${index + 1}`;
-  for (let host = 1; host <= HOSTS; host++) {
-    const ip = `${range}.${host}`;
-    if (!used.has(ip)) return ip;
-  }
-  throw new NoAddress(`no free address left in ${range}.0/24 for a waypoint pod on ${nodeName}`);
 }

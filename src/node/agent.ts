@@ -96,6 +96,20 @@ export class NodeAgent {
     this.options.log.info('node agent ready', { node: this.options.node, pods: handles.length });
   }
 
+  /** A pod applied to this node while the agent runs: started, and restarted like the others from now on. */
+  add(pod: Workload): void {
+    if (this.host.child(pod.name)) return;
+    this.restarter.watch(this.host.start(pod));
+    this.options.log.info('pod added', { pod: pod.name, ip: pod.ip, app: pod.app.kind });
+  }
+
+  /** A pod deleted: stopped and forgotten, its neighbours untouched. */
+  async delete(name: string): Promise<void> {
+    this.restarter.forget(name);
+    await this.host.delete(name);
+    this.options.log.info('pod deleted', { pod: name });
+  }
+
   async stop(): Promise<void> {
     this.restarter.stop();
     await this.host.stopAll();

@@ -24,6 +24,7 @@ import { LogStore, MAX_LINES } from './log-store';
 import { nodeAgentName } from '../node/agent';
 import { TooManyFollowers, TraceFollower } from './trace-follower';
 import type { WaypointDeployments } from './waypoint-deployments';
+import { HostedPods } from './hosted-pods';
 
 /** The API listens on this host address, on a port the kernel picks (written to the kubeconfig). */
 export const API_HOST = '127.0.0.1';
@@ -72,6 +73,8 @@ export interface ApiServerDeps {
   readonly rootPem: () => string;
   /** Starts and stops the processes of waypoint Gateways applied and deleted. */
   readonly waypoints: WaypointDeployments;
+  /** Starts and stops pods applied to and deleted from the nodes, on their node agents. */
+  readonly pods: HostedPods;
   readonly log: Logger;
 }
 
@@ -202,12 +205,25 @@ export class ApiServer {
     }
     for (const w of started)
       lines.push(`waypoint ${w.pod.namespace}/${w.pod.workloadName}: pod ${w.pod.name} on ${w.pod.node} (${w.pod.ip}), ready in ${w.readyMs.toFixed(0)} ms`);
+    // A deleted pod stops before the push that removes it; an applied one starts after the push
+    // that tells its ztunnel (which then captures it), as the CNI enrolls a pod before it runs.
+    this.deps.pods.remove(HostedPods.added(after, before));
+    let answer: ChangeAnswer;
     try {
-      return await this.push(verb, before, lines, body.wait === true, () => this.deps.waypoints.stopRemoved(before, after));
+      answer = await this.push(verb, before, lines, body.wait === true, () => this.deps.waypoints.stopRemoved(before, after));
     } catch (err) {
       await this.deps.waypoints.stopRemoved(after, before);
       throw err;
     }
+    const added = HostedPods.added(before, after);
+    if (added.length === 0) return answer;
+    try {
+      for (const p of await this.deps.pods.add(after, added))
+        lines.push(`pod ${p.pod.namespace}/${p.pod.name}: on ${p.pod.node} (${p.pod.ip}), running in ${p.readyMs.toFixed(0)} ms`);
+    } catch (err) {
+      lines.push(`not every pod is running: ${errorMessage(err)}`);
+    }
+    return { ...answer, lines };
   }
 
   private async label(body: LabelRequest): Promise<ChangeAnswer> {

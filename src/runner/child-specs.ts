@@ -17,6 +17,8 @@ const PROXY_CONTAINER = 'istio-proxy';
 const ISTIOD_CONTAINER = 'discovery';
 /** The node agent's "container", for its own restart events. */
 const NODE_AGENT_CONTAINER = 'kubelet';
+/** `node --pods` naming no pod: the agent hosts none until the runner tells it of one. */
+const NO_PODS = ',';
 
 export interface ChildSpecOptions {
   /** One process per pod (`app --pod`) instead of one node agent per node. */
@@ -96,4 +98,12 @@ export function waypointSpec(
     container: PROXY_CONTAINER,
     env: { [ENV_SA_TOKEN]: signToken(options.tokenKey, { namespace: w.namespace, serviceAccount: w.serviceAccount, pod: w.name, node: w.node }) },
   };
+}
+
+/** A node agent that hosts no pod yet (the runner starts one when a pod is applied to its node). */
+export function emptyNodeAgentSpec(scenario: Scenario, node: string, backOff?: BackOffTimings): ChildSpec {
+  const n = scenario.nodes.find((x) => x.name === node)!;
+  const args = ['node', '--scenario', scenario.file, '--node', node, '--pods', NO_PODS];
+  if (backOff) args.push('--backoff-scale', String(backOff.initialMs / KUBELET_BACKOFF.initialMs));
+  return { name: nodeAgentName(node), args, ready: `${hostAddress(n.ip)}:${PORT_KUBELET_HEALTHZ}`, container: NODE_AGENT_CONTAINER };
 }

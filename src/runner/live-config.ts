@@ -3,13 +3,16 @@
 // "created" / "configured" / "unchanged"); delete removes, and a name that is not there is an
 // error that changes nothing. Each call is all or nothing. A waypoint Gateway brings its pod
 // (src/mesh/waypoint-pod.ts) and takes it away when deleted.
-import type { AuthorizationPolicyDoc, GatewayDoc, HttpRouteDoc, Labels, Scenario, Workload } from '../mesh/model';
+import type { AuthorizationPolicyDoc, GatewayDoc, HttpRouteDoc, Labels, PodDoc, Scenario, Workload } from '../mesh/model';
 import { LABEL_GATEWAY_NAME, WAYPOINT_GATEWAY_CLASS } from '../mesh/model';
 import { HTTPROUTE_KIND, LIVE_KINDS, Manifest } from '../mesh/manifests';
 import { POLICY_KIND } from '../mesh/read-policies';
 import { GATEWAY_KIND } from '../mesh/read-gateways';
 import { WAYPOINT_APP } from '../mesh/app-kinds';
 import { waypointPodFor } from '../mesh/waypoint-pod';
+import { POD_KIND } from '../mesh/read-pods';
+import { appForImage } from '../mesh/images';
+import { freePodIp, leastLoadedNode } from '../mesh/pod-placement';
 
 export type ApplyOutcome = 'created' | 'configured' | 'unchanged' | 'deleted';
 
@@ -58,11 +61,16 @@ export class LiveConfig {
 
   apply(manifests: readonly Manifest[]): ApplyResult[] {
     let next = this.current;
+    const notes: string[] = [];
     const results = manifests.map((m): ApplyResult => {
       let outcome: ApplyOutcome;
       if (m.kind === POLICY_KIND) [next, outcome] = put(next, 'policies', m.doc);
       else if (m.kind === HTTPROUTE_KIND) [next, outcome] = put(next, 'httpRoutes', m.doc);
-      else {
+      else if (m.kind === POD_KIND) {
+        const placed = putPod(next, m.doc);
+        [next, outcome] = [placed.scenario, placed.outcome];
+        if (placed.note) notes.push(`pod/${m.doc.metadata.name}: ${placed.note}`);
+      } else {
         [next, outcome] = put(next, 'gateways', m.doc);
         // A waypoint Gateway gets its pod, as Istio's controller deploys one; a changed one keeps
         // it, and one whose class is no longer istio-waypoint loses it.
@@ -73,7 +81,7 @@ export class LiveConfig {
       return { line: `${LIVE_KINDS[m.kind]}/${m.doc.metadata.name} ${outcome}`, outcome };
     });
     this.set(next);
-    return results;
+    return [...results, ...notes.map((line) => ({ line, outcome: 'unchanged' as const }))];
   }
 
   /**
@@ -105,6 +113,12 @@ export class LiveConfig {
     let next = this.current;
     const results = manifests.map((m): ApplyResult => {
       const key = keyOf(m.doc);
+      if (m.kind === POD_KIND) {
+        const pod = next.workloads.find((w) => w.namespace === m.doc.metadata.namespace && w.name === m.doc.metadata.name && w.app.kind !== WAYPOINT_APP);
+        if (!pod) throw new NotFound(`pods "${m.doc.metadata.name}" not found in namespace ${m.doc.metadata.namespace}`);
+        next = { ...next, workloads: next.workloads.filter((w) => w !== pod) };
+        return { line: `pod "${m.doc.metadata.name}" deleted`, outcome: 'deleted' };
+      }
       const list: readonly Doc[] = next[LISTS[m.kind]];
       if (!list.some((d) => keyOf(d) === key)) {
         throw new NotFound(`${PLURALS[m.kind]} "${m.doc.metadata.name}" not found in namespace ${m.doc.metadata.namespace}`);
@@ -124,9 +138,10 @@ export class LiveConfig {
 
 type Doc = AuthorizationPolicyDoc | HttpRouteDoc | GatewayDoc;
 type ListKey = 'policies' | 'httpRoutes' | 'gateways';
-const LISTS: Readonly<Record<Manifest['kind'], ListKey>> = { [POLICY_KIND]: 'policies', [HTTPROUTE_KIND]: 'httpRoutes', [GATEWAY_KIND]: 'gateways' };
+type DocKind = Exclude<Manifest['kind'], typeof POD_KIND>;
+const LISTS: Readonly<Record<DocKind, ListKey>> = { [POLICY_KIND]: 'policies', [HTTPROUTE_KIND]: 'httpRoutes', [GATEWAY_KIND]: 'gateways' };
 /** kubectl's resource.group, as NotFound names it. */
-const PLURALS: Readonly<Record<Manifest['kind'], string>> = {
+const PLURALS: Readonly<Record<DocKind, string>> = {
   [POLICY_KIND]: 'authorizationpolicies.security.istio.io',
   [HTTPROUTE_KIND]: 'httproutes.gateway.networking.k8s.io',
   [GATEWAY_KIND]: 'gateways.gateway.networking.k8s.io',
@@ -178,4 +193,26 @@ function labelResult(what: string, before: Labels, after: Labels, changes: Reado
   const unchanged = JSON.stringify(after) === JSON.stringify(before);
   const removedOnly = Object.values(changes).every((v) => v === null);
   return { line: `${what} ${unchanged ? 'not labeled' : removedOnly ? 'unlabeled' : 'labeled'}`, outcome: unchanged ? 'unchanged' : 'configured' };
+}
+
+/**
+ * A bare Pod: a new one is scheduled (spec.nodeName, else the node with the fewest pods), given a
+ * free address of that node's pods and the app its image runs. An existing one may change its
+ * labels only, as the Kubernetes API allows.
+ */
+function putPod(s: Scenario, doc: PodDoc): { scenario: Scenario; outcome: ApplyOutcome; note?: string } {
+  const { name, namespace, labels } = doc.metadata;
+  const existing = s.workloads.find((w) => w.namespace === namespace && w.name === name);
+  const { app, note } = appForImage(doc.spec.image, doc.spec.ports[0]);
+  if (existing) {
+    const same = existing.serviceAccount === doc.spec.serviceAccountName && existing.app.kind === app.kind && existing.app.port === app.port;
+    if (!same || (doc.spec.nodeName !== undefined && doc.spec.nodeName !== existing.node))
+      throw new Conflict(`The Pod "${name}" is invalid: spec: Forbidden: pod updates may not change fields other than its labels here`);
+    if (JSON.stringify(existing.labels) === JSON.stringify(labels)) return { scenario: s, outcome: 'unchanged' };
+    return { scenario: { ...s, workloads: s.workloads.map((w) => (w === existing ? { ...w, labels } : w)) }, outcome: 'configured' };
+  }
+  const node = doc.spec.nodeName ?? leastLoadedNode(s);
+  if (!s.nodes.some((n) => n.name === node)) throw new NotFound(`nodes "${node}" not found (the pod's spec.nodeName)`);
+  const pod: Workload = { name, namespace, serviceAccount: doc.spec.serviceAccountName, node, ip: freePodIp(s, node), labels, app, workloadName: name };
+  return { scenario: { ...s, workloads: [...s.workloads, pod] }, outcome: 'created', note };
 }

@@ -32,7 +32,8 @@ import { LogStore } from './log-store';
 import { writeKubeconfig, removeKubeconfig } from './kubeconfig';
 
 export const READY_TIMEOUT_MS = 10_000;
-import { childSpecs, waypointSpec } from './child-specs';
+import { childSpecs, emptyNodeAgentSpec, waypointSpec } from './child-specs';
+import { HostedPods } from './hosted-pods';
 import { WaypointDeployments } from './waypoint-deployments';
 export { childSpecs } from './child-specs';
 export type { ChildSpecOptions } from './child-specs';
@@ -197,6 +198,18 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
           (s, pod) => waypointSpec(s, pod, caDir, { tokenKey, liveConfigFile }),
           READY_TIMEOUT_MS,
           logger('kube-controller-manager', out),
+        ),
+        pods: new HostedPods(
+          {
+            start: (spec) => supervisor.start(spec),
+            stop: (name) => supervisor.stop(name),
+            watch: (handle) => restarter.watch(handle),
+            forget: (name) => restarter.forget(name),
+            child: (name) => supervisor.child(name),
+          },
+          (s, node) => emptyNodeAgentSpec(s, node, options.backOff),
+          READY_TIMEOUT_MS,
+          logger('kubelet', out),
         ),
         log: logger('kube-apiserver', out),
       });

@@ -200,6 +200,11 @@ export async function waitChildReady(c: ChildHandle, timeoutMs: number, cancelle
   }
 }
 
+/** Whether host:port answers 200 on /healthz/ready now. */
+export function answersReady(hostPort: string): Promise<boolean> {
+  return probe(hostPort);
+}
+
 function probe(hostPort: string): Promise<boolean> {
   return new Promise((resolve) => {
     const req = http.get(`http://${hostPort}/healthz/ready`, { timeout: 500 }, (res) => {

@@ -161,3 +161,37 @@ spec:
 `;
   t.match(problems(route)[0], /^m\.yaml:5: spec\.parentRefs\[0\]\.port: /);
 });
+
+t.test('a bare Pod: its image, ports, service account and node; bad ones named', async (t) => {
+  const [m] = read(`apiVersion: v1
+kind: Pod
+metadata:
+  name: curl
+  labels: { app: curl }
+spec:
+  serviceAccountName: curl
+  nodeName: node-a
+  volumes: [ { name: tmp, emptyDir: {} } ]
+  containers:
+  - name: curl
+    image: curlimages/curl
+    command: ["/bin/sleep", "infinity"]
+    ports: [ { containerPort: 80 } ]
+status: { phase: Running }
+`).manifests;
+  t.same(m.doc, {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'curl', namespace: 'default', labels: { app: 'curl' } },
+    spec: { image: 'curlimages/curl', ports: [80], serviceAccountName: 'curl', nodeName: 'node-a' },
+    origin: 'm.yaml:1',
+  });
+  const plain = read('apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec: { containers: [ { name: c, image: x } ] }\n').manifests[0].doc;
+  t.match(plain, { spec: { serviceAccountName: 'default', ports: [] } }, "Kubernetes' default service account");
+  t.same(problems('apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec: { containers: [] }\n'), [
+    'm.yaml:4: spec.containers: must list at least one container',
+  ]);
+  t.same(problems('apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec: { containers: [ { name: c } ] }\n'), [
+    'm.yaml:4: spec.containers[0].image: missing (the container image, e.g. curlimages/curl)',
+  ]);
+});

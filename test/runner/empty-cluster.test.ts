@@ -71,6 +71,46 @@ t.test('up with no scenario: an empty cluster, ready for apply', async (t) => {
   const policies = sim('x', 'ztunnel-config', 'policies', '--node', 'kind-worker');
   t.match(policies.out, /default +allow-nothing +Allow +Namespace/, "the worker's ztunnel has it");
 
+  // Pods applied live: scheduled, enrolled with their node's ztunnel, hosted by its node agent.
+  const pods = path.join(dir, 'pods.yaml');
+  fs.writeFileSync(
+    pods,
+    `apiVersion: v1
+kind: Pod
+metadata: { name: curl, labels: { app: curl } }
+spec:
+  serviceAccountName: curl
+  containers: [ { name: curl, image: curlimages/curl:8.9.1 } ]
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: echo, labels: { app: echo } }
+spec:
+  nodeName: kind-worker
+  containers: [ { name: echo, image: hashicorp/http-echo, ports: [ { containerPort: 5678 } ] } ]
+`,
+  );
+  const podsApplied = sim('apply', '-f', pods);
+  t.equal(podsApplied.code, 0, podsApplied.err);
+  t.match(
+    podsApplied.out,
+    /^pod\/curl created\npod\/echo created\npod default\/curl: on kind-control-plane \(10\.244\.1\.1\), running in \d+ ms\npod default\/echo: on kind-worker \(10\.244\.2\.1\), running in \d+ ms\n$/,
+  );
+  t.match(sim('get', 'po', '-o', 'wide').out, /curl +1\/1 +Running +0 +10\.244\.1\.1 +kind-control-plane\necho +1\/1 +Running +0 +10\.244\.2\.1 +kind-worker/);
+  const denied = sim('exec', 'curl', '--', 'curl', '-sS', 'http://10.244.2.1:5678/');
+  t.equal(denied.code, 56, 'the allow-nothing policy applied above holds for the new pods too: reset, curl exit 56');
+  t.equal(sim('delete', '-f', policy, '--wait').code, 0);
+  const reached = sim('exec', 'curl', '--', 'curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}', 'http://10.244.2.1:5678/');
+  t.equal(reached.out, '200', `curl (a pod applied live) reaches echo on another node over HBONE: ${reached.err}`);
+  t.match(
+    sim('x', 'ztunnel-config', 'certificates', '--node', 'kind-worker').out,
+    /spiffe:\/\/cluster\.local\/ns\/default\/sa\/default +Leaf +Available +true/,
+    "echo's certificate, from istiod, on its ztunnel",
+  );
+  const deleted = sim('delete', '-f', pods);
+  t.equal(deleted.out, 'pod "curl" deleted\npod "echo" deleted\n');
+  t.equal(sim('get', 'po').err, 'No resources found in default namespace.\n');
+
   const made = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('hbone-sim-kind-') && !before.includes(f));
   t.equal(made.length, 1, "the cluster's scenario file, for its processes");
   process.kill(-up.pid, 'SIGINT');
