@@ -33,6 +33,12 @@ export const MAX_WORKLOADS = 400;
  */
 export const MAX_POD_PROCESSES = 56;
 
+/**
+ * Waypoints a running mesh deploys for applied Gateways: each is a process of its own (about
+ * 100-150 MB of RSS under load, see bench/REPORT.md), so 16 of them are about 2 GB.
+ */
+export const MAX_WAYPOINTS = 16;
+
 /** Services (no process of their own; bounds the cost of resolution and of the checks). */
 export const MAX_SERVICES = 256;
 

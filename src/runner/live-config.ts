@@ -12,7 +12,8 @@ import { WAYPOINT_APP } from '../mesh/app-kinds';
 import { waypointPodFor } from '../mesh/waypoint-pod';
 import { POD_KIND } from '../mesh/read-pods';
 import { appForImage } from '../mesh/images';
-import { freePodIp, leastLoadedNode } from '../mesh/pod-placement';
+import { freePodIp, leastLoadedNode, NoAddress } from '../mesh/pod-placement';
+import { MAX_WAYPOINTS, MAX_WORKLOADS } from '../mesh/limits';
 
 export type ApplyOutcome = 'created' | 'configured' | 'unchanged' | 'deleted';
 
@@ -75,7 +76,7 @@ export class LiveConfig {
         // A waypoint Gateway gets its pod, as Istio's controller deploys one; a changed one keeps
         // it, and one whose class is no longer istio-waypoint loses it.
         const pod = waypointPodOf(next, m.doc);
-        if (isWaypointGateway(m.doc) && !pod) next = { ...next, workloads: [...next.workloads, waypointPodFor(m.doc, next)] };
+        if (isWaypointGateway(m.doc) && !pod) next = { ...next, workloads: [...next.workloads, newWaypointPod(next, m.doc)] };
         if (!isWaypointGateway(m.doc) && pod) next = { ...next, workloads: next.workloads.filter((w) => w !== pod) };
       }
       return { line: `${LIVE_KINDS[m.kind]}/${m.doc.metadata.name} ${outcome}`, outcome };
@@ -211,8 +212,36 @@ function putPod(s: Scenario, doc: PodDoc): { scenario: Scenario; outcome: ApplyO
     if (JSON.stringify(existing.labels) === JSON.stringify(labels)) return { scenario: s, outcome: 'unchanged' };
     return { scenario: { ...s, workloads: s.workloads.map((w) => (w === existing ? { ...w, labels } : w)) }, outcome: 'configured' };
   }
+  if (s.workloads.length >= MAX_WORKLOADS)
+    throw new Conflict(
+      `the mesh has ${s.workloads.length} pods, the most it runs on this machine (MAX_WORKLOADS in src/mesh/limits.ts): pod ${name} not created`,
+    );
   const node = doc.spec.nodeName ?? leastLoadedNode(s);
   if (!s.nodes.some((n) => n.name === node)) throw new NotFound(`nodes "${node}" not found (the pod's spec.nodeName)`);
-  const pod: Workload = { name, namespace, serviceAccount: doc.spec.serviceAccountName, node, ip: freePodIp(s, node), labels, app, workloadName: name };
+  let ip: string;
+  try {
+    ip = freePodIp(s, node);
+  } catch (err) {
+    if (err instanceof NoAddress) throw new Conflict(err.message);
+    throw err;
+  }
+  const pod: Workload = { name, namespace, serviceAccount: doc.spec.serviceAccountName, node, ip, labels, app, workloadName: name };
   return { scenario: { ...s, workloads: [...s.workloads, pod] }, outcome: 'created', note };
+}
+
+/** The pod a new waypoint Gateway gets, within the mesh's limits. */
+function newWaypointPod(s: Scenario, gw: GatewayDoc): Workload {
+  const waypoints = s.workloads.filter((w) => w.app.kind === WAYPOINT_APP).length;
+  if (waypoints >= MAX_WAYPOINTS)
+    throw new Conflict(
+      `the mesh runs ${waypoints} waypoints, each a process, the most it starts here (MAX_WAYPOINTS in src/mesh/limits.ts): Gateway ${gw.metadata.name} not applied`,
+    );
+  if (s.workloads.length >= MAX_WORKLOADS)
+    throw new Conflict(`the mesh has ${s.workloads.length} pods (MAX_WORKLOADS): Gateway ${gw.metadata.name} not applied`);
+  try {
+    return waypointPodFor(gw, s);
+  } catch (err) {
+    if (err instanceof NoAddress) throw new Conflict(err.message);
+    throw err;
+  }
 }

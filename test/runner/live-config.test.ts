@@ -116,3 +116,45 @@ t.test('label namespace: istio.io/use-waypoint binds the Services that name no w
   t.same(live.scenario.namespaces, [], 'no labels left, no entry kept');
   t.throws(() => live.labelNamespace('nope', { a: 'b' }, false), new NotFound('namespaces "nope" not found'));
 });
+
+t.test('pods applied live stay within the mesh limit and the node range', async (t) => {
+  const pod = (name: string, node = '') => `apiVersion: v1
+kind: Pod
+metadata: { name: ${name} }
+spec:
+${node}  containers: [ { name: c, image: hashicorp/http-echo } ]
+`;
+  const base = load(BASE);
+  const full = new LiveConfig({
+    ...base,
+    workloads: Array.from({ length: 400 }, (_, i) => ({ ...base.workloads[0], name: `p${i}`, ip: `10.4.${1 + (i % 2)}.${10 + Math.floor(i / 2)}` })),
+  });
+  t.throws(() => full.apply(manifests(pod('one-more'))), /the mesh has 400 pods, the most it runs on this machine \(MAX_WORKLOADS/);
+  const live = new LiveConfig(load(BASE));
+  t.same(
+    live.apply(manifests(pod('a'))).map((r) => r.line),
+    ['pod/a created'],
+  );
+  t.throws(() => live.apply(manifests(pod('b', '  nodeName: node-z\n'))), new NotFound('nodes "node-z" not found (the pod\'s spec.nodeName)'));
+  t.throws(() => live.apply(manifests(pod('a').replace('hashicorp/http-echo', 'curlimages/curl'))), /The Pod "a" is invalid/, 'a pod changes its labels only');
+  t.same(
+    live.apply(manifests(pod('c').replace('hashicorp/http-echo', 'nginx'))).map((r) => r.line),
+    ['pod/c created', "pod/c: image nginx is not in hbone-sim's table: the pod runs a plain TCP echo on port 8080"],
+  );
+  t.same(
+    live.delete(manifests(pod('a'))).map((r) => r.line),
+    ['pod "a" deleted'],
+  );
+  t.throws(() => live.delete(manifests(pod('a'))), new NotFound('pods "a" not found in namespace default'));
+});
+
+t.test('waypoints applied live stay within MAX_WAYPOINTS: each is a process', async (t) => {
+  const live = new LiveConfig(load(BASE));
+  for (let i = 0; i < 16; i++) live.apply(manifests(gateway(`wp-${i}`)));
+  t.equal(live.scenario.workloads.filter((w) => w.app.kind === 'waypoint').length, 16);
+  t.throws(() => live.apply(manifests(gateway('wp-16'))), /the mesh runs 16 waypoints, each a process, the most it starts here \(MAX_WAYPOINTS/);
+  t.notOk(
+    live.scenario.gateways.some((g) => g.metadata.name === 'wp-16'),
+    'nothing applied',
+  );
+});
