@@ -13,6 +13,7 @@ import { PORT_ADMIN, PORT_ISTIOD_MONITORING } from '../mesh/ports';
 import { hostAddress } from '../mesh/model';
 import { istiodIp, istiodXdsAddress } from '../mesh/control-plane';
 import { signToken } from '../identity/sa-token';
+import { nameProblem } from '../mesh/k8s-names';
 import { listen } from '../net/listen';
 import { errorMessage } from '../error-message';
 import { Logger } from '../telemetry/log';
@@ -162,8 +163,7 @@ export class ApiServer {
       }
       if (req.method === 'GET' && url.pathname === '/status') return send(res, 200, await this.status());
       const token = TOKEN_PATH.exec(url.pathname);
-      if (req.method === 'POST' && token)
-        return send(res, 200, this.createToken(decodeURIComponent(token[1]), decodeURIComponent(token[2]), await readJson(req)));
+      if (req.method === 'POST' && token) return send(res, 200, this.createToken(token[1], token[2], await readJson(req)));
       if (req.method === 'GET' && url.pathname === '/trace') return this.follow(url, res);
       if (req.method === 'GET' && url.pathname === '/logs') return this.logsOf(url, res);
       if (req.method === 'GET' && url.pathname === '/config_dump') return send(res, 200, await this.configDump(url.searchParams.get('proxy') ?? ''));
@@ -279,9 +279,8 @@ export class ApiServer {
     const seconds = spec?.expirationSeconds ?? TOKEN_DEFAULT_SECONDS;
     if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < TOKEN_MIN_SECONDS || seconds > TOKEN_MAX_SECONDS)
       throw new BadRequest(`spec.expirationSeconds: must be an integer from ${TOKEN_MIN_SECONDS} to ${TOKEN_MAX_SECONDS}`);
-    const k8sName = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
-    if (!k8sName.test(namespace) || !k8sName.test(serviceAccount))
-      throw new BadRequest(`not a valid namespace/service account name: ${namespace}/${serviceAccount}`);
+    const badName = nameProblem(namespace, 'label') ?? nameProblem(serviceAccount, 'subdomain');
+    if (badName) throw new BadRequest(badName);
     const exp = Math.floor(Date.now() / 1000) + seconds;
     this.log.info('token issued', { namespace, serviceAccount, expirationSeconds: seconds });
     return {
