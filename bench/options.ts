@@ -2,7 +2,7 @@
 // takes about twelve minutes on a 2-core machine; --quick keeps every suite but shrinks each, and
 // finishes in about a minute.
 import * as path from 'node:path';
-import { parseFlags, UsageError } from '../src/cli/args';
+import { Flags, parseFlags, UsageError } from '../src/cli/args';
 
 export const SUITES = ['throughput', 'latency', 'maxrps', 'cost', 'connections', 'scale', 'hostile', 'push', 'soak'] as const;
 export type Suite = (typeof SUITES)[number];
@@ -112,14 +112,14 @@ export const USAGE = `usage: npm run bench -- [flags]
   --publish          also rewrite DIR/REPORT.md and DIR/REPORT.svg, the committed report
 Profiling: HBONE_BENCH_CPU_PROF=DIR writes a .cpuprofile of every mesh process into DIR.`;
 
-function positiveInt(name: string, text: string | boolean | undefined, fallback: number, max = Infinity): number {
+function positiveInt(name: string, text: Flags[string] | undefined, fallback: number, max = Infinity): number {
   if (typeof text !== 'string') return fallback;
   const n = Number(text);
   if (!Number.isInteger(n) || n <= 0 || n > max) throw new UsageError(`${name} must be an integer from 1 to ${max}, got ${JSON.stringify(text)}`);
   return n;
 }
 
-function positiveNumber(name: string, text: string | boolean | undefined, fallback: number): number {
+function positiveNumber(name: string, text: Flags[string] | undefined, fallback: number): number {
   if (typeof text !== 'string') return fallback;
   const n = Number(text);
   if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${name} must be a positive number, got ${JSON.stringify(text)}`);

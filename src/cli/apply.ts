@@ -1,7 +1,7 @@
 // `hbone-sim apply -f <file|dir|->` and `hbone-sim delete -f …`: change the running mesh's
 // configuration as kubectl would, all or nothing; --wait returns once every proxy has answered.
 import type { ChangeAnswer, ChangeRequest } from '../runner/api-server';
-import { requireString, stringFlag } from './args';
+import { stringFlag, stringsFlag } from './args';
 import type { Command } from './command';
 import { ApiError, MESH_FLAG, callApi, meshAccess } from './api-client';
 import { readManifestFiles } from './manifest-files';
@@ -11,7 +11,10 @@ function changeCommand(verb: 'apply' | 'delete', summary: string): Command {
     name: verb,
     summary,
     description: [
-      `${verb === 'apply' ? 'Creates or replaces' : 'Deletes'} AuthorizationPolicies, HTTPRoutes and Gateways in the running mesh (see \`hbone-sim up\`).`,
+      `${verb === 'apply' ? 'Creates or replaces' : 'Deletes'} objects in the running mesh (see \`hbone-sim up\`): AuthorizationPolicies, HTTPRoutes,`,
+      'Gateways, and the Kubernetes kinds that shape it: Namespace, ServiceAccount, Service, Deployment, Pod',
+      "(Istio's samples/bookinfo and samples/curl manifests apply as they are). A Deployment's pods are scheduled,",
+      "enrolled with their node's ztunnel and running before the answer; deleting a Namespace deletes what is in it.",
       'Every document of every file is checked first (errors name file:line: field); then all of them',
       'change or none does. istiod pushes the new version to every ztunnel and waypoint; with --wait the',
       'command returns once each has ACKed it (or NACKed it: then it says which and why). As kubectl:',
@@ -20,13 +23,19 @@ function changeCommand(verb: 'apply' | 'delete', summary: string): Command {
       'hbone-sim does not model is said and skipped.',
     ].join('\n'),
     flags: {
-      filename: { kind: 'string', short: 'f', value: 'file|dir|-', required: true, help: 'the manifests: a file, a directory of .yaml files, or - for stdin' },
+      filename: {
+        kind: 'strings',
+        short: 'f',
+        value: 'file|dir|-',
+        required: true,
+        help: 'the manifests: a file, a directory of .yaml files, or - for stdin; may be given again',
+      },
       wait: { kind: 'boolean', help: 'return once every proxy has ACKed the change, and say how long that took' },
       namespace: { kind: 'string', short: 'n', value: 'ns', help: 'the namespace of objects that name none (default: default); objects may name no other' },
       mesh: MESH_FLAG,
     },
     run: async ({ flags }) => {
-      const files = readManifestFiles(requireString(flags, 'filename', verb));
+      const files = stringsFlag(flags, 'filename').flatMap((f) => readManifestFiles(f));
       const access = meshAccess(flags);
       let answer: ChangeAnswer;
       try {
@@ -48,5 +57,8 @@ function changeCommand(verb: 'apply' | 'delete', summary: string): Command {
   };
 }
 
-export const applyCommand = changeCommand('apply', 'create or change policies and routes in the running mesh (kubectl apply -f)');
-export const deleteCommand = changeCommand('delete', 'remove policies and routes from the running mesh (kubectl delete -f)');
+export const applyCommand = changeCommand(
+  'apply',
+  'create or change objects in the running mesh: policies, routes, Services, Deployments... (kubectl apply -f)',
+);
+export const deleteCommand = changeCommand('delete', 'remove objects from the running mesh (kubectl delete -f)');

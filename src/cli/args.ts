@@ -7,10 +7,11 @@ export class UsageError extends Error {
 }
 
 export interface FlagSpec {
-  readonly [name: string]: 'string' | 'boolean';
+  /** 'strings': a string flag that may be given again, each value kept (kubectl's -f a -f b). */
+  readonly [name: string]: 'string' | 'strings' | 'boolean';
 }
 
-export type Flags = Record<string, string | boolean>;
+export type Flags = Record<string, string | boolean | readonly string[]>;
 
 /** Everything after this argument is an operand, even when it starts with a dash. */
 const END_OF_FLAGS = '--';
@@ -42,12 +43,11 @@ export function parseFlags(argv: string[], spec: FlagSpec, shorts: Readonly<Reco
     if (kind === 'boolean') {
       if (eq >= 0) throw new UsageError(`--${name} takes no value`);
       flags[name] = true;
-    } else if (eq >= 0) {
-      flags[name] = arg.slice(eq + 1);
     } else {
-      const value = argv[++i];
-      if (value === undefined || value.startsWith('--')) throw new UsageError(`--${name} needs a value`);
-      flags[name] = value;
+      const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
+      if (eq < 0 && (value === undefined || value.startsWith('--'))) throw new UsageError(`--${name} needs a value`);
+      const before = flags[name];
+      flags[name] = kind === 'strings' ? [...(Array.isArray(before) ? (before as readonly string[]) : []), value] : value;
     }
   }
   return { flags, positional };
@@ -64,6 +64,12 @@ function unknownFlag(typed: string, name: string, spec: FlagSpec): UsageError {
 export function stringFlag(flags: Flags, name: string): string | undefined {
   const v = flags[name];
   return typeof v === 'string' ? v : undefined;
+}
+
+/** Every value of a repeatable string flag, in the order given. */
+export function stringsFlag(flags: Flags, name: string): readonly string[] {
+  const v = flags[name];
+  return Array.isArray(v) ? (v as readonly string[]) : typeof v === 'string' ? [v] : [];
 }
 
 export function requireString(flags: Flags, name: string, command: string): string {

@@ -9,7 +9,8 @@ export const PROGRAM = 'hbone-sim';
 export const KEEPS_RUNNING = -1;
 
 export interface Flag {
-  readonly kind: 'string' | 'boolean';
+  /** 'strings' may be given more than once (kubectl's -f a.yaml -f b.yaml). */
+  readonly kind: 'string' | 'strings' | 'boolean';
   /** The value's placeholder in the usage line, e.g. "dir" for `--ca-dir <dir>`. */
   readonly value?: string;
   /** A command cannot run without it (shown without brackets). */
@@ -68,7 +69,7 @@ export interface Command {
 
 function flagUsage(name: string, f: Flag): string {
   const flag = f.short ? `-${f.short}` : `--${name}`;
-  const text = f.kind === 'string' ? `${flag} <${f.value ?? 'value'}>` : flag;
+  const text = f.kind !== 'boolean' ? `${flag} <${f.value ?? 'value'}>` : flag;
   return f.required ? text : `[${text}]`;
 }
 
@@ -83,7 +84,7 @@ export function usageLine(c: Command): string {
 export function commandHelp(c: Command): string {
   const rows = Object.entries(c.flags).map(([name, f]) => {
     const flag = f.short ? `-${f.short}, --${name}` : `--${name}`;
-    return [f.kind === 'string' ? `${flag} <${f.value ?? 'value'}>` : flag, f.help];
+    return [f.kind !== 'boolean' ? `${flag} <${f.value ?? 'value'}>` : flag, f.help];
   });
   rows.push(['-h, --help', 'show this help']);
   const width = Math.max(...rows.map(([left]) => left.length));

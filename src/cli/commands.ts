@@ -7,6 +7,7 @@ import { upCommand } from './up';
 import { applyCommand, deleteCommand } from './apply';
 import { getCommand } from './get';
 import { labelCommand } from './label';
+import { scaleCommand } from './scale';
 import { execCommand } from './exec';
 import { traceCommand } from './trace';
 import { logsCommand } from './logs';
@@ -26,6 +27,7 @@ export const COMMANDS: readonly Command[] = [
   deleteCommand,
   getCommand,
   labelCommand,
+  scaleCommand,
   execCommand,
   traceCommand,
   logsCommand,

@@ -36,3 +36,22 @@ export function labelValueProblem(value: string): string | undefined {
   if (LABEL_VALUE_RE.test(value)) return undefined;
   return `${JSON.stringify(value)} is not a valid label value (letters, digits, -, _ and ., at most 63)`;
 }
+
+/** Kubernetes' alphabet for generated name parts (no vowels, no look-alikes). */
+export const GENERATED_NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+/** A ReplicaSet's pod-template-hash, and the random suffix of each of its pods. */
+export const TEMPLATE_HASH_LENGTH = 10;
+export const POD_SUFFIX_LENGTH = 5;
+
+/** `length` characters of the alphabet, each chosen by `pick` (crypto's randomInt by default in callers). */
+export function generatedPart(length: number, pick: (n: number) => number): string {
+  return Array.from({ length }, () => GENERATED_NAME_ALPHABET[pick(GENERATED_NAME_ALPHABET.length)]).join('');
+}
+
+/** A Deployment's pod name: <deployment>-<template hash>-<suffix>, none of `taken`. */
+export function replicaPodName(deployment: string, templateHash: string, taken: ReadonlySet<string>, pick: (n: number) => number): string {
+  let name: string;
+  do name = `${deployment}-${templateHash}-${generatedPart(POD_SUFFIX_LENGTH, pick)}`;
+  while (taken.has(name));
+  return name;
+}

@@ -7,13 +7,16 @@
 // does not model is reported and skipped, never guessed at.
 import { isMap, isScalar, isSeq, Pair, Scalar, YAMLMap } from 'yaml';
 import type { Node as YamlNode } from 'yaml';
-import type { AuthorizationPolicyDoc, GatewayDoc, HttpRouteDoc, PodDoc } from './model';
+import type { AuthorizationPolicyDoc, DeploymentDoc, GatewayDoc, HttpRouteDoc, NamespaceDoc, PodDoc, ServiceAccountDoc, ServiceDoc } from './model';
 import { Field, Problems, Source, lineOf } from './yaml-fields';
 import { parseYaml } from './yaml-document';
 import { readPolicy, POLICY_KIND } from './read-policies';
 import { readHttpRoute } from './read-httproutes';
 import { readGateway, GATEWAY_KIND } from './read-gateways';
 import { readPod, POD_KIND } from './read-pods';
+import { NAMESPACE_KIND, readKubeService, readNamespace, readServiceAccount, SERVICE_ACCOUNT_KIND, SERVICE_KIND } from './read-kube-objects';
+import { DEPLOYMENT_KIND, readDeployment } from './read-deployments';
+import type { Entry } from './entry';
 import { ScenarioError, ScenarioProblem } from './scenario-error';
 
 export const HTTPROUTE_KIND = 'HTTPRoute';
@@ -23,6 +26,10 @@ export const LIVE_KINDS: Readonly<Record<string, string>> = {
   [HTTPROUTE_KIND]: 'httproute.gateway.networking.k8s.io',
   [GATEWAY_KIND]: 'gateway.gateway.networking.k8s.io',
   [POD_KIND]: 'pod',
+  [SERVICE_KIND]: 'service',
+  [SERVICE_ACCOUNT_KIND]: 'serviceaccount',
+  [DEPLOYMENT_KIND]: 'deployment.apps',
+  [NAMESPACE_KIND]: 'namespace',
 };
 /** The API group of each kind taken: the same kind in another group (Istio's own Gateway) is another kind. */
 const GROUPS: Readonly<Record<string, string>> = {
@@ -30,6 +37,21 @@ const GROUPS: Readonly<Record<string, string>> = {
   [HTTPROUTE_KIND]: 'gateway.networking.k8s.io',
   [GATEWAY_KIND]: 'gateway.networking.k8s.io',
   [POD_KIND]: '',
+  [SERVICE_KIND]: '',
+  [SERVICE_ACCOUNT_KIND]: '',
+  [DEPLOYMENT_KIND]: 'apps',
+  [NAMESPACE_KIND]: '',
+};
+/** Each kind's reader: what it yields when the object is sound. */
+const READERS: Readonly<Record<string, (f: Field, file: string) => Entry<unknown> | undefined>> = {
+  [POLICY_KIND]: readPolicy,
+  [HTTPROUTE_KIND]: readHttpRoute,
+  [GATEWAY_KIND]: readGateway,
+  [POD_KIND]: readPod,
+  [SERVICE_KIND]: readKubeService,
+  [SERVICE_ACCOUNT_KIND]: readServiceAccount,
+  [DEPLOYMENT_KIND]: readDeployment,
+  [NAMESPACE_KIND]: readNamespace,
 };
 /** kubectl's default namespace. */
 export const DEFAULT_NAMESPACE = 'default';
@@ -42,7 +64,11 @@ export type Manifest =
   | { readonly kind: typeof POLICY_KIND; readonly doc: AuthorizationPolicyDoc }
   | { readonly kind: typeof HTTPROUTE_KIND; readonly doc: HttpRouteDoc }
   | { readonly kind: typeof GATEWAY_KIND; readonly doc: GatewayDoc }
-  | { readonly kind: typeof POD_KIND; readonly doc: PodDoc };
+  | { readonly kind: typeof POD_KIND; readonly doc: PodDoc }
+  | { readonly kind: typeof SERVICE_KIND; readonly doc: ServiceDoc }
+  | { readonly kind: typeof SERVICE_ACCOUNT_KIND; readonly doc: ServiceAccountDoc }
+  | { readonly kind: typeof DEPLOYMENT_KIND; readonly doc: DeploymentDoc }
+  | { readonly kind: typeof NAMESPACE_KIND; readonly doc: NamespaceDoc };
 
 /** An object of a kind hbone-sim does not model: said, and left alone. */
 export interface SkippedObject {
@@ -122,21 +148,11 @@ function readObject(root: Field, file: string, options: ManifestOptions, out: Ma
   }
   if (isMap(root.node)) {
     withoutServerFields(root.node);
-    if (!inNamespace(root, options)) return;
+    // A Namespace belongs to none.
+    if (kind !== NAMESPACE_KIND && !inNamespace(root, options)) return;
   }
-  if (kind === POLICY_KIND) {
-    const e = readPolicy(root, file);
-    if (e?.exact) out.push({ kind: POLICY_KIND, doc: e.value as AuthorizationPolicyDoc });
-  } else if (kind === HTTPROUTE_KIND) {
-    const e = readHttpRoute(root, file);
-    if (e?.exact) out.push({ kind: HTTPROUTE_KIND, doc: e.value as HttpRouteDoc });
-  } else if (kind === GATEWAY_KIND) {
-    const e = readGateway(root, file);
-    if (e?.exact) out.push({ kind: GATEWAY_KIND, doc: e.value as GatewayDoc });
-  } else {
-    const e = readPod(root, file);
-    if (e?.exact) out.push({ kind: POD_KIND, doc: e.value as PodDoc });
-  }
+  const e = READERS[kind](root, file);
+  if (e?.exact) out.push({ kind, doc: e.value } as Manifest);
 }
 
 /** Drops what the API server writes into an object it returns (kubectl get -o yaml). */

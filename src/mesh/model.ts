@@ -45,6 +45,8 @@ export interface ServicePort {
   readonly name: string;
   readonly port: number;
   readonly targetPort: number;
+  /** Kubernetes' appProtocol: the protocol Istio takes for the port before reading its name. */
+  readonly appProtocol?: string;
 }
 
 export interface Service {
@@ -104,10 +106,69 @@ export interface PodDoc {
   readonly apiVersion: 'v1';
   readonly kind: 'Pod';
   readonly metadata: { readonly name: string; readonly namespace: string; readonly labels: Labels };
-  /** The first container's image, every container's declared ports, its identity and node. */
-  readonly spec: { readonly image: string; readonly ports: readonly number[]; readonly serviceAccountName: string; readonly nodeName?: string };
+  readonly spec: PodSpec;
   readonly origin: string;
 }
+
+/** What a pod is made from: a bare Pod's spec, or a Deployment's template (src/mesh/read-pod-spec.ts). */
+export interface PodSpec {
+  /** The first container's image: what the pod runs (src/mesh/images.ts). */
+  readonly image: string;
+  /** Every container's declared ports, in order. */
+  readonly ports: readonly number[];
+  readonly serviceAccountName: string;
+  readonly nodeName?: string;
+  /** Node labels the pod must land on (kubernetes.io/hostname and kubernetes.io/os exist here). */
+  readonly nodeSelector?: Labels;
+}
+
+/** What each pod of a Deployment is made from, resolved: the app its image runs. */
+export interface PodTemplate {
+  readonly labels: Labels;
+  readonly serviceAccount: string;
+  readonly app: AppSpec;
+  /** The first container's image, when the Deployment was applied (not for a scenario's own pods). */
+  readonly image?: string;
+  readonly nodeName?: string;
+  readonly nodeSelector?: Labels;
+}
+
+/** A Kubernetes Deployment: `replicas` pods of its template, named <name>-<templateHash>-<suffix>. */
+export interface Deployment {
+  readonly name: string;
+  readonly namespace: string;
+  readonly labels: Labels;
+  readonly replicas: number;
+  /** spec.selector.matchLabels: which pods are its own. */
+  readonly selector: Labels;
+  readonly template: PodTemplate;
+  /** The ReplicaSet's pod-template-hash: changes when the template does. */
+  readonly templateHash: string;
+}
+
+/** A ServiceAccount: the identity its pods' certificates carry (spiffe://<td>/ns/<ns>/sa/<name>). */
+export interface ServiceAccount {
+  readonly name: string;
+  readonly namespace: string;
+  readonly labels: Labels;
+}
+
+/** Kubernetes objects as applied, with what hbone-sim reads of them (src/mesh/read-kube-objects.ts). */
+interface KubeDoc<Kind extends string, Spec> {
+  readonly kind: Kind;
+  readonly metadata: { readonly name: string; readonly namespace: string; readonly labels: Labels };
+  readonly spec: Spec;
+  readonly origin: string;
+}
+/** A Service: its ClusterIP is allocated unless spec.clusterIP names one. */
+export type ServiceDoc = KubeDoc<'Service', { readonly clusterIP?: string; readonly selector: Labels; readonly ports: readonly ServicePort[] }>;
+export type DeploymentDoc = KubeDoc<
+  'Deployment',
+  { readonly replicas: number; readonly selector: Labels; readonly template: { readonly labels: Labels; readonly spec: PodSpec } }
+>;
+export type ServiceAccountDoc = KubeDoc<'ServiceAccount', Record<string, never>>;
+/** A Namespace is cluster-wide: its metadata.namespace is empty. */
+export type NamespaceDoc = KubeDoc<'Namespace', Record<string, never>>;
 
 /** A Gateway API HTTPRoute (checked by src/policy/httproute). */
 export type HttpRouteDoc = ResourceDoc<'HTTPRoute'>;
@@ -150,8 +211,12 @@ export interface Scenario {
   readonly gateways: readonly GatewayDoc[];
   readonly httpRoutes: readonly HttpRouteDoc[];
   readonly expect: readonly Expectation[];
-  /** Labels given to namespaces while the mesh runs (`hbone-sim label namespace`); none in a scenario file. */
+  /** Namespaces applied or labelled while the mesh runs (`hbone-sim label namespace`); none in a scenario file. */
   readonly namespaces?: readonly NamespaceLabels[];
+  /** Deployments applied while the mesh runs; their pods are among the workloads. */
+  readonly deployments?: readonly Deployment[];
+  /** ServiceAccounts applied while the mesh runs. */
+  readonly serviceAccounts?: readonly ServiceAccount[];
 }
 
 /** A namespace's labels, e.g. istio.io/use-waypoint for every Service in it. */

@@ -10,7 +10,8 @@ import { Field } from './yaml-fields';
 
 export const SERVICE_FIELDS = ['name', 'namespace', 'vip', 'labels', 'selector', 'ports'] as const;
 // protocol is accepted so Kubernetes Service ports paste in unchanged; only TCP exists here.
-export const SERVICE_PORT_FIELDS = ['name', 'port', 'targetPort', 'protocol'] as const;
+// appProtocol, when set, is the protocol Istio takes for the port (src/mesh/port-protocol.ts).
+export const SERVICE_PORT_FIELDS = ['name', 'port', 'targetPort', 'protocol', 'appProtocol'] as const;
 const ONLY_PROTOCOL = 'TCP';
 
 export function readService(item: Field): Entry<Service> | undefined {
@@ -41,7 +42,7 @@ function readSelector(field: Field): Service['selector'] | undefined {
  * The ports, each checked on its own and against the others of the same service. Ports with
  * problems are left out; the scenario is refused anyway once any problem is recorded.
  */
-function readPorts(field: Field): ServicePort[] | undefined {
+export function readPorts(field: Field, known: readonly string[] = SERVICE_PORT_FIELDS): ServicePort[] | undefined {
   const items = field.list();
   if (!items) return undefined;
   if (items.length === 0) return field.problem('must list at least one port');
@@ -49,14 +50,20 @@ function readPorts(field: Field): ServicePort[] | undefined {
   const byPort = new Map<number, string>();
   const byName = new Map<string, string>();
   for (const item of items) {
-    const fields = item.map(SERVICE_PORT_FIELDS);
+    const fields = item.map(known);
     if (!fields) continue;
+    const named = fields.optional('targetPort');
+    if (named && typeof named.plain() === 'string' && !/^\d+$/.test(String(named.plain()))) {
+      named.problem(`a named targetPort (${String(named.plain())}) is not modelled: give the container's port number`);
+      continue;
+    }
     const r = new EntryReader(fields);
     // Kubernetes requires names only when there are several ports; Istio reads the name as protocol.
     const name = r.text('name', items.length > 1 ? 'every port of a multi-port service needs a name' : false, (s) => nameProblem(s, 'label'));
     const port = r.integer('port', 'the port on the VIP, e.g. 9080', portProblem);
     const targetPort = fields.has('targetPort') ? r.integer('targetPort', false, portProblem, reservedPortProblem) : defaultTargetPort(r, port);
     r.text('protocol', false, (p) => (p === ONLY_PROTOCOL ? undefined : `${p} is not supported; the simulator carries ${ONLY_PROTOCOL} only`));
+    const appProtocol = r.text('appProtocol', false);
     if (port !== undefined) {
       const first = byPort.get(port);
       if (first) r.fields.optional('port')!.problem(`${port} is already used by ${first}`);
@@ -67,7 +74,7 @@ function readPorts(field: Field): ServicePort[] | undefined {
       if (first) r.fields.optional('name')!.problem(`${name} is already used by ${first}`);
       else byName.set(name, item.path);
     }
-    if (port !== undefined && targetPort !== undefined) ports.push({ name: name ?? '', port, targetPort });
+    if (port !== undefined && targetPort !== undefined) ports.push({ name: name ?? '', port, targetPort, ...(appProtocol ? { appProtocol } : {}) });
   }
   return ports;
 }

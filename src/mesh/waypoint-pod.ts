@@ -8,23 +8,16 @@ import type { GatewayDoc, Scenario, Workload } from './model';
 import { ANNOTATION_SERVICE_ACCOUNT, LABEL_GATEWAY_NAME } from './model';
 import { WAYPOINT_APP, WAYPOINT_PORT } from './app-kinds';
 import { freePodIp, leastLoadedNode } from './pod-placement';
+import { generatedPart, replicaPodName, TEMPLATE_HASH_LENGTH } from './k8s-names';
 export { NoAddress } from './pod-placement';
 
 /** The label Istio's controller puts on what it deploys for a Gateway. */
 export const LABEL_MANAGED = 'gateway.istio.io/managed';
 export const MANAGED_BY_MESH_CONTROLLER = 'istio.io-mesh-controller';
-/** Kubernetes' alphabet for generated name parts (no vowels, no look-alikes). */
-const NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
-const TEMPLATE_HASH_LENGTH = 10;
-const SUFFIX_LENGTH = 5;
 
 export function waypointPodFor(gw: GatewayDoc, s: Scenario, pick: (n: number) => number = randomInt): Workload {
   const { name, namespace, annotations } = gw.metadata;
-  const generated = (length: number) => Array.from({ length }, () => NAME_ALPHABET[pick(NAME_ALPHABET.length)]).join('');
-  const taken = new Set(s.workloads.map((w) => w.name));
-  let podName: string;
-  do podName = `${name}-${generated(TEMPLATE_HASH_LENGTH)}-${generated(SUFFIX_LENGTH)}`;
-  while (taken.has(podName));
+  const podName = replicaPodName(name, generatedPart(TEMPLATE_HASH_LENGTH, pick), new Set(s.workloads.map((w) => w.name)), pick);
   const node = leastLoadedNode(s);
   return {
     name: podName,

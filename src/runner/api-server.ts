@@ -46,6 +46,13 @@ export interface LabelRequest {
   readonly overwrite?: boolean;
 }
 
+/** kubectl scale deploy/NAME --replicas N. */
+export interface ScaleRequest {
+  readonly namespace: string;
+  readonly name: string;
+  readonly replicas: number;
+}
+
 export interface ChangeAnswer {
   readonly lines: readonly string[];
   readonly version?: string;
@@ -151,6 +158,10 @@ export class ApiServer {
         const answer = await this.serialized(() => this.change(url.pathname === '/apply' ? 'apply' : 'delete', body));
         return send(res, 200, answer);
       }
+      if (req.method === 'POST' && url.pathname === '/scale') {
+        const body = (await readJson(req)) as ScaleRequest;
+        return send(res, 200, await this.serialized(() => this.scale(body)));
+      }
       if (req.method === 'POST' && url.pathname === '/label') {
         const body = (await readJson(req)) as LabelRequest;
         return send(res, 200, await this.serialized(() => this.label(body)));
@@ -194,6 +205,23 @@ export class ApiServer {
     const results = manifests.length === 0 ? [] : verb === 'apply' ? this.config.apply(manifests) : this.config.delete(manifests);
     const lines = [...results.map((r) => r.line), ...skipped.map(skippedLine)];
     if (results.every((r) => r.outcome === 'unchanged')) return { lines };
+    return this.enact(verb, before, lines, body.wait === true);
+  }
+
+  /** kubectl scale: a Deployment's replicas set; its new pods run before the answer. */
+  private async scale(body: ScaleRequest): Promise<ChangeAnswer> {
+    const ok = body && typeof body.name === 'string' && typeof body.namespace === 'string' && Number.isInteger(body.replicas) && body.replicas >= 0;
+    if (!ok) throw new BadRequest('expected { namespace, name, replicas } with replicas a whole number, 0 or more');
+    const before = this.config.scenario;
+    const result = this.config.scale(body.namespace, body.name, body.replicas);
+    return this.enact('scale', before, [result.line], true);
+  }
+
+  /**
+   * What follows a change to the stored configuration: waypoints of new Gateways start, pods
+   * gone stop, istiod pushes, new pods start on their nodes. `lines` gains what happened.
+   */
+  private async enact(verb: string, before: Scenario, lines: string[], wait: boolean): Promise<ChangeAnswer> {
     const after = this.config.scenario;
     // A new waypoint is up before any proxy hears of it; a deleted one stops once they have.
     let started;
@@ -210,7 +238,7 @@ export class ApiServer {
     this.deps.pods.remove(HostedPods.added(after, before));
     let answer: ChangeAnswer;
     try {
-      answer = await this.push(verb, before, lines, body.wait === true, () => this.deps.waypoints.stopRemoved(before, after));
+      answer = await this.push(verb, before, lines, wait, () => this.deps.waypoints.stopRemoved(before, after));
     } catch (err) {
       await this.deps.waypoints.stopRemoved(after, before);
       throw err;

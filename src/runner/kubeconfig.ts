@@ -1,6 +1,7 @@
 // Where a running mesh can be found: a kubeconfig (kubectl's format) that `up` writes and
 // removes at teardown, readable only by its owner since it holds the admin's key. Commands
-// find the mesh there: `--mesh NAME`, or the only mesh running.
+// find the mesh there: `--mesh NAME`, or the only mesh running. Beside it, the runner's pid: a
+// mesh whose runner died without its teardown (kill -9) is not "running", and its files go.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -28,6 +29,26 @@ export function kubeconfigPath(mesh: string): string {
   return path.join(meshesDir(), mesh, 'kubeconfig');
 }
 
+function pidPath(mesh: string): string {
+  return path.join(meshesDir(), mesh, 'pid');
+}
+
+/** False once the runner that wrote the mesh's files is gone. */
+function runnerAlive(mesh: string): boolean {
+  let pid: number;
+  try {
+    pid = Number(fs.readFileSync(pidPath(mesh), 'utf8'));
+  } catch {
+    return true; // written by a version that kept no pid: take it as running
+  }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export function writeKubeconfig(mesh: string, server: string, creds: ClusterCredentials): string {
   const file = kubeconfigPath(mesh);
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
@@ -46,6 +67,7 @@ export function writeKubeconfig(mesh: string, server: string, creds: ClusterCred
   fs.writeFileSync(tmp, stringify(doc), { mode: 0o600 });
   fs.chmodSync(tmp, 0o600);
   fs.renameSync(tmp, file);
+  fs.writeFileSync(pidPath(mesh), String(process.pid), { mode: 0o600 });
   return file;
 }
 
@@ -53,17 +75,23 @@ export function removeKubeconfig(mesh: string): void {
   fs.rmSync(path.dirname(kubeconfigPath(mesh)), { recursive: true, force: true });
 }
 
-/** The meshes that have a kubeconfig. */
+/** The meshes that have a kubeconfig and a live runner; a dead runner's files are removed. */
 export function knownMeshes(): string[] {
+  let names: string[];
   try {
-    return fs
+    names = fs
       .readdirSync(meshesDir(), { withFileTypes: true })
       .filter((e) => e.isDirectory() && fs.existsSync(kubeconfigPath(e.name)))
-      .map((e) => e.name)
-      .sort();
+      .map((e) => e.name);
   } catch {
     return [];
   }
+  const alive = names.filter((name) => {
+    if (runnerAlive(name)) return true;
+    removeKubeconfig(name);
+    return false;
+  });
+  return alive.sort();
 }
 
 export class NoMesh extends Error {

@@ -5,15 +5,20 @@
 // (src/mesh/waypoint-pod.ts) and takes it away when deleted.
 import type { AuthorizationPolicyDoc, GatewayDoc, HttpRouteDoc, Labels, PodDoc, Scenario, Workload } from '../mesh/model';
 import { LABEL_GATEWAY_NAME, WAYPOINT_GATEWAY_CLASS } from '../mesh/model';
-import { HTTPROUTE_KIND, LIVE_KINDS, Manifest } from '../mesh/manifests';
+import { DEFAULT_NAMESPACE, HTTPROUTE_KIND, LIVE_KINDS, Manifest } from '../mesh/manifests';
+import { ISTIO_SYSTEM } from '../mesh/control-plane';
 import { POLICY_KIND } from '../mesh/read-policies';
 import { GATEWAY_KIND } from '../mesh/read-gateways';
 import { WAYPOINT_APP } from '../mesh/app-kinds';
 import { waypointPodFor } from '../mesh/waypoint-pod';
 import { POD_KIND } from '../mesh/read-pods';
 import { appForImage } from '../mesh/images';
-import { freePodIp, leastLoadedNode, NoAddress } from '../mesh/pod-placement';
+import { freePodIp, NoSuchNode, placePod, Unschedulable } from '../mesh/pod-placement';
 import { MAX_WAYPOINTS, MAX_WORKLOADS } from '../mesh/limits';
+import { NAMESPACE_KIND, SERVICE_ACCOUNT_KIND, SERVICE_KIND } from '../mesh/read-kube-objects';
+import { DEPLOYMENT_KIND } from '../mesh/read-deployments';
+import { Conflict, NotFound } from './errors';
+import * as kube from './kube-objects';
 
 export type ApplyOutcome = 'created' | 'configured' | 'unchanged' | 'deleted';
 
@@ -23,14 +28,7 @@ export interface ApplyResult {
   readonly outcome: ApplyOutcome;
 }
 
-export class NotFound extends Error {
-  override name = 'NotFound';
-}
-
-/** A change kubectl would refuse as it stands (a label's value changed without --overwrite). */
-export class Conflict extends Error {
-  override name = 'Conflict';
-}
+export { Conflict, NotFound } from './errors';
 
 const keyOf = (d: { metadata: { namespace: string; name: string } }): string => `${d.metadata.namespace}/${d.metadata.name}`;
 /** What a document is, for comparing: its origin (file:line) is where it was written, not what it says. */
@@ -64,25 +62,19 @@ export class LiveConfig {
     let next = this.current;
     const notes: string[] = [];
     const results = manifests.map((m): ApplyResult => {
-      let outcome: ApplyOutcome;
-      if (m.kind === POLICY_KIND) [next, outcome] = put(next, 'policies', m.doc);
-      else if (m.kind === HTTPROUTE_KIND) [next, outcome] = put(next, 'httpRoutes', m.doc);
-      else if (m.kind === POD_KIND) {
-        const placed = putPod(next, m.doc);
-        [next, outcome] = [placed.scenario, placed.outcome];
-        if (placed.note) notes.push(`pod/${m.doc.metadata.name}: ${placed.note}`);
-      } else {
-        [next, outcome] = put(next, 'gateways', m.doc);
-        // A waypoint Gateway gets its pod, as Istio's controller deploys one; a changed one keeps
-        // it, and one whose class is no longer istio-waypoint loses it.
-        const pod = waypointPodOf(next, m.doc);
-        if (isWaypointGateway(m.doc) && !pod) next = { ...next, workloads: [...next.workloads, newWaypointPod(next, m.doc)] };
-        if (!isWaypointGateway(m.doc) && pod) next = { ...next, workloads: next.workloads.filter((w) => w !== pod) };
-      }
-      return { line: `${LIVE_KINDS[m.kind]}/${m.doc.metadata.name} ${outcome}`, outcome };
+      const stored = applyOne(next, m);
+      next = stored.scenario;
+      if (stored.note) notes.push(`${LIVE_KINDS[m.kind]}/${m.doc.metadata.name}: ${stored.note}`);
+      return { line: `${LIVE_KINDS[m.kind]}/${m.doc.metadata.name} ${stored.outcome}`, outcome: stored.outcome };
     });
     this.set(next);
     return [...results, ...notes.map((line) => ({ line, outcome: 'unchanged' as const }))];
+  }
+
+  /** kubectl scale deploy/NAME --replicas N. */
+  scale(namespace: string, name: string, replicas: number): ApplyResult {
+    this.set(kube.scaleDeployment(this.current, namespace, name, replicas));
+    return { line: `deployment.apps/${name} scaled`, outcome: 'configured' };
   }
 
   /**
@@ -113,23 +105,7 @@ export class LiveConfig {
   delete(manifests: readonly Manifest[]): ApplyResult[] {
     let next = this.current;
     const results = manifests.map((m): ApplyResult => {
-      const key = keyOf(m.doc);
-      if (m.kind === POD_KIND) {
-        const pod = next.workloads.find((w) => w.namespace === m.doc.metadata.namespace && w.name === m.doc.metadata.name && w.app.kind !== WAYPOINT_APP);
-        if (!pod) throw new NotFound(`pods "${m.doc.metadata.name}" not found in namespace ${m.doc.metadata.namespace}`);
-        next = { ...next, workloads: next.workloads.filter((w) => w !== pod) };
-        return { line: `pod "${m.doc.metadata.name}" deleted`, outcome: 'deleted' };
-      }
-      const list: readonly Doc[] = next[LISTS[m.kind]];
-      if (!list.some((d) => keyOf(d) === key)) {
-        throw new NotFound(`${PLURALS[m.kind]} "${m.doc.metadata.name}" not found in namespace ${m.doc.metadata.namespace}`);
-      }
-      if (m.kind === GATEWAY_KIND) {
-        // Its Deployment goes with it, and with that its pod.
-        const pod = waypointPodOf(next, m.doc);
-        if (pod) next = { ...next, workloads: next.workloads.filter((w) => w !== pod) };
-      }
-      next = { ...next, [LISTS[m.kind]]: list.filter((d) => keyOf(d) !== key) };
+      next = deleteOne(next, m);
       return { line: `${LIVE_KINDS[m.kind]} "${m.doc.metadata.name}" deleted`, outcome: 'deleted' };
     });
     this.set(next);
@@ -137,9 +113,71 @@ export class LiveConfig {
   }
 }
 
+/** One object applied to `s`. */
+function applyOne(s: Scenario, m: Manifest): kube.Stored {
+  switch (m.kind) {
+    case POLICY_KIND:
+      return put(s, 'policies', m.doc);
+    case HTTPROUTE_KIND:
+      return put(s, 'httpRoutes', m.doc);
+    case POD_KIND:
+      return putPod(s, m.doc);
+    case SERVICE_KIND:
+      return kube.putService(s, m.doc);
+    case SERVICE_ACCOUNT_KIND:
+      return kube.putServiceAccount(s, m.doc);
+    case DEPLOYMENT_KIND:
+      return kube.putDeployment(s, m.doc);
+    case NAMESPACE_KIND:
+      return kube.putNamespace(s, m.doc, namespacesOf(s));
+    case GATEWAY_KIND: {
+      const stored = put(s, 'gateways', m.doc);
+      let next = stored.scenario;
+      // A waypoint Gateway gets its pod, as Istio's controller deploys one; a changed one keeps
+      // it, and one whose class is no longer istio-waypoint loses it.
+      const pod = waypointPodOf(next, m.doc);
+      if (isWaypointGateway(m.doc) && !pod) next = { ...next, workloads: [...next.workloads, newWaypointPod(next, m.doc)] };
+      if (!isWaypointGateway(m.doc) && pod) next = { ...next, workloads: next.workloads.filter((w) => w !== pod) };
+      return { scenario: next, outcome: stored.outcome };
+    }
+  }
+}
+
+/** One object deleted from `s`: NotFound when it is not there. */
+function deleteOne(s: Scenario, m: Manifest): Scenario {
+  const { namespace, name } = m.doc.metadata;
+  switch (m.kind) {
+    case POD_KIND: {
+      const pod = s.workloads.find((w) => w.namespace === namespace && w.name === name && w.app.kind !== WAYPOINT_APP);
+      if (!pod) throw new NotFound(`pods "${name}" not found in namespace ${namespace}`);
+      return { ...s, workloads: s.workloads.filter((w) => w !== pod) };
+    }
+    case SERVICE_KIND:
+      return kube.deleteService(s, namespace, name);
+    case SERVICE_ACCOUNT_KIND:
+      return kube.deleteServiceAccount(s, namespace, name);
+    case DEPLOYMENT_KIND:
+      return kube.deleteDeployment(s, namespace, name);
+    case NAMESPACE_KIND:
+      return kube.deleteNamespace(s, name, namespacesOf(s));
+    default: {
+      const list: readonly Doc[] = s[LISTS[m.kind]];
+      const key = keyOf(m.doc);
+      if (!list.some((d) => keyOf(d) === key)) throw new NotFound(`${PLURALS[m.kind]} "${name}" not found in namespace ${namespace}`);
+      let next = s;
+      if (m.kind === GATEWAY_KIND) {
+        // Its Deployment goes with it, and with that its pod.
+        const pod = waypointPodOf(next, m.doc);
+        if (pod) next = { ...next, workloads: next.workloads.filter((w) => w !== pod) };
+      }
+      return { ...next, [LISTS[m.kind]]: list.filter((d) => keyOf(d) !== key) };
+    }
+  }
+}
+
 type Doc = AuthorizationPolicyDoc | HttpRouteDoc | GatewayDoc;
 type ListKey = 'policies' | 'httpRoutes' | 'gateways';
-type DocKind = Exclude<Manifest['kind'], typeof POD_KIND>;
+type DocKind = typeof POLICY_KIND | typeof HTTPROUTE_KIND | typeof GATEWAY_KIND;
 const LISTS: Readonly<Record<DocKind, ListKey>> = { [POLICY_KIND]: 'policies', [HTTPROUTE_KIND]: 'httpRoutes', [GATEWAY_KIND]: 'gateways' };
 /** kubectl's resource.group, as NotFound names it. */
 const PLURALS: Readonly<Record<DocKind, string>> = {
@@ -149,12 +187,12 @@ const PLURALS: Readonly<Record<DocKind, string>> = {
 };
 
 /** Creates or replaces `doc` in the scenario's list by namespace/name. */
-function put(s: Scenario, key: ListKey, doc: Doc): [Scenario, ApplyOutcome] {
+function put(s: Scenario, key: ListKey, doc: Doc): kube.Stored {
   const list: readonly Doc[] = s[key];
   const i = list.findIndex((d) => keyOf(d) === keyOf(doc));
-  if (i < 0) return [{ ...s, [key]: [...list, doc] }, 'created'];
-  if (body(list[i]) === body(doc)) return [s, 'unchanged'];
-  return [{ ...s, [key]: list.map((d, j) => (j === i ? doc : d)) }, 'configured'];
+  if (i < 0) return { scenario: { ...s, [key]: [...list, doc] }, outcome: 'created' };
+  if (body(list[i]) === body(doc)) return { scenario: s, outcome: 'unchanged' };
+  return { scenario: { ...s, [key]: list.map((d, j) => (j === i ? doc : d)) }, outcome: 'configured' };
 }
 
 function isWaypointGateway(g: GatewayDoc): boolean {
@@ -166,9 +204,10 @@ export function waypointPodOf(s: Scenario, g: GatewayDoc): Workload | undefined 
   return s.workloads.find((w) => w.app.kind === WAYPOINT_APP && w.namespace === g.metadata.namespace && w.labels[LABEL_GATEWAY_NAME] === g.metadata.name);
 }
 
-/** The namespaces a mesh has: those of its pods and services, default and istio-system. */
+/** The namespaces a mesh has: those applied or labelled, those of its pods and services, default and istio-system. */
 export function namespacesOf(s: Scenario): string[] {
-  return [...new Set([...s.workloads.map((w) => w.namespace), ...s.services.map((x) => x.namespace), 'default', 'istio-system'])].sort();
+  const named = [...(s.namespaces ?? []).map((n) => n.name), ...s.workloads.map((w) => w.namespace), ...s.services.map((x) => x.namespace)];
+  return [...new Set([...named, DEFAULT_NAMESPACE, ISTIO_SYSTEM])].sort();
 }
 
 /**
@@ -201,7 +240,7 @@ function labelResult(what: string, before: Labels, after: Labels, changes: Reado
  * free address of that node's pods and the app its image runs. An existing one may change its
  * labels only, as the Kubernetes API allows.
  */
-function putPod(s: Scenario, doc: PodDoc): { scenario: Scenario; outcome: ApplyOutcome; note?: string } {
+function putPod(s: Scenario, doc: PodDoc): kube.Stored {
   const { name, namespace, labels } = doc.metadata;
   const existing = s.workloads.find((w) => w.namespace === namespace && w.name === name);
   const { app, note } = appForImage(doc.spec.image, doc.spec.ports[0]);
@@ -216,13 +255,13 @@ function putPod(s: Scenario, doc: PodDoc): { scenario: Scenario; outcome: ApplyO
     throw new Conflict(
       `the mesh has ${s.workloads.length} pods, the most it runs on this machine (MAX_WORKLOADS in src/mesh/limits.ts): pod ${name} not created`,
     );
-  const node = doc.spec.nodeName ?? leastLoadedNode(s);
-  if (!s.nodes.some((n) => n.name === node)) throw new NotFound(`nodes "${node}" not found (the pod's spec.nodeName)`);
+  let node: string;
   let ip: string;
   try {
+    node = placePod(s, doc.spec);
     ip = freePodIp(s, node);
   } catch (err) {
-    if (err instanceof NoAddress) throw new Conflict(err.message);
+    if (err instanceof Unschedulable) throw err instanceof NoSuchNode ? new NotFound(err.message) : new Conflict(err.message);
     throw err;
   }
   const pod: Workload = { name, namespace, serviceAccount: doc.spec.serviceAccountName, node, ip, labels, app, workloadName: name };
@@ -241,7 +280,7 @@ function newWaypointPod(s: Scenario, gw: GatewayDoc): Workload {
   try {
     return waypointPodFor(gw, s);
   } catch (err) {
-    if (err instanceof NoAddress) throw new Conflict(err.message);
+    if (err instanceof Unschedulable) throw new Conflict(err.message);
     throw err;
   }
 }

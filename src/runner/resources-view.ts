@@ -1,18 +1,23 @@
 // What `hbone-sim get` lists, with kubectl's resource names, short names and columns. The API
 // server answers rows and whole objects; the command prints them as a table, yaml or json.
-import type { Scenario } from '../mesh/model';
+import type { Deployment, Scenario, ServiceAccount, Workload } from '../mesh/model';
+import { findDeployment, podsOf } from '../mesh/deployment-controller';
+import { DEFAULT_SERVICE_ACCOUNT } from '../mesh/read-pod-spec';
 import { WAYPOINT_GATEWAY_CLASS } from '../mesh/model';
 import { namespacesOf } from './live-config';
+import { LABEL_CONTROL_PLANE, nodeLabels } from '../mesh/pod-placement';
 
-export type ResourceKind = 'pods' | 'services' | 'authorizationpolicies' | 'httproutes' | 'gateways' | 'namespaces' | 'nodes';
+export type ResourceKind =
+  'pods' | 'deployments' | 'services' | 'serviceaccounts' | 'authorizationpolicies' | 'httproutes' | 'gateways' | 'namespaces' | 'nodes';
 
 /** Kinds that belong to no namespace: -n does not filter them, -A adds no NAMESPACE column. */
 export const CLUSTER_SCOPED: readonly ResourceKind[] = ['namespaces', 'nodes'];
-const CONTROL_PLANE_SUFFIX = '-control-plane';
 
 /** Every name kubectl takes for each kind: plural, singular, short. */
 const NAMES: Readonly<Record<ResourceKind, readonly string[]>> = {
   pods: ['pods', 'pod', 'po'],
+  deployments: ['deployments', 'deployment', 'deploy', 'deployments.apps', 'deployment.apps'],
+  serviceaccounts: ['serviceaccounts', 'serviceaccount', 'sa'],
   services: ['services', 'service', 'svc'],
   authorizationpolicies: ['authorizationpolicies', 'authorizationpolicy', 'ap'],
   httproutes: ['httproutes', 'httproute'],
@@ -39,7 +44,9 @@ export interface ResourceRow {
 
 export const COLUMNS: Readonly<Record<ResourceKind, { readonly normal: readonly string[]; readonly wide: readonly string[] }>> = {
   pods: { normal: ['NAME', 'READY', 'STATUS', 'RESTARTS'], wide: ['IP', 'NODE'] },
+  deployments: { normal: ['NAME', 'READY', 'UP-TO-DATE', 'AVAILABLE'], wide: ['CONTAINERS', 'IMAGES', 'SELECTOR'] },
   services: { normal: ['NAME', 'TYPE', 'CLUSTER-IP', 'EXTERNAL-IP', 'PORT(S)'], wide: ['SELECTOR'] },
+  serviceaccounts: { normal: ['NAME', 'SECRETS'], wide: [] },
   authorizationpolicies: { normal: ['NAME', 'ACTION'], wide: [] },
   httproutes: { normal: ['NAME', 'HOSTNAMES'], wide: [] },
   gateways: { normal: ['NAME', 'CLASS', 'ADDRESS', 'PROGRAMMED'], wide: [] },
@@ -72,6 +79,55 @@ export function listResources(s: Scenario, kind: ResourceKind, namespace: string
             },
           };
         });
+    case 'deployments':
+      return deploymentsOf(s)
+        .filter((d) => inNs(d.namespace))
+        .map((d) => {
+          const pods = podsOf(s, d);
+          const ready = pods.filter((w) => podStatus(w.name).status === 'Running').length;
+          const image = d.template.image ?? `(${d.template.app.kind}, run by the scenario)`;
+          return {
+            namespace: d.namespace,
+            cells: {
+              NAME: d.name,
+              READY: `${ready}/${d.replicas}`,
+              'UP-TO-DATE': String(pods.length),
+              AVAILABLE: String(ready),
+              CONTAINERS: d.template.app.kind,
+              IMAGES: image,
+              SELECTOR: labels(d.selector),
+            },
+            object: {
+              apiVersion: 'apps/v1',
+              kind: 'Deployment',
+              metadata: { name: d.name, namespace: d.namespace, labels: d.labels },
+              spec: {
+                replicas: d.replicas,
+                selector: { matchLabels: d.selector },
+                template: {
+                  metadata: { labels: d.template.labels },
+                  spec: {
+                    serviceAccountName: d.template.serviceAccount,
+                    containers: [{ name: d.template.app.kind, image, ports: [{ containerPort: d.template.app.port }] }],
+                  },
+                },
+              },
+              status: { replicas: pods.length, readyReplicas: ready },
+            },
+          };
+        });
+    case 'serviceaccounts':
+      return serviceAccountsOf(s)
+        .filter((a) => inNs(a.namespace))
+        .map((a) => ({
+          namespace: a.namespace,
+          cells: { NAME: a.name, SECRETS: '0' },
+          object: {
+            apiVersion: 'v1',
+            kind: 'ServiceAccount',
+            metadata: { name: a.name, namespace: a.namespace, ...(Object.keys(a.labels).length ? { labels: a.labels } : {}) },
+          },
+        }));
     case 'services':
       return s.services
         .filter((x) => inNs(x.namespace))
@@ -93,7 +149,7 @@ export function listResources(s: Scenario, kind: ResourceKind, namespace: string
               type: 'ClusterIP',
               clusterIP: x.vip,
               selector: x.selector,
-              ports: x.ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.targetPort })),
+              ports: x.ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.targetPort, ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}) })),
             },
           },
         }));
@@ -143,22 +199,53 @@ export function listResources(s: Scenario, kind: ResourceKind, namespace: string
     case 'nodes':
       // kind's control-plane node is named <cluster>-control-plane and carries that role.
       return s.nodes.map((n) => {
-        const roles = n.name.endsWith(CONTROL_PLANE_SUFFIX) ? 'control-plane' : '<none>';
+        const own = nodeLabels(n);
+        const roles = LABEL_CONTROL_PLANE in own ? 'control-plane' : '<none>';
         return {
           namespace: '',
           cells: { NAME: n.name, STATUS: 'Ready', ROLES: roles, 'INTERNAL-IP': n.ip },
           object: {
             apiVersion: 'v1',
             kind: 'Node',
-            metadata: {
-              name: n.name,
-              labels: { 'kubernetes.io/hostname': n.name, ...(roles === 'control-plane' ? { 'node-role.kubernetes.io/control-plane': '' } : {}) },
-            },
+            metadata: { name: n.name, labels: own },
             status: { addresses: [{ type: 'InternalIP', address: n.ip }], conditions: [{ type: 'Ready', status: 'True' }] },
           },
         };
       });
   }
+}
+
+/**
+ * The mesh's Deployments: those applied, and those its other pods imply (a scenario's workloads
+ * and waypoints, by workload name); a bare pod (named as its workload) belongs to none.
+ */
+function deploymentsOf(s: Scenario): Deployment[] {
+  const applied = s.deployments ?? [];
+  const implied = new Map<string, Deployment>();
+  for (const w of s.workloads) {
+    const key = `${w.namespace}/${w.workloadName}`;
+    if (w.name === w.workloadName || implied.has(key) || applied.some((d) => d.namespace === w.namespace && d.name === w.workloadName)) continue;
+    const d = findDeployment(s, w.namespace, w.workloadName) ?? waypointDeployment(s, w);
+    if (d) implied.set(key, d);
+  }
+  return [...applied, ...implied.values()].sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+}
+
+/** A waypoint's Deployment, which Istio's controller makes for its Gateway. */
+function waypointDeployment(s: Scenario, w: Workload): Deployment {
+  const pods = s.workloads.filter((x) => x.namespace === w.namespace && x.workloadName === w.workloadName);
+  const template = { labels: w.labels, serviceAccount: w.serviceAccount, app: w.app };
+  return { name: w.workloadName, namespace: w.namespace, labels: {}, replicas: pods.length, selector: w.labels, template, templateHash: '' };
+}
+
+/** Service accounts: those applied, those pods run as, and each namespace's default. */
+function serviceAccountsOf(s: Scenario): ServiceAccount[] {
+  const all = new Map<string, ServiceAccount>();
+  const add = (a: ServiceAccount) => all.set(`${a.namespace}/${a.name}`, a);
+  for (const ns of namespacesOf(s)) add({ name: DEFAULT_SERVICE_ACCOUNT, namespace: ns, labels: {} });
+  for (const w of s.workloads) if (!all.has(`${w.namespace}/${w.serviceAccount}`)) add({ name: w.serviceAccount, namespace: w.namespace, labels: {} });
+  for (const a of s.serviceAccounts ?? []) add(a);
+  return [...all.values()].sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
 }
 
 /** A scenario pod named as a Deployment's: <deployment>-<ReplicaSet hash>-<suffix>. */

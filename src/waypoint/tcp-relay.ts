@@ -9,7 +9,8 @@ import { pipeStreams, resetStream } from '../hbone/pipe';
 import { formatAuthority } from '../hbone/authority';
 import { childTraceparent, headerValue } from '../hbone/headers';
 import { HEADER_TRACEPARENT } from '../hbone/constants';
-import type { Service, Workload } from '../mesh/model';
+import type { Service, ServicePort, Workload } from '../mesh/model';
+import { portProtocol } from '../mesh/port-protocol';
 import { clusterAddress, serviceHost } from '../mesh/model';
 import type { MeshState } from '../mesh/state';
 import { appliesAtWaypoint, authorize as authorizeL4, rbacTarget } from '../policy/authz';
@@ -92,15 +93,13 @@ export async function relayTcp(ctx: TcpRelayContext, conn: InboundConnect, strea
   ctx.log.debug('tcp relay complete', { ...fields, upstream: authority, ...bytes });
 }
 
-/** Port-name protocol selection, as Istio does; other names are sniffed from the first bytes. */
-const HTTP_PORT_NAME_RE = /^(http|http2|grpc|grpc-web)(-|$)/i;
-const TCP_PORT_NAME_RE = /^(tcp|tls|mongo|mysql|redis)(-|$)/i;
 const HTTP_REQUEST_LINE_RE = /^[A-Z]{3,7} \S+ HTTP\/1\.[01]\r?\n?/;
 const SNIFF_TIMEOUT_MS = 1000;
 
-export function detectProtocol(stream: ServerHttp2Stream, portName: string): Promise<'http' | 'tcp'> {
-  if (HTTP_PORT_NAME_RE.test(portName)) return Promise.resolve('http');
-  if (TCP_PORT_NAME_RE.test(portName)) return Promise.resolve('tcp');
+/** Explicit protocol selection, as Istio does (appProtocol, then the port's name); else sniffed from the first bytes. */
+export function detectProtocol(stream: ServerHttp2Stream, port: ServicePort): Promise<'http' | 'tcp'> {
+  const declared = portProtocol(port);
+  if (declared !== 'detect') return Promise.resolve(declared);
   return new Promise((resolve) => {
     // A server-speaks-first protocol sends nothing: after a while, call it TCP.
     const timer = setTimeout(() => {

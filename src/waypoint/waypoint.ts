@@ -158,7 +158,10 @@ export class Waypoint {
     }
     this.log.debug('tunnel accepted', { ...fields, service: serviceHost(service) });
     const stream = conn.accept();
-    void detectProtocol(stream, service.ports.find((p) => p.port === port)!.name).then((protocol) => {
+    void detectProtocol(
+      stream,
+      service.ports.find((p) => p.port === port)!,
+    ).then((protocol) => {
       if (protocol === 'tcp') return relayTcp(this.relay, conn, stream, service, port);
       this.connectionManager.accept(conn, stream, service, port);
     });

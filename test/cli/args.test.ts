@@ -1,7 +1,7 @@
 // The flag parser every command (and the benches) uses: getopt_long's conventions, unknown flags
 // refused with the closest known one named.
 import t from 'tap';
-import { parseDuration, parseFlags, requireString, stringFlag, UsageError } from '../../src/cli/args';
+import { parseDuration, parseFlags, requireString, stringFlag, stringsFlag, UsageError } from '../../src/cli/args';
 
 const SPEC = { hold: 'boolean', json: 'boolean', 'ca-dir': 'string', node: 'string' } as const;
 
@@ -62,4 +62,13 @@ t.test("kubectl's one-letter flags, where a command declares them", async (t) =>
   t.same(parseFlags(['-f', '-'], spec, shorts).flags, { filename: '-' }, 'a lone dash is a value (stdin)');
   t.throws(() => parseFlags(['-x'], spec, shorts), /unknown flag -x/);
   t.throws(() => parseFlags(['-f'], spec, {}), /unknown flag -f/, 'no short flags unless declared');
+});
+
+t.test("a repeatable flag keeps every value, in order (kubectl's -f a -f b)", async (t) => {
+  const spec = { filename: 'strings', mesh: 'string' } as const;
+  const { flags } = parseFlags(['-f', 'a.yaml', '--filename=b.yaml', '-f=c.yaml'], spec, { f: 'filename' });
+  t.same(stringsFlag(flags, 'filename'), ['a.yaml', 'b.yaml', 'c.yaml']);
+  t.same(stringsFlag(parseFlags(['--mesh', 'x'], spec).flags, 'mesh'), ['x'], 'a plain string flag reads as one value');
+  t.same(stringsFlag({}, 'filename'), []);
+  t.throws(() => parseFlags(['-f'], spec, { f: 'filename' }), new UsageError('--filename needs a value'));
 });

@@ -1,13 +1,16 @@
 // `hbone-sim up` with no scenario (block 10.244, kind's pod network): an empty cluster as `kind
 // create cluster` makes one, kind's node names, istiod and a ztunnel per node, no pods, ready
-// for apply; --nodes sizes it. Ctrl-C leaves no process and no file behind.
+// for apply; --nodes sizes it. Ctrl-C leaves no process and no file behind. Istio's samples
+// (bookinfo.yaml and curl.yaml, in their shape) applied to it give the bookinfo mesh; scale moves
+// endpoints.
 import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runCli, processesMentioning, simWith } from './fixtures/cli';
+import { killGroup, runCli, processesMentioning, simWith } from './fixtures/cli';
 import { emptyClusterYaml, kindNodeNames } from '../../src/mesh/empty-cluster';
 import { parseScenario } from '../../src/mesh/load';
+import { bookinfoYaml, curlYaml } from '../fixtures/sample-manifests';
 
 const DENY_ALL = `apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
@@ -118,4 +121,75 @@ spec:
   t.same(processesMentioning(made[0]), [], 'no process left');
   t.notOk(fs.existsSync(path.join(os.tmpdir(), made[0])), 'the scenario file went with the cluster');
   t.notOk(fs.existsSync(path.join(dir, 'home', 'meshes', 'kind')), 'and so did the kubeconfig');
+});
+
+t.test("Istio's samples applied to an empty cluster give bookinfo; scale moves endpoints", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hbone-samples-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const env = { HBONE_SIM_HOME: path.join(dir, 'home') };
+  const sim = simWith(env);
+  const up = runCli(['up', '--ca-dir', path.join(dir, 'ca')], { env });
+  t.teardown(() => killGroup(up.pid));
+  await up.waitForOutput(/No pods yet\. Try:/, 30_000);
+  const bookinfo = path.join(dir, 'bookinfo.yaml');
+  const curl = path.join(dir, 'curl.yaml');
+  fs.writeFileSync(bookinfo, bookinfoYaml());
+  fs.writeFileSync(curl, curlYaml());
+
+  const applied = sim('apply', '-f', bookinfo, '-f', curl);
+  t.equal(applied.code, 0, applied.err);
+  t.match(applied.out, /^service\/details created\nserviceaccount\/bookinfo-details created\ndeployment\.apps\/details-v1 created\n/);
+  t.match(applied.out, /\ndeployment\.apps\/curl created\n/);
+  t.equal(applied.out.match(/^pod default\/\S+: on kind-\S+ \(10\.244\.\d\.\d+\), running in \d+ ms$/gm)?.length, 7, applied.out);
+  const deployments = sim('get', 'deploy');
+  t.match(deployments.out, /^NAME +READY +UP-TO-DATE +AVAILABLE\ncurl +1\/1 +1 +1\ndetails-v1 +1\/1/);
+  t.match(sim('get', 'svc').out, /productpage +ClusterIP +10\.96\.\d+\.\d+ +<none> +9080\/TCP/);
+
+  const page = sim('exec', 'deploy/curl', '--', 'curl', '-sS', 'http://productpage:9080/productpage');
+  t.equal(page.code, 0, page.err);
+  t.match(page.out, /<title>Simple Bookstore App<\/title>/);
+  t.match(page.out, /Reviewer1/, 'productpage reached reviews by its Service name');
+
+  /** The pods that answered `n` requests to reviews. */
+  const reviewers = (n: number): Set<string> => {
+    const seen = new Set<string>();
+    for (let i = 0; i < n; i++) {
+      const r = sim('exec', 'deploy/curl', '--', 'curl', '-sS', 'http://reviews:9080/reviews/0');
+      const podname = /"podname":"([^"]+)"/.exec(r.out)?.[1];
+      if (podname) seen.add(podname);
+    }
+    return seen;
+  };
+  const scaled = sim('scale', 'deploy/reviews-v1', '--replicas', '3');
+  t.equal(scaled.code, 0, scaled.err);
+  t.match(scaled.out, /^deployment\.apps\/reviews-v1 scaled\n(pod default\/reviews-v1-\w+-\w+: on kind-\S+ \(10\.244\.\d\.\d+\), running in \d+ ms\n){2}$/);
+  const five = reviewers(10);
+  t.equal(five.size, 5, `ztunnel balances over the 5 endpoints: ${[...five].join(' ')}`);
+  t.equal([...five].filter((p) => p.startsWith('reviews-v1-')).length, 3);
+  t.equal(sim('scale', 'deploy/reviews-v1', '--replicas', '0').code, 0);
+  t.match(sim('get', 'deploy', 'reviews-v1').out + sim('get', 'deploy').out, /reviews-v1 +0\/0 +0 +0/);
+  const left = reviewers(4);
+  t.same(
+    [...left].filter((p) => p.startsWith('reviews-v1-')),
+    [],
+    `scaled to 0, reviews-v1 answers no more: ${[...left].join(' ')}`,
+  );
+  const badScale = sim('scale', 'deploy/nope', '--replicas', '1');
+  t.equal(badScale.code, 1);
+  t.equal(badScale.err, 'Error from server (NotFound): deployments.apps "nope" not found in namespace default\n');
+
+  const deleted = sim('delete', '-f', bookinfo);
+  t.equal(deleted.code, 0, deleted.err);
+  t.match(deleted.out, /deployment\.apps "productpage-v1" deleted\n$/);
+  t.same(
+    sim('get', 'po')
+      .out.trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(/ +/)[0].replace(/-\w+-\w+$/, '')),
+    ['curl'],
+    "bookinfo's pods are gone; curl's stays",
+  );
+  process.kill(-up.pid, 'SIGINT');
+  t.equal((await up.waitExit(20_000)).code, 130);
 });
