@@ -44,7 +44,7 @@ t.test('unknown fields are reported at their own line, at every level', async (t
     't.yaml:4: nodes[0].zone: unknown field (known fields: name, ip)',
     't.yaml:11: workloads[0].lables: unknown field; did you mean labels?',
     't.yaml:12: workloads[0].run.args: unknown field (known fields: app, port)',
-    't.yaml:19: services[0].ports[0].nodePort: unknown field (known fields: name, port, targetPort, protocol)',
+    't.yaml:19: services[0].ports[0].nodePort: unknown field (known fields: name, port, targetPort, protocol, appProtocol)',
     't.yaml:21: captures[0].via: unknown field (known fields: listen, source, target)',
     't.yaml:27: policies[0].specs: unknown field; did you mean spec?',
     't.yaml:29: expect[0].timeout: unknown field (known fields: from, to, status, denied, connects)',
