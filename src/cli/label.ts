@@ -1,7 +1,9 @@
-// `hbone-sim label service|namespace <name> key=value … | key- …`: kubectl label on a running
-// mesh's Service or namespace. `istio.io/use-waypoint=<gateway>` moves the traffic of the
+// `hbone-sim label service|namespace|pod <name> key=value … | key- …`: kubectl label on a running
+// mesh's Service, namespace or pod. `istio.io/use-waypoint=<gateway>` moves the traffic of the
 // Service (or of every Service of the namespace that names no waypoint itself) through that
-// waypoint from the next connection on, `istio.io/use-waypoint-` takes it off again.
+// waypoint from the next connection on, `istio.io/use-waypoint-` takes it off again;
+// `istio.io/dataplane-mode=ambient` on a namespace puts its pods in the mesh, `=none` on a pod
+// takes that pod out.
 import type { ChangeAnswer, LabelRequest } from '../runner/api-server';
 import { UsageError, stringFlag } from './args';
 import type { Command } from './command';
@@ -14,6 +16,9 @@ const KINDS: Readonly<Record<string, string>> = {
   namespace: 'namespace',
   namespaces: 'namespace',
   ns: 'namespace',
+  pod: 'pod',
+  pods: 'pod',
+  po: 'pod',
 };
 // A label key as Kubernetes takes it: an optional DNS prefix, then a name.
 const KEY_RE = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
@@ -21,15 +26,16 @@ const VALUE_RE = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
 
 export const labelCommand: Command = {
   name: 'label',
-  summary: 'add or remove labels of a Service or namespace of the running mesh (kubectl label), e.g. istio.io/use-waypoint',
+  summary: 'add or remove labels of a Service, namespace or pod of the running mesh (kubectl label), e.g. istio.io/dataplane-mode',
   description: [
     'kubectl label for the running mesh: key=value adds or changes a label (a changed value needs --overwrite),',
     'key- removes it. istio.io/use-waypoint=<waypoint> on a Service sends its traffic through that waypoint from',
     'the next connection on; istio.io/use-waypoint- sends it straight to the pods again. On a namespace it does',
-    'the same for every Service there that names no waypoint itself (none opts a Service out). Returns once',
-    'every proxy has ACKed the change.',
+    'the same for every Service there that names no waypoint itself (none opts a Service out).',
+    'istio.io/dataplane-mode=ambient on a namespace enrolls its pods in the mesh (ztunnel captures their new',
+    'connections); =none on a pod opts it out. Returns once every proxy has ACKed the change.',
   ].join('\n'),
-  operands: { usage: 'service|namespace <name> key=value|key- ...', min: 3, max: 34 },
+  operands: { usage: 'service|namespace|pod <name> key=value|key- ...', min: 3, max: 34 },
   flags: {
     namespace: { kind: 'string', short: 'n', value: 'ns', help: 'the namespace (default: default)' },
     overwrite: { kind: 'boolean', help: 'allow changing the value of a label that has one' },

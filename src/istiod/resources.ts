@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { HttpRouteDoc, Scenario, Service, Workload, AuthorizationPolicyDoc } from '../mesh/model';
 import { serviceHost } from '../mesh/model';
-import { MeshState, withWaypointBinding } from '../mesh/state';
+import { MeshState, tunnelProtocolOf, withWaypointBinding } from '../mesh/state';
 import { attachesTo } from '../policy/httproute';
 import { vipStage } from '../waypoint/envoy-names';
 import { TYPE_ADDRESS, TYPE_AUTHORIZATION, TYPE_ROUTE, TypeUrl, XdsResource } from '../xds/types';
@@ -40,7 +40,8 @@ export function policyResourceName(p: AuthorizationPolicyDoc): string {
 
 export function buildSnapshot(s: Scenario): Snapshot {
   const address = new Map<string, XdsResource>();
-  for (const w of s.workloads) add(address, workloadResourceName(w), { workload: w } satisfies AddressBody);
+  // istiod resolves enrollment (namespace and pod labels) into each workload's tunnel protocol.
+  for (const w of s.workloads) add(address, workloadResourceName(w), { workload: { ...w, tunnelProtocol: tunnelProtocolOf(s, w) } } satisfies AddressBody);
   for (const svc of s.services) add(address, serviceResourceName(svc), { service: withWaypointBinding(s, svc) } satisfies AddressBody);
 
   const authorization = new Map<string, XdsResource>();

@@ -1,6 +1,7 @@
 // Loads a scenario file into the model (model.ts), or throws a ScenarioError listing every
 // problem as file:line: field: what is wrong. Pure parsing and checking: nothing here
 // resolves a name or touches the network.
+import { enrolledNamespaces } from './enrollment';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Scenario } from './model';
@@ -136,18 +137,21 @@ function sorted(problems: readonly ScenarioProblem[]): ScenarioProblem[] {
 /** Once no problem was found every draft field is set; this is where drafts become the model. */
 function complete(d: ScenarioDraft, file: string): Scenario {
   const values = <T>(entries: readonly Entry<T>[]): T[] => entries.map((e) => e.value as T);
+  const workloads = values(d.workloads);
+  const namespaces = enrolledNamespaces(workloads);
   return {
     name: d.name!,
     file,
     trustDomain: d.trustDomain!,
     meshConfig: d.meshConfig!,
     nodes: values(d.nodes),
-    workloads: values(d.workloads),
+    workloads,
     services: values(d.services),
     captures: values(d.captures),
     gateways: values(d.gateways),
     httpRoutes: values(d.httpRoutes),
     policies: values(d.policies),
     expect: values(d.expect),
+    ...(namespaces.length > 0 ? { namespaces } : {}),
   };
 }

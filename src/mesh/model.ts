@@ -39,7 +39,14 @@ export interface Workload {
   readonly app: AppSpec;
   /** The workload (Deployment) name the pod belongs to, e.g. reviews-v2; defaults to app-version. */
   readonly workloadName: string;
+  /**
+   * Set by istiod in what it pushes (Istio's Workload.tunnel_protocol): HBONE for a pod in the
+   * mesh or a waypoint, NONE for one outside it. Unset in a scenario: enrollment decides.
+   */
+  readonly tunnelProtocol?: TunnelProtocol;
 }
+
+export type TunnelProtocol = 'HBONE' | 'NONE';
 
 export interface ServicePort {
   readonly name: string;

@@ -1,7 +1,20 @@
 // What every proxy knows about the mesh: every workload and service (ztunnel receives them all
 // over XDS; here they come from the scenario), and how a destination resolves.
 import { isIP } from 'node:net';
-import { Scenario, Service, ServicePort, Workload, CLUSTER_DOMAIN, LABEL_GATEWAY_NAME, LABEL_USE_WAYPOINT, selects, serviceHost } from './model';
+import {
+  Scenario,
+  Service,
+  ServicePort,
+  TunnelProtocol,
+  Workload,
+  CLUSTER_DOMAIN,
+  LABEL_GATEWAY_NAME,
+  LABEL_USE_WAYPOINT,
+  selects,
+  serviceHost,
+} from './model';
+import { inMesh } from './enrollment';
+import { WAYPOINT_APP } from './app-kinds';
 
 /** Where an outbound connection goes. */
 export type Upstream =
@@ -15,6 +28,8 @@ export type Upstream =
       /** The service's other endpoints, in the order to try them if `pod` cannot be reached. */
       readonly fallbacks?: readonly Workload[];
     }
+  /** A pod outside the mesh: plain TCP to podIP:port, as ztunnel sends to a workload without HBONE. */
+  | { readonly kind: 'direct'; readonly pod: Workload; readonly port: number; readonly service?: Service; readonly servicePort?: ServicePort }
   /** A service bound to a waypoint: HBONE to the waypoint pod, :authority the original VIP:port. */
   | { readonly kind: 'waypoint'; readonly waypoint: Workload; readonly service: Service; readonly servicePort: ServicePort }
   /** Outside the mesh: plain TCP, as ztunnel passes through unknown destinations. */
@@ -140,7 +155,7 @@ export class MeshState {
     }
     if (isIP(host)) {
       const pod = this.podsByIp.get(host);
-      if (pod) return { kind: 'hbone', pod, port };
+      if (pod) return this.speaksHbone(pod) ? { kind: 'hbone', pod, port } : { kind: 'direct', pod, port };
     }
     return { kind: 'passthrough', host, port };
   }
@@ -163,10 +178,23 @@ export class MeshState {
   private upstreamOfService(service: Service, port: number): Upstream {
     const servicePort = service.ports.find((p) => p.port === port);
     if (!servicePort) return { kind: 'unroutable', reason: `service ${serviceHost(service)} has no port ${port}` };
-    const [pod, ...fallbacks] = this.endpointOrder(service);
+    const [pod, ...others] = this.endpointOrder(service);
     if (!pod) return { kind: 'unroutable', reason: `service ${serviceHost(service)} has no endpoints` };
+    if (!this.speaksHbone(pod)) return { kind: 'direct', pod, port: servicePort.targetPort, service, servicePort };
+    const fallbacks = others.filter((w) => this.speaksHbone(w));
     return { kind: 'hbone', pod, port: servicePort.targetPort, service, servicePort, fallbacks };
   }
+
+  /** A pod reached over HBONE: one in the mesh, or a waypoint (which terminates HBONE itself). */
+  speaksHbone(pod: Workload): boolean {
+    return tunnelProtocolOf(this.current, pod) === 'HBONE';
+  }
+}
+
+/** HBONE or NONE: istiod's verdict when it pushed one, else the enrollment labels'. */
+export function tunnelProtocolOf(s: Pick<Scenario, 'namespaces'>, pod: Workload): TunnelProtocol {
+  if (pod.tunnelProtocol) return pod.tunnelProtocol;
+  return pod.app.kind === WAYPOINT_APP || inMesh(s, pod) ? 'HBONE' : 'NONE';
 }
 
 /**

@@ -257,16 +257,18 @@ export class ApiServer {
   private async label(body: LabelRequest): Promise<ChangeAnswer> {
     const ok = body && typeof body.name === 'string' && typeof body.namespace === 'string' && typeof body.changes === 'object' && body.changes !== null;
     if (!ok) throw new BadRequest('expected { kind, name, namespace, changes }');
-    if (body.kind !== 'service' && body.kind !== 'namespace')
+    if (body.kind !== 'service' && body.kind !== 'namespace' && body.kind !== 'pod')
       throw new BadRequest(
-        `labelling ${String(body.kind)} is not modelled: hbone-sim labels services and namespaces (istio.io/use-waypoint moves their traffic onto a waypoint, or off it)`,
+        `labelling ${String(body.kind)} is not modelled: hbone-sim labels services, namespaces and pods (istio.io/use-waypoint, istio.io/dataplane-mode)`,
       );
     const before = this.config.scenario;
     const overwrite = body.overwrite === true;
     const result =
       body.kind === 'service'
         ? this.config.labelService(body.namespace, body.name, body.changes, overwrite)
-        : this.config.labelNamespace(body.name, body.changes, overwrite);
+        : body.kind === 'pod'
+          ? this.config.labelPod(body.namespace, body.name, body.changes, overwrite)
+          : this.config.labelNamespace(body.name, body.changes, overwrite);
     if (result.outcome === 'unchanged') return { lines: [result.line] };
     // A label moves traffic from the next connection: answer once every proxy has it.
     return this.push('label', before, [result.line], true);

@@ -101,7 +101,12 @@ export function hopsOf(scenario: Scenario, pod: Workload, t: RequestTrace): stri
   hops.push(`${pod.name} (${field(out, 'src.addr') || pod.ip}) → capture ${pod.ip}:${PORT_SOCKS5} on ${out?.reporter ?? `ztunnel-${pod.node}`}`);
   if (!out) return [...hops, '(no access log from the source ztunnel)'];
   if (!field(out, 'dst.hbone_addr')) {
-    hops.push(`${out.reporter} passes ${field(out, 'dst.addr')} through as plain TCP (outside the mesh)${errorNote(out)}`);
+    const dst = field(out, 'dst.workload');
+    hops.push(
+      dst
+        ? `${out.reporter} sends plain TCP to ${dst} ${field(out, 'dst.addr')}: that pod is not in the mesh (istio.io/dataplane-mode), no mTLS${errorNote(out)}`
+        : `${out.reporter} passes ${field(out, 'dst.addr')} through as plain TCP (outside the mesh)${errorNote(out)}`,
+    );
     return hops;
   }
   // ztunnel's log: dst.addr is the HBONE side (pod:15008), dst.hbone_addr the :authority.
@@ -136,6 +141,29 @@ export function hopsOf(scenario: Scenario, pod: Workload, t: RequestTrace): stri
   } else if (!wp || (wp.fields.stages as unknown[]).length >= 4) {
     hops.push(`(no inbound record${errorNote(out)})`);
   }
+  return hops;
+}
+
+/** A plaintext inbound record (no peer identity): a connection from a client outside the mesh. */
+export function isPlaintextInbound(r: AccessRecord): boolean {
+  return !isTrace(r) && field(r, 'direction') === 'inbound' && !field(r, 'src.identity') && !field(r, 'dst.hbone_addr');
+}
+
+/** A connection from outside the mesh, as the destination's ztunnel saw it on :15006. */
+export function plaintextInboundHops(scenario: Scenario, inb: AccessRecord): string[] {
+  const src = field(inb, 'src.workload');
+  const srcPod = scenario.workloads.find((w) => w.name === src);
+  const dstPod = scenario.workloads.find((w) => w.name === field(inb, 'dst.workload'));
+  const where = `${inb.reporter} inbound plaintext ${dstPod ? `${dstPod.ip}:15006` : ':15006'}`;
+  const hops = [
+    `${src ? `${src} (${field(inb, 'src.addr')}), not in the mesh` : `${field(inb, 'src.addr')}, outside the cluster's pods`}: no ztunnel captures it; plain TCP${srcPod ? ` from ${srcPod.node}` : ''} to ${field(inb, 'dst.addr')}`,
+    `    redirected to ${where}: no mTLS, no peer identity (connection_security_policy "unknown")`,
+  ];
+  if (field(inb, 'error')) hops.push(`${where}: refused ${field(inb, 'error')}`);
+  else
+    hops.push(
+      `${where}: ${field(inb, 'policy') ? `allowed by ${field(inb, 'policy')}` : 'no L4 policy applies'} → ${field(inb, 'dst.workload')} ${field(inb, 'dst.addr')}  [${field(inb, 'duration')}]`,
+    );
   return hops;
 }
 

@@ -91,6 +91,15 @@ export class LiveConfig {
     return labelResult(`service/${name}`, service.labels, labels, changes);
   }
 
+  /** kubectl label on a Pod: istio.io/dataplane-mode=none takes it out of the mesh, ambient puts it in. */
+  labelPod(namespace: string, name: string, changes: Readonly<Record<string, string | null>>, overwrite: boolean): ApplyResult {
+    const pod = this.current.workloads.find((w) => w.namespace === namespace && w.name === name);
+    if (!pod) throw new NotFound(`pods "${name}" not found in namespace ${namespace}`);
+    const labels = relabel(pod.labels, changes, overwrite);
+    this.set({ ...this.current, workloads: this.current.workloads.map((w) => (w === pod ? { ...w, labels } : w)) });
+    return labelResult(`pod/${name}`, pod.labels, labels, changes);
+  }
+
   /** kubectl label on a Namespace: istio.io/use-waypoint there binds every Service in it that names none. */
   labelNamespace(name: string, changes: Readonly<Record<string, string | null>>, overwrite: boolean): ApplyResult {
     if (!namespacesOf(this.current).includes(name)) throw new NotFound(`namespaces "${name}" not found`);

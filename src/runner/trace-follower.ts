@@ -7,7 +7,7 @@
 // skipped is said, so a reader under load knows it sees a sample.
 import type { Scenario } from '../mesh/model';
 import { AccessRecord, AccessRecords, field, isTrace } from './access-records';
-import { hopsOf, traceFromOutbound, traceJson } from './hop-trace';
+import { hopsOf, isPlaintextInbound, plaintextInboundHops, traceFromOutbound, traceJson } from './hop-trace';
 
 /** The other hops' records arrive within this of the source ztunnel's. */
 export const SETTLE_MS = 300;
@@ -85,8 +85,10 @@ export class TraceFollower {
   }
 
   private onRecord(r: AccessRecord): void {
-    // A request starts at its source ztunnel's record: an outbound connection of a pod.
-    if (isTrace(r) || field(r, 'direction') !== 'outbound' || !field(r, 'src.workload')) return;
+    // A request starts at its source ztunnel's record: an outbound connection of a pod; one
+    // from outside the mesh is seen only by its destination's ztunnel, on :15006.
+    const fromMesh = !isTrace(r) && field(r, 'direction') === 'outbound' && !!field(r, 'src.workload');
+    if (!fromMesh && !isPlaintextInbound(r)) return;
     for (const f of this.followers) {
       if (f.options.pod && field(r, 'src.workload') !== f.options.pod) continue;
       if (f.behind || f.pending >= MAX_PENDING || f.told + f.pending >= MAX_PER_SECOND) {
@@ -105,6 +107,7 @@ export class TraceFollower {
 
   private tell(f: Follower, outbound: AccessRecord): void {
     const scenario = this.scenario();
+    if (isPlaintextInbound(outbound)) return this.tellPlaintext(f, scenario, outbound);
     const pod = scenario.workloads.find((w) => w.name === field(outbound, 'src.workload'));
     if (!pod) return;
     const trace = traceFromOutbound(scenario, this.records.since(outbound.at - WINDOW_MS), outbound);
@@ -112,6 +115,16 @@ export class TraceFollower {
     const text = f.options.json
       ? JSON.stringify({ pod: pod.name, target, ...traceJson(trace) }) + '\n'
       : [`${new Date().toISOString()} ${pod.name} → ${target}`, ...hopsOf(scenario, pod, trace).map((h) => `    ${h}`), ''].join('\n') + '\n';
+    f.told++;
+    if (!f.sink(text)) f.behind = true;
+  }
+
+  private tellPlaintext(f: Follower, scenario: Scenario, inbound: AccessRecord): void {
+    const from = field(inbound, 'src.workload') || field(inbound, 'src.addr');
+    const target = field(inbound, 'dst.service') || field(inbound, 'dst.addr');
+    const text = f.options.json
+      ? JSON.stringify({ pod: from, target, plaintext: true, inbound: inbound.fields }) + '\n'
+      : [`${new Date().toISOString()} ${from} → ${target}`, ...plaintextInboundHops(scenario, inbound).map((h) => `    ${h}`), ''].join('\n') + '\n';
     f.told++;
     if (!f.sink(text)) f.behind = true;
   }

@@ -11,6 +11,8 @@ import { TYPE_ADDRESS, TYPE_AUTHORIZATION, TYPE_ROUTE, XdsResource } from './typ
 
 /** The fields of an Address resource this proxy knows; any other is refused. */
 const WORKLOAD_FIELDS = ['name', 'namespace', 'serviceAccount', 'node', 'ip', 'labels', 'app', 'workloadName'] as const;
+/** Fields a workload may leave out: tunnelProtocol is istiod's verdict on enrollment. */
+const WORKLOAD_OPTIONAL = ['tunnelProtocol'] as const;
 const SERVICE_FIELDS = ['name', 'namespace', 'vip', 'ports', 'selector', 'labels'] as const;
 
 export class ResourceRejected extends Error {
@@ -27,7 +29,8 @@ export function addressHandler(state: MeshState): TypeHandler {
       for (const r of resources.values()) {
         const body = r.resource as Record<string, unknown>;
         const keys = body && typeof body === 'object' ? Object.keys(body) : [];
-        if (keys.length === 1 && keys[0] === 'workload') workloads.push(checkFields(r, body.workload, WORKLOAD_FIELDS) as unknown as Workload);
+        if (keys.length === 1 && keys[0] === 'workload')
+          workloads.push(checkFields(r, body.workload, WORKLOAD_FIELDS, WORKLOAD_OPTIONAL) as unknown as Workload);
         else if (keys.length === 1 && keys[0] === 'service') services.push(checkFields(r, body.service, SERVICE_FIELDS) as unknown as Service);
         else throw new ResourceRejected(`Address ${r.name}: neither a workload nor a service (fields ${keys.join(', ') || 'none'})`);
       }
@@ -77,10 +80,10 @@ export function routeHandler(state: MeshState): TypeHandler {
   };
 }
 
-function checkFields(r: XdsResource, value: unknown, known: readonly string[]): Record<string, unknown> {
+function checkFields(r: XdsResource, value: unknown, known: readonly string[], optional: readonly string[] = []): Record<string, unknown> {
   if (!value || typeof value !== 'object') throw new ResourceRejected(`Address ${r.name}: not an object`);
   const fields = value as Record<string, unknown>;
-  const unknown = Object.keys(fields).filter((k) => !known.includes(k));
+  const unknown = Object.keys(fields).filter((k) => !known.includes(k) && !optional.includes(k));
   if (unknown.length > 0) throw new ResourceRejected(`Address ${r.name}: unknown field ${unknown.map((k) => JSON.stringify(k)).join(', ')}`);
   const missing = known.filter((k) => fields[k] === undefined);
   if (missing.length > 0) throw new ResourceRejected(`Address ${r.name}: missing ${missing.join(', ')}`);

@@ -1,14 +1,16 @@
 // One pod as its node's ztunnel serves it (what the CNI's enrollment gives ztunnel in a pod's
 // network namespace): the pod's certificate, its HBONE inbound on podIP:15008, its SOCKS5
-// outbound on :15080 and the in-pod capture on :15001. A pod that joins the node while ztunnel
-// runs gets the same, and a pod that leaves gives them back (stop).
+// outbound on :15080, the in-pod capture on :15001 and inbound plaintext on :15006 (clients
+// outside the mesh). A pod that joins the node while ztunnel runs gets the same, and a pod that
+// leaves gives them back (stop).
 import * as net from 'node:net';
 import { WorkloadCertificate, CertificateSource } from '../identity/workload-cert';
 import { makeSpiffeId } from '../identity/spiffe';
 import { HboneServer } from '../hbone/server';
 import type { Workload } from '../mesh/model';
 import { hostAddress } from '../mesh/model';
-import { PORT_HBONE, PORT_OUTBOUND_CAPTURE, PORT_SOCKS5 } from '../mesh/ports';
+import { PORT_HBONE, PORT_INBOUND_PLAINTEXT, PORT_OUTBOUND_CAPTURE, PORT_SOCKS5 } from '../mesh/ports';
+import { inboundPlaintext } from './inbound-plaintext';
 import { logger, Logger } from '../telemetry/log';
 import { handleOutbound, OutboundContext } from './outbound';
 import { inPodCapture } from './in-pod-capture';
@@ -94,6 +96,11 @@ export class CapturedPod {
         `in-pod capture of ${pod.name} (${pod.ip}:${PORT_OUTBOUND_CAPTURE})`,
         socks('capture', (socket, req) => inPodCapture(ctx.outbound, socket, pod, req)),
       ),
+    );
+    this.tcp.push(
+      await ctx.listenTcp(podHost, PORT_INBOUND_PLAINTEXT, `inbound plaintext of ${pod.name} (${pod.ip}:${PORT_INBOUND_PLAINTEXT})`, (socket) => {
+        inboundPlaintext(ctx.inbound, pod, socket).catch((err: Error) => ctx.outboundFailed(socket, err));
+      }),
     );
   }
 

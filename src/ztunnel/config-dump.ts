@@ -28,7 +28,8 @@ function workloadDump(state: MeshState, w: Workload): JsonObject {
   return {
     uid: `${CLUSTER_ID}//Pod/${w.namespace}/${w.name}`,
     workloadIps: [w.ip],
-    protocol: 'HBONE',
+    // What istiod tells ztunnel of a pod: HBONE when it is in the mesh (or a waypoint), TCP when it is not.
+    protocol: state.speaksHbone(w) ? 'HBONE' : 'TCP',
     name: w.name,
     namespace: w.namespace,
     serviceAccount: w.serviceAccount,

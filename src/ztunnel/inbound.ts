@@ -96,7 +96,7 @@ async function handle(ctx: InboundContext, pod: Workload, conn: InboundConnect):
   ctx.log.debug('inbound allowed', { src: record.srcAddr, dst: record.dstAddr, reason: decision.reason });
 
   // Connect from the source pod's own address, as ztunnel preserves the client IP.
-  const tracked: OpenConnection = { pod, connection: l4, stream: conn.stream };
+  const tracked: OpenConnection = { pod, connection: l4, reset: () => conn.stream.close(RST_CONNECT_ERROR) };
   const result = await deliverToTcp(conn, {
     host: hostAddress(pod.ip),
     port,

@@ -1,16 +1,15 @@
 // The inbound connections this ztunnel has delivered and that are still open, so a policy change
 // can be checked against them: as ztunnel does, a connection that the new policies deny is
-// closed (its stream reset, which reaches the client as a reset), and its access log line says
+// closed (its stream or socket reset, which reaches the client as a reset), and its access log line says
 // which policy closed it. Only open connections are held: the set is bounded by them.
 import type { Workload } from '../mesh/model';
 import type { Decision, L4Connection } from '../policy/authz';
-import type { ServerHttp2Stream } from 'node:http2';
-import { RST_CONNECT_ERROR } from '../hbone/constants';
 
 export interface OpenConnection {
   readonly pod: Workload;
   readonly connection: L4Connection;
-  readonly stream: ServerHttp2Stream;
+  /** Resets it: an HBONE stream's RST_STREAM, a plaintext socket's TCP reset. */
+  readonly reset: () => void;
   /** Set when a policy change closed it: the decision that did. */
   closedBy?: Decision;
 }
@@ -39,7 +38,7 @@ export class OpenConnections {
       c.closedBy = d;
       this.open.delete(c);
       closed.push(c);
-      c.stream.close(RST_CONNECT_ERROR);
+      c.reset();
     }
     return closed;
   }

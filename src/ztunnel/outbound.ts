@@ -1,5 +1,6 @@
 // Outbound: a connection captured from a local pod (SOCKS5 or a port capture) goes to its
-// original destination: over HBONE to a mesh pod, or as plain TCP outside the mesh.
+// original destination: over HBONE to a mesh pod, or as plain TCP to a pod outside the mesh
+// (connection_security_policy "unknown") or to an address outside the cluster.
 import type { Socket } from 'node:net';
 import type { WorkloadCertificate } from '../identity/workload-cert';
 import type { Workload } from '../mesh/model';
@@ -67,7 +68,7 @@ export async function handleOutbound(
     return fail(REPLY_HOST_UNREACHABLE, record, route.reason, 'NR');
   }
   onRouted();
-  if (route.kind === 'passthrough') return passthrough(ctx, client, source, srcAddr, route, ack, started);
+  if (route.kind === 'passthrough' || route.kind === 'direct') return passthrough(ctx, client, source, srcAddr, route, ack, started);
 
   // Over HBONE: to the waypoint with the original VIP:port, or to the chosen endpoint (then
   // the service's others if it cannot be reached) with the pod's ip:port.
@@ -148,22 +149,27 @@ async function passthrough(
   client: Socket,
   source: Workload,
   srcAddr: string,
-  route: Extract<Upstream, { kind: 'passthrough' }>,
+  route: Extract<Upstream, { kind: 'passthrough' | 'direct' }>,
   ack: Acknowledge,
   started: number,
 ): Promise<void> {
+  // A pod outside the mesh is still a workload istiod told us of: its labels go on the metrics.
+  const direct = route.kind === 'direct' ? route : undefined;
+  const host = direct ? direct.pod.ip : (route as Extract<Upstream, { kind: 'passthrough' }>).host;
   const record: ConnectionRecord = {
     direction: 'outbound',
     srcAddr,
-    dstAddr: formatAuthority(route.host, route.port),
+    dstAddr: formatAuthority(host, route.port),
     source,
     sourceIdentity: spiffeIdOf(source, ctx.state.trustDomain),
+    ...(direct ? { destination: direct.pod, service: direct.service } : {}),
     mtls: false,
   };
   let server;
   try {
-    // A 10.x address outside the scenario still lives on the simulated network (127.x).
-    server = await dialTcp(hostAddress(route.host), route.port);
+    // A 10.x address outside the scenario still lives on the simulated network (127.x); a pod
+    // outside the mesh sees the connection come from the source pod's address.
+    server = await dialTcp(hostAddress(host), route.port, direct ? hostAddress(source.ip) : undefined);
   } catch (err) {
     ctx.log.info('passthrough connect failed', { src: srcAddr, dst: record.dstAddr, error: errorMessage(err) });
     if (ack(REPLY_CONNECTION_REFUSED) !== true) client.destroy();

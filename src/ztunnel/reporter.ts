@@ -60,8 +60,10 @@ export class ZtunnelReporter implements ConnectionReporter {
     return {
       reporter: conn.direction === 'outbound' ? 'source' : 'destination',
       ...(conn.source ? sourceLabels(conn.source, opts) : {}),
-      // The authenticated peer is the source principal, whatever pod it claims to be.
+      // The authenticated peer is the source principal, whatever pod it claims to be; a plaintext
+      // peer has none, whichever pod its address belongs to (ztunnel's metrics say "unknown").
       ...(conn.mtls && conn.sourceIdentity ? { source_principal: conn.sourceIdentity } : {}),
+      ...(!conn.mtls && conn.direction === 'inbound' ? { source_principal: '' } : {}),
       ...(conn.destination ? destinationLabels(conn.destination, opts) : {}),
       ...(conn.service ? serviceLabels(conn.service) : conn.destination ? {} : { destination_service: conn.dstAddr.split(':')[0] }),
       connection_security_policy: conn.mtls ? 'mutual_tls' : 'unknown',

@@ -1,7 +1,9 @@
-// One ztunnel: the node proxy of ambient mode, in-pod style. For every pod on its node it
-// listens on podIP:15008 (HBONE inbound), podIP:15080 (SOCKS5 outbound) and podIP:15001 (the
-// in-pod capture) (captured-pod.ts), for pods that join the node while it runs too; it serves
-// the scenario's port captures whose source is local, and the admin ports on the node address.
+// One ztunnel: the node proxy of ambient mode, in-pod style. For every pod of its node in the
+// mesh it listens on podIP:15008 (HBONE inbound), podIP:15080 (SOCKS5 outbound), podIP:15001
+// (the in-pod capture) and podIP:15006 (inbound plaintext) (captured-pod.ts), for pods that join
+// the node or the mesh while it runs too; a pod outside the mesh gets the node's plain
+// networking instead (pod-network.ts). It serves the scenario's port captures whose source is
+// local, and the admin ports on the node address.
 import * as net from 'node:net';
 import type { CertificateSource } from '../identity/workload-cert';
 import { HbonePool } from '../hbone/pool';
@@ -17,6 +19,7 @@ import { handleOutbound, OutboundContext } from './outbound';
 import type { Authorizer, InboundContext } from './inbound';
 import { OpenConnections } from './open-connections';
 import { CapturedPod, PodHostingContext } from './captured-pod';
+import { PodNetworkContext, UncapturedPod } from './pod-network';
 import { configDump } from './config-dump';
 import { ConnectionReporter } from './connection';
 import { errorMessage } from '../error-message';
@@ -50,8 +53,10 @@ export class ListenError extends Error {
 export class Ztunnel {
   readonly state: MeshState;
   private readonly log: Logger;
-  /** The pods it serves, by name. */
+  /** The pods in the mesh it serves, by name. */
   private readonly pods = new Map<string, CapturedPod>();
+  /** The pods of its node outside the mesh, by name: their plain networking. */
+  private readonly uncaptured = new Map<string, UncapturedPod>();
   /** Pod changes from istiod's pushes, applied one after another. */
   private podChanges: Promise<void> = Promise.resolve();
   private stopping = false;
@@ -76,9 +81,14 @@ export class Ztunnel {
     return this.options.scenario.nodes.find((n) => n.name === this.options.node)!.ip;
   }
 
-  /** The pods this ztunnel captures: every pod on its node but waypoints, which terminate HBONE themselves. */
+  /** Every pod on its node but waypoints, which terminate HBONE themselves. */
   get localPods(): Workload[] {
     return this.state.podsOnNode(this.options.node).filter((p) => p.app.kind !== 'waypoint');
+  }
+
+  /** Whether a pod of this node is in the mesh (captured) now. */
+  private captures(pod: Workload): boolean {
+    return this.state.speaksHbone(pod);
   }
 
   async start(): Promise<void> {
@@ -117,14 +127,18 @@ export class Ztunnel {
       named: (p, address, what) => this.named(p, address, what),
       outboundFailed: (socket, err) => this.outboundFailed(socket, err),
     };
-    for (const pod of this.localPods) this.pods.set(pod.name, await CapturedPod.enroll(hosting, pod));
+    const network: PodNetworkContext = { state: this.state, log: logger('pod::network'), listenTcp: hosting.listenTcp };
+    for (const pod of this.localPods) {
+      if (this.captures(pod)) this.pods.set(pod.name, await CapturedPod.enroll(hosting, pod));
+      else this.uncaptured.set(pod.name, await UncapturedPod.start(network, pod));
+    }
     this.state.onUpdate((previous) => {
       // A policy change applies to open connections too: those it now denies are closed.
       if (previous.policies !== this.state.scenario.policies) this.recheckOpenConnections();
-      // Pods that joined or left the node (or moved): enrolled or given up, one change at a time.
-      if (previous.workloads !== this.state.scenario.workloads) {
+      // Pods that joined or left the node or the mesh (or moved): enrolled or given up, one change at a time.
+      if (previous.workloads !== this.state.scenario.workloads || previous.namespaces !== this.state.scenario.namespaces) {
         this.podChanges = this.podChanges
-          .then(() => this.reconcilePods(hosting))
+          .then(() => this.reconcilePods(hosting, network))
           .catch((err: Error) => this.log.error('pod change failed', { error: err.message }));
       }
     });
@@ -170,6 +184,7 @@ export class Ztunnel {
     await Promise.all([
       ...this.netServers.map((s) => new Promise<void>((r) => s.close(() => r()))),
       ...[...this.pods.values()].map((p) => p.stop(graceMs)),
+      ...[...this.uncaptured.values()].map((p) => p.stop()),
       this.pool.close(graceMs),
       ...this.admin.map((a) => a.close()),
     ]);
@@ -180,7 +195,7 @@ export class Ztunnel {
     for (const c of this.open.recheck(this.options.authorize)) {
       this.log.info('connection closed: a policy change denies it', {
         dst: `${c.connection.destinationIp}:${c.connection.destinationPort}`,
-        src_identity: `spiffe://${c.connection.sourcePrincipal}`,
+        src_identity: c.connection.sourcePrincipal ? `spiffe://${c.connection.sourcePrincipal}` : '(plaintext)',
         reason: c.closedBy?.reason,
         policy: c.closedBy?.policy,
       });
@@ -191,18 +206,33 @@ export class Ztunnel {
    * The pods istiod now places on this node against those served: new ones enrolled, gone ones
    * given up (their tunnels closed), one whose address or identity changed enrolled again.
    */
-  private async reconcilePods(hosting: PodHostingContext): Promise<void> {
+  private async reconcilePods(hosting: PodHostingContext, network: PodNetworkContext): Promise<void> {
     if (this.stopping) return;
     const wanted = new Map(this.localPods.map((p) => [p.name, p]));
     for (const [name, captured] of this.pods) {
       const now = wanted.get(name);
-      if (now && now.ip === captured.pod.ip && now.namespace === captured.pod.namespace && now.serviceAccount === captured.pod.serviceAccount) continue;
+      const same = now && now.ip === captured.pod.ip && now.namespace === captured.pod.namespace && now.serviceAccount === captured.pod.serviceAccount;
+      if (same && this.captures(now)) continue;
       this.pods.delete(name);
       await captured.stop(0);
-      this.log.info('pod removed', { pod: name, ip: captured.pod.ip });
+      this.log.info(now && !this.captures(now) ? 'pod left the mesh' : 'pod removed', { pod: name, ip: captured.pod.ip });
+    }
+    for (const [name, plain] of this.uncaptured) {
+      const now = wanted.get(name);
+      if (now && now.ip === plain.pod.ip && !this.captures(now)) continue;
+      this.uncaptured.delete(name);
+      await plain.stop();
     }
     for (const [name, pod] of wanted) {
-      if (this.pods.has(name) || this.stopping) continue;
+      if (this.pods.has(name) || this.uncaptured.has(name) || this.stopping) continue;
+      if (!this.captures(pod)) {
+        try {
+          this.uncaptured.set(name, await UncapturedPod.start(network, pod));
+        } catch (err) {
+          this.log.error('pod network could not be set up', { pod: name, ip: pod.ip, error: errorMessage(err) });
+        }
+        continue;
+      }
       try {
         const captured = await CapturedPod.enroll(hosting, pod);
         if (this.stopping) return void (await captured.stop(0));
@@ -220,8 +250,9 @@ export class Ztunnel {
     resetTcp(socket);
   }
 
+  /** The scenario's port captures whose source is a pod of this node in the mesh. */
   private localCaptures(): PortCapture[] {
-    const local = new Set(this.localPods.map((p) => p.name));
+    const local = new Set(this.pods.keys());
     return this.options.scenario.captures.filter((c) => local.has(c.source));
   }
 
