@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 // Kubernetes naming rules, so a scenario only holds names a real cluster would accept (and
 // SPIFFE IDs built from them parse, see src/identity/spiffe.ts).
 
@@ -54,4 +56,10 @@ export function replicaPodName(deployment: string, templateHash: string, taken: 
   do name = `${deployment}-${templateHash}-${generatedPart(POD_SUFFIX_LENGTH, pick)}`;
   while (taken.has(name));
   return name;
+}
+
+/** A deterministic draw for generated names: the same seed gives the same names in every process. */
+export function seededPick(seed: string): (n: number) => number {
+  let counter = 0;
+  return (n) => createHash('sha256').update(`${seed}:${counter++}`).digest().readUInt32BE(0) % n;
 }

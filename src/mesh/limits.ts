@@ -39,6 +39,9 @@ export const MAX_POD_PROCESSES = 56;
  */
 export const MAX_WAYPOINTS = 16;
 
+/** Manifest files a scenario may include (`manifests:`); each is bounded as a scenario file is. */
+export const MAX_MANIFEST_FILES = 16;
+
 /** Services (no process of their own; bounds the cost of resolution and of the checks). */
 export const MAX_SERVICES = 256;
 

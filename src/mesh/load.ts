@@ -1,7 +1,8 @@
 // Loads a scenario file into the model (model.ts), or throws a ScenarioError listing every
-// problem as file:line: field: what is wrong. Pure parsing and checking: nothing here
-// resolves a name or touches the network.
+// problem as file:line: field: what is wrong. Parsing and checking, and the manifest files a
+// scenario includes (scenario-manifests.ts): nothing here resolves a name or touches the network.
 import { enrolledNamespaces } from './enrollment';
+import { withManifests } from './scenario-manifests';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Scenario } from './model';
@@ -43,7 +44,8 @@ export function parseScenario(text: string, file: string): Scenario {
   const draft = readScenario(root, file);
   checkScenario(draft, problems);
   if (problems.list.length > 0) throw new ScenarioError(sorted(problems.list));
-  return complete(draft, file);
+  const scenario = complete(draft, file);
+  return draft.manifests.length > 0 ? withManifests(scenario, draft.manifests, file) : scenario;
 }
 
 /**

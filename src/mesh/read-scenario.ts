@@ -14,7 +14,7 @@ import { readPolicy } from './read-policies';
 import { readService } from './read-services';
 import { readWorkload } from './read-workloads';
 import { isMap } from 'yaml';
-import { Field, Fields } from './yaml-fields';
+import { Field, Fields, Site } from './yaml-fields';
 
 export const TOP_FIELDS = [
   'name',
@@ -28,6 +28,7 @@ export const TOP_FIELDS = [
   'captures',
   'policies',
   'expect',
+  'manifests',
 ] as const;
 // Trust domains are lower-case DNS-like names, as src/identity/spiffe.ts accepts them.
 const TRUST_DOMAIN_RE = /^[a-z0-9._-]+$/;
@@ -46,11 +47,13 @@ export interface ScenarioDraft {
   readonly captures: readonly Entry<PortCapture>[];
   readonly policies: readonly Entry<AuthorizationPolicyDoc>[];
   readonly expect: readonly Entry<Expectation>[];
+  /** Manifest files to apply after the scenario's own objects, as written (relative to the file). */
+  readonly manifests: readonly { readonly path: string; readonly site: Site }[];
 }
 
 export function readScenario(root: Field, file: string): ScenarioDraft {
   const top = isMap(root.node) ? root.map(TOP_FIELDS) : root.problem(`a scenario is a mapping (name:, nodes:, workloads: ...), not ${root.describe()}`);
-  if (!top) return { nodes: [], workloads: [], services: [], gateways: [], httpRoutes: [], captures: [], policies: [], expect: [] };
+  if (!top) return { nodes: [], workloads: [], services: [], gateways: [], httpRoutes: [], captures: [], policies: [], expect: [], manifests: [] };
   const name = top.required('name', 'what this scenario is called, e.g. bookinfo');
   const trustDomain = top.optional('trustDomain');
   return {
@@ -66,7 +69,17 @@ export function readScenario(root: Field, file: string): ScenarioDraft {
     captures: readList(top, 'captures', false, readCapture),
     policies: readList(top, 'policies', false, (item) => readPolicy(item, file)),
     expect: readList(top, 'expect', false, (item) => readExpectation(item, file)),
+    manifests: readManifestPaths(top.optional('manifests')),
   };
+}
+
+/** `manifests: [ bookinfo.yaml, ... ]`: paths of Kubernetes manifest files. */
+function readManifestPaths(field: Field | undefined): { path: string; site: Site }[] {
+  const items = !field || field.describe() === 'empty' ? [] : (field.list() ?? []);
+  return items.flatMap((item) => {
+    const p = item.nonEmptyString();
+    return p === undefined ? [] : [{ path: p, site: item.site }];
+  });
 }
 
 /** A top-level list; required lists (need names what goes there) must not be empty either. */

@@ -43,8 +43,12 @@ export function readWorkload(item: Field): Entry<Workload> | undefined {
 export function defaultWorkloadName(podName: string | undefined, labels: Labels | undefined): string | undefined {
   const app = labels?.app;
   const version = labels?.version;
-  return app && version ? `${app}-${version}` : podName;
+  if (app && version) return `${app}-${version}`;
+  // A pod named as a Deployment's (<deployment>-<ReplicaSet hash>-<suffix>) belongs to that Deployment.
+  return (podName && REPLICA_POD_NAME.exec(podName)?.[1]) || podName;
 }
+
+const REPLICA_POD_NAME = /^(.+)-[a-z0-9]{5,10}-[a-z0-9]{5}$/;
 
 function waypointPortProblem(port: number): string | undefined {
   if (port === WAYPOINT_PORT) return undefined;

@@ -2,7 +2,7 @@
 // read, and its lists of nodes, pods and services, checked before their entries are read (a
 // scenario too big to start is refused as a whole, with no other problems to wade through).
 import { isSeq } from 'yaml';
-import { MAX_NODES, MAX_SCENARIO_BYTES, MAX_SERVICES, MAX_WORKLOADS } from './limits';
+import { MAX_MANIFEST_FILES, MAX_NODES, MAX_SCENARIO_BYTES, MAX_SERVICES, MAX_WORKLOADS } from './limits';
 import { Field } from './yaml-fields';
 
 const LIMITS_FILE = 'src/mesh/limits.ts';
@@ -21,6 +21,7 @@ const LIST_LIMITS: readonly ListLimit[] = [
   { key: 'nodes', max: MAX_NODES, noun: 'nodes', constant: 'MAX_NODES', why: STARTS('each node is a ztunnel process and a node agent process') },
   { key: 'workloads', max: MAX_WORKLOADS, noun: 'pods', constant: 'MAX_WORKLOADS', why: STARTS('every pod starts in its node agent') },
   { key: 'services', max: MAX_SERVICES, noun: 'services', constant: 'MAX_SERVICES' },
+  { key: 'manifests', max: MAX_MANIFEST_FILES, noun: 'manifest files', constant: 'MAX_MANIFEST_FILES' },
 ];
 
 /** The problem with a file of `bytes`, or undefined when it may be read. */

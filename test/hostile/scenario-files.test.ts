@@ -111,7 +111,7 @@ t.test('too many YAML values, many keys, a long string: bounded, and said briefl
   const wide = write('wide.yaml', `${BASE}x: { ${keys} }\n`);
   t.equal(
     await refused(t, ['scenario', wide]),
-    `${wide}:10: x: unknown field (known fields: name, trustDomain, meshConfig, nodes, workloads, services, gateways, httpRoutes, captures, policies, expect)\n`,
+    `${wide}:10: x: unknown field (known fields: name, trustDomain, meshConfig, nodes, workloads, services, gateways, httpRoutes, captures, policies, expect, manifests)\n`,
   );
   // A 200 KB name is quoted by its ends.
   const long = write('long.yaml', BASE.replace('name: t', `name: ${'a'.repeat(200_000)}`));

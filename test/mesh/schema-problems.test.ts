@@ -40,7 +40,7 @@ t.test('unknown fields are reported at their own line, at every level', async (t
       - { from: sleep, to: "s:80", connects: true, timeout: 5 }
   `);
   t.same(problemsOf(text), [
-    't.yaml:2: colour: unknown field (known fields: name, trustDomain, meshConfig, nodes, workloads, services, gateways, httpRoutes, captures, policies, expect)',
+    't.yaml:2: colour: unknown field (known fields: name, trustDomain, meshConfig, nodes, workloads, services, gateways, httpRoutes, captures, policies, expect, manifests)',
     't.yaml:4: nodes[0].zone: unknown field (known fields: name, ip)',
     't.yaml:11: workloads[0].lables: unknown field; did you mean labels?',
     't.yaml:12: workloads[0].run.args: unknown field (known fields: app, port)',

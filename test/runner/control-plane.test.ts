@@ -114,9 +114,12 @@ t.test('a held mesh driven like a cluster', async (t) => {
     t.match(sim('get', 'gtw').out, /waypoint +istio-waypoint +10\.109\.2\.9 +True/);
     t.match(sim('get', 'ns').out, /default +Active[\s\S]*istio-system +Active/);
     t.equal(sim('get', 'ap').err, 'No resources found in default namespace.\n');
-    const bad = sim('get', 'deployments');
+    // A scenario's pods named as a Deployment's are one (sleep-7656cf8794-8tp9n is deploy/sleep).
+    t.match(sim('get', 'deploy').out, /^NAME +READY +UP-TO-DATE +AVAILABLE\n[\s\S]*^sleep +1\/1 +1 +1$/m);
+    t.match(sim('get', 'ns', '-o', 'yaml').out, /istio\.io\/dataplane-mode: ambient/, "a scenario's namespaces are in the mesh");
+    const bad = sim('get', 'configmaps');
     t.equal(bad.code, 1);
-    t.match(bad.err, /the server doesn't have a resource type "deployments"/);
+    t.match(bad.err, /the server doesn't have a resource type "configmaps"/);
   });
 
   t.test('x status: every proxy SYNCED on every type it takes', async (t) => {

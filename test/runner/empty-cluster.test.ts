@@ -100,8 +100,15 @@ spec:
     /^pod\/curl created\npod\/echo created\npod default\/curl: on kind-control-plane \(10\.244\.1\.1\), running in \d+ ms\npod default\/echo: on kind-worker \(10\.244\.2\.1\), running in \d+ ms\n$/,
   );
   t.match(sim('get', 'po', '-o', 'wide').out, /curl +1\/1 +Running +0 +10\.244\.1\.1 +kind-control-plane\necho +1\/1 +Running +0 +10\.244\.2\.1 +kind-worker/);
+  // A new cluster's namespaces are not in the mesh: no ztunnel captures them, no policy holds.
+  const outside = sim('exec', 'curl', '--', 'curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}', 'http://10.244.2.1:5678/');
+  t.equal(outside.out, '200', `outside the mesh, allow-nothing does not apply: ${outside.err}`);
+  t.match(sim('x', 'ztunnel-config', 'workloads', '--node', 'kind-worker').out, /echo +10\.244\.2\.1 +kind-worker +None +TCP/);
+  const enrolled = sim('label', 'namespace', 'default', 'istio.io/dataplane-mode=ambient');
+  t.equal(enrolled.out, 'namespace/default labeled\n', enrolled.err);
+  t.match(sim('x', 'ztunnel-config', 'workloads', '--node', 'kind-worker').out, /echo +10\.244\.2\.1 +kind-worker +None +HBONE/);
   const denied = sim('exec', 'curl', '--', 'curl', '-sS', 'http://10.244.2.1:5678/');
-  t.equal(denied.code, 56, 'the allow-nothing policy applied above holds for the new pods too: reset, curl exit 56');
+  t.equal(denied.code, 56, 'enrolled, the allow-nothing policy applied above holds for the new pods too: reset, curl exit 56');
   t.equal(sim('delete', '-f', policy, '--wait').code, 0);
   const reached = sim('exec', 'curl', '--', 'curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}', 'http://10.244.2.1:5678/');
   t.equal(reached.out, '200', `curl (a pod applied live) reaches echo on another node over HBONE: ${reached.err}`);
@@ -147,8 +154,15 @@ t.test("Istio's samples applied to an empty cluster give bookinfo; scale moves e
 
   const page = sim('exec', 'deploy/curl', '--', 'curl', '-sS', 'http://productpage:9080/productpage');
   t.equal(page.code, 0, page.err);
-  t.match(page.out, /<title>Simple Bookstore App<\/title>/);
+  t.match(page.out, /<title>Simple Bookstore App<\/title>/, 'outside the mesh: plain TCP by the cluster DNS and kube-proxy');
   t.match(page.out, /Reviewer1/, 'productpage reached reviews by its Service name');
+  t.match(sim('x', 'ztunnel-config', 'certificates', '--node', 'kind-worker').out, /^CERTIFICATE NAME/, 'no pod is in the mesh yet');
+  t.notMatch(sim('x', 'ztunnel-config', 'certificates', '--node', 'kind-worker').out, /spiffe:/);
+  t.equal(sim('label', 'namespace', 'default', 'istio.io/dataplane-mode=ambient').code, 0);
+  const meshed = sim('exec', 'deploy/curl', '--', 'curl', '-sS', 'http://productpage:9080/productpage');
+  t.match(meshed.out, /<title>Simple Bookstore App<\/title>/, 'in the mesh: the same page over HBONE');
+  const opened = sim('x', 'ztunnel-config', 'certificates', '--node', 'kind-worker2');
+  t.match(opened.out, /spiffe:\/\/cluster\.local\/ns\/default\/sa\/bookinfo-productpage +Leaf +Available/, 'enrolled pods got their certificates');
 
   /** The pods that answered `n` requests to reviews. */
   const reviewers = (n: number): Set<string> => {

@@ -113,6 +113,8 @@ t.test('label namespace: istio.io/use-waypoint binds the Services that name no w
   t.equal(new MeshState(live.scenario).waypointOf(echo()), undefined, 'none opts the Service out');
   t.same(withWaypointBinding(live.scenario, echo()), echo());
   t.same(live.labelNamespace('default', { 'istio.io/use-waypoint': null }, false).line, 'namespace/default unlabeled');
+  t.same(live.scenario.namespaces, [{ name: 'default', labels: { 'istio.io/dataplane-mode': 'ambient' } }], "the scenario's enrollment stays");
+  live.labelNamespace('default', { 'istio.io/dataplane-mode': null }, false);
   t.same(live.scenario.namespaces, [], 'no labels left, no entry kept');
   t.throws(() => live.labelNamespace('nope', { a: 'b' }, false), new NotFound('namespaces "nope" not found'));
 });

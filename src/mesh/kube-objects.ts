@@ -3,14 +3,16 @@
 // Deployment controller (src/mesh/deployment-controller.ts), a ServiceAccount and a Namespace
 // are kept with their labels. Each function answers the new configuration and kubectl's word
 // for what happened; each refuses what the API server would refuse, changing nothing.
-import type { DeploymentDoc, NamespaceDoc, Scenario, Service, ServiceAccountDoc, ServiceDoc } from '../mesh/model';
-import { allocateClusterIp, clusterIpTaken, RangeFull } from '../mesh/cluster-ip';
-import { deploymentOf, findDeployment, reconcile, removeDeployment } from '../mesh/deployment-controller';
-import { ISTIO_SYSTEM } from '../mesh/control-plane';
-import { Unschedulable } from '../mesh/pod-placement';
-import { DEFAULT_NAMESPACE } from '../mesh/manifests';
-import type { ApplyOutcome } from './live-config';
-import { Conflict, NotFound } from './errors';
+import type { DeploymentDoc, NamespaceDoc, Scenario, Service, ServiceAccountDoc, ServiceDoc } from './model';
+import { allocateClusterIp, clusterIpTaken, RangeFull } from './cluster-ip';
+import { deploymentOf, findDeployment, reconcile, removeDeployment } from './deployment-controller';
+import { ISTIO_SYSTEM } from './control-plane';
+import { Unschedulable } from './pod-placement';
+import { DEFAULT_NAMESPACE } from './manifests';
+import { Conflict, NotFound } from './object-errors';
+
+/** kubectl's word for what an apply or delete did. */
+export type ApplyOutcome = 'created' | 'configured' | 'unchanged' | 'deleted';
 
 export interface Stored {
   readonly scenario: Scenario;
@@ -63,12 +65,12 @@ export function putNamespace(s: Scenario, doc: NamespaceDoc, known: readonly str
   return { scenario: { ...s, namespaces: [...list.filter((n) => n !== before), { name, labels }] }, outcome: known.includes(name) ? 'configured' : 'created' };
 }
 
-export function putDeployment(s: Scenario, doc: DeploymentDoc): Stored {
+export function putDeployment(s: Scenario, doc: DeploymentDoc, pick?: (n: number) => number): Stored {
   const { deployment, note } = deploymentOf(doc);
   const existing = findDeployment(s, deployment.namespace, deployment.name);
   const applied = s.deployments?.some((d) => d === existing) ?? false;
   if (existing && applied && same(existing, deployment)) return { scenario: s, outcome: 'unchanged' };
-  return { scenario: placing(() => reconcile(s, deployment)), outcome: existing ? 'configured' : 'created', note };
+  return { scenario: placing(() => reconcile(s, deployment, pick)), outcome: existing ? 'configured' : 'created', note };
 }
 
 /** kubectl scale: the Deployment's replicas set, its pods made to match. */

@@ -1,0 +1,56 @@
+// Ambient enrollment: the namespace's istio.io/dataplane-mode, a pod's own label over it, a
+// scenario's namespaces enrolled at load, and what follows: istiod's tunnel protocol for each
+// workload, and resolution to plain TCP for a pod outside the mesh.
+import t from 'tap';
+import { enrolledNamespaces, inMesh } from '../../src/mesh/enrollment';
+import { MeshState, tunnelProtocolOf } from '../../src/mesh/state';
+import { buildSnapshot } from '../../src/istiod/resources';
+import { TYPE_ADDRESS } from '../../src/xds/types';
+import { addressHandler } from '../../src/xds/mesh-handlers';
+import type { Scenario } from '../../src/mesh/model';
+import { BASE, load } from './fixtures/scenario-text';
+
+const ambient = { 'istio.io/dataplane-mode': 'ambient' };
+const none = { 'istio.io/dataplane-mode': 'none' };
+
+t.test('the namespace decides, a pod label overrides', async (t) => {
+  const ns = { namespaces: [{ name: 'default', labels: ambient }] };
+  t.equal(inMesh(ns, { namespace: 'default', labels: {} }), true);
+  t.equal(inMesh(ns, { namespace: 'default', labels: none }), false, 'none opts a pod out');
+  t.equal(inMesh(ns, { namespace: 'other', labels: {} }), false, 'an unlabelled namespace is outside');
+  t.equal(inMesh(ns, { namespace: 'other', labels: ambient }), true, 'a pod may enroll itself');
+  t.equal(inMesh({}, { namespace: 'default', labels: {} }), false);
+  t.same(enrolledNamespaces([{ namespace: 'b' }, { namespace: 'a' }, { namespace: 'b' }]), [
+    { name: 'a', labels: ambient },
+    { name: 'b', labels: ambient },
+  ]);
+});
+
+t.test("a scenario's namespaces start enrolled", async (t) => {
+  const s = load(BASE);
+  t.same(s.namespaces, [{ name: 'default', labels: ambient }]);
+  const state = new MeshState(s);
+  t.equal(state.speaksHbone(state.pod('echo')!), true);
+});
+
+t.test('a pod outside the mesh is reached as plain TCP; istiod says so in its tunnel protocol', async (t) => {
+  const base = load(BASE);
+  const out: Scenario = { ...base, workloads: base.workloads.map((w) => (w.name === 'echo' ? { ...w, labels: { ...w.labels, ...none } } : w)) };
+  const state = new MeshState(out);
+  const sleep = state.pod('sleep')!;
+  const route = state.resolve(sleep, 'echo', 8080);
+  t.equal(route.kind, 'direct');
+  t.equal(route.kind === 'direct' && route.pod.name, 'echo');
+  t.equal(state.resolve(sleep, '10.4.2.5', 8080).kind, 'direct', 'by pod address too');
+  t.equal(new MeshState(base).resolve(sleep, 'echo', 8080).kind, 'hbone');
+
+  const address = buildSnapshot(out).get(TYPE_ADDRESS)!;
+  const body = (name: string) => (address.get(`Kubernetes//Pod/default/${name}`)!.resource as { workload: { tunnelProtocol: string } }).workload;
+  t.equal(body('echo').tunnelProtocol, 'NONE');
+  t.equal(body('sleep').tunnelProtocol, 'HBONE');
+  // A proxy takes istiod's verdict as it is, without the namespaces it was made from.
+  const proxyState = new MeshState({ ...base, namespaces: undefined });
+  addressHandler(proxyState).apply(address, 'v1');
+  t.equal(tunnelProtocolOf(proxyState.scenario, proxyState.pod('echo')!), 'NONE');
+  t.equal(proxyState.speaksHbone(proxyState.pod('sleep')!), true);
+});
