@@ -8,6 +8,7 @@ import { applyCommand, deleteCommand } from './apply';
 import { getCommand } from './get';
 import { labelCommand } from './label';
 import { scaleCommand } from './scale';
+import { portForwardCommand } from './port-forward';
 import { execCommand } from './exec';
 import { traceCommand } from './trace';
 import { logsCommand } from './logs';
@@ -29,6 +30,7 @@ export const COMMANDS: readonly Command[] = [
   labelCommand,
   scaleCommand,
   execCommand,
+  portForwardCommand,
   traceCommand,
   logsCommand,
   xCommand,

@@ -55,6 +55,24 @@ export class HostedPods {
     );
   }
 
+  /**
+   * After a node agent restarted: it came back with the pods its command line names (the
+   * scenario file's), not the API server's, so the pods applied to its node since are started
+   * again and those deleted since are stopped, as a kubelet re-reads its pods on start.
+   */
+  resync(agentName: string, original: Scenario, live: Scenario): void {
+    const node = original.nodes.find((n) => nodeAgentName(n.name) === agentName)?.name;
+    const agent = this.host.child(agentName);
+    if (!node || !agent) return;
+    const started = new Set(startedBy(agent.spec.args, original, node));
+    const wanted = hosted(live).filter((w) => w.node === node);
+    const add = wanted.filter((w) => !started.has(w.name));
+    const remove = [...started].filter((name) => !wanted.some((w) => w.name === name));
+    for (const pod of add) agent.process.send({ kind: 'hbone-sim/pod-add', pod } satisfies PodCommand);
+    for (const name of remove) agent.process.send({ kind: 'hbone-sim/pod-delete', name } satisfies PodCommand);
+    if (add.length + remove.length > 0) this.log.info('node agent resynced', { agent: agentName, started: add.length, stopped: remove.length });
+  }
+
   /** Stops each pod on its node's agent. */
   remove(pods: readonly Workload[]): void {
     for (const pod of pods) this.host.child(nodeAgentName(pod.node))?.process.send({ kind: 'hbone-sim/pod-delete', name: pod.name } satisfies PodCommand);
@@ -69,6 +87,16 @@ export class HostedPods {
     this.log.info('node agent started', { node, agent: agent.spec.name });
     return agent;
   }
+}
+
+/** The pods a node agent hosts from its command line: --pods a,b (or none), else the scenario's on its node. */
+function startedBy(args: readonly string[], original: Scenario, node: string): string[] {
+  const i = args.indexOf('--pods');
+  if (i < 0)
+    return hosted(original)
+      .filter((w) => w.node === node)
+      .map((w) => w.name);
+  return args[i + 1].split(',').filter((name) => name !== '');
 }
 
 function hosted(s: Scenario): Workload[] {

@@ -78,12 +78,16 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   // Restart events: printed as they happen; with --json, they go into the results document, and
   // under --hold each later one is a JSON line of its own (without --hold, stdout stays one document).
   let documentPrinted = false;
+  let hosted: HostedPods | undefined;
+  let liveConfig: LiveConfig | undefined;
   const restarter = new Restarter(supervisor, {
     timings: options.backOff,
     readyTimeoutMs: READY_TIMEOUT_MS,
     onEvent: (e: RestartEvent) => {
       if (!options.json) out(e.message);
       else if (documentPrinted && options.hold) out(JSON.stringify({ restartEvent: e }));
+      // A node agent back from a crash hosts the scenario file's pods: give it the API server's.
+      if (e.kind === 'Ready' && hosted && liveConfig) hosted.resync(e.child, scenario, liveConfig.scenario);
     },
   });
 
@@ -176,6 +180,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     if (options.hold && !tearingDown) {
       const podStatus = (pod: string) => ({ status: restarter.status(pod) ?? 'Running', restarts: restarter.summary().restarts[pod] ?? 0 });
       const live = new LiveConfig(scenario, (next) => writeLiveConfig(liveConfigFile, next));
+      liveConfig = live;
       traces = new TraceFollower(records, () => live.scenario);
       api = new ApiServer({
         credentials: await makeClusterCredentials(API_HOST),
@@ -199,7 +204,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
           READY_TIMEOUT_MS,
           logger('kube-controller-manager', out),
         ),
-        pods: new HostedPods(
+        pods: (hosted = new HostedPods(
           {
             start: (spec) => supervisor.start(spec),
             stop: (name) => supervisor.stop(name),
@@ -210,7 +215,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
           (s, node) => emptyNodeAgentSpec(s, node, options.backOff),
           READY_TIMEOUT_MS,
           logger('kubelet', out),
-        ),
+        )),
         log: logger('kube-apiserver', out),
       });
       const creds = api.credentials;

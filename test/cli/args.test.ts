@@ -72,3 +72,17 @@ t.test("a repeatable flag keeps every value, in order (kubectl's -f a -f b)", as
   t.same(stringsFlag({}, 'filename'), []);
   t.throws(() => parseFlags(['-f'], spec, { f: 'filename' }), new UsageError('--filename needs a value'));
 });
+
+t.test("get's label selector, as kubectl parses it", async (t) => {
+  const { parseSelector } = await import('../../src/cli/get');
+  const l = { app: 'reviews', version: 'v1', 'istio.io/dataplane-mode': 'ambient' };
+  t.equal(parseSelector('app=reviews')(l), true);
+  t.equal(parseSelector('app==reviews,version!=v2')(l), true);
+  t.equal(parseSelector('app=reviews,version=v2')(l), false);
+  t.equal(parseSelector('istio.io/dataplane-mode')(l), true);
+  t.equal(parseSelector('!istio.io/dataplane-mode')(l), false);
+  t.equal(parseSelector('!gone')(l), true);
+  t.equal(parseSelector('gone!=x')(l), true, 'a missing label is not x');
+  t.throws(() => parseSelector('app in (a,b)'), /unable to parse requirement/);
+  t.throws(() => parseSelector('!app=x'), /unable to parse requirement/);
+});

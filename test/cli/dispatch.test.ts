@@ -206,6 +206,7 @@ t.test('the real commands: every one listed, every flag in its usage line and he
     'label',
     'scale',
     'exec',
+    'port-forward',
     'trace',
     'logs',
     'x',
@@ -230,8 +231,8 @@ t.test('the real commands: every one listed, every flag in its usage line and he
     }
   }
   t.equal(usageLine(COMMANDS[0]), 'hbone-sim scenario <name|file.yaml> [--hold] [--json] [--verbose] [--ca-dir <dir>] [--backoff-scale <x>] [--pod-processes]');
-  t.equal(usageLine(COMMANDS[13]), 'hbone-sim ztunnel --scenario <name|file> --node <node> [--ca-dir <dir>] [--istiod <host:port>] [--no-pool]');
+  t.equal(usageLine(COMMANDS[14]), 'hbone-sim ztunnel --scenario <name|file> --node <node> [--ca-dir <dir>] [--istiod <host:port>] [--no-pool]');
   t.equal(usageLine(COMMANDS[2]), 'hbone-sim apply -f <file|dir|-> [--wait] [-n <ns>] [--mesh <name>]');
-  t.equal(usageLine(COMMANDS[4]), 'hbone-sim get <resource> [-n <ns>] [-A] [-o <wide|yaml|json>] [--mesh <name>]');
+  t.equal(usageLine(COMMANDS[4]), 'hbone-sim get <resource> [name] [-n <ns>] [-A] [-o <wide|yaml|json>] [-l <selector>] [--mesh <name>]');
   t.match(commandHelp(COMMANDS[4]), / {2}-n, --namespace <ns> +the namespace \(default: default\)\n/);
 });

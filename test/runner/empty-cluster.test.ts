@@ -7,6 +7,7 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as http from 'node:http';
 import { killGroup, runCli, processesMentioning, simWith } from './fixtures/cli';
 import { emptyClusterYaml, kindNodeNames } from '../../src/mesh/empty-cluster';
 import { parseScenario } from '../../src/mesh/load';
@@ -164,6 +165,26 @@ t.test("Istio's samples applied to an empty cluster give bookinfo; scale moves e
   const opened = sim('x', 'ztunnel-config', 'certificates', '--node', 'kind-worker2');
   t.match(opened.out, /spiffe:\/\/cluster\.local\/ns\/default\/sa\/bookinfo-productpage +Leaf +Available/, 'enrolled pods got their certificates');
 
+  // The browser's way in: kubectl port-forward to the Service (its targetPort on a running pod).
+  const forward = runCli(['port-forward', 'svc/productpage', ':9080'], { env });
+  t.teardown(() => killGroup(forward.pid));
+  await forward.waitForOutput(/Forwarding from 127\.0\.0\.1:\d+ -> 9080\n/, 10_000);
+  const localPort = Number(/127\.0\.0\.1:(\d+)/.exec(forward.output())![1]);
+  const viaForward = await new Promise<string>((resolve, reject) =>
+    http
+      .get(`http://127.0.0.1:${localPort}/productpage`, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (c: string) => (body += c));
+        res.on('end', () => resolve(body));
+      })
+      .on('error', reject),
+  );
+  t.match(viaForward, /<title>Simple Bookstore App<\/title>/, 'port-forward svc/productpage: the page in a browser');
+  t.match(forward.output(), /Handling connection for \d+/);
+  process.kill(-forward.pid, 'SIGINT');
+  t.equal((await forward.waitExit(5000)).code, 0);
+  t.equal(sim('port-forward', 'svc/nope', '9080').err, 'Error from server (NotFound): services "nope" not found\n');
+
   /** The pods that answered `n` requests to reviews. */
   const reviewers = (n: number): Set<string> => {
     const seen = new Set<string>();
@@ -177,11 +198,14 @@ t.test("Istio's samples applied to an empty cluster give bookinfo; scale moves e
   const scaled = sim('scale', 'deploy/reviews-v1', '--replicas', '3');
   t.equal(scaled.code, 0, scaled.err);
   t.match(scaled.out, /^deployment\.apps\/reviews-v1 scaled\n(pod default\/reviews-v1-\w+-\w+: on kind-\S+ \(10\.244\.\d\.\d+\), running in \d+ ms\n){2}$/);
+  const v1 = sim('get', 'po', '-l', 'app=reviews,version=v1').out.trim().split('\n').slice(1);
+  t.equal(v1.length, 3, `get -l: three reviews-v1 pods\n${v1.join('\n')}`);
   const five = reviewers(10);
   t.equal(five.size, 5, `ztunnel balances over the 5 endpoints: ${[...five].join(' ')}`);
   t.equal([...five].filter((p) => p.startsWith('reviews-v1-')).length, 3);
   t.equal(sim('scale', 'deploy/reviews-v1', '--replicas', '0').code, 0);
-  t.match(sim('get', 'deploy', 'reviews-v1').out + sim('get', 'deploy').out, /reviews-v1 +0\/0 +0 +0/);
+  t.match(sim('get', 'deploy', 'reviews-v1').out, /^NAME +READY +UP-TO-DATE +AVAILABLE\nreviews-v1 +0\/0 +0 +0\n$/);
+  t.equal(sim('get', 'deploy/nope').err, 'Error from server (NotFound): deployments.apps "nope" not found\n');
   const left = reviewers(4);
   t.same(
     [...left].filter((p) => p.startsWith('reviews-v1-')),
@@ -191,6 +215,19 @@ t.test("Istio's samples applied to an empty cluster give bookinfo; scale moves e
   const badScale = sim('scale', 'deploy/nope', '--replicas', '1');
   t.equal(badScale.code, 1);
   t.equal(badScale.err, 'Error from server (NotFound): deployments.apps "nope" not found in namespace default\n');
+
+  // kill -9 of the node agent hosting productpage (applied live): the kubelet comes back with
+  // the API server's pods, not the empty cluster's none.
+  const agents = processesMentioning('--node kind-worker2').filter((p) => / node --scenario \S*hbone-sim-kind-/.test(p.cmdline));
+  t.equal(agents.length, 1, agents.map((p) => p.cmdline).join('\n'));
+  process.kill(agents[0].pid, 'SIGKILL');
+  let back = '';
+  for (const deadline = Date.now() + 20_000; Date.now() < deadline && !back.includes('<title>Simple Bookstore App</title>');) {
+    await new Promise((r) => setTimeout(r, 500));
+    back = sim('exec', 'deploy/curl', '--', 'curl', '-sS', '--max-time', '3', 'http://productpage:9080/productpage').out;
+  }
+  t.match(back, /<title>Simple Bookstore App<\/title>/, 'productpage is served again after its node agent restarted');
+  t.match(up.output(), /kubelet-kind-worker2|node agent resynced/);
 
   const deleted = sim('delete', '-f', bookinfo);
   t.equal(deleted.code, 0, deleted.err);
