@@ -5,7 +5,7 @@
 import { stringify } from 'yaml';
 import type { ChangeAnswer, ChangeRequest, LabelRequest } from '../runner/api-server';
 import type { ResourceRow } from '../runner/resources-view';
-import { LABEL_USE_WAYPOINT, WAYPOINT_GATEWAY_CLASS } from '../mesh/model';
+import { LABEL_USE_WAYPOINT, LABEL_WAYPOINT_FOR, WAYPOINT_GATEWAY_CLASS } from '../mesh/model';
 import { WAYPOINT_PORT } from '../mesh/app-kinds';
 import { Flags, UsageError, stringFlag } from './args';
 import { ApiError, callApi, meshAccess } from './api-client';
@@ -15,7 +15,6 @@ export const WAYPOINT_VERBS = ['apply', 'list', 'delete', 'generate'] as const;
 /** istioctl's default waypoint name and traffic type. */
 const DEFAULT_NAME = 'waypoint';
 const WAYPOINT_FOR = ['service', 'workload', 'all', 'none'];
-const LABEL_WAYPOINT_FOR = 'istio.io/waypoint-for';
 /** The revision column istioctl prints: hbone-sim runs one control plane. */
 const REVISION = 'default';
 

@@ -182,6 +182,8 @@ export type HttpRouteDoc = ResourceDoc<'HTTPRoute'>;
 
 export const WAYPOINT_GATEWAY_CLASS = 'istio-waypoint';
 export const LABEL_USE_WAYPOINT = 'istio.io/use-waypoint';
+/** Which traffic a waypoint takes: service (the default), workload, all or none. */
+export const LABEL_WAYPOINT_FOR = 'istio.io/waypoint-for';
 export const LABEL_GATEWAY_NAME = 'gateway.networking.k8s.io/gateway-name';
 export const ANNOTATION_SERVICE_ACCOUNT = 'istio.io/service-account';
 

@@ -10,10 +10,15 @@ import {
   CLUSTER_DOMAIN,
   LABEL_GATEWAY_NAME,
   LABEL_USE_WAYPOINT,
+  LABEL_WAYPOINT_FOR,
   selects,
   serviceHost,
 } from './model';
 import { inMesh } from './enrollment';
+
+/** istio.io/waypoint-for values whose waypoint takes a Service's traffic; service is the default. */
+const WAYPOINT_FOR_SERVICE = 'service';
+const WAYPOINT_FOR_SERVICES = [WAYPOINT_FOR_SERVICE, 'all'];
 import { WAYPOINT_APP } from './app-kinds';
 
 /** Where an outbound connection goes. */
@@ -199,18 +204,26 @@ export function tunnelProtocolOf(s: Pick<Scenario, 'namespaces'>, pod: Workload)
 
 /**
  * The waypoint a Service uses, as Istio reads istio.io/use-waypoint: the Service's own label
- * (`none` opts it out), else its namespace's.
+ * (`none` opts it out), else its namespace's; and only a waypoint for service traffic
+ * (istio.io/waypoint-for service, the default, or all) takes it: one for workloads or none
+ * leaves the Service's traffic direct.
  */
-export function useWaypointOf(s: Pick<Scenario, 'namespaces'>, service: Service): string | undefined {
-  return service.labels[LABEL_USE_WAYPOINT] ?? s.namespaces?.find((n) => n.name === service.namespace)?.labels[LABEL_USE_WAYPOINT];
+export function useWaypointOf(s: Pick<Scenario, 'namespaces'> & Partial<Pick<Scenario, 'gateways'>>, service: Service): string | undefined {
+  const gateway = service.labels[LABEL_USE_WAYPOINT] ?? s.namespaces?.find((n) => n.name === service.namespace)?.labels[LABEL_USE_WAYPOINT];
+  if (gateway === undefined || gateway === 'none') return gateway;
+  const doc = s.gateways?.find((g) => g.metadata.name === gateway && g.metadata.namespace === service.namespace);
+  const trafficFor = doc?.metadata.labels?.[LABEL_WAYPOINT_FOR] ?? WAYPOINT_FOR_SERVICE;
+  return WAYPOINT_FOR_SERVICES.includes(trafficFor) ? gateway : undefined;
 }
 
 /**
- * A Service as istiod pushes it: bound to the waypoint its namespace names when it names none
- * itself (istiod resolves the binding; the proxies read it from the Service).
+ * A Service as istiod pushes it: bound to the waypoint it resolves to (its own label, else its
+ * namespace's, if that waypoint takes service traffic), or to none: istiod resolves the binding
+ * and the proxies read it from the Service.
  */
-export function withWaypointBinding(s: Pick<Scenario, 'namespaces'>, service: Service): Service {
+export function withWaypointBinding(s: Pick<Scenario, 'namespaces'> & Partial<Pick<Scenario, 'gateways'>>, service: Service): Service {
   const gateway = useWaypointOf(s, service);
-  if (gateway === undefined || service.labels[LABEL_USE_WAYPOINT] !== undefined) return service;
-  return { ...service, labels: { ...service.labels, [LABEL_USE_WAYPOINT]: gateway } };
+  if (gateway === service.labels[LABEL_USE_WAYPOINT]) return service;
+  const { [LABEL_USE_WAYPOINT]: _own, ...rest } = service.labels;
+  return { ...service, labels: gateway === undefined ? rest : { ...rest, [LABEL_USE_WAYPOINT]: gateway } };
 }

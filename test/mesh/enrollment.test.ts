@@ -3,7 +3,7 @@
 // workload, and resolution to plain TCP for a pod outside the mesh.
 import t from 'tap';
 import { enrolledNamespaces, inMesh } from '../../src/mesh/enrollment';
-import { MeshState, tunnelProtocolOf } from '../../src/mesh/state';
+import { MeshState, tunnelProtocolOf, useWaypointOf, withWaypointBinding } from '../../src/mesh/state';
 import { buildSnapshot } from '../../src/istiod/resources';
 import { TYPE_ADDRESS } from '../../src/xds/types';
 import { addressHandler } from '../../src/xds/mesh-handlers';
@@ -53,4 +53,32 @@ t.test('a pod outside the mesh is reached as plain TCP; istiod says so in its tu
   addressHandler(proxyState).apply(address, 'v1');
   t.equal(tunnelProtocolOf(proxyState.scenario, proxyState.pod('echo')!), 'NONE');
   t.equal(proxyState.speaksHbone(proxyState.pod('sleep')!), true);
+});
+
+t.test('istio.io/waypoint-for: only a waypoint for service traffic takes a Service', async (t) => {
+  const base = load(BASE);
+  const gw = (trafficFor?: string) => ({
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'Gateway' as const,
+    metadata: { name: 'waypoint', namespace: 'default', ...(trafficFor ? { labels: { 'istio.io/waypoint-for': trafficFor } } : {}) },
+    spec: { gatewayClassName: 'istio-waypoint' },
+    origin: 't.yaml:1',
+  });
+  const bound = { ...base, namespaces: [{ name: 'default', labels: { 'istio.io/use-waypoint': 'waypoint' } }] };
+  const echo = base.services[0];
+  for (const [trafficFor, want] of [
+    [undefined, 'waypoint'],
+    ['service', 'waypoint'],
+    ['all', 'waypoint'],
+    ['workload', undefined],
+    ['none', undefined],
+  ] as const) {
+    const s = { ...bound, gateways: [gw(trafficFor)] };
+    t.equal(useWaypointOf(s, echo), want, `waypoint-for ${trafficFor ?? '(unset)'}`);
+    t.equal(withWaypointBinding(s, echo).labels['istio.io/use-waypoint'], want, 'and istiod pushes the Service so');
+  }
+  // The Service's own label pointing at a waypoint for workloads: pushed without it.
+  const own = { ...echo, labels: { 'istio.io/use-waypoint': 'waypoint' } };
+  t.same(withWaypointBinding({ ...base, gateways: [gw('workload')] }, own).labels, {});
+  t.equal(useWaypointOf({ ...bound, gateways: [gw()] }, { ...echo, labels: { 'istio.io/use-waypoint': 'none' } }), 'none', 'none opts out');
 });
