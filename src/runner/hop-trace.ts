@@ -185,6 +185,8 @@ function describeStage(i: number, d: Record<string, string | number>): string {
     case 2:
       return `RBAC ${d.rbac} (${d.policy === 'none' ? d.reason : d.policy}); endpoint ${d.endpoint}`;
     default:
+      if (d.plaintext)
+        return `${d.upstream === UPSTREAM_REUSED ? 'reused upstream connection, ' : ''}plain HTTP to ${d.authority}: ${d.plaintext}, no CONNECT, no mTLS${d.status ? `: ${d.status}` : ''}${d.error ? `: ${d.error}` : ''}`;
       return `${d.upstream === UPSTREAM_REUSED ? 'reused upstream connection, ' : ''}CONNECT :authority ${d.authority} to ${d.hbone}, x-envoy-original-dst-host ${d['x-envoy-original-dst-host']}; mTLS ${d.identity} → ${d.expect}${d.status ? `: ${d.status}` : ''}${d.error ? `: ${d.error}` : ''}`;
   }
 }

@@ -315,14 +315,17 @@ export class ConnectionManager {
   private async originateStage(f: InFlight, r: Routed, pod: Workload, t: Try): Promise<'retry' | 'done'> {
     const retry = r.decision?.retry;
     const target = formatAuthority(pod.ip, r.servicePort.targetPort);
-    const detail = {
-      authority: target,
-      hbone: formatAuthority(pod.ip, PORT_HBONE),
-      [HEADER_ORIGINAL_DST]: target,
-      identity: this.options.identity(),
-      expect: `spiffe://${this.options.state.trustDomain}/*`,
-      attempt: t.attempt,
-    };
+    // A pod outside the mesh is sent plain HTTP on its own port: no CONNECT, no mTLS.
+    const detail = this.options.state.speaksHbone(pod)
+      ? {
+          authority: target,
+          hbone: formatAuthority(pod.ip, PORT_HBONE),
+          [HEADER_ORIGINAL_DST]: target,
+          identity: this.options.identity(),
+          expect: `spiffe://${this.options.state.trustDomain}/*`,
+          attempt: t.attempt,
+        }
+      : { authority: target, plaintext: 'the pod is not in the mesh', attempt: t.attempt };
     const fields = { ...f.fields, stage: STAGE_ORIGINATE, target, attempt: t.attempt };
     let forwarded: Forwarded;
     try {

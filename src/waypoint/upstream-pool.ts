@@ -4,6 +4,7 @@
 // so the tunnel, the destination ztunnel's TCP connection to the app, and its access-log record
 // belong to a connection, not to a request: ztunnel logs a reused tunnel when it closes.
 import * as http from 'node:http';
+import * as net from 'node:net';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
@@ -18,8 +19,11 @@ import { HboneConnectError, PROBE_AFTER_MS, probeSession } from '../hbone/pool';
  */
 export const UPSTREAM_IDLE_TIMEOUT_MS = 4000;
 
-/** Opens one CONNECT tunnel to `target` (pod ip:port), tagged with the request's traceparent. */
-export type OpenTunnel = (target: string, traceparent: string) => Promise<ClientHttp2Stream>;
+/**
+ * Opens one connection to `target` (pod ip:port) for the request's traceparent: a CONNECT
+ * tunnel to a pod in the mesh, or a plain TCP socket to one outside it.
+ */
+export type OpenTunnel = (target: string, traceparent: string) => Promise<ClientHttp2Stream | Socket>;
 
 /** Request options the pool reads: which trace opens the tunnel if a new one is needed. */
 export interface TunnelRequestOptions extends http.RequestOptions {
@@ -45,7 +49,7 @@ class TunnelAgent extends http.Agent {
     this.open(this.target, traceparent).then(
       (stream) => {
         // Not half-open: when the pod's side ends, the connection is done and leaves the pool.
-        const socket = new TunnelSocket(stream, this.addresses, { allowHalfOpen: false });
+        const socket = stream instanceof net.Socket ? stream : new TunnelSocket(stream, this.addresses, { allowHalfOpen: false });
         openedBy.set(socket, traceIdOf(traceparent) ?? '');
         callback?.(null, socket);
       },

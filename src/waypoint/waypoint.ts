@@ -8,11 +8,13 @@
 // not HTTP is relayed at L4 (tcp-relay.ts). This file holds the process's own parts: its
 // identity, listeners, upstream pools, admin ports and metrics.
 import type * as http from 'node:http';
+import type * as net from 'node:net';
 import type { ClientHttp2Stream } from 'node:http2';
 import { WorkloadCertificate, CertificateSource } from '../identity/workload-cert';
 import { makeSpiffeId } from '../identity/spiffe';
 import { HboneServer, InboundConnect } from '../hbone/server';
-import { HbonePool } from '../hbone/pool';
+import { HboneConnectError, HbonePool } from '../hbone/pool';
+import { dialTcp } from '../ztunnel/passthrough';
 import { formatAuthority } from '../hbone/authority';
 import { HEADER_ORIGINAL_DST, HEADER_TRACEPARENT, STATUS_SERVICE_UNAVAILABLE } from '../hbone/constants';
 import type { Scenario, Service, Workload } from '../mesh/model';
@@ -71,7 +73,7 @@ export class Waypoint {
     this.log = options.log ?? logger('waypoint');
     // Stage 4's connections: a CONNECT to the pod, as the waypoint, per upstream HTTP connection.
     const originate = (target: string, traceparent: string) => this.originate(target, traceparent);
-    this.upstreams = new UpstreamPool(originate, options.pod.ip);
+    this.upstreams = new UpstreamPool((target, traceparent) => (this.inMesh(target) ? originate(target, traceparent) : this.dialPlain(target)), options.pod.ip);
     this.connectionManager = new ConnectionManager({
       state: this.state,
       pod: options.pod,
@@ -144,6 +146,20 @@ export class Waypoint {
       sourceIp: hostAddress(this.options.pod.ip),
       authority: target,
       headers: { [HEADER_ORIGINAL_DST]: target, [HEADER_TRACEPARENT]: traceparent },
+    });
+  }
+
+  /** Whether the endpoint `target` (pod ip:port) is a pod in the mesh, reached over HBONE. */
+  inMesh(target: string): boolean {
+    const pod = this.state.podByIp(target.slice(0, target.lastIndexOf(':')));
+    return !pod || this.state.speaksHbone(pod);
+  }
+
+  /** Stage 4 to a pod outside the mesh: plain TCP from the waypoint's address, as Envoy sends to an endpoint without HBONE. */
+  private dialPlain(target: string): Promise<net.Socket> {
+    const cut = target.lastIndexOf(':');
+    return dialTcp(hostAddress(target.slice(0, cut)), Number(target.slice(cut + 1)), hostAddress(this.options.pod.ip)).catch((err: Error) => {
+      throw new HboneConnectError(`plain connect to ${target} failed: ${err.message}`);
     });
   }
 
