@@ -5,7 +5,7 @@
 // 127.0.0.1 until Ctrl-C.
 import * as net from 'node:net';
 import { hostAddress, selects } from '../mesh/model';
-import { pipeSockets } from '../ztunnel/passthrough';
+import { pipeSockets } from '../hbone/tcp';
 import { UsageError, stringFlag } from './args';
 import type { Command } from './command';
 import { ApiError, MESH_FLAG, callApi, meshAccess } from './api-client';

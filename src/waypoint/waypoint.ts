@@ -14,7 +14,7 @@ import { WorkloadCertificate, CertificateSource } from '../identity/workload-cer
 import { makeSpiffeId } from '../identity/spiffe';
 import { HboneServer, InboundConnect } from '../hbone/server';
 import { HboneConnectError, HbonePool } from '../hbone/pool';
-import { dialTcp } from '../ztunnel/passthrough';
+import { dialTcp } from '../hbone/tcp';
 import { formatAuthority } from '../hbone/authority';
 import { HEADER_ORIGINAL_DST, HEADER_TRACEPARENT, STATUS_SERVICE_UNAVAILABLE } from '../hbone/constants';
 import type { Scenario, Service, Workload } from '../mesh/model';

@@ -18,7 +18,7 @@ import { errorMessage } from '../error-message';
 import type { InboundContext } from './inbound';
 import type { ConnectionRecord } from './connection';
 import type { OpenConnection } from './open-connections';
-import { dialTcp, pipeSockets } from './passthrough';
+import { dialTcp, pipeSockets } from '../hbone/tcp';
 
 /** The PROXY v1 spec's longest line, CRLF included. */
 export const PROXY_V1_MAX_BYTES = 107;

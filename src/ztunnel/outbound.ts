@@ -13,7 +13,7 @@ import { connectHeaders, newTraceparent, traceIdOf } from '../hbone/headers';
 import { formatAuthority } from '../hbone/authority';
 import type { Logger } from '../telemetry/log';
 import { MeshState, Upstream } from '../mesh/state';
-import { dialTcp, pipeSockets } from './passthrough';
+import { dialTcp, pipeSockets } from '../hbone/tcp';
 import { ConnectionRecord, ConnectionReporter } from './connection';
 import { REPLY_CONNECTION_REFUSED, REPLY_GENERAL_FAILURE, REPLY_HOST_UNREACHABLE, REPLY_NOT_ALLOWED, REPLY_SUCCEEDED } from './socks5-server';
 import { errorMessage } from '../error-message';

@@ -18,7 +18,7 @@ import { formatAuthority } from '../hbone/authority';
 import { errorMessage } from '../error-message';
 import type { Logger } from '../telemetry/log';
 import { acceptSocks5, REPLY_CONNECTION_REFUSED, REPLY_HOST_UNREACHABLE, REPLY_SUCCEEDED, SocksRequest } from './socks5-server';
-import { dialTcp, pipeSockets } from './passthrough';
+import { dialTcp, pipeSockets } from '../hbone/tcp';
 import { formatProxyV1 } from './inbound-plaintext';
 
 export interface PodNetworkContext {

@@ -1,7 +1,7 @@
-// Plain TCP to a destination outside the mesh, as ztunnel passes through unknown addresses.
+// Plain TCP: a connection dialled with a deadline, and two sockets joined as the mesh joins them.
 import * as net from 'node:net';
-import { resetTcp } from '../hbone/pipe';
-import { CONNECT_TIMEOUT_MS } from '../hbone/constants';
+import { resetTcp } from './pipe';
+import { CONNECT_TIMEOUT_MS } from './constants';
 
 export interface SocketPipeResult {
   readonly bytesFromClient: number;
