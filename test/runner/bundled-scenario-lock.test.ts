@@ -1,8 +1,12 @@
 // The lock test files take before starting a bundled scenario (fixed addresses): one holder at a
-// time, a waiter gets it once the holder releases it or dies.
+// time, a waiter gets it once the holder releases it or dies. Tested under a name of its own:
+// other files hold the real lock while this one runs.
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { acquireBundledScenarioLock } from '../fixtures/bundled-scenario-lock';
+import { acquireBundledScenarioLock as acquireReal } from '../fixtures/bundled-scenario-lock';
+
+const NAME = `\0hbone-sim-bundled-scenarios-lock-test-${process.pid}`;
+const acquireBundledScenarioLock = (waitMs: number) => acquireReal(waitMs, NAME);
 
 t.test('one holder at a time; released, it can be taken again', async (t) => {
   const release = await acquireBundledScenarioLock(1000);
@@ -17,7 +21,7 @@ t.test('one holder at a time; released, it can be taken again', async (t) => {
 
 t.test('a holder that dies frees it (no stale lock)', async (t) => {
   // A process that takes the same abstract-namespace name and is then killed.
-  const child = spawn(process.execPath, ['-e', `require('net').createServer().listen({ path: '\\0hbone-sim-bundled-scenarios' }, () => console.log('held'))`], {
+  const child = spawn(process.execPath, ['-e', `require('net').createServer().listen({ path: ${JSON.stringify(NAME)} }, () => console.log('held'))`], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, NODE_OPTIONS: '' },
   });
