@@ -5,13 +5,15 @@
 import type { ClientHttp2Stream, ServerHttp2Stream } from 'node:http2';
 import { principalOf } from '../identity/spiffe';
 import type { InboundConnect } from '../hbone/server';
-import { pipeStreams, resetStream } from '../hbone/pipe';
+import { pipeStreams, pipeTunnel, resetStream } from '../hbone/pipe';
+import { dialTcp } from '../hbone/tcp';
+import type { Socket } from 'node:net';
 import { formatAuthority } from '../hbone/authority';
 import { childTraceparent, headerValue } from '../hbone/headers';
 import { HEADER_TRACEPARENT } from '../hbone/constants';
 import type { Service, ServicePort, Workload } from '../mesh/model';
 import { portProtocol } from '../mesh/port-protocol';
-import { clusterAddress, serviceHost } from '../mesh/model';
+import { clusterAddress, hostAddress, serviceHost } from '../mesh/model';
 import type { MeshState } from '../mesh/state';
 import { appliesAtWaypoint, authorize as authorizeL4, rbacTarget } from '../policy/authz';
 import type { Logger } from '../telemetry/log';
@@ -78,6 +80,8 @@ export async function relayTcp(ctx: TcpRelayContext, conn: InboundConnect, strea
     return void resetStream(stream);
   }
   const authority = formatAuthority(pod.ip, servicePort.targetPort);
+  // A pod outside the mesh gets the bytes as plain TCP from the waypoint's address.
+  if (!ctx.state.speaksHbone(pod)) return relayPlain(ctx, stream, pod, servicePort.targetPort, metrics, fields);
   let upstream: ClientHttp2Stream;
   try {
     upstream = await ctx.originate(authority, childTraceparent(headerValue(conn.headers[HEADER_TRACEPARENT])));
@@ -95,6 +99,36 @@ export async function relayTcp(ctx: TcpRelayContext, conn: InboundConnect, strea
 
 const HTTP_REQUEST_LINE_RE = /^[A-Z]{3,7} \S+ HTTP\/1\.[01]\r?\n?/;
 const SNIFF_TIMEOUT_MS = 1000;
+
+async function relayPlain(
+  ctx: TcpRelayContext,
+  stream: ServerHttp2Stream,
+  pod: Workload,
+  port: number,
+  metrics: ReturnType<TcpMetrics['open']>,
+  fields: Record<string, string>,
+): Promise<void> {
+  const target = formatAuthority(pod.ip, port);
+  let socket: Socket;
+  try {
+    socket = await dialTcp(hostAddress(pod.ip), port, hostAddress(ctx.pod.ip));
+  } catch (err) {
+    ctx.log.info('tcp upstream failed', { ...fields, upstream: target, plaintext: 'the pod is not in the mesh', error: errorMessage(err) });
+    metrics.close(WAYPOINT_TCP_FLAGS.upstreamConnectFailure);
+    return void resetStream(stream);
+  }
+  const bytes = await pipeTunnel(socket, stream);
+  metrics.received(bytes.bytesFromTunnel);
+  metrics.sent(bytes.bytesFromTcp);
+  metrics.close(WAYPOINT_TCP_FLAGS.none);
+  ctx.log.debug('tcp relay complete', {
+    ...fields,
+    upstream: target,
+    plaintext: 'the pod is not in the mesh',
+    bytesAtoB: bytes.bytesFromTunnel,
+    bytesBtoA: bytes.bytesFromTcp,
+  });
+}
 
 /** Explicit protocol selection, as Istio does (appProtocol, then the port's name); else sniffed from the first bytes. */
 export function detectProtocol(stream: ServerHttp2Stream, port: ServicePort): Promise<'http' | 'tcp'> {

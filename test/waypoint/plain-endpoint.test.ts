@@ -1,9 +1,11 @@
 // A waypoint's Service with an endpoint outside the mesh (reviews-v3 labelled
 // istio.io/dataplane-mode=none, on 10.116): the waypoint sends that pod plain HTTP on its own
 // port, as Envoy sends an endpoint without HBONE, and its trace says so; the pods in the mesh
-// still get a CONNECT. Every request is answered.
+// still get a CONNECT. Every request is answered. The same for bytes the waypoint relays at
+// L4: probe (outside the mesh too, its port named tcp here) echoes what goes through.
 import t from 'tap';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import { startMesh, Mesh } from '../fixtures/scenario-mesh';
 import { PODS, waypointAddresses, waypointScenario } from './fixtures/scenario';
 import { isTrace } from '../../src/runner/access-records';
@@ -18,7 +20,12 @@ t.before(async () => {
     `ip: ${A.pod.reviewsV3}, labels: { app: reviews, version: v3 }`,
     `ip: ${A.pod.reviewsV3}, labels: { app: reviews, version: v3, istio.io/dataplane-mode: none }`,
   );
-  mesh = await startMesh(scenario, 'waypoint-plain-endpoint');
+  // probe: outside the mesh, a TCP port, and without its L7 DENY (at L4 a DENY with HTTP fields denies all).
+  const withProbe = scenario
+    .replace(`ip: ${A.pod.probe}, labels: { app: probe }`, `ip: ${A.pod.probe}, labels: { app: probe, istio.io/dataplane-mode: none }`)
+    .replace(/(name: probe, namespace: default, vip: [^\n]*ports: \[ \{ name: )http/, '$1tcp')
+    .replace(/  - apiVersion: security\.istio\.io\/v1\n    kind: AuthorizationPolicy\n    metadata: \{ name: probe-deny-secret[\s\S]*$/, '');
+  mesh = await startMesh(withProbe, 'waypoint-plain-endpoint');
 });
 t.teardown(() => mesh?.stop());
 
@@ -53,5 +60,23 @@ t.test('the waypoint reaches a pod outside the mesh as plain HTTP', async (t) =>
   t.ok(
     originates.filter((s) => !s.detail.plaintext).every((s) => !String(s.detail.authority).startsWith(`${A.pod.reviewsV3}:`)),
     'and a CONNECT only for the pods in it',
+  );
+});
+
+t.test('bytes the waypoint relays at L4 reach a pod outside the mesh as plain TCP', async (t) => {
+  const reply = await new Promise<string>((resolve, reject) => {
+    const s = net.connect({ host: A.capture.host, port: A.capture.probe, allowHalfOpen: true });
+    let got = '';
+    s.setEncoding('utf8').on('data', (c: string) => (got += c));
+    s.on('error', reject);
+    s.on('close', () => resolve(got));
+    s.end('not http, just bytes\n');
+  });
+  t.equal(reply, 'not http, just bytes\n', 'echoed back through the waypoint');
+  const metrics = (await mesh.get(`http://127.${N}.3.10:15020/metrics`)).body;
+  t.match(
+    metrics,
+    /istio_tcp_connections_closed_total\{reporter="waypoint",[^}]*destination_workload="probe"/,
+    'counted by the waypoint as a TCP connection to probe',
   );
 });
