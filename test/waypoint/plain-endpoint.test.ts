@@ -24,7 +24,7 @@ t.before(async () => {
   const withProbe = scenario
     .replace(`ip: ${A.pod.probe}, labels: { app: probe }`, `ip: ${A.pod.probe}, labels: { app: probe, istio.io/dataplane-mode: none }`)
     .replace(/(name: probe, namespace: default, vip: [^\n]*ports: \[ \{ name: )http/, '$1tcp')
-    .replace(/  - apiVersion: security\.istio\.io\/v1\n    kind: AuthorizationPolicy\n    metadata: \{ name: probe-deny-secret[\s\S]*$/, '');
+    .replace(/ {2}- apiVersion: security\.istio\.io\/v1\n {4}kind: AuthorizationPolicy\n {4}metadata: \{ name: probe-deny-secret[\s\S]*$/, '');
   mesh = await startMesh(withProbe, 'waypoint-plain-endpoint');
 });
 t.teardown(() => mesh?.stop());
