@@ -23,14 +23,14 @@ import * as kube from './kube-objects';
 
 export type { Stored } from './kube-objects';
 /** How generated name parts are drawn: crypto's randomInt, or a seeded draw for a scenario file. */
-export type Pick = (n: number) => number;
+export type Draw = (n: number) => number;
 
 const keyOf = (d: { metadata: { namespace: string; name: string } }): string => `${d.metadata.namespace}/${d.metadata.name}`;
 /** What a document is, for comparing: its origin (file:line) is where it was written, not what it says. */
 const body = (d: { origin?: string }): string => JSON.stringify({ ...d, origin: undefined });
 
 /** One object applied to `s`. */
-export function applyObject(s: Scenario, m: Manifest, pick: Pick = randomInt): kube.Stored {
+export function applyObject(s: Scenario, m: Manifest, pick: Draw = randomInt): kube.Stored {
   switch (m.kind) {
     case POLICY_KIND:
       return put(s, 'policies', m.doc);
@@ -160,7 +160,7 @@ function putPod(s: Scenario, doc: PodDoc): kube.Stored {
 }
 
 /** The pod a new waypoint Gateway gets, within the mesh's limits. */
-function newWaypointPod(s: Scenario, gw: GatewayDoc, pick: Pick): Workload {
+function newWaypointPod(s: Scenario, gw: GatewayDoc, pick: Draw): Workload {
   const waypoints = s.workloads.filter((w) => w.app.kind === WAYPOINT_APP).length;
   if (waypoints >= MAX_WAYPOINTS)
     throw new Conflict(
