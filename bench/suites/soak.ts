@@ -12,6 +12,7 @@ import { benchAddresses, benchScenario } from '../mesh';
 import { childrenOf, commandLine, fdCount, sampleProcess } from '../proc';
 import { PAYLOAD_BYTES } from './requests';
 import { startHeldRunner, stopHeldRunner } from '../held-runner';
+import { ENV_HOME } from '../../src/runner/kubeconfig';
 import type { SoakProcess, SoakResult } from '../results';
 
 /** autocannon's result (its types are declared in bench/autocannon.d.ts). */
@@ -91,7 +92,10 @@ export async function runSoak(s: SoakSetup): Promise<SoakResult> {
   const file = path.join(dir, 'bench.yaml');
   fs.writeFileSync(file, benchScenario(s.block));
   // One process per pod (--pod-processes), as the other suites run them: each app's memory is judged on its own.
-  const { child: runner } = await startHeldRunner(['scenario', file, '--hold', '--pod-processes', '--ca-dir', path.join(dir, 'certs')]);
+  // Its kubeconfig in its own directory: a user's ~/.hbone-sim is theirs, not the bench's.
+  const { child: runner } = await startHeldRunner(['scenario', file, '--hold', '--pod-processes', '--ca-dir', path.join(dir, 'certs')], {
+    [ENV_HOME]: path.join(dir, 'home'),
+  });
   try {
     const pids = processes(runner.pid!);
     const capture = benchAddresses(s.block).capture.httpL7;
