@@ -21,7 +21,7 @@ const RESET_WAIT_MS = 1000;
  * sends it once told the connection is up. Resetting right after that reply can reach it as a
  * plain close, so the reset waits for its first bytes (or RESET_WAIT_MS): it then reads a reset.
  */
-function resetOnceItSpeaks(client: Socket): void {
+export function resetOnceItSpeaks(client: Socket): void {
   const reset = (): void => {
     clearTimeout(timer);
     if (!client.destroyed) client.resetAndDestroy();

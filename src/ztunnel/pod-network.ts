@@ -20,6 +20,7 @@ import type { Logger } from '../telemetry/log';
 import { acceptSocks5, REPLY_CONNECTION_REFUSED, REPLY_HOST_UNREACHABLE, REPLY_SUCCEEDED, SocksRequest } from './socks5-server';
 import { dialTcp, pipeSockets } from '../hbone/tcp';
 import { formatProxyV1 } from './inbound-plaintext';
+import { resetOnceItSpeaks } from './in-pod-capture';
 
 export interface PodNetworkContext {
   readonly state: MeshState;
@@ -111,5 +112,31 @@ async function connectFromPod(ctx: PodNetworkContext, pod: Workload, client: net
   if (redirect) server.write(formatProxyV1({ source: pod.ip, destination: route.ip, sourcePort: server.localPort ?? 0, destinationPort: route.port }));
   ctx.log.debug('not captured: plain TCP', { src: pod.name, dst: formatAuthority(route.ip, route.port), via: route.note });
   req.reply(REPLY_SUCCEEDED);
+  // A destination that resets at once (its ztunnel's policy refused the redirect) would reach a
+  // client still reading the reply above as a failed handshake: as after a real redirect, the
+  // client sees the reset once it has sent its request.
+  if ((await firstMove(client, server)) === 'reset') {
+    server.destroy();
+    return resetOnceItSpeaks(client);
+  }
   await pipeSockets(client, server);
+}
+
+/** Which side moves first: either has bytes (or an end) to read, or the server is reset or closed. */
+function firstMove(client: net.Socket, server: net.Socket): Promise<'data' | 'reset'> {
+  return new Promise((resolve) => {
+    const done = (move: 'data' | 'reset') => {
+      client.off('readable', onData);
+      server.off('readable', onData);
+      server.off('error', onReset);
+      server.off('close', onReset);
+      resolve(move);
+    };
+    const onData = () => done('data');
+    const onReset = () => done('reset');
+    client.once('readable', onData);
+    server.once('readable', onData);
+    server.once('error', onReset);
+    server.once('close', onReset);
+  });
 }
