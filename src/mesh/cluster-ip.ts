@@ -5,7 +5,7 @@
 // scatter over the range as a real cluster's do.
 import { createHash } from 'node:crypto';
 import type { Scenario } from './model';
-import { istiodIp } from './control-plane';
+import { usedAddresses } from './pod-placement';
 
 /** kind's service network (--service-cluster-ip-range=10.96.0.0/16 there). */
 export const DEFAULT_SERVICE_RANGE = '10.96';
@@ -19,11 +19,6 @@ export class RangeFull extends Error {
 export function serviceRange(s: Pick<Scenario, 'services'>): string {
   const first = s.services[0]?.vip;
   return first ? first.split('.').slice(0, 2).join('.') : DEFAULT_SERVICE_RANGE;
-}
-
-/** Every cluster address the mesh uses already: nodes, pods, VIPs, istiod. */
-function usedAddresses(s: Scenario): Set<string> {
-  return new Set([...s.nodes.map((n) => n.ip), ...s.workloads.map((w) => w.ip), ...s.services.map((v) => v.vip), istiodIp(s)]);
 }
 
 export function allocateClusterIp(s: Scenario, namespace: string, name: string): string {

@@ -8,6 +8,7 @@ import { createHash, randomInt } from 'node:crypto';
 import type { Deployment, DeploymentDoc, Labels, PodTemplate, Scenario, Workload } from './model';
 import { selects } from './model';
 import { appForImage } from './images';
+import { WAYPOINT_APP } from './app-kinds';
 import { GENERATED_NAME_ALPHABET, replicaPodName, TEMPLATE_HASH_LENGTH } from './k8s-names';
 import { MAX_WORKLOADS } from './limits';
 import { freePodIp, placePod, Unschedulable } from './pod-placement';
@@ -44,11 +45,14 @@ export function podsOf(s: Scenario, d: Pick<Deployment, 'name' | 'namespace' | '
   return s.workloads.filter((w) => w.namespace === d.namespace && w.workloadName === d.name && selects(d.selector, w.labels));
 }
 
-/** The Deployment `name`: applied, or the group of a scenario file's pods of that workload name. */
-export function findDeployment(s: Scenario, namespace: string, name: string): Deployment | undefined {
+/**
+ * The Deployment `name`: applied, or the group of a scenario file's pods of that workload name;
+ * with `waypoints`, a waypoint's too (which its Gateway owns: listed, never scaled).
+ */
+export function findDeployment(s: Scenario, namespace: string, name: string, waypoints = false): Deployment | undefined {
   const applied = s.deployments?.find((d) => d.namespace === namespace && d.name === name);
   if (applied) return applied;
-  const pods = s.workloads.filter((w) => w.namespace === namespace && w.workloadName === name && w.app.kind !== 'waypoint');
+  const pods = s.workloads.filter((w) => w.namespace === namespace && w.workloadName === name && (waypoints || w.app.kind !== WAYPOINT_APP));
   if (pods.length === 0) return undefined;
   // The scenario's pods are the template: their labels select them, their app is what they run.
   const first = pods[0];

@@ -52,9 +52,14 @@ export function placePod(s: Scenario, spec: { readonly nodeName?: string; readon
   });
 }
 
+/** Every cluster address the mesh uses already: nodes, pods, VIPs, istiod. */
+export function usedAddresses(s: Scenario): Set<string> {
+  return new Set([...s.nodes.map((n) => n.ip), ...s.workloads.map((w) => w.ip), ...s.services.map((v) => v.vip), istiodIp(s)]);
+}
+
 /** A free address in the /24 of the node's pods, or of 10.a.<node index + 1> for a node with none. */
 export function freePodIp(s: Scenario, nodeName: string): string {
-  const used = new Set([...s.nodes.map((n) => n.ip), ...s.workloads.map((w) => w.ip), ...s.services.map((v) => v.vip), istiodIp(s)]);
+  const used = usedAddresses(s);
   const index = s.nodes.findIndex((n) => n.name === nodeName);
   const [a, b] = s.nodes[index].ip.split('.');
   const pod = s.workloads.find((w) => w.node === nodeName);

@@ -1,6 +1,6 @@
 // What `hbone-sim get` lists, with kubectl's resource names, short names and columns. The API
 // server answers rows and whole objects; the command prints them as a table, yaml or json.
-import type { Deployment, Scenario, ServiceAccount, Workload } from '../mesh/model';
+import type { Deployment, Scenario, ServiceAccount } from '../mesh/model';
 import { findDeployment, podsOf } from '../mesh/deployment-controller';
 import { DEFAULT_SERVICE_ACCOUNT } from '../mesh/read-pod-spec';
 import { WAYPOINT_GATEWAY_CLASS } from '../mesh/model';
@@ -225,17 +225,10 @@ function deploymentsOf(s: Scenario): Deployment[] {
   for (const w of s.workloads) {
     const key = `${w.namespace}/${w.workloadName}`;
     if (w.name === w.workloadName || implied.has(key) || applied.some((d) => d.namespace === w.namespace && d.name === w.workloadName)) continue;
-    const d = findDeployment(s, w.namespace, w.workloadName) ?? waypointDeployment(s, w);
+    const d = findDeployment(s, w.namespace, w.workloadName, true);
     if (d) implied.set(key, d);
   }
   return [...applied, ...implied.values()].sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
-}
-
-/** A waypoint's Deployment, which Istio's controller makes for its Gateway. */
-function waypointDeployment(s: Scenario, w: Workload): Deployment {
-  const pods = s.workloads.filter((x) => x.namespace === w.namespace && x.workloadName === w.workloadName);
-  const template = { labels: w.labels, serviceAccount: w.serviceAccount, app: w.app };
-  return { name: w.workloadName, namespace: w.namespace, labels: {}, replicas: pods.length, selector: w.labels, template, templateHash: '' };
 }
 
 /** Service accounts: those applied, those pods run as, and each namespace's default. */
