@@ -1,6 +1,7 @@
 import t from 'tap';
 import { parse } from 'yaml';
 import {
+  attachesTo,
   applyHeaderModifier,
   applyHeaderModifiers,
   checkHttpRoute,
@@ -433,7 +434,7 @@ metadata:
   namespace: default
 spec:
   parentRefs:
-  - kind: Gateway
+  - kind: ServiceEntry
     name: reviews
   - kind: Service
     name: reviews
@@ -467,7 +468,7 @@ t.test('validation problems carry the path of the field', async (t) => {
   const problems = checkHttpRoute(parse(BROKEN_YAML));
   const byPath = new Map(problems.map((p) => [p.path, p.message]));
   const expected: [string, RegExp][] = [
-    ['spec.parentRefs[0].kind', /"Gateway" is not Service/],
+    ['spec.parentRefs[0].kind', /"ServiceEntry" is neither Service \(a waypoint's route\) nor Gateway/],
     ['spec.parentRefs[1].group', /must be written as ""/],
     ['spec.rules[0].matches[1].path.value', /not a regular expression/],
     ['spec.rules[0].matches[2].path.value', /must not contain "\/\/"/],
@@ -550,4 +551,32 @@ t.test('validation of the envelope and of parentRefs', async (t) => {
     }),
     ['spec.rules[0].filters[0].requestHeaderModifier', 'spec.rules[0].filters[1].urlRewrite', 'spec.rules[0].filters[1]'],
   );
+});
+
+t.test("a route whose parent is a Gateway attaches to that Gateway's listener, not to a Service", async (t) => {
+  const doc = parse(`apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: bookinfo, namespace: default }
+spec:
+  parentRefs:
+  - name: bookinfo-gateway
+  rules:
+  - matches:
+    - path: { type: Exact, value: /productpage }
+    - path: { type: PathPrefix, value: /static }
+    backendRefs:
+    - name: productpage
+      port: 9080
+`) as HttpRouteDoc;
+  t.same(checkHttpRoute(doc), [], 'kind and group left out mean a Gateway');
+  const listener = { kind: 'Gateway' as const, name: 'bookinfo-gateway', namespace: 'default', port: 80, portName: 'http' };
+  t.equal(attachesTo(doc, listener), true);
+  t.equal(attachesTo(doc, { name: 'bookinfo-gateway', namespace: 'default', port: 80 }), false, 'not to a Service of that name');
+  t.equal(attachesTo(doc, { ...listener, namespace: 'other' }), false);
+  const table = compileRoutes([doc], listener);
+  t.equal(table.matches.length, 2);
+  const at = (path: string) => route(table, { method: 'GET', path, headers: {} });
+  t.equal(forward(at('/productpage')).backend.name, 'productpage');
+  t.equal(forward(at('/static/css/x.css')).backend.name, 'productpage');
+  t.equal(at('/admin')?.kind, 'no-route', 'what no rule matches gets no route');
 });

@@ -7,6 +7,8 @@
 // order, and read best as one walk down the document.
 import { nameProblem } from '../../mesh/k8s-names';
 import {
+  GATEWAY_GROUP,
+  GATEWAY_KIND,
   CORE_GROUP,
   FILTER_TYPES,
   HTTP_METHODS,
@@ -213,10 +215,12 @@ class Checker {
       const ref = this.object(r, p, PARENT_FIELDS);
       if (!ref) return;
       const kind = ref.kind;
-      if (!present(kind)) {
-        this.add(at(p, 'kind'), 'is required: an omitted kind means Gateway, and hbone-sim attaches routes only to a Service, as a waypoint uses them');
+      if (!present(kind) || kind === GATEWAY_KIND) {
+        // A Gateway (kind and group may be left out): an ingress Gateway's listener.
+        if (present(ref.group) && ref.group !== GATEWAY_GROUP)
+          this.add(at(p, 'group'), `${JSON.stringify(ref.group)} is not ${GATEWAY_GROUP}, the group of a Gateway`);
       } else if (kind !== SERVICE_KIND) {
-        this.add(at(p, 'kind'), `${JSON.stringify(kind)} is not Service; hbone-sim has no Gateway, and waypoint routes attach to a Service`);
+        this.add(at(p, 'kind'), `${JSON.stringify(kind)} is neither Service (a waypoint's route) nor Gateway (an ingress Gateway's)`);
       } else if (!present(ref.group)) {
         this.add(at(p, 'group'), 'must be written as "" for a Service: an omitted group means gateway.networking.k8s.io');
       } else if (ref.group !== CORE_GROUP) {

@@ -1,8 +1,11 @@
-// Builds the route table a waypoint uses for one Service port from every HTTPRoute in the
-// scenario: keeps the routes whose parentRefs name that Service (and port), compiles their
-// rules as Istio converts them for Envoy, and sorts all matches by Gateway API precedence.
+// Builds the route table a waypoint uses for one Service port (or an ingress Gateway for one
+// listener) from every HTTPRoute in the scenario: keeps the routes whose parentRefs name that
+// parent (and port), compiles their rules as Istio converts them for Envoy, and sorts all
+// matches by Gateway API precedence.
 import {
   CORE_GROUP,
+  GATEWAY_GROUP,
+  GATEWAY_KIND,
   HttpBackendRef,
   HttpRouteDoc,
   HttpRouteFilter,
@@ -110,9 +113,10 @@ export function attachesTo(doc: HttpRouteDoc, service: RoutedService): boolean {
 }
 
 function refersTo(ref: ParentRef, routeNamespace: string, service: RoutedService): boolean {
+  const isGateway = (ref.kind ?? GATEWAY_KIND) === GATEWAY_KIND && (ref.group ?? GATEWAY_GROUP) === GATEWAY_GROUP;
+  const kindMatches = service.kind === GATEWAY_KIND ? isGateway : ref.kind === SERVICE_KIND && ref.group === CORE_GROUP;
   return (
-    ref.kind === SERVICE_KIND &&
-    ref.group === CORE_GROUP &&
+    kindMatches &&
     ref.name === service.name &&
     (ref.namespace ?? routeNamespace) === service.namespace &&
     (ref.port === undefined || ref.port === service.port) &&

@@ -10,6 +10,9 @@ export const HTTPROUTE_KIND = 'HTTPRoute';
 /** The core API group is written as the empty string; omitting `group` means gateway.networking.k8s.io. */
 export const CORE_GROUP = '';
 export const SERVICE_KIND = 'Service';
+/** A parentRef's defaults: kind Gateway in the Gateway API's group. */
+export const GATEWAY_KIND = 'Gateway';
+export const GATEWAY_GROUP = 'gateway.networking.k8s.io';
 
 export const PATH_MATCH_TYPES = ['Exact', 'PathPrefix', 'RegularExpression'] as const;
 export type PathMatchType = (typeof PATH_MATCH_TYPES)[number];

@@ -4,13 +4,18 @@
 import type { HttpMethod, PathMatchType, ValueMatchType } from './doc';
 import type { HeaderModifier } from './headers';
 
-/** The Service port a waypoint serves: the destination VIP:port a request was sent to. */
+/**
+ * What routes attach to: the Service port a waypoint serves (the destination VIP:port a request
+ * was sent to), or, with kind Gateway, a listener of an ingress Gateway.
+ */
 export interface RoutedService {
+  /** Service (the default) or Gateway. */
+  readonly kind?: 'Service' | 'Gateway';
   readonly name: string;
   readonly namespace: string;
-  /** The Service port (what clients dial), not the targetPort. */
+  /** The Service port (what clients dial), not the targetPort; or the Gateway listener's port. */
   readonly port: number;
-  /** The port's name, for parentRefs that use sectionName. */
+  /** The port's name, or the listener's, for parentRefs that use sectionName. */
   readonly portName?: string;
 }
 
