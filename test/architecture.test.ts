@@ -19,12 +19,13 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   mesh: ['error-message', 'identity', 'hbone', 'policy'],
   policy: ['error-message', 'mesh', 'admin'],
   xds: ['error-message', 'identity', 'hbone', 'mesh', 'policy', 'telemetry'],
-  istiod: ['error-message', 'identity', 'hbone', 'mesh', 'policy', 'telemetry', 'admin', 'net', 'xds', 'waypoint'],
+  istiod: ['error-message', 'identity', 'hbone', 'mesh', 'policy', 'telemetry', 'admin', 'net', 'xds', 'waypoint', 'gateway'],
   ztunnel: ['error-message', 'hbone', 'identity', 'mesh', 'policy', 'telemetry', 'admin', 'net', 'xds'],
   waypoint: ['error-message', 'hbone', 'identity', 'mesh', 'policy', 'telemetry', 'admin', 'net', 'xds'],
+  gateway: ['error-message', 'hbone', 'identity', 'mesh', 'policy', 'telemetry', 'admin', 'net', 'xds', 'waypoint'],
   apps: ['error-message', 'mesh', 'telemetry', 'admin', 'net'],
   node: ['error-message', 'apps', 'mesh', 'admin', 'telemetry', 'net', 'runner'],
-  runner: ['error-message', 'mesh', 'identity', 'hbone', 'telemetry', 'waypoint', 'node', 'admin', 'net'],
+  runner: ['error-message', 'mesh', 'identity', 'hbone', 'telemetry', 'waypoint', 'gateway', 'node', 'admin', 'net'],
   cli: ['*'],
 };
 

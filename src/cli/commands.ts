@@ -17,6 +17,7 @@ import { proxyConfigCommand } from './proxy-config';
 import { istiodCommand } from './istiod';
 import { ztunnelCommand } from './ztunnel';
 import { waypointCommand } from './waypoint';
+import { gatewayCommand } from './gateway';
 import { nodeCommand } from './node';
 import { appCommand } from './app';
 import { certCommand } from './cert';
@@ -38,6 +39,7 @@ export const COMMANDS: readonly Command[] = [
   istiodCommand,
   ztunnelCommand,
   waypointCommand,
+  gatewayCommand,
   nodeCommand,
   appCommand,
   certCommand,

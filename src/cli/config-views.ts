@@ -125,11 +125,13 @@ export function envoyView(view: (typeof ENVOY_VIEWS)[number], dump: unknown): Vi
                     const match =
                       m.prefix !== undefined
                         ? `${str(m.prefix)}*`
-                        : m.path !== undefined
-                          ? str(m.path)
-                          : m.safe_regex !== undefined
-                            ? `~${str(obj(m.safe_regex).regex)}`
-                            : '*';
+                        : m.path_separated_prefix !== undefined
+                          ? `PathPrefix:${str(m.path_separated_prefix)}`
+                          : m.path !== undefined
+                            ? str(m.path)
+                            : m.safe_regex !== undefined
+                              ? `regex ${str(obj(m.safe_regex).regex)}`
+                              : '*';
                     return [str(rc.name), str(vh.name), arr(vh.domains).map(str).join(','), match, str(route.name) || '-'];
                   }),
               ),

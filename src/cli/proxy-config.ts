@@ -34,7 +34,7 @@ export function printView(flags: Flags, answer: DumpAnswer, view: { columns: rea
 
 export const proxyConfigCommand: Command = {
   name: 'proxy-config',
-  summary: "a waypoint's live Envoy configuration as tables (istioctl proxy-config listeners|clusters|routes)",
+  summary: "a waypoint's or ingress gateway's live Envoy configuration as tables (istioctl proxy-config listeners|clusters|routes)",
   description: `Reads a waypoint's /config_dump through the API server and prints its ${ENVOY_VIEWS.join(', ')} as istioctl does; -o json prints the dump.`,
   operands: { usage: `<${ENVOY_VIEWS.join('|')}> <waypoint pod|deploy/NAME>`, min: 2, max: 2 },
   flags: {

@@ -3,13 +3,18 @@
 //   istio.workload.Address        one per pod (Kubernetes//Pod/<ns>/<name>) and per service (<ns>/<host>)
 //   istio.security.Authorization  one per AuthorizationPolicy (<ns>/<name>)
 //   RouteConfiguration            one per port of a waypoint-bound service, named as Envoy's
-//                                 route (inbound-vip|<port>|http|<host>), holding its HTTPRoutes
+//                                 route (inbound-vip|<port>|http|<host>), holding its HTTPRoutes;
+//                                 one per listener of an ingress Gateway (<ns>/<gateway>/http.<port>)
 import { createHash } from 'node:crypto';
 import type { HttpRouteDoc, Scenario, Service, Workload, AuthorizationPolicyDoc } from '../mesh/model';
 import { serviceHost } from '../mesh/model';
 import { MeshState, tunnelProtocolOf, withWaypointBinding } from '../mesh/state';
 import { attachesTo } from '../policy/httproute';
 import { vipStage } from '../waypoint/envoy-names';
+import { GATEWAY_APP } from '../mesh/app-kinds';
+import { gatewayOfPod, listenersOf } from '../mesh/ingress-gateway';
+import { gatewayRouteName } from '../gateway/envoy-names';
+import { virtualHosts } from '../gateway/virtual-hosts';
 import { TYPE_ADDRESS, TYPE_AUTHORIZATION, TYPE_ROUTE, TypeUrl, XdsResource } from '../xds/types';
 
 /** Istio's workload uid: <cluster>//Pod/<namespace>/<name>. */
@@ -20,7 +25,14 @@ export type AddressBody = { readonly workload: Workload } | { readonly service: 
 
 /** A waypoint's route configuration: the service port it routes and the HTTPRoutes attached to it. */
 export interface RouteConfigurationBody {
-  readonly service: { readonly name: string; readonly namespace: string; readonly port: number; readonly portName: string };
+  readonly service: {
+    /** A Service port (a waypoint's), or with kind Gateway an ingress Gateway's listener. */
+    readonly kind?: 'Gateway';
+    readonly name: string;
+    readonly namespace: string;
+    readonly port: number;
+    readonly portName: string;
+  };
   readonly httpRoutes: readonly HttpRouteDoc[];
 }
 
@@ -58,6 +70,18 @@ export function buildSnapshot(s: Scenario): Snapshot {
         const body: RouteConfigurationBody = { service, httpRoutes };
         add(routes, vipStage(svc, p.port), body);
       }
+    }
+  }
+  // An ingress gateway's listeners: http.<port> of each, scoped by its Gateway (names are per proxy in Istio).
+  for (const pod of s.workloads.filter((w) => w.app.kind === GATEWAY_APP)) {
+    const gateway = gatewayOfPod(s, pod);
+    if (!gateway) continue;
+    const docs = s.httpRoutes.map(({ origin: _origin, ...doc }) => doc as HttpRouteDoc);
+    for (const l of listenersOf(gateway)) {
+      const service = { kind: 'Gateway' as const, name: gateway.metadata.name, namespace: gateway.metadata.namespace, port: l.port, portName: l.name };
+      const httpRoutes = [...new Set(virtualHosts(gateway, l, docs).flatMap((v) => v.routes))];
+      const body: RouteConfigurationBody = { service, httpRoutes };
+      add(routes, `${gateway.metadata.namespace}/${gateway.metadata.name}/${gatewayRouteName(l.port)}`, body);
     }
   }
   return new Map<TypeUrl, ReadonlyMap<string, XdsResource>>([

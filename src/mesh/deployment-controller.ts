@@ -8,7 +8,7 @@ import { createHash, randomInt } from 'node:crypto';
 import type { Deployment, DeploymentDoc, Labels, PodTemplate, Scenario, Workload } from './model';
 import { selects } from './model';
 import { appForImage } from './images';
-import { WAYPOINT_APP } from './app-kinds';
+import { isProxyPod } from './app-kinds';
 import { GENERATED_NAME_ALPHABET, replicaPodName, TEMPLATE_HASH_LENGTH } from './k8s-names';
 import { MAX_WORKLOADS } from './limits';
 import { freePodIp, placePod, Unschedulable } from './pod-placement';
@@ -52,7 +52,7 @@ export function podsOf(s: Scenario, d: Pick<Deployment, 'name' | 'namespace' | '
 export function findDeployment(s: Scenario, namespace: string, name: string, waypoints = false): Deployment | undefined {
   const applied = s.deployments?.find((d) => d.namespace === namespace && d.name === name);
   if (applied) return applied;
-  const pods = s.workloads.filter((w) => w.namespace === namespace && w.workloadName === name && (waypoints || w.app.kind !== WAYPOINT_APP));
+  const pods = s.workloads.filter((w) => w.namespace === namespace && w.workloadName === name && (waypoints || !isProxyPod(w)));
   if (pods.length === 0) return undefined;
   // The scenario's pods are the template: their labels select them, their app is what they run.
   const first = pods[0];

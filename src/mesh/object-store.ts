@@ -2,7 +2,8 @@
 // (kubectl's created / configured / unchanged) or deleted, each refusing what the API server
 // would refuse (NotFound, Conflict) and changing nothing then. The running mesh's LiveConfig
 // (src/runner/live-config.ts) and a scenario file's `manifests:` both apply objects this way.
-// A waypoint Gateway brings its pod (src/mesh/waypoint-pod.ts) and takes it away when deleted.
+// A waypoint Gateway brings its pod (src/mesh/waypoint-pod.ts), an ingress Gateway its pod and
+// Service (src/mesh/ingress-gateway.ts), and each takes them away when deleted.
 import { randomInt } from 'node:crypto';
 import type { AuthorizationPolicyDoc, GatewayDoc, HttpRouteDoc, PodDoc, Scenario, Workload } from './model';
 import { LABEL_GATEWAY_NAME, WAYPOINT_GATEWAY_CLASS } from './model';
@@ -10,8 +11,9 @@ import { DEFAULT_NAMESPACE, HTTPROUTE_KIND, Manifest } from './manifests';
 import { ISTIO_SYSTEM } from './control-plane';
 import { POLICY_KIND } from './read-policies';
 import { GATEWAY_KIND } from './read-gateways';
-import { WAYPOINT_APP } from './app-kinds';
+import { isProxyPod, WAYPOINT_APP } from './app-kinds';
 import { waypointPodFor } from './waypoint-pod';
+import { ingressName, ingressPodFor, ingressPodOf, ingressPort, ingressServiceFor, isIngressGateway } from './ingress-gateway';
 import { POD_KIND } from './read-pods';
 import { appForImage } from './images';
 import { freePodIp, NoSuchNode, placePod, Unschedulable } from './pod-placement';
@@ -54,6 +56,7 @@ export function applyObject(s: Scenario, m: Manifest, pick: Draw = randomInt): k
       const pod = waypointPodOf(next, m.doc);
       if (isWaypointGateway(m.doc) && !pod) next = { ...next, workloads: [...next.workloads, newWaypointPod(next, m.doc, pick)] };
       if (!isWaypointGateway(m.doc) && pod) next = { ...next, workloads: next.workloads.filter((w) => w !== pod) };
+      next = isIngressGateway(m.doc) ? withIngress(next, m.doc, pick) : withoutIngress(next, m.doc);
       return { scenario: next, outcome: stored.outcome };
     }
   }
@@ -64,7 +67,7 @@ export function deleteObject(s: Scenario, m: Manifest): Scenario {
   const { namespace, name } = m.doc.metadata;
   switch (m.kind) {
     case POD_KIND: {
-      const pod = s.workloads.find((w) => w.namespace === namespace && w.name === name && w.app.kind !== WAYPOINT_APP);
+      const pod = s.workloads.find((w) => w.namespace === namespace && w.name === name && !isProxyPod(w));
       if (!pod) throw new NotFound(`pods "${name}" not found in namespace ${namespace}`);
       return { ...s, workloads: s.workloads.filter((w) => w !== pod) };
     }
@@ -85,6 +88,7 @@ export function deleteObject(s: Scenario, m: Manifest): Scenario {
         // Its Deployment goes with it, and with that its pod.
         const pod = waypointPodOf(next, m.doc);
         if (pod) next = { ...next, workloads: next.workloads.filter((w) => w !== pod) };
+        next = withoutIngress(next, m.doc);
       }
       return { ...next, [LISTS[m.kind]]: list.filter((d) => keyOf(d) !== key) };
     }
@@ -113,6 +117,47 @@ function put(s: Scenario, key: ListKey, doc: Doc): kube.Stored {
 
 function isWaypointGateway(g: GatewayDoc): boolean {
   return g.spec.gatewayClassName === WAYPOINT_GATEWAY_CLASS;
+}
+
+/**
+ * An ingress Gateway's Deployment and Service, as Istio's gateway controller keeps them: made
+ * once, the Service's ports following the listeners (its ClusterIP kept), the pod replaced when
+ * the listeners' first port changes (the port its readiness and app are reported on).
+ */
+function withIngress(s: Scenario, g: GatewayDoc, pick: Draw): Scenario {
+  let pod = ingressPodOf(s, g);
+  let workloads = s.workloads;
+  const port = ingressPort(g);
+  if (pod && pod.app.port !== port) {
+    workloads = workloads.filter((w) => w !== pod);
+    pod = undefined;
+  }
+  if (!pod) {
+    if (workloads.length >= MAX_WORKLOADS) throw new Conflict(`the mesh has ${workloads.length} pods (MAX_WORKLOADS): Gateway ${g.metadata.name} not applied`);
+    const proxies = workloads.filter(isProxyPod).length;
+    if (proxies >= MAX_WAYPOINTS)
+      throw new Conflict(
+        `the mesh runs ${proxies} waypoints and gateways, each a process, the most it starts here (MAX_WAYPOINTS in src/mesh/limits.ts): Gateway ${g.metadata.name} not applied`,
+      );
+    try {
+      workloads = [...workloads, ingressPodFor(g, { ...s, workloads }, pick)];
+    } catch (err) {
+      if (err instanceof Unschedulable) throw new Conflict(err.message);
+      throw err;
+    }
+  }
+  const service = ingressServiceFor(g, s);
+  const services = [...s.services.filter((x) => !(x.namespace === service.namespace && x.name === service.name)), service];
+  return { ...s, workloads, services };
+}
+
+/** Without its ingress Deployment and Service (a deleted Gateway, or one of another class now). */
+function withoutIngress(s: Scenario, g: GatewayDoc): Scenario {
+  const pod = ingressPodOf(s, g);
+  const name = ingressName(g.metadata.name);
+  const owned = (x: { namespace: string; name: string }) => x.namespace === g.metadata.namespace && x.name === name;
+  if (!pod && !s.services.some(owned)) return s;
+  return { ...s, workloads: s.workloads.filter((w) => w !== pod), services: s.services.filter((x) => !owned(x)) };
 }
 
 /** The pod of a waypoint Gateway: the one in its namespace labelled with its name. */
@@ -161,10 +206,10 @@ function putPod(s: Scenario, doc: PodDoc): kube.Stored {
 
 /** The pod a new waypoint Gateway gets, within the mesh's limits. */
 function newWaypointPod(s: Scenario, gw: GatewayDoc, pick: Draw): Workload {
-  const waypoints = s.workloads.filter((w) => w.app.kind === WAYPOINT_APP).length;
+  const waypoints = s.workloads.filter(isProxyPod).length;
   if (waypoints >= MAX_WAYPOINTS)
     throw new Conflict(
-      `the mesh runs ${waypoints} waypoints, each a process, the most it starts here (MAX_WAYPOINTS in src/mesh/limits.ts): Gateway ${gw.metadata.name} not applied`,
+      `the mesh runs ${waypoints} waypoints and gateways, each a process, the most it starts here (MAX_WAYPOINTS in src/mesh/limits.ts): Gateway ${gw.metadata.name} not applied`,
     );
   if (s.workloads.length >= MAX_WORKLOADS)
     throw new Conflict(`the mesh has ${s.workloads.length} pods (MAX_WORKLOADS): Gateway ${gw.metadata.name} not applied`);

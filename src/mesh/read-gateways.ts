@@ -13,6 +13,8 @@ import type { GatewayDoc } from './model';
 import { ANNOTATION_SERVICE_ACCOUNT, WAYPOINT_GATEWAY_CLASS } from './model';
 import { portProblem } from './addresses';
 import { WAYPOINT_PORT } from './app-kinds';
+import { INGRESS_GATEWAY_CLASS, INGRESS_PROTOCOL } from './ingress-gateway';
+import { reservedPortProblem } from './reserved-ports';
 import { Entry, EntryReader } from './entry';
 import { nameProblem } from './k8s-names';
 import { readLabels } from './read-labels';
@@ -52,14 +54,18 @@ export function readGateway(item: Field, file: string): Entry<GatewayDoc> | unde
   const spec = r.nested('spec', `at least gatewayClassName: ${WAYPOINT_GATEWAY_CLASS}`, null);
   const gatewayClassName = spec?.text('gatewayClassName', `e.g. ${WAYPOINT_GATEWAY_CLASS} for a waypoint`, classProblem);
   const waypoint = gatewayClassName === WAYPOINT_GATEWAY_CLASS;
+  const ingress = gatewayClassName === INGRESS_GATEWAY_CLASS;
   // A waypoint's name is also the name of its Service and Deployment, and the value of its
   // pod's gateway-name label: a DNS-1035 label, not any subdomain.
   if (waypoint && name !== undefined) {
     const bad = nameProblem(name, 'service');
     if (bad) name = meta!.fields.optional('name')!.problem(`${bad}; a waypoint's name is also its Service's name`);
   }
-  const listenersField = spec?.field('listeners', false);
-  const listenersOk = listenersField ? readListeners(listenersField, waypoint) : true;
+  const listenersField = spec?.field(
+    'listeners',
+    ingress ? `an ingress gateway's listeners, e.g. [ { name: http, port: 80, protocol: ${INGRESS_PROTOCOL} } ]` : false,
+  );
+  const listenersOk = listenersField ? readListeners(listenersField, waypoint, ingress) : !ingress;
   const written = fields.optional('spec')?.plain() as Record<string, unknown> | undefined;
   let metadata: GatewayDoc['metadata'] | undefined;
   if (name !== undefined && namespace !== undefined && labels !== undefined && annotations !== undefined) {
@@ -91,8 +97,11 @@ function readAnnotations(meta: EntryReader): Record<string, string> | undefined 
   return ok ? out : undefined;
 }
 
-/** spec.listeners, when listed: well-formed, uniquely named, and a waypoint's takes HBONE. */
-function readListeners(field: Field, waypoint: boolean): boolean {
+/**
+ * spec.listeners, when listed: well-formed, uniquely named; a waypoint's takes HBONE; an ingress
+ * gateway's are HTTP on ports no mesh port takes, attaching routes from the Same or All namespaces.
+ */
+function readListeners(field: Field, waypoint: boolean, ingress: boolean): boolean {
   const items = field.list();
   if (!items) return false;
   const problem = (at: { problem(message: string): undefined }, message: string): false => {
@@ -103,6 +112,7 @@ function readListeners(field: Field, waypoint: boolean): boolean {
   let ok = items.length <= MAX_LISTENERS || problem(field, `has ${items.length} listeners; a Gateway may have at most ${MAX_LISTENERS}`);
   const byName = new Map<string, string>();
   let hbone = false;
+  const ports = new Set<number>();
   for (const item of items) {
     const fields = item.map(LISTENER_FIELDS);
     if (!fields) {
@@ -120,8 +130,33 @@ function readListeners(field: Field, waypoint: boolean): boolean {
       else byName.set(name, item.path);
     }
     if (port === WAYPOINT_PORT && protocol === WAYPOINT_PROTOCOL) hbone = true;
+    if (ingress && !ingressListenerOk(fields, port, protocol)) ok = false;
+    if (ingress && port !== undefined) {
+      if (ports.has(port))
+        ok = problem(fields.optional('port')!, `another listener is on port ${port}: one listener per port is modelled (hostnames go on the HTTPRoutes)`);
+      ports.add(port);
+    }
   }
   if (waypoint && ok && !hbone) return problem(field, `a waypoint receives HBONE on ${WAYPOINT_PORT}: list ${WAYPOINT_LISTENER} (or leave listeners out)`);
+  return ok;
+}
+
+/** What hbone-sim's ingress gateway serves of a listener; the rest is refused by name, not guessed at. */
+function ingressListenerOk(fields: NonNullable<ReturnType<Field['map']>>, port: number | undefined, protocol: string | undefined): boolean {
+  let ok = true;
+  const refuse = (key: string, message: string): void => {
+    fields.optional(key)?.problem(message);
+    ok = false;
+  };
+  if (protocol !== undefined && protocol !== INGRESS_PROTOCOL)
+    refuse('protocol', `${protocol} listeners are not modelled: hbone-sim's ingress gateway serves ${INGRESS_PROTOCOL} only`);
+  const reserved = port === undefined ? undefined : reservedPortProblem(port);
+  if (reserved) refuse('port', `${reserved}: the ingress gateway's pod serves it already`);
+  if (fields.has('tls')) refuse('tls', `TLS termination is not modelled: hbone-sim's ingress gateway serves ${INGRESS_PROTOCOL} only`);
+  const from = fields.optional('allowedRoutes')?.plain() as { namespaces?: { from?: unknown } } | undefined;
+  const f = from?.namespaces?.from;
+  if (f !== undefined && f !== 'Same' && f !== 'All')
+    refuse('allowedRoutes', `namespaces.from ${JSON.stringify(f)} is not modelled: write Same (the default) or All`);
   return ok;
 }
 

@@ -19,7 +19,7 @@ import { inMesh } from './enrollment';
 /** istio.io/waypoint-for values whose waypoint takes a Service's traffic; service is the default. */
 const WAYPOINT_FOR_SERVICE = 'service';
 const WAYPOINT_FOR_SERVICES = [WAYPOINT_FOR_SERVICE, 'all'];
-import { WAYPOINT_APP } from './app-kinds';
+import { GATEWAY_APP, WAYPOINT_APP } from './app-kinds';
 
 /** Where an outbound connection goes. */
 export type Upstream =
@@ -199,6 +199,8 @@ export class MeshState {
 /** HBONE or NONE: istiod's verdict when it pushed one, else the enrollment labels'. */
 export function tunnelProtocolOf(s: Pick<Scenario, 'namespaces'>, pod: Workload): TunnelProtocol {
   if (pod.tunnelProtocol) return pod.tunnelProtocol;
+  // An ingress gateway is never captured (its Envoy originates HBONE itself): its clients reach it plain.
+  if (pod.app.kind === GATEWAY_APP) return 'NONE';
   return pod.app.kind === WAYPOINT_APP || inMesh(s, pod) ? 'HBONE' : 'NONE';
 }
 

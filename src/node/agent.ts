@@ -14,6 +14,7 @@ import type { BackOffTimings } from '../runner/backoff';
 import type { RestartEvent } from '../runner/restart-events';
 import type { Logger } from '../telemetry/log';
 import { PodHandle, PodHost, StartPod } from './pod-host';
+import { isProxyPod } from '../mesh/app-kinds';
 
 /** Error lines of a pod sent with each of its events (the runner shows them when the mesh cannot come up). */
 const TAIL_REPORTED = 8;
@@ -38,9 +39,9 @@ export function nodeAgentName(node: string): string {
   return `kubelet-${node}`;
 }
 
-/** The pods a node agent hosts: the node's workloads but waypoints. */
+/** The pods a node agent hosts: the node's workloads but proxies (waypoints, ingress gateways). */
 export function hostedPods(scenario: Scenario, node: string): Workload[] {
-  return scenario.workloads.filter((w) => w.node === node && w.app.kind !== 'waypoint');
+  return scenario.workloads.filter((w) => w.node === node && !isProxyPod(w));
 }
 
 export class NodeAgent {

@@ -24,6 +24,7 @@ import { listResources, pickPodName, PodStatusOf, resourceKindOf } from './resou
 import { LogStore, MAX_LINES } from './log-store';
 import { nodeAgentName } from '../node/agent';
 import { TooManyFollowers, TraceFollower } from './trace-follower';
+import { GATEWAY_APP, isProxyPod } from '../mesh/app-kinds';
 import type { WaypointDeployments } from './waypoint-deployments';
 import { HostedPods } from './hosted-pods';
 
@@ -232,7 +233,9 @@ export class ApiServer {
       throw err;
     }
     for (const w of started)
-      lines.push(`waypoint ${w.pod.namespace}/${w.pod.workloadName}: pod ${w.pod.name} on ${w.pod.node} (${w.pod.ip}), ready in ${w.readyMs.toFixed(0)} ms`);
+      lines.push(
+        `${w.pod.app.kind === GATEWAY_APP ? 'gateway' : 'waypoint'} ${w.pod.namespace}/${w.pod.workloadName}: pod ${w.pod.name} on ${w.pod.node} (${w.pod.ip}), ready in ${w.readyMs.toFixed(0)} ms`,
+      );
     // A deleted pod stops before the push that removes it; an applied one starts after the push
     // that tells its ztunnel (which then captures it), as the CNI enrolls a pod before it runs.
     this.deps.pods.remove(HostedPods.added(after, before));
@@ -370,14 +373,14 @@ export class ApiServer {
     res.on('close', () => stop());
   }
 
-  /** A proxy's /config_dump: ztunnel-<node> on the node's address, a waypoint pod on its own. */
+  /** A proxy's /config_dump: ztunnel-<node> on the node's address, a waypoint's or ingress gateway's pod on its own. */
   private async configDump(proxy: string): Promise<unknown> {
     const s = this.config.scenario;
     const node = s.nodes.find((n) => `ztunnel-${n.name}` === proxy);
-    const waypoint = s.workloads.find((w) => w.app.kind === 'waypoint' && (w.name === proxy || `deploy/${w.workloadName}` === proxy));
+    const waypoint = s.workloads.find((w) => isProxyPod(w) && (w.name === proxy || `deploy/${w.workloadName}` === proxy));
     const ip = node?.ip ?? waypoint?.ip;
     if (!ip) {
-      const known = [...s.nodes.map((n) => `ztunnel-${n.name}`), ...s.workloads.filter((w) => w.app.kind === 'waypoint').map((w) => w.name)];
+      const known = [...s.nodes.map((n) => `ztunnel-${n.name}`), ...s.workloads.filter(isProxyPod).map((w) => w.name)];
       throw new NotFound(`no proxy ${JSON.stringify(proxy)} (proxies: ${known.join(', ')})`);
     }
     const res = await fetch(`http://${hostAddress(ip)}:${PORT_ADMIN}/config_dump`);

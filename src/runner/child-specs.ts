@@ -4,7 +4,7 @@
 import type { Scenario, Workload } from '../mesh/model';
 import { hostAddress } from '../mesh/model';
 import { PORT_KUBELET_HEALTHZ, PORT_READINESS } from '../mesh/ports';
-import { WAYPOINT_APP } from '../mesh/app-kinds';
+import { GATEWAY_APP, isProxyPod } from '../mesh/app-kinds';
 import { ENV_SA_TOKEN, ENV_TOKEN_KEY, TokenClaims, newTokenKey, signToken } from '../identity/sa-token';
 import { ISTIOD_NAME, istiodIp, istiodXdsAddress, ZTUNNEL_NAMESPACE, ZTUNNEL_SERVICE_ACCOUNT } from '../mesh/control-plane';
 import { hostedPods, nodeAgentName } from '../node/agent';
@@ -57,10 +57,10 @@ export function childSpecs(scenario: Scenario, caDir: string, options: ChildSpec
     env: token({ namespace: ZTUNNEL_NAMESPACE, serviceAccount: ZTUNNEL_SERVICE_ACCOUNT, pod: `ztunnel-${n.name}`, node: n.name }),
   }));
   const readiness = (w: Workload): string => `${hostAddress(w.ip)}:${PORT_READINESS}`;
-  const waypoints = scenario.workloads.filter((w) => w.app.kind === WAYPOINT_APP).map((w) => waypointSpec(scenario, w, caDir, { ...options, tokenKey }));
+  const waypoints = scenario.workloads.filter(isProxyPod).map((w) => waypointSpec(scenario, w, caDir, { ...options, tokenKey }));
   if (options.podProcesses) {
     const pods = scenario.workloads
-      .filter((w) => w.app.kind !== 'waypoint')
+      .filter((w) => !isProxyPod(w))
       .map((w) => ({ name: w.name, args: ['app', '--scenario', scenario.file, '--pod', w.name], ready: readiness(w), container: w.app.kind }));
     return [istiod, ...ztunnels, ...waypoints, ...pods].filter((c) => !without.has(c.name));
   }
@@ -80,7 +80,7 @@ export function childSpecs(scenario: Scenario, caDir: string, options: ChildSpec
 }
 
 /**
- * A waypoint's process. Under --hold it reads the API server's live configuration when there is
+ * A waypoint's process, or an ingress gateway's (the same shape: a proxy pod of its own). Under --hold it reads the API server's live configuration when there is
  * one: a waypoint deployed for an applied Gateway is in no scenario file, and a restarted one
  * must find its pod as the mesh is now.
  */
@@ -93,7 +93,18 @@ export function waypointSpec(
   const live = options.liveConfigFile ? ['--live-config', options.liveConfigFile] : [];
   return {
     name: w.name,
-    args: ['waypoint', '--scenario', scenario.file, ...live, '--pod', w.name, '--ca-dir', caDir, '--istiod', istiodXdsAddress(scenario)],
+    args: [
+      w.app.kind === GATEWAY_APP ? 'gateway' : 'waypoint',
+      '--scenario',
+      scenario.file,
+      ...live,
+      '--pod',
+      w.name,
+      '--ca-dir',
+      caDir,
+      '--istiod',
+      istiodXdsAddress(scenario),
+    ],
     ready: `${hostAddress(w.ip)}:${PORT_READINESS}`,
     container: PROXY_CONTAINER,
     env: { [ENV_SA_TOKEN]: signToken(options.tokenKey, { namespace: w.namespace, serviceAccount: w.serviceAccount, pod: w.name, node: w.node }) },

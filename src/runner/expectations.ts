@@ -9,6 +9,7 @@ import type { ChildStatus } from './restarter';
 import { traceNotes } from './restart-trace';
 import { errorMessage } from '../error-message';
 import { hostedPods, nodeAgentName } from '../node/agent';
+import { isProxyPod } from '../mesh/app-kinds';
 
 /** What the trace reads of the restarter: recent restart events and each child's status. */
 export interface RestartView {
@@ -91,7 +92,7 @@ function pathOf(scenario: Scenario, pod: Workload, t: RequestTrace): (child: str
     // A waypoint terminates HBONE itself: its node's ztunnel is not on the path. (Its own record
     // may be missing when the waypoint is what died.)
     if (dst) names.add(dst.name);
-    if (dst && dst.app.kind !== 'waypoint') names.add(`ztunnel-${dst.node}`);
+    if (dst && !isProxyPod(dst)) names.add(`ztunnel-${dst.node}`);
   }
   return (child) => names.has(child);
 }

@@ -1,11 +1,13 @@
 // A request hop by hop, from what the proxies logged about it: the source ztunnel's access
 // record, the waypoint's trace (its four stages) and the destination ztunnel's record, joined by
-// trace id, and told as lines with the names a learner reads in Envoy's and ztunnel's dumps.
+// trace id (or, from outside the mesh, the ingress gateway's trace and the destination's record), and told as lines with the names a learner reads in Envoy's and ztunnel's dumps.
 // The scenario runner's expectations and `trace --follow` both tell requests this way.
 import type { Scenario, Workload } from '../mesh/model';
 import { PORT_SOCKS5 } from '../mesh/ports';
 import { isIP } from 'node:net';
 import { STAGE_ORIGINATE, UPSTREAM_REUSED } from '../waypoint/envoy-names';
+import { STAGE_CONNECT_ORIGINATE } from '../gateway/envoy-names';
+import { GATEWAY_APP } from '../mesh/app-kinds';
 import { baggageOf } from '../hbone/headers';
 import { AccessRecord, field, isTrace } from './access-records';
 
@@ -84,7 +86,7 @@ function reusedTunnelTrace(waypoint: AccessRecord): string | undefined {
 /** The last originate stage: with retries, the waypoint runs stages 3 and 4 again. */
 export function originateDetail(r: AccessRecord, key: string): string {
   const stages = r.fields.stages as Array<{ name: string; detail: Record<string, unknown> }> | undefined;
-  const last = stages?.filter((s) => s.name === STAGE_ORIGINATE).pop();
+  const last = stages?.filter((s) => s.name === STAGE_ORIGINATE || s.name === STAGE_CONNECT_ORIGINATE).pop();
   const v = last?.detail[key];
   return v === undefined ? '' : String(v);
 }
@@ -142,6 +144,53 @@ export function hopsOf(scenario: Scenario, pod: Workload, t: RequestTrace): stri
     hops.push(`(no inbound record${errorNote(out)})`);
   }
   return hops;
+}
+
+/** An ingress gateway's record of a request: its stages, from a client outside the mesh. */
+export function isGatewayTrace(scenario: Scenario, r: AccessRecord): boolean {
+  return isTrace(r) && scenario.workloads.some((w) => w.name === r.reporter && w.app.kind === GATEWAY_APP);
+}
+
+/** A request through the ingress gateway: its four stages, then the destination ztunnel's record of the CONNECT. */
+export function gatewayHops(scenario: Scenario, gw: AccessRecord, records: readonly AccessRecord[]): string[] {
+  const gwPod = scenario.workloads.find((w) => w.name === gw.reporter);
+  const stages = (gw.fields.stages ?? []) as Array<{ name: string; durationMs: number; detail: Record<string, string | number> }>;
+  const accept = stages[0]?.detail ?? {};
+  const hops = [
+    `${accept.client ?? 'a client'} → ${gw.reporter}${gwPod ? ` on ${gwPod.node}` : ''} listener ${accept.listener ?? ''}: plain HTTP from outside the mesh, no peer identity  [${Number(gw.fields.durationMs).toFixed(1)} ms in the gateway]`,
+  ];
+  stages.forEach((st, i) => hops.push(`  ${i + 1} ${st.name}  ${describeGatewayStage(i, st.detail)}  (${st.durationMs.toFixed(1)} ms)`));
+  const authority = originateDetail(gw, 'authority');
+  if (!authority || originateDetail(gw, 'plaintext')) return hops;
+  const traceId = String(gw.fields.traceId ?? '');
+  const tunnelTrace = reusedTunnelTrace(gw) ?? traceId;
+  const inb = records.find(
+    (r) => !isTrace(r) && field(r, 'trace_id') === tunnelTrace && field(r, 'direction') === 'inbound' && field(r, 'dst.hbone_addr') === authority,
+  );
+  const pod = scenario.workloads.find((w) => authority.startsWith(`${w.ip}:`));
+  if (inb && field(inb, 'error')) hops.push(`${inb.reporter} inbound: refused ${field(inb, 'error')}`);
+  else if (inb)
+    hops.push(
+      `${inb.reporter} inbound: peer ${field(inb, 'src.identity')}, ${field(inb, 'policy') ? `allowed by ${field(inb, 'policy')}` : 'no L4 policy applies'} → ${field(inb, 'dst.workload')} ${authority}  [${field(inb, 'duration')}]`,
+    );
+  else
+    hops.push(
+      `${pod ? `ztunnel-${pod.node}` : 'the destination ztunnel'} inbound → ${pod?.name ?? authority}: the gateway keeps its upstream connection open for the next request, as Envoy does; ztunnel logs a connection when it closes`,
+    );
+  return hops;
+}
+
+function describeGatewayStage(i: number, d: Record<string, string | number>): string {
+  switch (i) {
+    case 0:
+      return `accepted from ${d.client}; ${d.tls}`;
+    case 1:
+      return `${d.request} → route ${d.route}${d.backend ? `, backend ${d.backend}` : ''}${d.status ? `: ${d.status} ${d.reason ?? ''}` : ''}`;
+    case 2:
+      return `RBAC ${d.rbac} (${d.policy === 'none' ? d.reason : d.policy}); endpoint ${d.endpoint}`;
+    default:
+      return describeStage(i, d);
+  }
 }
 
 /** A plaintext inbound record (no peer identity): a connection from a client outside the mesh. */

@@ -11,6 +11,7 @@ import type { Logger } from '../telemetry/log';
 import type { ChildHandle, ChildSpec } from './supervisor';
 import { answersReady, waitChildReady } from './supervisor';
 import type { DeploymentHost } from './waypoint-deployments';
+import { isProxyPod } from '../mesh/app-kinds';
 
 const READY_POLL_MS = 50;
 
@@ -100,5 +101,5 @@ function startedBy(args: readonly string[], original: Scenario, node: string): s
 }
 
 function hosted(s: Scenario): Workload[] {
-  return s.workloads.filter((w) => w.app.kind !== 'waypoint');
+  return s.workloads.filter((w) => !isProxyPod(w));
 }

@@ -4,6 +4,7 @@ import type { Deployment, Scenario, ServiceAccount } from '../mesh/model';
 import { findDeployment, podsOf } from '../mesh/deployment-controller';
 import { DEFAULT_SERVICE_ACCOUNT } from '../mesh/read-pod-spec';
 import { WAYPOINT_GATEWAY_CLASS } from '../mesh/model';
+import { ingressName, isIngressGateway } from '../mesh/ingress-gateway';
 import { namespacesOf } from './live-config';
 import { LABEL_CONTROL_PLANE, nodeLabels } from '../mesh/pod-placement';
 
@@ -174,13 +175,18 @@ export function listResources(s: Scenario, kind: ResourceKind, namespace: string
         .filter((g) => inNs(g.metadata.namespace))
         .map(({ origin: _o, ...g }) => {
           const pod = s.workloads.find((w) => w.namespace === g.metadata.namespace && w.labels['gateway.networking.k8s.io/gateway-name'] === g.metadata.name);
+          // An ingress Gateway's address is its Service's, as Istio writes it in the Gateway's status.
+          const ingress = isIngressGateway(g)
+            ? s.services.find((x) => x.namespace === g.metadata.namespace && x.name === ingressName(g.metadata.name))
+            : undefined;
+          const programmed = pod !== undefined && (g.spec.gatewayClassName === WAYPOINT_GATEWAY_CLASS || ingress !== undefined);
           return {
             namespace: g.metadata.namespace,
             cells: {
               NAME: g.metadata.name,
               CLASS: g.spec.gatewayClassName,
-              ADDRESS: pod?.ip ?? '',
-              PROGRAMMED: pod && g.spec.gatewayClassName === WAYPOINT_GATEWAY_CLASS ? 'True' : 'False',
+              ADDRESS: ingress?.vip ?? pod?.ip ?? '',
+              PROGRAMMED: programmed ? 'True' : 'False',
             },
             object: g,
           };

@@ -35,6 +35,7 @@ export const READY_TIMEOUT_MS = 10_000;
 import { childSpecs, emptyNodeAgentSpec, waypointSpec } from './child-specs';
 import { HostedPods } from './hosted-pods';
 import { WaypointDeployments } from './waypoint-deployments';
+import { isProxyPod } from '../mesh/app-kinds';
 export { childSpecs } from './child-specs';
 export type { ChildSpecOptions } from './child-specs';
 const CLI_ENTRY = path.resolve(__dirname, '..', 'cli', 'main.js');
@@ -269,7 +270,7 @@ function printHold(out: (l: string) => void, s: Scenario, b: BackOffTimings, pod
     for (const c of s.captures) out(`  ${c.listen.address}:${c.listen.port}  ${c.source} → ${c.target}`);
     out('');
   }
-  const pods = s.workloads.filter((x) => x.app.kind !== 'waypoint');
+  const pods = s.workloads.filter((x) => !isProxyPod(x));
   if (pods.length > 0) out('SOCKS5 per pod (the pod identity is the one whose address you use):');
   for (const w of pods) out(`  ${hostAddress(w.ip)}:${PORT_SOCKS5}  ${w.namespace}/${w.name}  (cluster ${w.ip})`);
   const cp = hostAddress(istiodIp(s));

@@ -7,7 +7,7 @@
 // skipped is said, so a reader under load knows it sees a sample.
 import type { Scenario } from '../mesh/model';
 import { AccessRecord, AccessRecords, field, isTrace } from './access-records';
-import { hopsOf, isPlaintextInbound, plaintextInboundHops, traceFromOutbound, traceJson } from './hop-trace';
+import { gatewayHops, hopsOf, isGatewayTrace, isPlaintextInbound, plaintextInboundHops, traceFromOutbound, traceJson } from './hop-trace';
 
 /** The other hops' records arrive within this of the source ztunnel's. */
 export const SETTLE_MS = 300;
@@ -87,10 +87,12 @@ export class TraceFollower {
   private onRecord(r: AccessRecord): void {
     // A request starts at its source ztunnel's record: an outbound connection of a pod; one
     // from outside the mesh is seen only by its destination's ztunnel, on :15006.
+    // One through the ingress gateway starts at the gateway's own record.
     const fromMesh = !isTrace(r) && field(r, 'direction') === 'outbound' && !!field(r, 'src.workload');
-    if (!fromMesh && !isPlaintextInbound(r)) return;
+    const viaGateway = !fromMesh && isGatewayTrace(this.scenario(), r);
+    if (!fromMesh && !viaGateway && !isPlaintextInbound(r)) return;
     for (const f of this.followers) {
-      if (f.options.pod && field(r, 'src.workload') !== f.options.pod) continue;
+      if (f.options.pod && (viaGateway ? r.reporter : field(r, 'src.workload')) !== f.options.pod) continue;
       if (f.behind || f.pending >= MAX_PENDING || f.told + f.pending >= MAX_PER_SECOND) {
         f.skipped++;
         continue;
@@ -108,6 +110,7 @@ export class TraceFollower {
   private tell(f: Follower, outbound: AccessRecord): void {
     const scenario = this.scenario();
     if (isPlaintextInbound(outbound)) return this.tellPlaintext(f, scenario, outbound);
+    if (isTrace(outbound)) return this.tellGateway(f, scenario, outbound);
     const pod = scenario.workloads.find((w) => w.name === field(outbound, 'src.workload'));
     if (!pod) return;
     const trace = traceFromOutbound(scenario, this.records.since(outbound.at - WINDOW_MS), outbound);
@@ -125,6 +128,17 @@ export class TraceFollower {
     const text = f.options.json
       ? JSON.stringify({ pod: from, target, plaintext: true, inbound: inbound.fields }) + '\n'
       : [`${new Date().toISOString()} ${from} → ${target}`, ...plaintextInboundHops(scenario, inbound).map((h) => `    ${h}`), ''].join('\n') + '\n';
+    f.told++;
+    if (!f.sink(text)) f.behind = true;
+  }
+
+  private tellGateway(f: Follower, scenario: Scenario, gw: AccessRecord): void {
+    const records = this.records.since(gw.at - WINDOW_MS);
+    const stages = (gw.fields.stages ?? []) as Array<{ detail: Record<string, unknown> }>;
+    const request = String(stages[1]?.detail.request ?? '');
+    const text = f.options.json
+      ? JSON.stringify({ pod: gw.reporter, gateway: gw.fields }) + '\n'
+      : [`${new Date().toISOString()} ${gw.reporter} ← ${request}`, ...gatewayHops(scenario, gw, records).map((h) => `    ${h}`), ''].join('\n') + '\n';
     f.told++;
     if (!f.sink(text)) f.behind = true;
   }

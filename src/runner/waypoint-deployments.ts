@@ -1,10 +1,10 @@
 // Waypoint Deployments while the mesh runs: what Istio's gateway controller and the kubelet do
-// together when a waypoint Gateway is applied or deleted. A new waypoint's process is started
+// together when a waypoint Gateway (or an ingress Gateway of class istio) is applied or deleted. A new waypoint's process is started
 // and ready before istiod tells the proxies about it, so no connection goes to a waypoint that
 // is not listening yet; a deleted one's process stops once the proxies have the configuration
 // without it, so traffic has gone direct again first.
 import type { Scenario, Workload } from '../mesh/model';
-import { WAYPOINT_APP } from '../mesh/app-kinds';
+import { GATEWAY_APP, isProxyPod } from '../mesh/app-kinds';
 import { errorMessage } from '../error-message';
 import type { Logger } from '../telemetry/log';
 import type { ChildHandle, ChildSpec } from './supervisor';
@@ -50,11 +50,12 @@ export class WaypointDeployments {
         }),
       );
       for (const s of started) this.host.watch(s.handle);
-      for (const r of ready) this.log.info('waypoint deployed', { pod: r.pod.name, node: r.pod.node, ip: r.pod.ip, ready_ms: Math.round(r.readyMs) });
+      for (const r of ready) this.log.info(`${role(r.pod)} deployed`, { pod: r.pod.name, node: r.pod.node, ip: r.pod.ip, ready_ms: Math.round(r.readyMs) });
       return ready;
     } catch (err) {
       await Promise.all(started.map((s) => this.host.stop(s.pod.name)));
-      throw new Error(`the waypoint did not come up, so nothing was applied: ${errorMessage(err)}`, { cause: err });
+      const what = started.map((s) => `${role(s.pod)} ${s.pod.name}`).join(', ');
+      throw new Error(`the ${what} did not come up, so nothing was applied: ${errorMessage(err)}`, { cause: err });
     }
   }
 
@@ -65,13 +66,18 @@ export class WaypointDeployments {
       removed.map(async (w) => {
         this.host.forget(w.name);
         await this.host.stop(w.name);
-        this.log.info('waypoint removed', { pod: w.name });
+        this.log.info(`${role(w)} removed`, { pod: w.name });
       }),
     );
     return removed.map((w) => w.name);
   }
 }
 
+/** Waypoint and ingress gateway pods: each a process of the runner's. */
 function waypointPods(s: Scenario): Workload[] {
-  return s.workloads.filter((w) => w.app.kind === WAYPOINT_APP);
+  return s.workloads.filter(isProxyPod);
+}
+
+function role(pod: Workload): string {
+  return pod.app.kind === GATEWAY_APP ? 'gateway' : 'waypoint';
 }

@@ -47,8 +47,8 @@ export const REQUEST_LABEL_NAMES = [
 export type RequestLabelName = (typeof REQUEST_LABEL_NAMES)[number];
 export type RequestLabels = Readonly<Record<RequestLabelName, string>>;
 
-/** The only reporter an L7 proxy of ambient mode reports as. */
-export type RequestReporter = 'waypoint';
+/** How an L7 proxy of ambient mode reports: a waypoint as 'waypoint', an ingress gateway as 'source' (the client side). */
+export type RequestReporter = 'waypoint' | 'source';
 
 /**
  * Envoy's %RESPONSE_FLAGS% short strings for the outcomes the waypoint can produce. The stats

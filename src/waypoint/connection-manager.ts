@@ -21,8 +21,8 @@ import type { Service, ServicePort, Workload } from '../mesh/model';
 import { clusterAddress, serviceHost } from '../mesh/model';
 import { PORT_HBONE } from '../mesh/ports';
 import type { MeshState } from '../mesh/state';
-import { authorizeL7, rbacTarget } from '../policy/authz';
-import { applyHeaderModifiers, CompiledRouteTable, ForwardDecision, route } from '../policy/httproute';
+import { authorizeL7 } from '../policy/authz';
+import { applyHeaderModifiers, ForwardDecision, route } from '../policy/httproute';
 import type { PathNormalizationType } from '../mesh/path-normalization-type';
 import type { Logger } from '../telemetry/log';
 import { StageClock, TraceLog } from '../telemetry/trace';
@@ -33,24 +33,21 @@ import type { UpstreamPool } from './upstream-pool';
 import { BodyFraming, framingOf, isReplayable, withFraming } from './framing';
 import { endToEndRequest, endToEndResponse } from './hop-by-hop';
 import { RequestsInTurn, DownstreamProtocolError, codecErrorAnswer } from './downstream';
-import { STAGE_ORIGINATE, STAGE_TERMINATE, podStage, vipStage } from './envoy-names';
 import { LOCAL_REPLIES, LocalReply, noBackend, rbacDenied } from './local-replies';
 import { answerRefused, header, normalizeTarget } from './request-target';
 import { DownstreamDisconnectError, Forwarded, forwardRequest, UpstreamCall, UpstreamResetError, UpstreamTimeoutError } from './upstream-request';
-import { Outcome, RequestReporter, requestFacts, TunnelContext } from './reporter';
+import { DownstreamContext, HttpListener, Outcome, RequestReporter, requestFacts } from './reporter';
 
 /** Envoy keeps a downstream HTTP/1.1 connection open this long without a request. */
 const DOWNSTREAM_KEEPALIVE_MS = 60_000;
 
 export interface ConnectionManagerOptions {
   readonly state: MeshState;
-  /** The waypoint's own pod. */
+  /** The proxy's own pod (a waypoint's or an ingress gateway's). */
   readonly pod: Workload;
-  /** The waypoint's SPIFFE identity (its certificate renews, the identity stays). */
+  /** The proxy's SPIFFE identity (its certificate renews, the identity stays). */
   readonly identity: () => string;
   readonly pathNormalization: PathNormalizationType;
-  /** The compiled HTTPRoutes of a served service port. */
-  readonly routeTable: (service: Service, port: number) => CompiledRouteTable;
   readonly upstreams: UpstreamPool;
   readonly reporter: RequestReporter;
   readonly traces: TraceLog;
@@ -61,7 +58,7 @@ export interface ConnectionManagerOptions {
 interface InFlight {
   readonly req: http.IncomingMessage;
   readonly res: http.ServerResponse;
-  readonly tunnel: TunnelContext;
+  readonly downstream: DownstreamContext;
   readonly clock: StageClock;
   /** The traceparent the waypoint sends on, and its trace id. */
   readonly traceparent: string;
@@ -98,7 +95,7 @@ interface Try {
 export class ConnectionManager {
   readonly server: http.Server;
   private readonly log: Logger;
-  private readonly tunnels = new WeakMap<object, TunnelContext>();
+  private readonly downstreams = new WeakMap<object, DownstreamContext>();
   /** Requests of one connection run in turn (downstream.ts). */
   private readonly inTurn = new RequestsInTurn();
   /** Per request in flight: cuts its upstream request when its own body turns out malformed. */
@@ -130,15 +127,31 @@ export class ConnectionManager {
   }
 
   /** HTTP/1.1 inside an accepted tunnel: node:http parses it request by request (stages 2 to 4). */
-  accept(conn: InboundConnect, stream: ServerHttp2Stream, service: Service, port: number): void {
-    const { host } = conn.authority;
+  accept(conn: InboundConnect, stream: ServerHttp2Stream, listener: HttpListener): void {
     const socket = new TunnelSocket(stream, {
       remoteAddress: clusterAddress(conn.remote.address),
       remotePort: conn.remote.port,
-      localAddress: host,
-      localPort: port,
+      localAddress: listener.local.address,
+      localPort: listener.local.port,
     });
-    this.tunnels.set(socket, { conn, service, port });
+    this.acceptConnection(socket, {
+      listener,
+      remote: { address: clusterAddress(conn.remote.address), port: conn.remote.port },
+      peerSpiffeId: conn.peerSpiffeId,
+      peerPrincipal: principalOf(conn.peer),
+      traceparent: headerValue(conn.headers[HEADER_TRACEPARENT]),
+      acceptDetail: {
+        listener: `${this.options.pod.ip}:${PORT_HBONE}`,
+        authority: formatAuthority(listener.local.address, listener.local.port),
+        ...listener.describe,
+        peer: conn.peerSpiffeId,
+      },
+    });
+  }
+
+  /** HTTP/1.1 on a connection a listener accepted (a tunnel's stream, or an ingress gateway's plain socket). */
+  acceptConnection(socket: Duplex, downstream: DownstreamContext): void {
+    this.downstreams.set(socket, downstream);
     this.server.emit('connection', socket);
   }
 
@@ -146,7 +159,7 @@ export class ConnectionManager {
     this.server.close();
   }
 
-  /** One request on the waypoint's HTTP connection manager: stages 2 to 4 (stage 1 accepted its tunnel). */
+  /** One request on the HTTP connection manager: stages 2 to 4 (stage 1 accepted its connection). */
   private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     // The connection manager's path normalization (meshConfig.pathNormalization) before anything
     // else, as in Envoy: routes, RBAC, the access log and the pod all see the normalized path.
@@ -161,7 +174,7 @@ export class ConnectionManager {
         true,
       );
     if (refused) {
-      f.clock.mark(vipStage(f.tunnel.service, f.tunnel.port), {
+      f.clock.mark(f.downstream.listener.routeStage, {
         request: `${req.method} ${req.url}`,
         route: 'none',
         status: refused.status,
@@ -179,20 +192,20 @@ export class ConnectionManager {
 
   /** A request's state through the stages, and its report once the response is done. */
   private inFlight(req: http.IncomingMessage, res: http.ServerResponse): InFlight {
-    const tunnel = this.tunnels.get(req.socket);
-    if (!tunnel) throw new Error('request on an unknown tunnel');
-    const { conn, service, port } = tunnel;
+    const downstream = this.downstreams.get(req.socket);
+    if (!downstream) throw new Error('request on an unknown connection');
+    const { listener } = downstream;
     // Continue the client's trace, or the one its ztunnel started on the CONNECT.
-    const traceparent = childTraceparent(header(req, HEADER_TRACEPARENT) ?? headerValue(conn.headers[HEADER_TRACEPARENT]));
+    const traceparent = childTraceparent(header(req, HEADER_TRACEPARENT) ?? downstream.traceparent);
     const traceId = traceIdOf(traceparent)!;
     const f: InFlight = {
       req,
       res,
-      tunnel,
+      downstream,
       clock: new StageClock(),
       traceparent,
       traceId,
-      fields: { trace: traceId, method: req.method, path: req.url, peer: conn.peerSpiffeId },
+      fields: { trace: traceId, method: req.method, path: req.url, peer: downstream.peerSpiffeId },
       // What routes and RBAC decide on is what the pod receives: hop-by-hop headers are gone first.
       headers: endToEndRequest(req.headers),
       outcome: { status: 0, flags: HTTP_RESPONSE_FLAGS.none, details: 'via_upstream' },
@@ -217,8 +230,8 @@ export class ConnectionManager {
         f.upstream.request?.destroy(new DownstreamDisconnectError());
       }
       this.options.reporter.report({
-        req: requestFacts(req, service, port),
-        tunnel,
+        req: requestFacts(req, listener),
+        downstream,
         outcome: f.outcome,
         traceId,
         durationMs: f.clock.elapsedMs,
@@ -226,22 +239,23 @@ export class ConnectionManager {
         responseBytes: f.bytes.response,
       });
     });
-    f.clock.mark(STAGE_TERMINATE, {
-      listener: `${this.options.pod.ip}:${PORT_HBONE}`,
-      authority: formatAuthority(service.vip, port),
-      service: serviceHost(service),
-      peer: conn.peerSpiffeId,
-      identity: this.options.identity(),
-    });
+    f.clock.mark(listener.acceptStage, { ...downstream.acceptDetail, identity: this.options.identity() });
     return f;
   }
 
-  /** Stage 2 (inbound-vip|<port>|http|<host>): the Service's HTTPRoutes pick a backend. */
+  /** Stage 2 (inbound-vip|<port>|http|<host>, a gateway's http.<port>): the HTTPRoutes pick a backend. */
   private routeStage(f: InFlight): Routed | undefined {
-    const { service, port } = f.tunnel;
-    const vip = vipStage(service, port);
+    const { listener } = f.downstream;
+    const vip = listener.routeStage;
     const request = `${f.req.method} ${f.req.url}`;
-    const decision = route(this.options.routeTable(service, port), { method: f.req.method ?? 'GET', path: f.req.url ?? '/', headers: f.headers });
+    const table = listener.routeTable(header(f.req, 'host'));
+    const decision = route(table, { method: f.req.method ?? 'GET', path: f.req.url ?? '/', headers: f.headers });
+    // No HTTPRoute: a waypoint sends the request to its own service; a gateway has nowhere to send it.
+    if (!decision && !listener.defaultBackend) {
+      f.clock.mark(vip, { request, route: 'none', status: LOCAL_REPLIES.noRoute.status, reason: 'no HTTPRoute is attached to this listener' });
+      this.log.info('no route', { ...f.fields, stage: vip, status: LOCAL_REPLIES.noRoute.status });
+      return void this.answer(f, LOCAL_REPLIES.noRoute);
+    }
     if (decision && decision.kind !== 'forward') {
       f.clock.mark(vip, { request, route: 'none', status: decision.status, reason: decision.reason });
       this.log.info('no route', { ...f.fields, stage: vip, status: decision.status, reason: decision.reason });
@@ -249,12 +263,12 @@ export class ConnectionManager {
     }
     const backend = decision
       ? this.options.state.scenario.services.find((s) => s.name === decision.backend.name && s.namespace === decision.backend.namespace)
-      : service;
-    const backendPort = decision ? decision.backend.port : port;
+      : listener.defaultBackend;
+    const backendPort = decision ? decision.backend.port : listener.local.port;
     const servicePort = backend?.ports.find((p) => p.port === backendPort);
     f.clock.mark(vip, { request, route: decision ? decision.envoyRouteName : 'default', backend: backend ? `${serviceHost(backend)}:${backendPort}` : 'none' });
     f.outcome.route = decision ? decision.envoyRouteName : 'default';
-    if (backend) f.outcome.backend = backend;
+    if (backend) Object.assign(f.outcome, { backend, backendPort });
     if (!backend || !servicePort || this.options.state.endpointsOf(backend).length === 0) return void this.answer(f, LOCAL_REPLIES.noHealthyUpstream);
     const framing = framingOf(f.req);
     const headers = withFraming(decision ? applyHeaderModifiers(f.headers, decision.headerModifiers) : f.headers, framing);
@@ -270,7 +284,7 @@ export class ConnectionManager {
     const deadline = r.decision?.timeoutMs ? performance.now() + r.decision.timeoutMs : undefined;
     for (let attempt = 0; attempt < attempts; attempt++) {
       const pod = this.options.state.nextEndpointOf(r.backend)!;
-      if (!this.rbacStage(f, pod, r.servicePort)) return;
+      if (!this.rbacStage(f, r.backend, pod, r.servicePort)) return;
       if (deadline !== undefined && performance.now() >= deadline) return this.answer(f, LOCAL_REPLIES.upstreamTimeout);
       const perTry = retry?.perTryTimeoutMs !== undefined ? performance.now() + retry.perTryTimeoutMs : undefined;
       const tryDeadline = deadline === undefined ? perTry : perTry === undefined ? deadline : Math.min(deadline, perTry);
@@ -281,19 +295,19 @@ export class ConnectionManager {
   }
 
   /** Stage 3 (inbound-pod|<port>||<pod ip>): the RBAC filter, as AuthorizationPolicy says. False when denied (answered). */
-  private rbacStage(f: InFlight, pod: Workload, servicePort: ServicePort): boolean {
-    const { conn, service, port } = f.tunnel;
-    const stage = podStage(pod, servicePort.targetPort);
+  private rbacStage(f: InFlight, backend: Service, pod: Workload, servicePort: ServicePort): boolean {
+    const { listener, remote } = f.downstream;
+    const stage = listener.endpointStage(backend, servicePort, pod);
     f.outcome.pod = pod;
     f.outcome.upstreamHost = formatAuthority(pod.ip, servicePort.targetPort);
-    const authz = authorizeL7(this.options.state.scenario.policies, rbacTarget(service, pod, this.options.pod), {
-      sourcePrincipal: principalOf(conn.peer),
-      sourceIp: clusterAddress(conn.remote.address),
-      destinationIp: service.vip,
-      destinationPort: port,
+    const authz = authorizeL7(this.options.state.scenario.policies, listener.rbacTarget(backend, pod), {
+      sourcePrincipal: f.downstream.peerPrincipal,
+      sourceIp: remote.address,
+      destinationIp: listener.local.address,
+      destinationPort: listener.local.port,
       method: f.req.method ?? 'GET',
       path: f.req.url ?? '/',
-      host: header(f.req, 'host') ?? formatAuthority(service.vip, port),
+      host: header(f.req, 'host') ?? formatAuthority(listener.local.address, listener.local.port),
       headers: f.headers,
     });
     f.clock.mark(stage, {
@@ -326,7 +340,8 @@ export class ConnectionManager {
           attempt: t.attempt,
         }
       : { authority: target, plaintext: 'the pod is not in the mesh', attempt: t.attempt };
-    const fields = { ...f.fields, stage: STAGE_ORIGINATE, target, attempt: t.attempt };
+    const originate = f.downstream.listener.originateStage;
+    const fields = { ...f.fields, stage: originate, target, attempt: t.attempt };
     let forwarded: Forwarded;
     try {
       const headers = { ...r.headers, traceparent: f.traceparent };
@@ -345,7 +360,7 @@ export class ConnectionManager {
         this.log,
       );
     } catch (err) {
-      f.clock.mark(STAGE_ORIGINATE, { ...detail, error: errorMessage(err) });
+      f.clock.mark(originate, { ...detail, error: errorMessage(err) });
       if (err instanceof DownstreamProtocolError) {
         // The body turned out malformed on its way: the pod's request was reset; the client gets the codec's answer.
         this.log.info('malformed request body', { ...fields, error: err.code ?? err.message });
@@ -372,7 +387,7 @@ export class ConnectionManager {
     }
     const { res: response, tunnel } = forwarded;
     const status = response.statusCode ?? 502;
-    f.clock.mark(STAGE_ORIGINATE, { ...detail, ...tunnel, status });
+    f.clock.mark(originate, { ...detail, ...tunnel, status });
     if (retry?.codes.includes(status)) {
       if (!t.last) {
         response.resume();
@@ -441,12 +456,12 @@ export class ConnectionManager {
     this.failedConnections.add(socket);
     socket.pause();
     const answer = codecErrorAnswer(err.code);
-    const tunnel = this.tunnels.get(socket);
-    this.log.info('malformed HTTP request in tunnel', {
+    const downstream = this.downstreams.get(socket);
+    this.log.info('malformed HTTP request', {
       error: err.code ?? err.message,
       status: answer.status,
       details: answer.details,
-      peer: tunnel?.conn.peerSpiffeId,
+      peer: downstream?.peerSpiffeId,
     });
     const broken = this.inTurn.incomplete(socket);
     if (broken) {
@@ -465,11 +480,11 @@ export class ConnectionManager {
       if (socket.writable)
         socket.end(`HTTP/1.1 ${answer.status} ${answer.body}\r\ncontent-length: ${answer.body.length}\r\nconnection: close\r\n\r\n${answer.body}`);
       else socket.destroy();
-      if (!tunnel) return;
+      if (!downstream) return;
       const outcome: Outcome = { status: answer.status, flags: HTTP_RESPONSE_FLAGS.downstreamProtocolError, details: answer.details };
       this.options.reporter.report({
         req: { method: '-', path: '-', protocol: 'HTTP/1.1' },
-        tunnel,
+        downstream,
         outcome,
         traceId: undefined,
         durationMs: 0,
@@ -481,15 +496,15 @@ export class ConnectionManager {
 
   /** CONNECT inside a tunnel matches no route: 404, and the connection closes. */
   private onInnerConnect(req: http.IncomingMessage, socket: Duplex): void {
-    const tunnel = this.tunnels.get(socket);
-    this.log.info('no route', { method: 'CONNECT', authority: req.url, status: 404, peer: tunnel?.conn.peerSpiffeId });
+    const downstream = this.downstreams.get(socket);
+    this.log.info('no route', { method: 'CONNECT', authority: req.url, status: 404, peer: downstream?.peerSpiffeId });
     const body = 'route not found';
     socket.end(`HTTP/1.1 404 Not Found\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
-    if (tunnel) {
+    if (downstream) {
       const facts = { method: 'CONNECT', path: req.url ?? '-', protocol: `HTTP/${req.httpVersion}`, authority: req.url, userAgent: req.headers['user-agent'] };
       this.options.reporter.report({
         req: facts,
-        tunnel,
+        downstream,
         outcome: { status: 404, flags: HTTP_RESPONSE_FLAGS.noRoute, details: 'route_not_found' },
         traceId: undefined,
         durationMs: 0,

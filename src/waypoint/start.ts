@@ -24,30 +24,46 @@ export interface WaypointProcess {
   stop(): Promise<void>;
 }
 
+/** A proxy pod's line to istiod, joined: its certificate, and the version it last ACKed. */
+export interface JoinedProxy {
+  readonly link: ControlPlaneLink;
+  readonly configVersion: () => string | undefined;
+}
+
+/**
+ * Joins istiod as a waypoint or gateway pod does: its own certificate from the CA, then one ADS
+ * stream for addresses, policies and routes, whose pushes keep `state` current.
+ */
+export async function joinAsProxy(scenario: Scenario, pod: Workload, state: MeshState, caDir: string, istiod: IstiodLink): Promise<JoinedProxy> {
+  const link = await joinControlPlane({
+    istiod: istiod.address,
+    caDir,
+    token: istiod.token,
+    certLifetimeMs: istiod.secretTtlMs,
+    // The proxy's own identity is both its mesh identity and what it shows istiod.
+    identity: makeSpiffeId(pod.namespace, pod.serviceAccount, scenario.trustDomain),
+    node: { id: `router~${pod.ip}~${pod.name}.${pod.namespace}~${pod.namespace}.svc.cluster.local`, proxyType: 'router' },
+    handlers: [addressHandler(state), authorizationHandler(state), routeHandler(state)],
+    log: logger('xds'),
+  });
+  const ads = link.ads;
+  // The newest version of any type it took, as Envoy's dump shows the version it applied.
+  const configVersion = () =>
+    TYPE_URLS.map((t) => ads.versionOf(t))
+      .filter((v): v is string => v !== undefined)
+      .sort((a, b) => Number(b.split('/').pop()) - Number(a.split('/').pop()))[0];
+  return { link, configVersion };
+}
+
 export async function startWaypoint(o: WaypointProcessOptions): Promise<WaypointProcess> {
   const { scenario, pod } = o;
   const state = new MeshState(scenario);
   let link: ControlPlaneLink | undefined;
   let waypoint: Waypoint;
   if (o.istiod) {
-    link = await joinControlPlane({
-      istiod: o.istiod.address,
-      caDir: o.caDir,
-      token: o.istiod.token,
-      certLifetimeMs: o.istiod.secretTtlMs,
-      // The waypoint's own identity is both its mesh identity and what it shows istiod.
-      identity: makeSpiffeId(pod.namespace, pod.serviceAccount, scenario.trustDomain),
-      node: { id: `router~${pod.ip}~${pod.name}.${pod.namespace}~${pod.namespace}.svc.cluster.local`, proxyType: 'router' },
-      handlers: [addressHandler(state), authorizationHandler(state), routeHandler(state)],
-      log: logger('xds'),
-    });
-    const ads = link.ads;
-    // The newest version of any type it took, as Envoy's dump shows the version it applied.
-    const configVersion = () =>
-      TYPE_URLS.map((t) => ads.versionOf(t))
-        .filter((v): v is string => v !== undefined)
-        .sort((a, b) => Number(b.split('/').pop()) - Number(a.split('/').pop()))[0];
-    waypoint = new Waypoint({ scenario, pod, state, ca: link.ca, certificate: link.own, configVersion });
+    const joined = await joinAsProxy(scenario, pod, state, o.caDir, o.istiod);
+    link = joined.link;
+    waypoint = new Waypoint({ scenario, pod, state, ca: link.ca, certificate: link.own, configVersion: joined.configVersion });
   } else {
     waypoint = new Waypoint({ scenario, pod, state, ca: await loadOrCreateCa(o.caDir, scenario.trustDomain) });
   }

@@ -8,15 +8,12 @@
 // not HTTP is relayed at L4 (tcp-relay.ts). This file holds the process's own parts: its
 // identity, listeners, upstream pools, admin ports and metrics.
 import type * as http from 'node:http';
-import type * as net from 'node:net';
-import type { ClientHttp2Stream } from 'node:http2';
 import { WorkloadCertificate, CertificateSource } from '../identity/workload-cert';
 import { makeSpiffeId } from '../identity/spiffe';
 import { HboneServer, InboundConnect } from '../hbone/server';
-import { HboneConnectError, HbonePool } from '../hbone/pool';
-import { dialTcp } from '../hbone/tcp';
+import { HbonePool } from '../hbone/pool';
 import { formatAuthority } from '../hbone/authority';
-import { HEADER_ORIGINAL_DST, HEADER_TRACEPARENT, STATUS_SERVICE_UNAVAILABLE } from '../hbone/constants';
+import { STATUS_SERVICE_UNAVAILABLE } from '../hbone/constants';
 import type { Scenario, Service, Workload } from '../mesh/model';
 import { hostAddress, serviceHost } from '../mesh/model';
 import { PORT_ADMIN, PORT_HBONE, PORT_METRICS, PORT_READINESS } from '../mesh/ports';
@@ -30,9 +27,11 @@ import { TcpMetrics } from '../telemetry/tcp-metrics';
 import { configDump } from './config-dump';
 import { WaypointAccessLog } from './access-log';
 import { UpstreamPool } from './upstream-pool';
-import { STAGE_TERMINATE } from './envoy-names';
+import { UpstreamDial } from './upstream-dial';
+import { podStage, STAGE_ORIGINATE, STAGE_TERMINATE, vipStage } from './envoy-names';
+import { rbacTarget } from '../policy/authz';
 import { ConnectionManager } from './connection-manager';
-import { RequestReporter } from './reporter';
+import { HttpListener, RequestReporter } from './reporter';
 import { detectProtocol, relayTcp, TcpRelayContext } from './tcp-relay';
 
 export interface WaypointOptions {
@@ -56,6 +55,8 @@ export class Waypoint {
   private readonly pool = new HbonePool({ log: logger('hbone::pool') });
   private readonly upstreams: UpstreamPool;
   private readonly routeTables = new Map<string, CompiledRouteTable>();
+  /** Each served service port as an HTTP listener, made once per push. */
+  private readonly listeners = new Map<string, HttpListener>();
   private readonly connectionManager: ConnectionManager;
   private readonly relay: TcpRelayContext;
   readonly metrics = new RequestMetrics();
@@ -69,17 +70,20 @@ export class Waypoint {
   constructor(private readonly options: WaypointOptions) {
     this.state = options.state ?? new MeshState(options.scenario);
     // A push may change any HTTPRoute: tables are compiled again on their next use.
-    this.state.onUpdate(() => this.routeTables.clear());
+    this.state.onUpdate(() => {
+      this.routeTables.clear();
+      this.listeners.clear();
+    });
     this.log = options.log ?? logger('waypoint');
     // Stage 4's connections: a CONNECT to the pod, as the waypoint, per upstream HTTP connection.
-    const originate = (target: string, traceparent: string) => this.originate(target, traceparent);
-    this.upstreams = new UpstreamPool((target, traceparent) => (this.inMesh(target) ? originate(target, traceparent) : this.dialPlain(target)), options.pod.ip);
+    const dial = new UpstreamDial({ pool: this.pool, state: this.state, pod: options.pod, certificate: () => this.cert });
+    const originate = (target: string, traceparent: string) => dial.originate(target, traceparent);
+    this.upstreams = new UpstreamPool((target, traceparent) => dial.open(target, traceparent), options.pod.ip);
     this.connectionManager = new ConnectionManager({
       state: this.state,
       pod: options.pod,
       identity: () => this.cert.spiffeId,
       pathNormalization: options.scenario.meshConfig.pathNormalization.normalization,
-      routeTable: (s, p) => this.routeTable(s, p),
       upstreams: this.upstreams,
       reporter: new RequestReporter(this.state, this.metrics, new WaypointAccessLog()),
       traces: new TraceLog(),
@@ -137,32 +141,6 @@ export class Waypoint {
     this.connectionManager.close();
   }
 
-  /** Stage 4 (inbound_CONNECT_originate): a CONNECT to the pod `target` (ip:port), as the waypoint. */
-  private originate(target: string, traceparent: string): Promise<ClientHttp2Stream> {
-    return this.pool.connect({
-      source: this.cert,
-      expect: { kind: 'trustDomain', trustDomain: this.state.trustDomain },
-      address: hostAddress(target.slice(0, target.lastIndexOf(':'))),
-      sourceIp: hostAddress(this.options.pod.ip),
-      authority: target,
-      headers: { [HEADER_ORIGINAL_DST]: target, [HEADER_TRACEPARENT]: traceparent },
-    });
-  }
-
-  /** Whether the endpoint `target` (pod ip:port) is a pod in the mesh, reached over HBONE. */
-  inMesh(target: string): boolean {
-    const pod = this.state.podByIp(target.slice(0, target.lastIndexOf(':')));
-    return !pod || this.state.speaksHbone(pod);
-  }
-
-  /** Stage 4 to a pod outside the mesh: plain TCP from the waypoint's address, as Envoy sends to an endpoint without HBONE. */
-  private dialPlain(target: string): Promise<net.Socket> {
-    const cut = target.lastIndexOf(':');
-    return dialTcp(hostAddress(target.slice(0, cut)), Number(target.slice(cut + 1)), hostAddress(this.options.pod.ip)).catch((err: Error) => {
-      throw new HboneConnectError(`plain connect to ${target} failed: ${err.message}`);
-    });
-  }
-
   /** Stage 1: match :authority VIP:port to a service this waypoint serves. */
   private terminate(conn: InboundConnect): void {
     const { host, port } = conn.authority;
@@ -179,8 +157,30 @@ export class Waypoint {
       service.ports.find((p) => p.port === port)!,
     ).then((protocol) => {
       if (protocol === 'tcp') return relayTcp(this.relay, conn, stream, service, port);
-      this.connectionManager.accept(conn, stream, service, port);
+      this.connectionManager.accept(conn, stream, this.listener(service, port));
     });
+  }
+
+  /** A served service port as the connection manager's listener: the stages of the seed's waypoint. */
+  private listener(service: Service, port: number): HttpListener {
+    const key = `${service.namespace}/${service.name}:${port}`;
+    let listener = this.listeners.get(key);
+    if (!listener) {
+      listener = {
+        local: { address: service.vip, port },
+        acceptStage: STAGE_TERMINATE,
+        describe: { service: serviceHost(service) },
+        routeStage: vipStage(service, port),
+        originateStage: STAGE_ORIGINATE,
+        routeTable: () => this.routeTable(service, port),
+        defaultBackend: service,
+        endpointStage: (_backend, servicePort, pod) => podStage(pod, servicePort.targetPort),
+        cluster: (backend) => vipStage(backend, port),
+        rbacTarget: (_backend, pod) => rbacTarget(service, pod, this.options.pod),
+      };
+      this.listeners.set(key, listener);
+    }
+    return listener;
   }
 
   private routeTable(service: Service, port: number): CompiledRouteTable {

@@ -65,7 +65,10 @@ export function routeHandler(state: MeshState): TypeHandler {
     apply: (resources) => {
       const byName = new Map<string, HttpRouteDoc>();
       for (const r of resources.values()) {
-        const body = r.resource as { service?: { name: string; namespace: string; port: number; portName?: string }; httpRoutes?: HttpRouteDoc[] };
+        const body = r.resource as {
+          service?: { kind?: 'Service' | 'Gateway'; name: string; namespace: string; port: number; portName?: string };
+          httpRoutes?: HttpRouteDoc[];
+        };
         if (!body?.service || !Array.isArray(body.httpRoutes)) throw new ResourceRejected(`RouteConfiguration ${r.name}: no service or httpRoutes`);
         try {
           compileRoutes(body.httpRoutes, body.service);

@@ -13,7 +13,7 @@ import type { Workload } from '../mesh/model';
 import { hostAddress } from '../mesh/model';
 import type { MeshState } from '../mesh/state';
 import { PORT_INBOUND_PLAINTEXT, PORT_OUTBOUND_CAPTURE, PORT_SOCKS5 } from '../mesh/ports';
-import { WAYPOINT_APP } from '../mesh/app-kinds';
+import { isProxyPod } from '../mesh/app-kinds';
 import { formatAuthority } from '../hbone/authority';
 import { errorMessage } from '../error-message';
 import type { Logger } from '../telemetry/log';
@@ -84,7 +84,7 @@ export function routeFromPod(state: MeshState, pod: Workload, host: string, port
     target = state.podByIp(host);
   }
   if (!target) return { kind: 'dial', ip: host, port, note: 'outside the cluster' };
-  const captured = target.app.kind !== WAYPOINT_APP && state.speaksHbone(target);
+  const captured = !isProxyPod(target) && state.speaksHbone(target);
   return captured
     ? { kind: 'dial', ip: target.ip, port: targetPort, redirectTo15006: target, note: `${target.name} is in the mesh: its ztunnel's inbound plaintext port` }
     : { kind: 'dial', ip: target.ip, port: targetPort, note: `${target.name}, outside the mesh too` };

@@ -23,6 +23,7 @@ import { PodNetworkContext, UncapturedPod } from './pod-network';
 import { configDump } from './config-dump';
 import { ConnectionReporter } from './connection';
 import { errorMessage } from '../error-message';
+import { isProxyPod } from '../mesh/app-kinds';
 
 export interface ZtunnelOptions {
   readonly scenario: Scenario;
@@ -81,9 +82,9 @@ export class Ztunnel {
     return this.options.scenario.nodes.find((n) => n.name === this.options.node)!.ip;
   }
 
-  /** Every pod on its node but waypoints, which terminate HBONE themselves. */
+  /** Every pod on its node but proxies: waypoints terminate HBONE themselves, ingress gateways are not captured. */
   get localPods(): Workload[] {
-    return this.state.podsOnNode(this.options.node).filter((p) => p.app.kind !== 'waypoint');
+    return this.state.podsOnNode(this.options.node).filter((p) => !isProxyPod(p));
   }
 
   /** Whether a pod of this node is in the mesh (captured) now. */

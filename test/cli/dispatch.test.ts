@@ -214,6 +214,7 @@ t.test('the real commands: every one listed, every flag in its usage line and he
     'istiod',
     'ztunnel',
     'waypoint',
+    'gateway',
     'node',
     'app',
     'cert',

@@ -2,7 +2,8 @@
 // the commands of the live control plane. The manifests are written in the guide's shape: the
 // samples (test/fixtures/sample-manifests.ts), its policies and its HTTPRoute with their kinds,
 // fields and values, the namespace left out where the guide leaves it out, targetRefs with
-// group "". Deploy bookinfo and curl; enroll the namespace; an L4 policy that admits only the
+// group "". Deploy bookinfo and curl; the guide's ingress (bookinfo-gateway.yaml: a Gateway of
+// class istio and its HTTPRoute) and its browser step through port-forward; enroll the namespace; an L4 policy that admits only the
 // ingress gateway's identity (curl: exit 56); a waypoint for the namespace; an L7 policy (GET
 // from curl only) with the L4 one updated to admit the waypoint; the 90/10 split of reviews,
 // checked over 100 requests within binomial bounds.
@@ -11,7 +12,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { killGroup, runCli, simWith } from '../runner/fixtures/cli';
-import { bookinfoVersionsYaml, bookinfoYaml, curlYaml } from '../fixtures/sample-manifests';
+import * as http from 'node:http';
+import { bookinfoGatewayYaml, bookinfoVersionsYaml, bookinfoYaml, curlYaml } from '../fixtures/sample-manifests';
 
 const N = 115;
 const CLUSTER = `# An empty cluster of three nodes on 10.${N} (kind's layout; \`up\` alone makes one on 10.244).
@@ -108,6 +110,36 @@ t.test("Istio's ambient getting-started, from an empty cluster", async (t) => {
   const title = () => sim('exec', 'deploy/curl', '--', 'curl', '-sS', 'http://productpage:9080/productpage');
   t.match(title().out, /<title>Simple Bookstore App<\/title>/, 'bookinfo answers, outside the mesh');
 
+  // Open the application to outside traffic: the guide's Gateway of class istio and its HTTPRoute.
+  const ingress = sim('apply', '-f', file('bookinfo-gateway.yaml', bookinfoGatewayYaml()));
+  t.equal(ingress.code, 0, ingress.err);
+  t.match(ingress.out, /^gateway\.gateway\.networking\.k8s\.io\/bookinfo-gateway created\nhttproute\.gateway\.networking\.k8s\.io\/bookinfo created\n/);
+  t.match(ingress.out, /^gateway default\/bookinfo-gateway-istio: pod bookinfo-gateway-istio-\w+-\w+ on /m);
+  t.match(sim('get', 'gateway').out, /^bookinfo-gateway +istio +10\.96\.\d+\.\d+ +True$/m, 'PROGRAMMED, with its Service address');
+  t.match(sim('get', 'svc', 'bookinfo-gateway-istio').out, /15021\/TCP,80\/TCP/);
+  // The guide's browser step: kubectl port-forward svc/bookinfo-gateway-istio 8080:80 (any free port here).
+  const forward = runCli(['port-forward', 'svc/bookinfo-gateway-istio', ':80'], { env });
+  t.teardown(() => killGroup(forward.pid));
+  await forward.waitForOutput(/Forwarding from 127\.0\.0\.1:\d+ -> 80\n/, 10_000);
+  const localPort = Number(/127\.0\.0\.1:(\d+)/.exec(forward.output())![1]);
+  const browse = (p: string) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) =>
+      http
+        .get(`http://127.0.0.1:${localPort}${p}`, (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (c: string) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        })
+        .on('error', reject),
+    );
+  t.match((await browse('/productpage')).body, /<title>Simple Bookstore App<\/title>/, 'the browser step, through the ingress gateway');
+  t.same(await browse('/nope'), { status: 404, body: 'route not found' }, 'a path no rule of the HTTPRoute matches: 404 NR');
+  t.match(
+    sim('exec', 'deploy/curl', '--', 'curl', '-sS', 'http://bookinfo-gateway-istio/productpage').out,
+    /<title>Simple Bookstore App<\/title>/,
+    'and through its Service',
+  );
+
   // Add the application to the mesh.
   t.equal(sim('label', 'namespace', 'default', 'istio.io/dataplane-mode=ambient').out, 'namespace/default labeled\n');
   t.match(title().out, /<title>Simple Bookstore App<\/title>/, 'and in it');
@@ -118,6 +150,13 @@ t.test("Istio's ambient getting-started, from an empty cluster", async (t) => {
   const refused = title();
   t.equal(refused.code, 56, `curl's connection is reset: ${refused.err}`);
   t.match(refused.err, /curl: \(56\) Recv failure: Connection reset by peer/);
+  t.match(
+    (await browse('/productpage')).body,
+    /<title>Simple Bookstore App<\/title>/,
+    "the ingress gateway's identity is admitted: it sends HBONE as bookinfo-gateway-istio",
+  );
+  const gwMetrics = sim('proxy-config', 'listeners', 'deploy/bookinfo-gateway-istio');
+  t.match(gwMetrics.out, /^0\.0\.0\.0_80 +0\.0\.0\.0 +80 +TCP$/m, "the gateway's Envoy listener");
 
   // Deploy a waypoint for the namespace.
   const waypoint = sim('waypoint', 'apply', '--enroll-namespace', '--wait');
@@ -142,6 +181,12 @@ t.test("Istio's ambient getting-started, from an empty cluster", async (t) => {
   t.ok(count('v1') >= V1_MIN && count('v1') <= V1_MAX, `reviews-v1 served ${count('v1')} of 100 (90% expected)`);
   t.equal(count('v1') + count('v2'), 100, `reviews-v3 served none (v2: ${count('v2')})`);
 
+  t.match(
+    (await browse('/productpage')).body,
+    /<title>Simple Bookstore App<\/title>/,
+    'the gateway still serves the page: it sends to the pod itself, not through the waypoint (no istio.io/ingress-use-waypoint)',
+  );
+  process.kill(-forward.pid, 'SIGINT');
   process.kill(-up.pid, 'SIGINT');
   t.equal((await up.waitExit(20_000)).code, 130);
 });

@@ -6,6 +6,9 @@ import t from 'tap';
 import { parseScenario } from '../../src/mesh/load';
 import { AccessRecords } from '../../src/runner/access-records';
 import { MAX_PENDING, MAX_PER_SECOND, SETTLE_MS, TraceFollower } from '../../src/runner/trace-follower';
+import { readManifests } from '../../src/mesh/manifests';
+import { applyObject } from '../../src/mesh/object-store';
+import { bookinfoGatewayYaml } from '../fixtures/sample-manifests';
 
 const SCENARIO = parseScenario(
   `name: follow
@@ -114,4 +117,73 @@ t.test('a reader that is behind is skipped until it catches up', async (t) => {
   await settle();
   t.equal(told.filter((x) => !x.startsWith('#')).length, 2, 'told again once it caught up');
   t.match(told.join(''), /# sampling: told [12] of [23] requests in the last second/, 'and the skip was said');
+});
+
+t.test('a request through the ingress gateway is told from its own record: its stages, then the destination ztunnel', async (t) => {
+  const gatewayDoc = readManifests([
+    { file: 'gw.yaml', text: bookinfoGatewayYaml().replace('productpage', 'echo').replace('port: 9080', 'port: 8080') },
+  ]).manifests;
+  const withGateway = gatewayDoc.reduce((s, m) => applyObject(s, m, (k) => 1 % k).scenario, SCENARIO);
+  const gw = withGateway.workloads.find((w) => w.app.kind === 'istio-gateway')!;
+  const records = new AccessRecords(1000);
+  const follower = new TraceFollower(records, () => withGateway);
+  const told: string[] = [];
+  follower.follow({ pod: gw.name }, (text) => (told.push(text), true));
+  t.teardown(() => follower.close());
+  const traceId = 'ab'.repeat(16);
+  const stage = (name: string, detail: Record<string, unknown>) => ({ name, durationMs: 0.2, detail });
+  records.add(
+    'ztunnel-node-b',
+    JSON.stringify({
+      scope: 'access',
+      direction: 'inbound',
+      'src.addr': `${gw.ip}:41000`,
+      'src.identity': 'spiffe://cluster.local/ns/default/sa/bookinfo-gateway-istio',
+      'dst.addr': '10.1.2.1:15008',
+      'dst.hbone_addr': '10.1.2.1:8080',
+      'dst.workload': 'echo',
+      trace_id: traceId,
+      duration: '2ms',
+    }),
+  );
+  records.add(
+    gw.name,
+    JSON.stringify({
+      scope: 'trace',
+      traceId,
+      process: gw.name,
+      status: 200,
+      durationMs: 1.5,
+      stages: [
+        stage('0.0.0.0_80', { listener: `${gw.ip}:80`, client: '127.0.0.1:50000', tls: 'none: plaintext HTTP from outside the mesh' }),
+        stage('http.80', { request: 'GET /productpage', route: 'default.bookinfo.0', backend: 'echo.default.svc.cluster.local:8080' }),
+        stage('outbound|8080||echo.default.svc.cluster.local', { rbac: 'allowed', policy: 'none', reason: 'no policy', endpoint: 'echo 10.1.2.1' }),
+        stage('connect_originate', {
+          authority: '10.1.2.1:8080',
+          hbone: '10.1.2.1:15008',
+          'x-envoy-original-dst-host': '10.1.2.1:8080',
+          identity: 'spiffe://cluster.local/ns/default/sa/bookinfo-gateway-istio',
+          expect: 'spiffe://cluster.local/*',
+          status: 200,
+        }),
+      ],
+    }),
+  );
+  records.add('ztunnel-node-a', outbound());
+  await settle();
+  t.equal(told.length, 1, "only the gateway's request: --pod names the gateway pod");
+  t.match(told[0], new RegExp(`${gw.name} ← GET /productpage\\n`));
+  t.match(
+    told[0],
+    /127\.0\.0\.1:50000 → bookinfo-gateway-istio-\w+-\w+ on node-\w listener 10\.1\.\d+\.\d+:80: plain HTTP from outside the mesh, no peer identity/,
+  );
+  t.match(told[0], / {2}2 http\.80 {2}GET \/productpage → route default\.bookinfo\.0, backend echo\.default\.svc\.cluster\.local:8080/);
+  t.match(
+    told[0],
+    / {2}4 connect_originate {2}CONNECT :authority 10\.1\.2\.1:8080 to 10\.1\.2\.1:15008.*mTLS spiffe:\/\/cluster\.local\/ns\/default\/sa\/bookinfo-gateway-istio/,
+  );
+  t.match(
+    told[0],
+    /ztunnel-node-b inbound: peer spiffe:\/\/cluster\.local\/ns\/default\/sa\/bookinfo-gateway-istio, no L4 policy applies → echo 10\.1\.2\.1:8080/,
+  );
 });

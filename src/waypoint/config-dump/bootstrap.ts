@@ -3,12 +3,13 @@ import type { Workload } from '../../mesh/model';
 import { canonicalService, DEFAULT_CLUSTER_ID } from '../../telemetry/workload-labels';
 import type { JsonObject } from '../../admin/json';
 
-export function bootstrap(waypoint: Workload, trustDomain: string): JsonObject {
+/** `type` is Istio's proxy type: waypoint, or router for a gateway. */
+export function bootstrap(waypoint: Workload, trustDomain: string, type: 'waypoint' | 'router' = 'waypoint'): JsonObject {
   const c = canonicalService(waypoint);
   return {
     node: {
-      // Istio's node id for a waypoint: <type>~<ip>~<pod>.<namespace>~<namespace>.svc.cluster.local.
-      id: `waypoint~${waypoint.ip}~${waypoint.name}.${waypoint.namespace}~${waypoint.namespace}.svc.cluster.local`,
+      // Istio's node id for a proxy: <type>~<ip>~<pod>.<namespace>~<namespace>.svc.cluster.local.
+      id: `${type}~${waypoint.ip}~${waypoint.name}.${waypoint.namespace}~${waypoint.namespace}.svc.cluster.local`,
       cluster: `${waypoint.workloadName}.${waypoint.namespace}`,
       metadata: {
         CLUSTER_ID: DEFAULT_CLUSTER_ID,

@@ -29,4 +29,9 @@
 //   originate.ts                stage 4 listener and cluster
 //   http-connection-manager.ts, tls.ts, resources.ts   pieces the stages share (JSON types: admin/json.ts)
 export { configDump, findConfig, DUMP_TYPES } from './dump';
+export { bootstrap } from './bootstrap';
+export { envoyRoutes } from './vip-routes';
+export { inboundHcm } from './http-connection-manager';
+export { ADS, TYPE_CLUSTER, TYPE_LISTENER } from './resources';
+export { upstreamTls } from './tls';
 export type { DumpKind, EnvoyConfigDump, WaypointDumpOptions } from './dump';

@@ -27,7 +27,7 @@ export function vipRouteConfig(service: Service, port: number, table: CompiledRo
             name: 'default',
           },
         ]
-      : table.matches.map((m) => httpRoute(m, decorator));
+      : envoyRoutes(table, (t) => vipStage(t, t.port), decorator);
   return {
     '@type': TYPE_ROUTE_CONFIGURATION,
     name: vipStage(service, port),
@@ -36,7 +36,14 @@ export function vipRouteConfig(service: Service, port: number, table: CompiledRo
   };
 }
 
-function httpRoute(m: CompiledMatch, decorator: JsonObject): JsonObject {
+/** A table's matches as Envoy routes, in precedence order, each backend named by `clusterOf`. */
+export function envoyRoutes(table: CompiledRouteTable, clusterOf: (t: BackendTarget) => string, decorator: JsonObject): JsonObject[] {
+  return table.matches.map((m) => httpRoute(m, clusterOf, decorator));
+}
+
+type BackendTarget = { readonly name: string; readonly namespace: string; readonly port: number };
+
+function httpRoute(m: CompiledMatch, clusterOf: (t: BackendTarget) => string, decorator: JsonObject): JsonObject {
   const rule = m.rule;
   const match: JsonObject = {};
   switch (m.path.type) {
@@ -62,7 +69,6 @@ function httpRoute(m: CompiledMatch, decorator: JsonObject): JsonObject {
     out.direct_response = { status: 500 };
   } else {
     const route: JsonObject = {};
-    const clusterOf = (t: { name: string; namespace: string; port: number }) => vipStage(t, t.port);
     if (valid.length === 1 && valid[0].headerModifiers.length === 0) {
       route.cluster = clusterOf(valid[0].target);
     } else {
