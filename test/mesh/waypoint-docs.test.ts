@@ -179,7 +179,7 @@ t.test('a Gateway: the envelope, the class, and annotations are checked; other s
       - apiVersion: gateway.networking.k8s.io/v1
         kind: Gateway
         metadata: { name: ingress, namespace: default, annotations: { istio.io/service-account: Bad_SA, team: 7 } }
-        spec: { gatewayClassName: istio, infrastructure: { labels: { a: b } } }
+        spec: { gatewayClassName: example, infrastructure: { labels: { a: b } } }
       - apiVersion: gateway.networking.k8s.io/v1
         kind: Gateway
         metadata: { name: nospec, namespace: default }
@@ -212,7 +212,7 @@ t.test("listeners, when listed, are well-formed; a waypoint's takes HBONE on 150
         kind: Gateway
         metadata: { name: ingress, namespace: default }
         spec:
-          gatewayClassName: istio
+          gatewayClassName: example
           listeners:
           - { name: http, port: 80, protocol: HTTP, hostname: "*.example.com", allowedRoutes: { namespaces: { from: Same } } }
           - { name: http, port: 0, protocol: "HTTP 2" }
@@ -225,11 +225,11 @@ t.test("listeners, when listed, are well-formed; a waypoint's takes HBONE on 150
       - apiVersion: gateway.networking.k8s.io/v1
         kind: Gateway
         metadata: { name: empty, namespace: default }
-        spec: { gatewayClassName: istio, listeners: [] }
+        spec: { gatewayClassName: example, listeners: [] }
       - apiVersion: gateway.networking.k8s.io/v1
         kind: Gateway
         metadata: { name: notalist, namespace: default }
-        spec: { gatewayClassName: istio, listeners: { name: mesh } }
+        spec: { gatewayClassName: example, listeners: { name: mesh } }
   `);
   t.same(problemsOf(text), [
     't.yaml:17: gateways[0].spec.listeners[1].port: 0 is not a port number (1-65535)',
@@ -262,7 +262,7 @@ t.test("a waypoint Gateway has exactly one pod, running waypoint under the Gatew
       - { name: bad-port, namespace: default, serviceAccount: shop, node: node-a, ip: 10.4.1.16, labels: { ${L}: shop }, run: { app: waypoint, port: 8080 } }
       - { name: elsewhere, namespace: other, serviceAccount: gone, node: node-a, ip: 10.4.1.17, labels: { ${L}: gone }, run: { app: waypoint } }
       - { name: cart-0, namespace: default, serviceAccount: bookinfo-cart, node: node-a, ip: 10.4.1.18, labels: { ${L}: cart }, run: { app: waypoint } }
-    gateways:${gateway('waypoint', 'istio-waypoint', ', annotations: { istio.io/service-account: waypoint }')}${gateway('shop', 'istio-waypoint')}${gateway('ingress', 'istio')}${gateway('gone', 'istio-waypoint')}${gateway('cart', 'istio-waypoint')}
+    gateways:${gateway('waypoint', 'istio-waypoint', ', annotations: { istio.io/service-account: waypoint }')}${gateway('shop', 'istio-waypoint')}${gateway('ingress', 'example')}${gateway('gone', 'istio-waypoint')}${gateway('cart', 'istio-waypoint')}
   `);
   t.same(problemsOf(text), [
     "t.yaml:9: workloads[2].serviceAccount: wp is not the waypoint's service account: its Gateway gateways[0] says istio.io/service-account: waypoint",
@@ -270,7 +270,7 @@ t.test("a waypoint Gateway has exactly one pod, running waypoint under the Gatew
     `t.yaml:11: workloads[4].run.app: this pod is labelled ${L}: shop, so it is the pod of waypoint gateways[1] and must run waypoint, not sleep`,
     `t.yaml:12: workloads[5].run.app: a waypoint pod belongs to a Gateway of class istio-waypoint: label it ${L}: <the Gateway's name>`,
     `t.yaml:13: workloads[6].labels["${L}"]: nowhere is not a waypoint Gateway in namespace default (waypoints there: waypoint, shop, gone, cart); a waypoint pod belongs to one`,
-    `t.yaml:14: workloads[7].labels["${L}"]: Gateway ingress (gateways[2]) is of class istio, not istio-waypoint; a waypoint pod belongs to one`,
+    `t.yaml:14: workloads[7].labels["${L}"]: Gateway ingress (gateways[2]) is of class example, not istio-waypoint; a waypoint pod belongs to one`,
     "t.yaml:15: workloads[8].run.port: 8080 is not a waypoint's port: a waypoint receives HBONE on 15008 only (write 15008 or leave port out)",
     `t.yaml:15: workloads[8].labels["${L}"]: Gateway shop already has its waypoint pod, workloads[4] (shop); hbone-sim runs one pod per waypoint`,
     `t.yaml:16: workloads[9].labels["${L}"]: gone is not a waypoint Gateway in namespace other (declare one under gateways: with gatewayClassName: istio-waypoint); a waypoint pod belongs to one`,
@@ -310,11 +310,11 @@ t.test('istio.io/use-waypoint on a Service names a waypoint Gateway in its names
       - { name: e, namespace: other, vip: 10.8.0.24, labels: { ${LABEL_USE_WAYPOINT}: waypoint }, selector: { app: echo }, ports: [ { port: 8080 } ] }
     gateways:
       - { apiVersion: gateway.networking.k8s.io/v1, kind: Gateway, metadata: { name: waypoint, namespace: default }, spec: { gatewayClassName: istio-waypoint } }
-      - { apiVersion: gateway.networking.k8s.io/v1, kind: Gateway, metadata: { name: ingress, namespace: default }, spec: { gatewayClassName: istio } }
+      - { apiVersion: gateway.networking.k8s.io/v1, kind: Gateway, metadata: { name: ingress, namespace: default }, spec: { gatewayClassName: example } }
   `);
   t.same(problemsOf(text), [
     `t.yaml:15: services[2].labels["${LABEL_USE_WAYPOINT}"]: waypont is not a waypoint Gateway in namespace default (waypoints there: waypoint)`,
-    `t.yaml:18: services[3].labels["${LABEL_USE_WAYPOINT}"]: Gateway ingress (gateways[1]) is of class istio, not istio-waypoint`,
+    `t.yaml:18: services[3].labels["${LABEL_USE_WAYPOINT}"]: Gateway ingress (gateways[1]) is of class example, not istio-waypoint`,
     `t.yaml:19: services[4].labels["${LABEL_USE_WAYPOINT}"]: waypoint is not a waypoint Gateway in namespace other (declare one under gateways: with gatewayClassName: istio-waypoint)`,
   ]);
   // A Gateway that could not be read might be the one: no guesses.
@@ -396,8 +396,8 @@ t.test('Gateways and HTTPRoutes are named uniquely within a namespace', async (t
   const text = withBase(
     WAYPOINT,
     `
-      - { apiVersion: gateway.networking.k8s.io/v1, kind: Gateway, metadata: { name: waypoint, namespace: default }, spec: { gatewayClassName: istio } }
-      - { apiVersion: gateway.networking.k8s.io/v1, kind: Gateway, metadata: { name: waypoint, namespace: other }, spec: { gatewayClassName: istio } }
+      - { apiVersion: gateway.networking.k8s.io/v1, kind: Gateway, metadata: { name: waypoint, namespace: default }, spec: { gatewayClassName: example } }
+      - { apiVersion: gateway.networking.k8s.io/v1, kind: Gateway, metadata: { name: waypoint, namespace: other }, spec: { gatewayClassName: example } }
     httpRoutes:
       - ${route('echo', 'default')}
       - ${route('echo', 'default')}
