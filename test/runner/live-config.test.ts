@@ -48,10 +48,10 @@ t.test('a waypoint Gateway brings its pod and takes it away', async (t) => {
   );
   t.equal(waypointPodOf(live.scenario, live.scenario.gateways[0])!.name, pod.name, 'a changed Gateway keeps its pod');
 
-  const other = gateway('ingress').replace('istio-waypoint', 'istio');
+  const other = gateway('ingress').replace('istio-waypoint', 'example');
   live.apply(manifests(other));
   t.equal(live.scenario.workloads.filter((w) => w.app.kind === 'waypoint').length, 1, 'a Gateway of another class gets no waypoint pod');
-  live.apply(manifests(gateway('waypoint').replace('istio-waypoint', 'istio')));
+  live.apply(manifests(gateway('waypoint').replace('istio-waypoint', 'example')));
   t.equal(live.scenario.workloads.filter((w) => w.app.kind === 'waypoint').length, 0, 'one no longer of class istio-waypoint loses it');
   live.apply(manifests(gateway('waypoint')));
 
