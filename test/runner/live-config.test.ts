@@ -154,7 +154,7 @@ t.test('waypoints applied live stay within MAX_WAYPOINTS: each is a process', as
   const live = new LiveConfig(load(BASE));
   for (let i = 0; i < 16; i++) live.apply(manifests(gateway(`wp-${i}`)));
   t.equal(live.scenario.workloads.filter((w) => w.app.kind === 'waypoint').length, 16);
-  t.throws(() => live.apply(manifests(gateway('wp-16'))), /the mesh runs 16 waypoints, each a process, the most it starts here \(MAX_WAYPOINTS/);
+  t.throws(() => live.apply(manifests(gateway('wp-16'))), /the mesh runs 16 waypoints and gateways, each a process, the most it starts here \(MAX_WAYPOINTS/);
   t.notOk(
     live.scenario.gateways.some((g) => g.metadata.name === 'wp-16'),
     'nothing applied',
