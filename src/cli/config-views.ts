@@ -24,7 +24,11 @@ export function ztunnelView(view: (typeof ZTUNNEL_VIEWS)[number], dump: unknown)
     case 'workloads':
       return {
         columns: ['NAMESPACE', 'POD NAME', 'ADDRESS', 'NODE', 'WAYPOINT', 'PROTOCOL'],
-        rows: workloads.map((w) => [str(w.namespace), str(w.name), arr(w.workloadIps).map(str).join(','), str(w.node), 'None', str(w.protocol)]),
+        rows: workloads.map((w) => {
+          const waypointIp = str(obj(w.waypoint).destination).split('/').pop() ?? '';
+          const waypoint = (waypointIp && str(nameOfIp(waypointIp))) || 'None';
+          return [str(w.namespace), str(w.name), arr(w.workloadIps).map(str).join(','), str(w.node), waypoint, str(w.protocol)];
+        }),
       };
     case 'services':
       return {

@@ -14,7 +14,7 @@ import type * as http from 'node:http';
 import { WorkloadCertificate, CertificateSource } from '../identity/workload-cert';
 import { makeSpiffeId } from '../identity/spiffe';
 import { HbonePool } from '../hbone/pool';
-import type { GatewayDoc, Scenario, Service, Workload } from '../mesh/model';
+import type { GatewayDoc, Scenario, Workload } from '../mesh/model';
 import { clusterAddress, hostAddress, LABEL_GATEWAY_NAME } from '../mesh/model';
 import { PORT_ADMIN, PORT_METRICS, PORT_READINESS } from '../mesh/ports';
 import { MeshState } from '../mesh/state';
@@ -242,8 +242,9 @@ export class IngressGateway {
         const v = pickVirtualHost(this.virtualHostsOf(port), host);
         return this.table(port, v);
       },
-      endpointStage: (backend: Service, servicePort) => outboundCluster(backend, servicePort.port),
-      cluster: (backend, backendPort) => outboundCluster(backend, backendPort),
+      // A gateway's requests always have a backend Service (it has no pod-addressed traffic).
+      endpointStage: (backend, servicePort) => (backend ? outboundCluster(backend, servicePort.port) : gatewayListenerName(port)),
+      cluster: (backend, backendPort) => (backend ? outboundCluster(backend, backendPort) : gatewayListenerName(port)),
       rbacTarget: () => this.rbacTarget(),
     };
     this.listeners.set(port, listener);

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { HttpRouteDoc, Scenario, Service, Workload, AuthorizationPolicyDoc } from '../mesh/model';
 import { serviceHost } from '../mesh/model';
-import { MeshState, tunnelProtocolOf, withWaypointBinding } from '../mesh/state';
+import { MeshState, tunnelProtocolOf, withWaypointBinding, workloadWaypointOf } from '../mesh/state';
 import { attachesTo } from '../policy/httproute';
 import { vipStage } from '../waypoint/envoy-names';
 import { GATEWAY_APP } from '../mesh/app-kinds';
@@ -53,7 +53,13 @@ export function policyResourceName(p: AuthorizationPolicyDoc): string {
 export function buildSnapshot(s: Scenario): Snapshot {
   const address = new Map<string, XdsResource>();
   // istiod resolves enrollment (namespace and pod labels) into each workload's tunnel protocol.
-  for (const w of s.workloads) add(address, workloadResourceName(w), { workload: { ...w, tunnelProtocol: tunnelProtocolOf(s, w) } } satisfies AddressBody);
+  for (const w of s.workloads) {
+    // ... and the labels into the waypoint of traffic addressed to the pod, if any.
+    const waypoint = workloadWaypointOf(s, w);
+    add(address, workloadResourceName(w), {
+      workload: { ...w, tunnelProtocol: tunnelProtocolOf(s, w), ...(waypoint ? { waypoint } : {}) },
+    } satisfies AddressBody);
+  }
   for (const svc of s.services) add(address, serviceResourceName(svc), { service: withWaypointBinding(s, svc) } satisfies AddressBody);
 
   const authorization = new Map<string, XdsResource>();

@@ -44,6 +44,12 @@ export interface Workload {
    * mesh or a waypoint, NONE for one outside it. Unset in a scenario: enrollment decides.
    */
   readonly tunnelProtocol?: TunnelProtocol;
+  /**
+   * Set by istiod (Istio's Workload.waypoint): the waypoint Gateway that traffic addressed to
+   * this pod goes through (istio.io/use-waypoint on the pod or its namespace, naming a waypoint
+   * for workload or all traffic). Unset in a scenario: the labels decide.
+   */
+  readonly waypoint?: string;
 }
 
 export type TunnelProtocol = 'HBONE' | 'NONE';

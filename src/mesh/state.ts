@@ -15,10 +15,13 @@ import {
   serviceHost,
 } from './model';
 import { inMesh } from './enrollment';
+import { formatAuthority } from '../hbone/authority';
 
 /** istio.io/waypoint-for values whose waypoint takes a Service's traffic; service is the default. */
 const WAYPOINT_FOR_SERVICE = 'service';
 const WAYPOINT_FOR_SERVICES = [WAYPOINT_FOR_SERVICE, 'all'];
+/** Waypoints that take traffic addressed to a pod's own IP. */
+const WAYPOINT_FOR_WORKLOADS = ['workload', 'all'];
 import { GATEWAY_APP, WAYPOINT_APP } from './app-kinds';
 
 /** Where an outbound connection goes. */
@@ -35,8 +38,18 @@ export type Upstream =
     }
   /** A pod outside the mesh: plain TCP to podIP:port, as ztunnel sends to a workload without HBONE. */
   | { readonly kind: 'direct'; readonly pod: Workload; readonly port: number; readonly service?: Service; readonly servicePort?: ServicePort }
-  /** A service bound to a waypoint: HBONE to the waypoint pod, :authority the original VIP:port. */
-  | { readonly kind: 'waypoint'; readonly waypoint: Workload; readonly service: Service; readonly servicePort: ServicePort }
+  /**
+   * Through a waypoint: HBONE to the waypoint pod, :authority the original VIP:port for a service
+   * bound to it, or the pod's ip:port for a pod whose traffic it takes (`pod` is set then).
+   */
+  | {
+      readonly kind: 'waypoint';
+      readonly waypoint: Workload;
+      readonly authority: string;
+      readonly service?: Service;
+      readonly servicePort?: ServicePort;
+      readonly pod?: Workload;
+    }
   /** Outside the mesh: plain TCP, as ztunnel passes through unknown destinations. */
   | { readonly kind: 'passthrough'; readonly host: string; readonly port: number }
   /** A mesh name or VIP that cannot be served (no such port, no endpoints). */
@@ -115,6 +128,23 @@ export class MeshState {
     return this.scenario.workloads.find((w) => w.namespace === service.namespace && w.labels[LABEL_GATEWAY_NAME] === gateway);
   }
 
+  /**
+   * The waypoint pod that traffic addressed to `pod` goes through: istiod's verdict when it
+   * pushed one (Workload.waypoint), else the labels' (use-waypoint on the pod or its namespace).
+   */
+  waypointOfPod(pod: Workload): Workload | undefined {
+    const gateway = pod.tunnelProtocol !== undefined ? pod.waypoint : workloadWaypointOf(this.scenario, pod);
+    if (!gateway) return undefined;
+    return this.scenario.workloads.find((w) => w.namespace === pod.namespace && w.app.kind === WAYPOINT_APP && w.labels[LABEL_GATEWAY_NAME] === gateway);
+  }
+
+  /** Pods whose own traffic a waypoint takes. */
+  workloadsOfWaypoint(waypoint: Workload): Workload[] {
+    return this.scenario.workloads.filter(
+      (w) => w.namespace === waypoint.namespace && w.name !== waypoint.name && this.waypointOfPod(w)?.name === waypoint.name,
+    );
+  }
+
   /** Services a waypoint serves: those bound to its Gateway's name, by their label or their namespace's. */
   servicesOfWaypoint(waypoint: Workload): Service[] {
     const gateway = waypoint.labels[LABEL_GATEWAY_NAME];
@@ -154,15 +184,26 @@ export class MeshState {
       if (waypoint && waypoint !== source) {
         const servicePort = service.ports.find((p) => p.port === port);
         if (!servicePort) return { kind: 'unroutable', reason: `service ${serviceHost(service)} has no port ${port}` };
-        return { kind: 'waypoint', waypoint, service, servicePort };
+        return { kind: 'waypoint', waypoint, authority: formatAuthority(service.vip, port), service, servicePort };
       }
-      return this.upstreamOfService(service, port);
+      return this.viaWorkloadWaypoint(source, this.upstreamOfService(service, port));
     }
     if (isIP(host)) {
       const pod = this.podsByIp.get(host);
-      if (pod) return this.speaksHbone(pod) ? { kind: 'hbone', pod, port } : { kind: 'direct', pod, port };
+      if (pod) return this.viaWorkloadWaypoint(source, this.speaksHbone(pod) ? { kind: 'hbone', pod, port } : { kind: 'direct', pod, port });
     }
     return { kind: 'passthrough', host, port };
+  }
+
+  /**
+   * As ztunnel does once it has picked the pod: if a waypoint takes that pod's traffic (and the
+   * caller is not that waypoint), the connection goes to the waypoint, :authority the pod's ip:port.
+   */
+  private viaWorkloadWaypoint(source: Workload, up: Upstream): Upstream {
+    if (up.kind !== 'hbone' && up.kind !== 'direct') return up;
+    const waypoint = this.waypointOfPod(up.pod);
+    if (!waypoint || waypoint === source || !this.speaksHbone(up.pod)) return up;
+    return { kind: 'waypoint', waypoint, authority: formatAuthority(up.pod.ip, up.port), service: up.service, servicePort: up.servicePort, pod: up.pod };
   }
 
   /** The next endpoint of a service, round robin (the waypoint picks one per request). */
@@ -216,6 +257,19 @@ export function useWaypointOf(s: Pick<Scenario, 'namespaces'> & Partial<Pick<Sce
   const doc = s.gateways?.find((g) => g.metadata.name === gateway && g.metadata.namespace === service.namespace);
   const trafficFor = doc?.metadata.labels?.[LABEL_WAYPOINT_FOR] ?? WAYPOINT_FOR_SERVICE;
   return WAYPOINT_FOR_SERVICES.includes(trafficFor) ? gateway : undefined;
+}
+
+/**
+ * The waypoint a pod's own traffic goes through, as Istio reads istio.io/use-waypoint for a
+ * workload: the pod's label (`none` opts it out), else its namespace's; only a waypoint for
+ * workload or all traffic takes it.
+ */
+export function workloadWaypointOf(s: Pick<Scenario, 'namespaces'> & Partial<Pick<Scenario, 'gateways'>>, pod: Workload): string | undefined {
+  const gateway = pod.labels[LABEL_USE_WAYPOINT] ?? s.namespaces?.find((n) => n.name === pod.namespace)?.labels[LABEL_USE_WAYPOINT];
+  if (gateway === undefined || gateway === 'none' || pod.app.kind === WAYPOINT_APP) return undefined;
+  const doc = s.gateways?.find((g) => g.metadata.name === gateway && g.metadata.namespace === pod.namespace);
+  const trafficFor = doc?.metadata.labels?.[LABEL_WAYPOINT_FOR] ?? WAYPOINT_FOR_SERVICE;
+  return WAYPOINT_FOR_WORKLOADS.includes(trafficFor) ? gateway : undefined;
 }
 
 /**

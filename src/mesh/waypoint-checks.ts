@@ -10,6 +10,7 @@ import type { GatewayDoc, HttpRouteDoc, Service, Workload } from './model';
 import { ANNOTATION_SERVICE_ACCOUNT, LABEL_GATEWAY_NAME, LABEL_USE_WAYPOINT, WAYPOINT_GATEWAY_CLASS } from './model';
 import type { HttpRouteSpec } from '../policy/httproute';
 import { WAYPOINT_APP } from './app-kinds';
+import { INGRESS_GATEWAY_CLASS } from './ingress-gateway';
 import { Entry, labelField, siteOf } from './entry';
 import { ScenarioDraft } from './read-scenario';
 import { Problems } from './yaml-fields';
@@ -21,6 +22,14 @@ export function checkWaypoints(s: ScenarioDraft, problems: Problems): void {
   const podsReadable = s.workloads.every((w) => w.exact && w.value.labels !== undefined && w.value.namespace !== undefined);
   const gatewaysReadable = s.gateways.every((g) => g.exact && g.value.metadata !== undefined && g.value.spec !== undefined);
   if (podsReadable) checkWaypointPods(s, problems);
+  // An ingress Gateway's pod and Service are the gateway controller's to make: the object store
+  // makes them for manifests (apply, manifests:), not for a scenario file's own list.
+  for (const gw of s.gateways.filter((g) => g.value.spec?.gatewayClassName === INGRESS_GATEWAY_CLASS)) {
+    problems.add(
+      siteOf(gw, 'spec.gatewayClassName'),
+      `a Gateway of class ${INGRESS_GATEWAY_CLASS} deploys an ingress gateway, which gateways: does not: list its manifest file under manifests:, or apply it to the running mesh (hbone-sim apply -f)`,
+    );
+  }
   if (gatewaysReadable) {
     checkPodsHaveGateways(s, problems);
     checkUseWaypoint(s, problems);
@@ -131,6 +140,8 @@ function checkRouteRefs(s: ScenarioDraft, problems: Problems): void {
     const namespace = doc.metadata.namespace;
     spec.parentRefs?.forEach((ref, i) => {
       const at = (k: string): string => `spec.parentRefs[${i}].${k}`;
+      // A Gateway parent (an ingress gateway's listener) is the gateway's to match, not a Service.
+      if (ref.kind !== 'Service') return;
       const ns = ref.namespace ?? namespace;
       const svc = find(ref.name, ns);
       if (!svc) {

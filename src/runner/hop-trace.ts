@@ -228,7 +228,7 @@ function connectHeaderSummary(pod: Workload, out: AccessRecord, traceId: string 
 function describeStage(i: number, d: Record<string, string | number>): string {
   switch (i) {
     case 0:
-      return `:authority ${d.authority} → ${d.service}; peer ${d.peer}`;
+      return `:authority ${d.authority} → ${d.service ?? d.workload}; peer ${d.peer}`;
     case 1:
       return `${d.request} → route ${d.route}${d.backend ? `, backend ${d.backend}` : ''}${d.status ? `: ${d.status} ${d.reason ?? ''}` : ''}`;
     case 2:

@@ -76,8 +76,11 @@ interface InFlight {
 /** Stage 2's result: where the request goes, and how. */
 interface Routed {
   readonly decision: ForwardDecision | undefined;
-  readonly backend: Service;
+  /** The backend Service; none for a request addressed to a pod (it goes to that pod). */
+  readonly backend: Service | undefined;
   readonly servicePort: ServicePort;
+  /** The next endpoint to try. */
+  readonly endpoint: () => Workload | undefined;
   readonly framing: BodyFraming;
   /** The upstream request's headers: end-to-end, route filters applied, framing set. */
   readonly headers: Record<string, string>;
@@ -248,6 +251,15 @@ export class ConnectionManager {
     const { listener } = f.downstream;
     const vip = listener.routeStage;
     const request = `${f.req.method} ${f.req.url}`;
+    const destination = listener.originalDestination;
+    if (destination) {
+      // Addressed to a pod, not a Service: no HTTPRoute applies; it goes where it was sent.
+      const target = formatAuthority(destination.pod.ip, destination.port);
+      f.clock.mark(vip, { request, route: 'none', backend: `${destination.pod.name} ${target} (addressed to the pod: its original destination)` });
+      const framing = framingOf(f.req);
+      const servicePort: ServicePort = { name: '', port: destination.port, targetPort: destination.port };
+      return { decision: undefined, backend: undefined, servicePort, framing, headers: withFraming(f.headers, framing), endpoint: () => destination.pod };
+    }
     const table = listener.routeTable(header(f.req, 'host'));
     const decision = route(table, { method: f.req.method ?? 'GET', path: f.req.url ?? '/', headers: f.headers });
     // No HTTPRoute: a waypoint sends the request to its own service; a gateway has nowhere to send it.
@@ -272,7 +284,7 @@ export class ConnectionManager {
     if (!backend || !servicePort || this.options.state.endpointsOf(backend).length === 0) return void this.answer(f, LOCAL_REPLIES.noHealthyUpstream);
     const framing = framingOf(f.req);
     const headers = withFraming(decision ? applyHeaderModifiers(f.headers, decision.headerModifiers) : f.headers, framing);
-    return { decision, backend, servicePort, framing, headers };
+    return { decision, backend, servicePort, framing, headers, endpoint: () => this.options.state.nextEndpointOf(backend) };
   }
 
   /** Stages 3 and 4 for each try: an endpoint and its RBAC filter, then the CONNECT to it. */
@@ -283,7 +295,7 @@ export class ConnectionManager {
     // The route timeout covers every try; a per-try timeout (backendRequest) each one.
     const deadline = r.decision?.timeoutMs ? performance.now() + r.decision.timeoutMs : undefined;
     for (let attempt = 0; attempt < attempts; attempt++) {
-      const pod = this.options.state.nextEndpointOf(r.backend)!;
+      const pod = r.endpoint()!;
       if (!this.rbacStage(f, r.backend, pod, r.servicePort)) return;
       if (deadline !== undefined && performance.now() >= deadline) return this.answer(f, LOCAL_REPLIES.upstreamTimeout);
       const perTry = retry?.perTryTimeoutMs !== undefined ? performance.now() + retry.perTryTimeoutMs : undefined;
@@ -295,7 +307,7 @@ export class ConnectionManager {
   }
 
   /** Stage 3 (inbound-pod|<port>||<pod ip>): the RBAC filter, as AuthorizationPolicy says. False when denied (answered). */
-  private rbacStage(f: InFlight, backend: Service, pod: Workload, servicePort: ServicePort): boolean {
+  private rbacStage(f: InFlight, backend: Service | undefined, pod: Workload, servicePort: ServicePort): boolean {
     const { listener, remote } = f.downstream;
     const stage = listener.endpointStage(backend, servicePort, pod);
     f.outcome.pod = pod;

@@ -39,6 +39,14 @@ export function podStage(pod: Workload, port: number): string {
   return `inbound-pod|${port}||${pod.ip}`;
 }
 
+/**
+ * Traffic addressed to a pod whose waypoint this is: Istio's waypoint takes it on its direct-http
+ * (or direct-tcp) chain, with no routes, to the encap cluster: a CONNECT to the original destination.
+ */
+export const STAGE_DIRECT_HTTP = 'direct-http';
+export const STAGE_DIRECT_TCP = 'direct-tcp';
+export const ENCAP_CLUSTER = 'encap';
+
 /** Stage 4's `upstream` detail: whether the request opened a CONNECT or rode one already open. */
 export const UPSTREAM_NEW = 'new CONNECT';
 export const UPSTREAM_REUSED = 'reused';

@@ -30,12 +30,17 @@ export interface HttpListener {
   routeTable(host: string | undefined): CompiledRouteTable;
   /** Where a request goes when no HTTPRoute is attached: a waypoint's own service; a gateway has none. */
   readonly defaultBackend?: Service;
+  /**
+   * Traffic addressed to a pod (a waypoint for workloads): no routes, the request goes to this
+   * pod and port, as Istio's waypoint sends it through its direct-http chain.
+   */
+  readonly originalDestination?: { readonly pod: Workload; readonly port: number };
   /** The stage where the endpoint is picked and the RBAC filter runs. */
-  endpointStage(backend: Service, servicePort: ServicePort, pod: Workload): string;
+  endpointStage(backend: Service | undefined, servicePort: ServicePort, pod: Workload): string;
   /** The upstream cluster the access log names. */
-  cluster(backend: Service, port: number): string;
+  cluster(backend: Service | undefined, port: number): string;
   /** Whom the RBAC filter decides for. */
-  rbacTarget(backend: Service, pod: Workload): WaypointTarget;
+  rbacTarget(backend: Service | undefined, pod: Workload): WaypointTarget;
 }
 
 /** What the proxy learnt about a downstream connection, for the requests that follow on it. */
@@ -142,7 +147,7 @@ export class RequestReporter {
       durationMs: r.durationMs,
       authority: r.req.authority ?? local,
       upstreamHost: o.upstreamHost,
-      upstreamCluster: o.pod && backend ? listener.cluster(backend, o.backendPort ?? listener.local.port) : undefined,
+      upstreamCluster: o.pod ? listener.cluster(backend, o.backendPort ?? listener.local.port) : undefined,
       userAgent: r.req.userAgent,
       downstreamRemoteAddress: formatAuthority(remote.address, remote.port),
       downstreamLocalAddress: local,

@@ -15,12 +15,12 @@ import type { Service, ServicePort, Workload } from '../mesh/model';
 import { portProtocol } from '../mesh/port-protocol';
 import { clusterAddress, hostAddress, serviceHost } from '../mesh/model';
 import type { MeshState } from '../mesh/state';
-import { appliesAtWaypoint, authorize as authorizeL4, rbacTarget } from '../policy/authz';
+import { appliesAtWaypoint, authorize as authorizeL4, WaypointTarget } from '../policy/authz';
 import type { Logger } from '../telemetry/log';
 import { TcpMetrics, WAYPOINT_TCP_FLAGS } from '../telemetry/tcp-metrics';
 import { sourceLabels, destinationLabels, serviceLabels } from '../telemetry/workload-labels';
 import { errorMessage } from '../error-message';
-import { podStage } from './envoy-names';
+import { podStage, STAGE_DIRECT_TCP } from './envoy-names';
 
 export interface TcpRelayContext {
   readonly state: MeshState;
@@ -32,19 +32,29 @@ export interface TcpRelayContext {
   readonly originate: (target: string, traceparent: string) => Promise<ClientHttp2Stream>;
 }
 
+/** Where a relayed connection goes, and what the policies decide for. */
+export interface TcpDestination {
+  /** The Service it was addressed to; none when addressed to a pod. */
+  readonly service?: Service;
+  /** The endpoint: the service's next, or the pod addressed. */
+  readonly pod: Workload | undefined;
+  readonly targetPort: number;
+  /** The address the client sent to (VIP:port or pod ip:port), as policies see it. */
+  readonly destination: { readonly ip: string; readonly port: number };
+  readonly rbac: WaypointTarget;
+}
+
 /**
  * Not HTTP: the waypoint relays the bytes at L4, as Envoy's TCP proxy would, with the policies
  * attached here still enforced on what L4 can see (rules with HTTP fields: an ALLOW never
  * matches, a DENY matches, as ztunnel treats them).
  */
-export async function relayTcp(ctx: TcpRelayContext, conn: InboundConnect, stream: ServerHttp2Stream, service: Service, port: number): Promise<void> {
-  const servicePort = service.ports.find((p) => p.port === port)!;
-  const pod = ctx.state.nextEndpointOf(service);
+export async function relayTcp(ctx: TcpRelayContext, conn: InboundConnect, stream: ServerHttp2Stream, dest: TcpDestination): Promise<void> {
+  const { service, pod } = dest;
   if (!pod) return void resetStream(stream);
-  const target = rbacTarget(service, pod, ctx.pod);
   // The attached policies, made namespace-wide so the L4 evaluator applies them all to this pod.
   const attached = ctx.state.scenario.policies
-    .filter((d) => appliesAtWaypoint(d, target))
+    .filter((d) => appliesAtWaypoint(d, dest.rbac))
     .map((d) => ({
       ...d,
       metadata: { ...d.metadata, namespace: pod.namespace },
@@ -57,11 +67,16 @@ export async function relayTcp(ctx: TcpRelayContext, conn: InboundConnect, strea
       sourcePrincipal: principalOf(conn.peer),
       sourceNamespace: conn.peer.namespace,
       sourceIp: clusterAddress(conn.remote.address),
-      destinationIp: service.vip,
-      destinationPort: port,
+      destinationIp: dest.destination.ip,
+      destinationPort: dest.destination.port,
     },
   );
-  const fields = { stage: podStage(pod, servicePort.targetPort), service: serviceHost(service), peer: conn.peerSpiffeId, protocol: 'tcp' };
+  const fields = {
+    stage: service ? podStage(pod, dest.targetPort) : STAGE_DIRECT_TCP,
+    ...(service ? { service: serviceHost(service) } : { workload: pod.name }),
+    peer: conn.peerSpiffeId,
+    protocol: 'tcp',
+  };
   // Counted as Envoy's stats filter counts a TCP proxy connection: opened once accepted, closed
   // with Envoy's flag. A denial is no flag (the network RBAC filter sets termination details).
   const td = { trustDomain: ctx.state.trustDomain };
@@ -71,7 +86,7 @@ export async function relayTcp(ctx: TcpRelayContext, conn: InboundConnect, strea
     ...(source ? sourceLabels(source, td) : {}),
     source_principal: conn.peerSpiffeId,
     ...destinationLabels(pod, td),
-    ...serviceLabels(service),
+    ...(service ? serviceLabels(service) : {}),
     connection_security_policy: 'mutual_tls',
   });
   if (!decision.allowed) {
@@ -79,9 +94,9 @@ export async function relayTcp(ctx: TcpRelayContext, conn: InboundConnect, strea
     metrics.close(WAYPOINT_TCP_FLAGS.none);
     return void resetStream(stream);
   }
-  const authority = formatAuthority(pod.ip, servicePort.targetPort);
+  const authority = formatAuthority(pod.ip, dest.targetPort);
   // A pod outside the mesh gets the bytes as plain TCP from the waypoint's address.
-  if (!ctx.state.speaksHbone(pod)) return relayPlain(ctx, stream, pod, servicePort.targetPort, metrics, fields);
+  if (!ctx.state.speaksHbone(pod)) return relayPlain(ctx, stream, pod, dest.targetPort, metrics, fields);
   let upstream: ClientHttp2Stream;
   try {
     upstream = await ctx.originate(authority, childTraceparent(headerValue(conn.headers[HEADER_TRACEPARENT])));

@@ -28,11 +28,14 @@ import { configDump } from './config-dump';
 import { WaypointAccessLog } from './access-log';
 import { UpstreamPool } from './upstream-pool';
 import { UpstreamDial } from './upstream-dial';
-import { podStage, STAGE_ORIGINATE, STAGE_TERMINATE, vipStage } from './envoy-names';
+import { ENCAP_CLUSTER, podStage, STAGE_DIRECT_HTTP, STAGE_ORIGINATE, STAGE_TERMINATE, vipStage } from './envoy-names';
 import { rbacTarget } from '../policy/authz';
 import { ConnectionManager } from './connection-manager';
 import { HttpListener, RequestReporter } from './reporter';
 import { detectProtocol, relayTcp, TcpRelayContext } from './tcp-relay';
+
+/** The routes of traffic addressed to a pod: none (it goes where it was sent). */
+const EMPTY_ROUTES = compileRoutes([], { name: '', namespace: '', port: 0 });
 
 export interface WaypointOptions {
   readonly scenario: Scenario;
@@ -141,11 +144,13 @@ export class Waypoint {
     this.connectionManager.close();
   }
 
-  /** Stage 1: match :authority VIP:port to a service this waypoint serves. */
+  /** Stage 1: match :authority VIP:port to a service this waypoint serves (or pod ip:port to a pod whose traffic it takes). */
   private terminate(conn: InboundConnect): void {
     const { host, port } = conn.authority;
     const service = this.state.serviceByVip(host);
     const fields = { stage: STAGE_TERMINATE, authority: formatAuthority(host, port), peer: conn.peerSpiffeId };
+    const pod = service ? undefined : this.state.podByIp(host);
+    if (pod && this.state.waypointOfPod(pod)?.name === this.options.pod.name) return this.terminateForWorkload(conn, pod, port);
     if (!service || !this.served.includes(service) || !service.ports.some((p) => p.port === port)) {
       this.log.info('no service for :authority', fields);
       return conn.reject(STATUS_SERVICE_UNAVAILABLE, `waypoint serves no service at ${formatAuthority(host, port)}`);
@@ -156,8 +161,44 @@ export class Waypoint {
       stream,
       service.ports.find((p) => p.port === port)!,
     ).then((protocol) => {
-      if (protocol === 'tcp') return relayTcp(this.relay, conn, stream, service, port);
+      if (protocol === 'tcp') {
+        const servicePort = service.ports.find((p) => p.port === port)!;
+        const pod = this.state.nextEndpointOf(service);
+        return relayTcp(this.relay, conn, stream, {
+          service,
+          pod,
+          targetPort: servicePort.targetPort,
+          destination: { ip: service.vip, port },
+          rbac: pod ? rbacTarget(service, pod, this.options.pod) : {},
+        });
+      }
       this.connectionManager.accept(conn, stream, this.listener(service, port));
+    });
+  }
+
+  /**
+   * Traffic addressed to a pod whose traffic this waypoint takes (istio.io/use-waypoint on the pod
+   * or its namespace, waypoint-for workload or all): Istio's direct-http or direct-tcp chain, no
+   * routes, policies for the pod, then a CONNECT to the pod itself.
+   */
+  private terminateForWorkload(conn: InboundConnect, pod: Workload, port: number): void {
+    this.log.debug('tunnel accepted', { stage: STAGE_TERMINATE, authority: formatAuthority(pod.ip, port), peer: conn.peerSpiffeId, workload: pod.name });
+    const stream = conn.accept();
+    const rbac = rbacTarget(undefined, pod, this.options.pod);
+    void detectProtocol(stream, { name: '', port, targetPort: port }).then((protocol) => {
+      if (protocol === 'tcp') return relayTcp(this.relay, conn, stream, { pod, targetPort: port, destination: { ip: pod.ip, port }, rbac });
+      this.connectionManager.accept(conn, stream, {
+        local: { address: pod.ip, port },
+        acceptStage: STAGE_TERMINATE,
+        describe: { workload: `${pod.name} (addressed to the pod)` },
+        routeStage: STAGE_DIRECT_HTTP,
+        originateStage: STAGE_ORIGINATE,
+        routeTable: () => EMPTY_ROUTES,
+        originalDestination: { pod, port },
+        endpointStage: () => podStage(pod, port),
+        cluster: () => ENCAP_CLUSTER,
+        rbacTarget: () => rbac,
+      });
     });
   }
 
@@ -175,7 +216,7 @@ export class Waypoint {
         routeTable: () => this.routeTable(service, port),
         defaultBackend: service,
         endpointStage: (_backend, servicePort, pod) => podStage(pod, servicePort.targetPort),
-        cluster: (backend) => vipStage(backend, port),
+        cluster: (backend) => (backend ? vipStage(backend, port) : ENCAP_CLUSTER),
         rbacTarget: (_backend, pod) => rbacTarget(service, pod, this.options.pod),
       };
       this.listeners.set(key, listener);

@@ -11,8 +11,8 @@ import { TYPE_ADDRESS, TYPE_AUTHORIZATION, TYPE_ROUTE, XdsResource } from './typ
 
 /** The fields of an Address resource this proxy knows; any other is refused. */
 const WORKLOAD_FIELDS = ['name', 'namespace', 'serviceAccount', 'node', 'ip', 'labels', 'app', 'workloadName'] as const;
-/** Fields a workload may leave out: tunnelProtocol is istiod's verdict on enrollment. */
-const WORKLOAD_OPTIONAL = ['tunnelProtocol'] as const;
+/** Fields a workload may leave out: istiod's verdicts on enrollment and on its waypoint. */
+const WORKLOAD_OPTIONAL = ['tunnelProtocol', 'waypoint'] as const;
 const SERVICE_FIELDS = ['name', 'namespace', 'vip', 'ports', 'selector', 'labels'] as const;
 
 export class ResourceRejected extends Error {

@@ -25,6 +25,7 @@ function workloadDump(state: MeshState, w: Workload): JsonObject {
   for (const svc of state.servicesOf(w)) {
     services[`${svc.namespace}/${serviceHost(svc)}`] = Object.fromEntries(svc.ports.map((p) => [String(p.port), p.targetPort]));
   }
+  const waypoint = state.waypointOfPod(w);
   return {
     uid: `${CLUSTER_ID}//Pod/${w.namespace}/${w.name}`,
     workloadIps: [w.ip],
@@ -43,6 +44,8 @@ function workloadDump(state: MeshState, w: Workload): JsonObject {
     status: 'Healthy',
     identity: spiffeIdOf(w, state.trustDomain),
     services,
+    // As ztunnel shows a pod whose own traffic a waypoint takes.
+    ...(waypoint ? { waypoint: { destination: `/${waypoint.ip}`, hboneMtlsPort: PORT_HBONE } } : {}),
   };
 }
 

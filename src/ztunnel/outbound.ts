@@ -70,16 +70,16 @@ export async function handleOutbound(
   onRouted();
   if (route.kind === 'passthrough' || route.kind === 'direct') return passthrough(ctx, client, source, srcAddr, route, ack, started);
 
-  // Over HBONE: to the waypoint with the original VIP:port, or to the chosen endpoint (then
-  // the service's others if it cannot be reached) with the pod's ip:port.
+  // Over HBONE: to the waypoint with the original VIP:port (or, for a pod whose traffic it
+  // takes, the pod's ip:port), or to the chosen endpoint (then the service's others if it
+  // cannot be reached) with the pod's ip:port.
   const viaWaypoint = route.kind === 'waypoint';
   const candidates = viaWaypoint ? [route.waypoint] : [route.pod, ...(route.fallbacks ?? [])];
-  const targetPort = viaWaypoint ? route.servicePort.port : route.port;
   const cert = ctx.certificateOf(source);
   const traceparent = newTraceparent();
   let lastError: string;
   for (const pod of candidates) {
-    const dstAddr = viaWaypoint ? formatAuthority(route.service.vip, targetPort) : formatAuthority(pod.ip, targetPort);
+    const dstAddr = viaWaypoint ? route.authority : formatAuthority(pod.ip, route.port);
     const destinationIdentity = spiffeIdOf(pod, ctx.state.trustDomain);
     const record: ConnectionRecord = {
       direction: 'outbound',

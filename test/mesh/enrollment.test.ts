@@ -82,3 +82,49 @@ t.test('istio.io/waypoint-for: only a waypoint for service traffic takes a Servi
   t.same(withWaypointBinding({ ...base, gateways: [gw('workload')] }, own).labels, {});
   t.equal(useWaypointOf({ ...bound, gateways: [gw()] }, { ...echo, labels: { 'istio.io/use-waypoint': 'none' } }), 'none', 'none opts out');
 });
+
+t.test("istiod resolves a pod's waypoint (Workload.waypoint), and a proxy takes it as pushed", async (t) => {
+  const base = load(BASE);
+  const gw = (trafficFor: string) => ({
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'Gateway' as const,
+    metadata: { name: 'waypoint', namespace: 'default', labels: { 'istio.io/waypoint-for': trafficFor } },
+    spec: { gatewayClassName: 'istio-waypoint' },
+    origin: 't.yaml:1',
+  });
+  const waypointPod = {
+    ...base.workloads[0],
+    name: 'waypoint-x',
+    ip: '10.4.2.9',
+    labels: { 'gateway.networking.k8s.io/gateway-name': 'waypoint' },
+    app: { kind: 'waypoint', port: 15008 },
+  };
+  const bound = {
+    ...base,
+    workloads: [...base.workloads, waypointPod],
+    // Enrolled (as a scenario's namespaces are) and bound to the waypoint.
+    namespaces: [
+      ...(base.namespaces ?? []).filter((n) => n.name !== 'default'),
+      { name: 'default', labels: { 'istio.io/dataplane-mode': 'ambient', 'istio.io/use-waypoint': 'waypoint' } },
+    ],
+  };
+  const pushed = (s: Scenario, name: string) =>
+    (buildSnapshot(s).get(TYPE_ADDRESS)!.get(`Kubernetes//Pod/default/${name}`)!.resource as { workload: { waypoint?: string } }).workload.waypoint;
+  t.equal(pushed({ ...bound, gateways: [gw('workload')] }, 'echo'), 'waypoint', 'the namespace label, a waypoint for workloads');
+  t.equal(pushed({ ...bound, gateways: [gw('all')] }, 'echo'), 'waypoint');
+  t.equal(pushed({ ...bound, gateways: [gw('service')] }, 'echo'), undefined, 'a waypoint for services takes no pod');
+  t.equal(pushed({ ...bound, gateways: [gw('workload')] }, 'waypoint-x'), undefined, 'never the waypoint itself');
+  const optedOut = {
+    ...bound,
+    gateways: [gw('workload')],
+    workloads: bound.workloads.map((w) => (w.name === 'echo' ? { ...w, labels: { ...w.labels, 'istio.io/use-waypoint': 'none' } } : w)),
+  };
+  t.equal(pushed(optedOut, 'echo'), undefined, 'none on the pod opts it out');
+
+  // A proxy's state from the push: the binding is in the Workload, namespaces and Gateways are not pushed.
+  const proxyState = new MeshState({ ...base, namespaces: undefined, gateways: [] });
+  addressHandler(proxyState).apply(buildSnapshot({ ...bound, gateways: [gw('workload')] }).get(TYPE_ADDRESS)!, 'v1');
+  t.equal(proxyState.waypointOfPod(proxyState.pod('echo')!)?.name, 'waypoint-x');
+  const route = proxyState.resolve(proxyState.pod('sleep')!, 'echo', 8080);
+  t.equal(route.kind === 'waypoint' && route.authority, '10.4.2.5:8080', "ztunnel sends echo's traffic to the waypoint, addressed to the pod");
+});

@@ -10,7 +10,7 @@ import { ScenarioError } from '../../src/mesh/scenario-error';
 import { tunnelProtocolOf } from '../../src/mesh/state';
 import { isProxyPod } from '../../src/mesh/app-kinds';
 import type { Scenario } from '../../src/mesh/model';
-import { load } from './fixtures/scenario-text';
+import { load, problemsOf as scenarioProblems, withBase } from './fixtures/scenario-text';
 import { bookinfoGatewayYaml } from '../fixtures/sample-manifests';
 
 const empty = (): Scenario => load(emptyClusterYaml(3));
@@ -96,4 +96,22 @@ t.test('an ingress Gateway: what is not modelled is refused by name', async (t) 
     /listeners\[1\]\.port: another listener is on port 80: one listener per port is modelled/,
   ]);
   t.match(problems(GATEWAY('').replace('  listeners:\n', '')), [/spec\.listeners: .*missing|listeners/]);
+});
+
+t.test("a scenario file's own gateways: may not hold an ingress Gateway; its HTTPRoutes may name a Gateway parent", async (t) => {
+  const text = withBase(`
+    gateways:
+      - apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: { name: edge, namespace: default }
+        spec: { gatewayClassName: istio, listeners: [ { name: http, port: 80, protocol: HTTP } ] }
+    httpRoutes:
+      - apiVersion: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        metadata: { name: r, namespace: default }
+        spec: { parentRefs: [ { name: edge } ], rules: [ { backendRefs: [ { name: echo, port: 8080 } ] } ] }
+  `);
+  t.same(scenarioProblems(text), [
+    't.yaml:14: gateways[0].spec.gatewayClassName: a Gateway of class istio deploys an ingress gateway, which gateways: does not: list its manifest file under manifests:, or apply it to the running mesh (hbone-sim apply -f)',
+  ]);
 });

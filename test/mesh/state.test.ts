@@ -1,7 +1,8 @@
 // How ztunnel resolves an original destination, waypoints included.
 import t from 'tap';
 import { loadScenario } from '../../src/mesh/load';
-import { MeshState } from '../../src/mesh/state';
+import { MeshState, workloadWaypointOf } from '../../src/mesh/state';
+import type { Scenario } from '../../src/mesh/model';
 
 const scenario = loadScenario('bookinfo');
 const state = new MeshState(scenario);
@@ -12,8 +13,10 @@ t.test('a service bound to a waypoint resolves to the waypoint, with the VIP:por
   t.equal(route.kind, 'waypoint');
   if (route.kind !== 'waypoint') return;
   t.equal(route.waypoint.name, pod('waypoint').name);
-  t.equal(route.service.vip, '10.8.4.226');
-  t.equal(route.servicePort.port, 9080);
+  t.equal(route.service?.vip, '10.8.4.226');
+  t.equal(route.servicePort?.port, 9080);
+  t.equal(route.authority, '10.8.4.226:9080');
+  t.equal(route.pod, undefined, 'the waypoint picks the endpoint');
   t.same(state.resolve(pod('sleep'), '10.8.4.226', 9080).kind, 'waypoint', 'by VIP too');
 });
 
@@ -40,4 +43,49 @@ t.test('round robin spreads a service over its pods', async (t) => {
     if (r.kind === 'hbone') seen.add(r.pod.name);
   }
   t.equal(seen.size, 3, 'reviews v1, v2 and v3 all chosen');
+});
+
+t.test('a waypoint for workloads takes traffic addressed to a pod that uses it, by IP or through a Service', async (t) => {
+  const withFor = (trafficFor: string, podLabel?: string, nsLabel?: string): Scenario => ({
+    ...scenario,
+    gateways: scenario.gateways.map((g) => ({ ...g, metadata: { ...g.metadata, labels: { ...g.metadata.labels, 'istio.io/waypoint-for': trafficFor } } })),
+    workloads: scenario.workloads.map((w) =>
+      w.name.startsWith('details') && podLabel ? { ...w, labels: { ...w.labels, 'istio.io/use-waypoint': podLabel } } : w,
+    ),
+    // The scenario's namespaces are enrolled (istio.io/dataplane-mode=ambient): keep that.
+    namespaces: (scenario.namespaces ?? []).map((n) =>
+      n.name === 'default' && nsLabel ? { ...n, labels: { ...n.labels, 'istio.io/use-waypoint': nsLabel } } : n,
+    ),
+  });
+  const details = (s: Scenario) => s.workloads.find((w) => w.name.startsWith('details'))!;
+  for (const [trafficFor, podLabel, nsLabel, expected] of [
+    ['workload', 'waypoint', undefined, 'waypoint'],
+    ['all', 'waypoint', undefined, 'waypoint'],
+    ['workload', undefined, 'waypoint', 'waypoint'],
+    ['workload', 'none', 'waypoint', undefined],
+    ['service', 'waypoint', undefined, undefined],
+    ['none', 'waypoint', undefined, undefined],
+  ] as const) {
+    const s = withFor(trafficFor, podLabel, nsLabel);
+    t.equal(workloadWaypointOf(s, details(s)), expected, `waypoint-for ${trafficFor}, pod ${podLabel ?? '-'}, namespace ${nsLabel ?? '-'}`);
+  }
+  const s = withFor('workload', 'waypoint');
+  const st = new MeshState(s);
+  const byIp = st.resolve(pod('sleep'), details(s).ip, 9080);
+  t.equal(byIp.kind, 'waypoint');
+  if (byIp.kind === 'waypoint') {
+    t.equal(byIp.authority, `${details(s).ip}:9080`, ":authority is the pod's ip:port");
+    t.equal(byIp.pod?.name, details(s).name);
+  }
+  const byService = st.resolve(pod('sleep'), 'details', 9080);
+  t.equal(byService.kind === 'waypoint' && byService.authority, `${details(s).ip}:9080`, 'a Service that picks the pod: to the waypoint, addressed to the pod');
+  t.equal(st.resolve(pod('waypoint'), details(s).ip, 9080).kind, 'hbone', 'the waypoint itself goes to the pod');
+  t.same(
+    st.workloadsOfWaypoint(pod('waypoint')).map((w) => w.name),
+    [details(s).name],
+  );
+  // What istiod pushed decides once it has: a pushed workload without a waypoint has none.
+  const pushed = { ...details(s), tunnelProtocol: 'HBONE' as const };
+  t.equal(st.waypointOfPod(pushed), undefined);
+  t.equal(st.waypointOfPod({ ...pushed, waypoint: 'waypoint' })?.name, pod('waypoint').name);
 });

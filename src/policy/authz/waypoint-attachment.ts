@@ -25,11 +25,14 @@ export interface WaypointTarget {
   readonly waypoint?: { readonly name: string; readonly namespace?: string };
 }
 
-/** What the RBAC filter in front of `pod` enforces for requests addressed to `service` (through `waypoint`). */
-export function rbacTarget(service: Service, pod: Workload, waypoint?: Workload): WaypointTarget {
+/**
+ * What the RBAC filter in front of `pod` enforces for requests addressed to `service` (through
+ * `waypoint`); with no service, for requests addressed to the pod itself.
+ */
+export function rbacTarget(service: Service | undefined, pod: Workload, waypoint?: Workload): WaypointTarget {
   const gateway = waypoint?.labels[LABEL_GATEWAY_NAME];
   return {
-    service: { name: service.name, namespace: service.namespace },
+    ...(service ? { service: { name: service.name, namespace: service.namespace } } : {}),
     workload: { namespace: pod.namespace, labels: pod.labels },
     ...(waypoint && gateway ? { waypoint: { name: gateway, namespace: waypoint.namespace } } : {}),
   };
