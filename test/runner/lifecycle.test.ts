@@ -3,6 +3,8 @@
 // killed, or finds a port taken; every time the whole mesh goes away, processes and listeners alike.
 import t, { Test } from 'tap';
 import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { l4Scenario } from '../fixtures/scenario-mesh';
 import { childSpecs } from '../../src/runner/run';
 import { leftovers, listenersOf, pidOf, processesMentioning, runCli, CliRun, TempScenario, tempScenario, killGroup } from './fixtures/cli';
@@ -21,6 +23,8 @@ async function holdMesh(t: Test, name: string): Promise<{ tmp: TempScenario; run
     await tmp.cleanup();
   });
   await run.waitForOutput(HOLDING, UP_MS);
+  const kubeconfig = /kubeconfig: (\S+)/.exec(run.output())?.[1] ?? '';
+  t.notOk(kubeconfig.startsWith(path.join(os.homedir(), '.hbone-sim')), `the kubeconfig is the test's, not the user's: ${kubeconfig}`);
   t.equal(
     processesMentioning(tmp.dir).length,
     1 + childSpecs(tmp.scenario, tmp.caDir).length,
