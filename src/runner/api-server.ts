@@ -25,6 +25,7 @@ import { LogStore, MAX_LINES } from './log-store';
 import { nodeAgentName } from '../node/agent';
 import { TooManyFollowers, TraceFollower } from './trace-follower';
 import { GATEWAY_APP, isProxyPod } from '../mesh/app-kinds';
+import { DEFAULT_SCRAPE_INTERVAL, prometheusConfig, scrapeIntervalProblem } from '../telemetry/prometheus-config';
 import type { WaypointDeployments } from './waypoint-deployments';
 import { HostedPods } from './hosted-pods';
 
@@ -174,6 +175,7 @@ export class ApiServer {
         return send(res, 200, { kind, items: listResources(this.config.scenario, kind, ns, this.deps.podStatus) });
       }
       if (req.method === 'GET' && url.pathname === '/status') return send(res, 200, await this.status());
+      if (req.method === 'GET' && url.pathname === '/prometheus-config') return this.scrapeConfig(url, res);
       const token = TOKEN_PATH.exec(url.pathname);
       if (req.method === 'POST' && token) return send(res, 200, this.createToken(token[1], token[2], await readJson(req)));
       if (req.method === 'GET' && url.pathname === '/trace') return this.follow(url, res);
@@ -385,6 +387,14 @@ export class ApiServer {
     }
     const res = await fetch(`http://${hostAddress(ip)}:${PORT_ADMIN}/config_dump`);
     return { proxy: node ? `ztunnel-${node.name}` : waypoint!.name, kind: node ? 'ztunnel' : 'waypoint', dump: await res.json() };
+  }
+
+  /** A Prometheus scrape configuration for the mesh as it is now (`x prometheus-config`). */
+  private scrapeConfig(url: URL, res: ServerResponse): void {
+    const interval = url.searchParams.get('interval') ?? DEFAULT_SCRAPE_INTERVAL;
+    const bad = scrapeIntervalProblem(interval);
+    if (bad) return send(res, 400, { message: bad });
+    send(res, 200, { mesh: this.config.scenario.name, config: prometheusConfig(this.config.scenario, interval) });
   }
 
   private async status(): Promise<unknown> {
