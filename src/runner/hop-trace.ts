@@ -240,8 +240,20 @@ function describeStage(i: number, d: Record<string, string | number>): string {
   }
 }
 
-export function traceJson(t: RequestTrace): Record<string, unknown> {
-  return { traceId: t.traceId, outbound: t.outbound?.fields, waypoint: t.waypoint?.fields, inbound: t.inbound?.fields, tunnelTrace: t.tunnelTrace };
+export function traceJson(t: RequestTrace, scenario?: Scenario): Record<string, unknown> {
+  // Before its record comes (a waypoint keeps its upstream open), the destination's ztunnel is
+  // still known: the one on the node of the pod the request went to.
+  const authority = t.waypoint ? originateDetail(t.waypoint, 'authority') : field(t.outbound, 'dst.hbone_addr');
+  const pod = authority ? scenario?.workloads.find((w) => authority.startsWith(`${w.ip}:`)) : undefined;
+  return {
+    traceId: t.traceId,
+    outbound: t.outbound?.fields,
+    waypoint: t.waypoint?.fields,
+    inbound: t.inbound?.fields,
+    tunnelTrace: t.tunnelTrace,
+    // The process that wrote each record, as the hop lines name them.
+    reporters: { outbound: t.outbound?.reporter, waypoint: t.waypoint?.reporter, inbound: t.inbound?.reporter ?? (pod ? `ztunnel-${pod.node}` : undefined) },
+  };
 }
 
 function errorNote(r: AccessRecord): string {

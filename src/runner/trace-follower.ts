@@ -116,7 +116,7 @@ export class TraceFollower {
     const trace = traceFromOutbound(scenario, this.records.since(outbound.at - WINDOW_MS), outbound);
     const target = field(outbound, 'dst.service') || field(outbound, 'dst.addr');
     const text = f.options.json
-      ? JSON.stringify({ pod: pod.name, target, ...traceJson(trace) }) + '\n'
+      ? JSON.stringify({ pod: pod.name, target, ...traceJson(trace, scenario) }) + '\n'
       : [`${new Date().toISOString()} ${pod.name} → ${target}`, ...hopsOf(scenario, pod, trace).map((h) => `    ${h}`), ''].join('\n') + '\n';
     f.told++;
     if (!f.sink(text)) f.behind = true;

@@ -193,6 +193,35 @@ t.test('a held mesh driven like a cluster', async (t) => {
     t.equal((await follow.waitExit(5000)).code, 0, 'Ctrl-C ends it with exit 0');
   });
 
+  t.test('trace --svg and --mermaid draw the next request from the pod as a sequence diagram', async (t) => {
+    const svgFile = path.join(tmp.dir, 'trace.svg');
+    const svg = runCli(['trace', '--svg', svgFile, '--pod', 'sleep-7656cf8794-8tp9n'], { env });
+    await svg.waitForOutput(/following requests from sleep-7656cf8794-8tp9n/, 10_000);
+    t.equal(sim('exec', 'deploy/sleep', '--', 'curl', '-s', 'http://echo:8080/hello').code, 0);
+    const done = await svg.waitExit(10_000);
+    t.equal(done.code, 0, svg.output());
+    t.match(svg.stdout(), /^sleep-7656cf8794-8tp9n → echo\.default\.svc\.cluster\.local: written to /);
+    const drawn = fs.readFileSync(svgFile, 'utf8');
+    t.match(drawn, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    for (const name of [
+      'sleep-7656cf8794-8tp9n',
+      'ztunnel-node-a',
+      'waypoint-7d9f8c6b5-xk2lp',
+      'ztunnel-node-b',
+      'echo-5d8f6c7b9-abcde',
+      'inbound_CONNECT_terminate',
+    ])
+      t.match(drawn, name, `the picture names ${name}`);
+
+    const mermaid = runCli(['trace', '--mermaid', '--pod', 'sleep-7656cf8794-8tp9n'], { env });
+    await mermaid.waitForOutput(/following requests from sleep-7656cf8794-8tp9n/, 10_000);
+    t.equal(sim('exec', 'deploy/sleep', '--', 'curl', '-s', 'http://echo:8080/again').code, 0);
+    t.equal((await mermaid.waitExit(10_000)).code, 0, mermaid.output());
+    t.match(mermaid.stdout(), /^sequenceDiagram\n/);
+    t.match(mermaid.stdout(), /Note over wp: 2 inbound-vip\|8080\|http\|echo\.default\.svc\.cluster\.local: GET \/again/);
+    t.equal(sim('trace', '--svg', svgFile, '--follow').code, 2, '--follow and a picture: a usage error');
+  });
+
   t.test("logs: a hosted pod's own lines, a proxy's, -f follows, unknown names are NotFound", async (t) => {
     // The mesh runs at HBONE_LOG=warn (the runner's default): refused CSRs and NACKs are warnings.
     const sleep = sim('logs', 'deploy/sleep', '--tail', '5');
