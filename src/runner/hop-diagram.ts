@@ -12,8 +12,10 @@ export interface TracedRequest {
   readonly outbound?: Readonly<Record<string, unknown>>;
   readonly waypoint?: Readonly<Record<string, unknown>>;
   readonly inbound?: Readonly<Record<string, unknown>>;
+  /** A request through the ingress gateway: the gateway's own record (its four stages). */
+  readonly gateway?: Readonly<Record<string, unknown>>;
   /** The process that wrote each record: ztunnel-node-a, the waypoint pod, ztunnel-node-b. */
-  readonly reporters?: { readonly outbound?: string; readonly waypoint?: string; readonly inbound?: string };
+  readonly reporters?: { readonly outbound?: string; readonly waypoint?: string; readonly gateway?: string; readonly inbound?: string };
 }
 
 export interface Participant {
@@ -41,12 +43,13 @@ interface StageRecord {
 
 const str = (v: unknown): string => (v === undefined || v === null ? '' : String(v));
 
-/** Whether a --json line is a request this draws: one from a pod in the mesh (its source ztunnel's record). */
+/** Whether a --json line is a request this draws: one from a pod in the mesh, or through the ingress gateway. */
 export function isDrawable(t: TracedRequest): boolean {
-  return t.outbound !== undefined && t.pod !== undefined;
+  return (t.outbound !== undefined || t.gateway !== undefined) && t.pod !== undefined;
 }
 
 export function diagramOf(t: TracedRequest): SequenceDiagram {
+  if (t.gateway) return gatewayDiagram(t, t.gateway);
   const out = t.outbound ?? {};
   const f = (k: string) => str(out[k]);
   const wp = t.waypoint;
@@ -109,6 +112,47 @@ export function diagramOf(t: TracedRequest): SequenceDiagram {
   }
   if (f('error')) steps.push({ kind: 'note', over: 'zsrc', text: `refused: ${f('error')}` });
   return { title: title(t), participants, steps };
+}
+
+/** From outside the mesh through the ingress gateway: plain HTTP in, its stages, HBONE out as itself. */
+function gatewayDiagram(t: TracedRequest, gw: Readonly<Record<string, unknown>>): SequenceDiagram {
+  const stages = (gw.stages ?? []) as readonly StageRecord[];
+  const accept = stages[0]?.detail ?? {};
+  const last = stages[stages.length - 1];
+  const reachedPod = stages.length >= 4 && str(last?.detail.authority) !== '' && !last.detail.error;
+  const mesh = reachedPod && !last.detail.plaintext;
+  const endpoint = str(stages[2]?.detail.endpoint).split(' ')[0];
+  const destinationZtunnel = t.reporters?.inbound ?? 'ztunnel (destination)';
+  const participants: Participant[] = [
+    { id: 'client', name: str(accept.client) || 'client', role: 'outside the mesh' },
+    { id: 'gw', name: t.reporters?.gateway ?? t.pod, role: 'ingress gateway' },
+    ...(mesh ? [{ id: 'zdst', name: destinationZtunnel, role: 'ztunnel' }] : []),
+    { id: 'dst', name: str(t.inbound?.['dst.workload']) || endpoint || 'destination pod', role: 'pod' },
+  ];
+  const steps: Step[] = [
+    { kind: 'message', from: 'client', to: 'gw', text: `${str(stages[1]?.detail.request) || 'HTTP'} to ${str(accept.listener)}, plaintext` },
+  ];
+  stages.forEach((st, i) =>
+    steps.push({ kind: 'note', over: 'gw', text: `${i + 1} ${st.name}: ${gatewayStageSummary(i, st.detail)} (${st.durationMs.toFixed(1)} ms)` }),
+  );
+  if (mesh) {
+    steps.push({ kind: 'message', from: 'gw', to: 'zdst', text: `CONNECT :authority ${str(last.detail.authority)}, mTLS ${str(last.detail.identity)}` });
+    steps.push(...toPod(t.inbound, destinationZtunnel, str(last.detail.authority)));
+  } else if (reachedPod) {
+    steps.push({ kind: 'message', from: 'gw', to: 'dst', text: `plain HTTP to ${str(last.detail.authority)}: the pod is not in the mesh` });
+  }
+  steps.push({
+    kind: 'message',
+    from: reachedPod ? 'dst' : 'gw',
+    to: 'client',
+    text: `HTTP ${str(gw.status)} (${Number(gw.durationMs).toFixed(1)} ms in the gateway)`,
+    reply: true,
+  });
+  return { title: `${participants[0].name} → ${participants[1].name}: ${str(stages[1]?.detail.request)}`, participants, steps };
+}
+
+function gatewayStageSummary(i: number, d: Readonly<Record<string, unknown>>): string {
+  return i === 0 ? `accepted from ${str(d.client)}, ${str(d.tls)}` : stageSummary(i, d);
 }
 
 function toPod(inb: Readonly<Record<string, unknown>> | undefined, ztunnel: string, authority: string): Step[] {

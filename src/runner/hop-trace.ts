@@ -162,12 +162,7 @@ export function gatewayHops(scenario: Scenario, gw: AccessRecord, records: reado
   stages.forEach((st, i) => hops.push(`  ${i + 1} ${st.name}  ${describeGatewayStage(i, st.detail)}  (${st.durationMs.toFixed(1)} ms)`));
   const authority = originateDetail(gw, 'authority');
   if (!authority || originateDetail(gw, 'plaintext')) return hops;
-  const traceId = String(gw.fields.traceId ?? '');
-  const tunnelTrace = reusedTunnelTrace(gw) ?? traceId;
-  const inb = records.find(
-    (r) => !isTrace(r) && field(r, 'trace_id') === tunnelTrace && field(r, 'direction') === 'inbound' && field(r, 'dst.hbone_addr') === authority,
-  );
-  const pod = scenario.workloads.find((w) => authority.startsWith(`${w.ip}:`));
+  const { inbound: inb, pod } = gatewayInbound(scenario, gw, records);
   if (inb && field(inb, 'error')) hops.push(`${inb.reporter} inbound: refused ${field(inb, 'error')}`);
   else if (inb)
     hops.push(
@@ -178,6 +173,17 @@ export function gatewayHops(scenario: Scenario, gw: AccessRecord, records: reado
       `${pod ? `ztunnel-${pod.node}` : 'the destination ztunnel'} inbound → ${pod?.name ?? authority}: the gateway keeps its upstream connection open for the next request, as Envoy does; ztunnel logs a connection when it closes`,
     );
   return hops;
+}
+
+/** The destination ztunnel's record of a gateway's CONNECT (once the connection closed), and the pod it went to. */
+export function gatewayInbound(scenario: Scenario, gw: AccessRecord, records: readonly AccessRecord[]): { inbound?: AccessRecord; pod?: Workload } {
+  const authority = originateDetail(gw, 'authority');
+  if (!authority) return {};
+  const tunnelTrace = reusedTunnelTrace(gw) ?? String(gw.fields.traceId ?? '');
+  const inbound = records.find(
+    (r) => !isTrace(r) && field(r, 'trace_id') === tunnelTrace && field(r, 'direction') === 'inbound' && field(r, 'dst.hbone_addr') === authority,
+  );
+  return { inbound, pod: scenario.workloads.find((w) => authority.startsWith(`${w.ip}:`)) };
 }
 
 function describeGatewayStage(i: number, d: Record<string, string | number>): string {

@@ -7,7 +7,7 @@
 // skipped is said, so a reader under load knows it sees a sample.
 import type { Scenario } from '../mesh/model';
 import { AccessRecord, AccessRecords, field, isTrace } from './access-records';
-import { gatewayHops, hopsOf, isGatewayTrace, isPlaintextInbound, plaintextInboundHops, traceFromOutbound, traceJson } from './hop-trace';
+import { gatewayHops, gatewayInbound, hopsOf, isGatewayTrace, isPlaintextInbound, plaintextInboundHops, traceFromOutbound, traceJson } from './hop-trace';
 
 /** The other hops' records arrive within this of the source ztunnel's. */
 export const SETTLE_MS = 300;
@@ -136,8 +136,10 @@ export class TraceFollower {
     const records = this.records.since(gw.at - WINDOW_MS);
     const stages = (gw.fields.stages ?? []) as Array<{ detail: Record<string, unknown> }>;
     const request = String(stages[1]?.detail.request ?? '');
+    const { inbound, pod } = gatewayInbound(scenario, gw, records);
+    const reporters = { gateway: gw.reporter, inbound: inbound?.reporter ?? (pod ? `ztunnel-${pod.node}` : undefined) };
     const text = f.options.json
-      ? JSON.stringify({ pod: gw.reporter, gateway: gw.fields }) + '\n'
+      ? JSON.stringify({ pod: gw.reporter, target: request, gateway: gw.fields, inbound: inbound?.fields, reporters }) + '\n'
       : [`${new Date().toISOString()} ${gw.reporter} ← ${request}`, ...gatewayHops(scenario, gw, records).map((h) => `    ${h}`), ''].join('\n') + '\n';
     f.told++;
     if (!f.sink(text)) f.behind = true;

@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadScenario, ScenarioError } from '../../src/mesh/load';
 import { MAX_MANIFEST_FILES } from '../../src/mesh/limits';
-import { bookinfoYaml, curlYaml } from '../fixtures/sample-manifests';
+import { bookinfoGatewayYaml, bookinfoYaml, curlYaml } from '../fixtures/sample-manifests';
+import { childSpecs } from '../../src/runner/run';
 
 const LAYOUT = (manifests: string[]) => `name: from-manifests
 nodes:
@@ -49,6 +50,31 @@ t.test('the samples make the scenario, the same each time it is loaded', async (
   t.equal(s.services.length, 5);
   t.same(s.namespaces, [{ name: 'default', labels: { 'istio.io/dataplane-mode': 'ambient' } }], 'a scenario is a mesh: its namespaces are enrolled');
   t.same(loadScenario(file).workloads, s.workloads, 'every process draws the same pod names');
+});
+
+t.test("the guide's ingress among the manifests: its gateway pod is the runner's process, the same in every process", async (t) => {
+  const file = scenarioIn(t.testdir(), ['bookinfo.yaml', 'bookinfo-gateway.yaml'], {
+    'bookinfo.yaml': bookinfoYaml(),
+    'bookinfo-gateway.yaml': bookinfoGatewayYaml(),
+  });
+  const s = loadScenario(file);
+  const gateway = s.workloads.find((w) => w.workloadName === 'bookinfo-gateway-istio');
+  t.ok(gateway, 'the Gateway of class istio brought its pod');
+  t.ok(
+    s.services.some((x) => x.name === 'bookinfo-gateway-istio'),
+    'and its Service',
+  );
+  t.equal(
+    loadScenario(file).workloads.find((w) => w.workloadName === 'bookinfo-gateway-istio')?.name,
+    gateway?.name,
+    'the same pod name when the gateway process loads the file',
+  );
+  const spec = childSpecs(s, path.join(t.testdirName, 'ca')).find((c) => c.name === gateway?.name);
+  t.same(spec?.args.slice(0, 1), ['gateway'], 'started as hbone-sim gateway, not by a node agent');
+  t.notOk(
+    childSpecs(s, 'ca').some((c) => c.args[0] === 'node' && c.args.includes(gateway!.name)),
+    'no node agent hosts it',
+  );
 });
 
 t.test('a Namespace among the manifests keeps its own labels', async (t) => {

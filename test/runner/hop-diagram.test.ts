@@ -145,3 +145,42 @@ t.test("the README's picture is the project's drawing of bookinfo's request thro
   ])
     t.match(svg, `<title>${stageName}`, `the waypoint's stage ${stageName}`);
 });
+
+t.test('through the ingress gateway: from outside the mesh, plain HTTP in, HBONE out as the gateway', async (t) => {
+  const gatewayPod = 'bookinfo-gateway-istio-66wk9fgg7g-b9jbx';
+  const via: TracedRequest = {
+    pod: gatewayPod,
+    target: 'GET /productpage',
+    reporters: { gateway: gatewayPod, inbound: 'ztunnel-kind-worker2' },
+    gateway: {
+      status: 200,
+      durationMs: 45.3,
+      stages: [
+        stage('0.0.0.0_80', { listener: '10.117.2.3:80', client: '127.0.0.1:52162', tls: 'none: plaintext HTTP from outside the mesh' }),
+        stage('http.80', { request: 'GET /productpage', route: 'default.bookinfo.0', backend: 'productpage.default.svc.cluster.local:9080' }),
+        stage('outbound|9080||productpage.default.svc.cluster.local', {
+          rbac: 'allowed',
+          policy: 'none',
+          reason: 'no policy',
+          endpoint: 'productpage-v1-m8k7tlkh55-x6mqr 10.117.3.2',
+        }),
+        stage('connect_originate', { authority: '10.117.3.2:9080', identity: 'spiffe://cluster.local/ns/default/sa/bookinfo-gateway-istio', status: 200 }),
+      ],
+    },
+  };
+  t.ok(isDrawable(via));
+  const d = diagramOf(via);
+  t.same(
+    d.participants.map((p) => `${p.name} (${p.role})`),
+    ['127.0.0.1:52162 (outside the mesh)', `${gatewayPod} (ingress gateway)`, 'ztunnel-kind-worker2 (ztunnel)', 'productpage-v1-m8k7tlkh55-x6mqr (pod)'],
+  );
+  const mermaid = toMermaid(d);
+  t.match(mermaid, /client->>gw: GET \/productpage to 10\.117\.2\.3:80, plaintext\n/);
+  t.match(mermaid, /Note over gw: 2 http\.80: GET \/productpage → route default\.bookinfo\.0/);
+  t.match(mermaid, /gw->>zdst: CONNECT :authority 10\.117\.3\.2:9080, mTLS spiffe:\/\/cluster\.local\/ns\/default\/sa\/bookinfo-gateway-istio\n/);
+  t.match(mermaid, /dst-->>client: HTTP 200 \(45\.3 ms in the gateway\)\n$/);
+  // A path no rule matches: the gateway answers 404 itself.
+  const notFound = toMermaid(diagramOf({ ...via, gateway: { status: 404, durationMs: 0.2, stages: (via.gateway!.stages as unknown[]).slice(0, 2) } }));
+  t.notMatch(notFound, /gw->>zdst/);
+  t.match(notFound, /gw-->>client: HTTP 404/);
+});
