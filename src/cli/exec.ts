@@ -5,6 +5,7 @@
 // connection the pod's identity and applies the mesh's policies. Output and exit code are
 // curl's: a connection L4 policy refuses is accepted, then reset (exit 56), as in a cluster; a
 // name the mesh cannot resolve is exit 97 here, where a cluster's DNS gives 6.
+import { GATEWAY_APP, WAYPOINT_APP } from '../mesh/app-kinds';
 import { spawn } from 'node:child_process';
 import { hostAddress } from '../mesh/model';
 import { PORT_OUTBOUND_CAPTURE } from '../mesh/ports';
@@ -51,8 +52,9 @@ export const execCommand: Command = {
       );
       return 1;
     }
-    if (isWaypoint(pod)) {
-      process.stderr.write(`${pod.cells.NAME} is a waypoint: ztunnel does not capture a waypoint's own traffic; exec into a client pod (deploy/sleep)\n`);
+    const proxy = proxyKind(pod);
+    if (proxy) {
+      process.stderr.write(`${pod.cells.NAME} is ${proxy}: ztunnel does not capture its own traffic; exec into a client pod (deploy/sleep)\n`);
       return 1;
     }
     const socks = `${hostAddress(pod.cells.IP)}:${PORT_OUTBOUND_CAPTURE}`;
@@ -76,8 +78,10 @@ function pickPod(pods: readonly ResourceRow[], target: string): ResourceRow | un
   return pods.find((p) => p.cells.NAME === name);
 }
 
-/** A waypoint pod is a proxy: ztunnel does not capture its traffic, so there is no pod capture to use. */
-function isWaypoint(pod: ResourceRow): boolean {
+/** A waypoint or ingress gateway pod is a proxy: ztunnel does not capture its traffic, so there is no pod capture to use. */
+function proxyKind(pod: ResourceRow): string | undefined {
   const containers = (pod.object as { spec?: { containers?: { name?: string }[] } }).spec?.containers ?? [];
-  return containers.some((c) => c.name === 'waypoint');
+  if (containers.some((c) => c.name === WAYPOINT_APP)) return 'a waypoint';
+  if (containers.some((c) => c.name === GATEWAY_APP)) return 'an ingress gateway';
+  return undefined;
 }

@@ -139,6 +139,9 @@ t.test("Istio's ambient getting-started, from an empty cluster", async (t) => {
     /<title>Simple Bookstore App<\/title>/,
     'and through its Service',
   );
+  const intoGateway = sim('exec', 'deploy/bookinfo-gateway-istio', '--', 'curl', '-s', 'http://productpage:9080/');
+  t.equal(intoGateway.code, 1);
+  t.match(intoGateway.err, /^bookinfo-gateway-istio-\w+-\w+ is an ingress gateway: ztunnel does not capture its own traffic/);
 
   // Add the application to the mesh.
   t.equal(sim('label', 'namespace', 'default', 'istio.io/dataplane-mode=ambient').out, 'namespace/default labeled\n');
