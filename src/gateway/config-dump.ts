@@ -13,7 +13,7 @@ import type { JsonObject } from '../admin/json';
 import { appliesAtWaypoint, compilePolicy, rbacFilters, WaypointTarget } from '../policy/authz';
 import type { CompiledRouteTable } from '../policy/httproute';
 import { hcmPathOptions } from '../waypoint/path-normalization';
-import { ADS, bootstrap, DUMP_TYPES, envoyRoutes, inboundHcm, TYPE_CLUSTER, TYPE_LISTENER, upstreamTls } from '../waypoint/config-dump';
+import { ADS, bootstrap, envoyConfigDump, envoyRoutes, inboundHcm, TYPE_CLUSTER, TYPE_LISTENER, upstreamTls } from '../waypoint/config-dump';
 import type { EnvoyConfigDump } from '../waypoint/config-dump';
 import { gatewayListenerName, gatewayRouteName, outboundCluster, STAGE_CONNECT_ORIGINATE } from './envoy-names';
 import type { VirtualHost } from './virtual-hosts';
@@ -33,7 +33,6 @@ export interface GatewayDumpOptions {
 export function gatewayConfigDump(state: MeshState, pod: Workload, o: GatewayDumpOptions): EnvoyConfigDump {
   const lastUpdated = new Date().toISOString();
   const versionInfo = o.versionInfo ?? `${lastUpdated.replace(/\.\d+Z$/, 'Z')}/1`;
-  const meta = { version_info: versionInfo, last_updated: lastUpdated };
   const td = state.trustDomain;
   const path = hcmPathOptions(state.scenario.meshConfig.pathNormalization.normalization);
   const policies = state.scenario.policies.filter((p) => appliesAtWaypoint(p, o.rbacTarget)).map(compilePolicy);
@@ -89,22 +88,7 @@ export function gatewayConfigDump(state: MeshState, pod: Workload, o: GatewayDum
     lb_policy: 'CLUSTER_PROVIDED',
     transport_socket: upstreamTls(td),
   });
-  return {
-    configs: [
-      { '@type': DUMP_TYPES.bootstrap, bootstrap: bootstrap(pod, td, 'router'), last_updated: lastUpdated },
-      { '@type': DUMP_TYPES.clusters, version_info: versionInfo, dynamic_active_clusters: clusters.map((cluster) => ({ ...meta, cluster })) },
-      { '@type': DUMP_TYPES.endpoints, dynamic_endpoint_configs: endpoints.map((endpoint_config) => ({ ...meta, endpoint_config })) },
-      {
-        '@type': DUMP_TYPES.listeners,
-        version_info: versionInfo,
-        dynamic_listeners: listeners.map((listener) => ({
-          name: listener.name,
-          active_state: { version_info: versionInfo, listener, last_updated: lastUpdated },
-        })),
-      },
-      { '@type': DUMP_TYPES.routes, dynamic_route_configs: routeConfigs.map((route_config) => ({ ...meta, route_config })) },
-    ],
-  };
+  return envoyConfigDump({ bootstrap: bootstrap(pod, td, 'router'), clusters, endpoints, listeners, routeConfigs, versionInfo, lastUpdated });
 }
 
 /** connect_originate: the internal listener whose tcp_proxy tunnels a request to the pod as a CONNECT. */

@@ -9,6 +9,7 @@ import { logger } from '../telemetry/log';
 import { joinControlPlane, ControlPlaneLink, IstiodLink } from '../xds/bootstrap';
 import { addressHandler, authorizationHandler, routeHandler } from '../xds/mesh-handlers';
 import { TYPE_URLS } from '../xds/types';
+import type { CertificateSource, WorkloadCertificate } from '../identity/workload-cert';
 import { Waypoint } from './waypoint';
 
 export interface WaypointProcessOptions {
@@ -55,29 +56,55 @@ export async function joinAsProxy(scenario: Scenario, pod: Workload, state: Mesh
   return { link, configVersion };
 }
 
-export async function startWaypoint(o: WaypointProcessOptions): Promise<WaypointProcess> {
+/** What a proxy's process needs of the proxy it runs (a Waypoint, an IngressGateway). */
+export interface ProxyRole {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** How a proxy is made: its state, and its certificate source (istiod's CA or the one on disk). */
+export interface ProxyParts {
+  readonly scenario: Scenario;
+  readonly pod: Workload;
+  readonly state: MeshState;
+  readonly ca: CertificateSource;
+  readonly certificate?: WorkloadCertificate;
+  readonly configVersion?: () => string | undefined;
+}
+
+/**
+ * Starts a proxy pod's process: joined to istiod when it has a link (its certificate, then its
+ * configuration), else on the scenario file and the CA on disk; a failed start leaves nothing.
+ */
+export async function startProxy<P extends ProxyRole>(o: WaypointProcessOptions, make: (parts: ProxyParts) => P): Promise<{ proxy: P; stop(): Promise<void> }> {
   const { scenario, pod } = o;
   const state = new MeshState(scenario);
   let link: ControlPlaneLink | undefined;
-  let waypoint: Waypoint;
+  let proxy: P;
   if (o.istiod) {
     const joined = await joinAsProxy(scenario, pod, state, o.caDir, o.istiod);
     link = joined.link;
-    waypoint = new Waypoint({ scenario, pod, state, ca: link.ca, certificate: link.own, configVersion: joined.configVersion });
+    proxy = make({ scenario, pod, state, ca: link.ca, certificate: link.own, configVersion: joined.configVersion });
   } else {
-    waypoint = new Waypoint({ scenario, pod, state, ca: await loadOrCreateCa(o.caDir, scenario.trustDomain) });
+    proxy = make({ scenario, pod, state, ca: await loadOrCreateCa(o.caDir, scenario.trustDomain) });
   }
   try {
-    await waypoint.start();
+    await proxy.start();
   } catch (err) {
     link?.stop();
+    await proxy.stop();
     throw err;
   }
   return {
-    waypoint,
+    proxy,
     stop: async () => {
       link?.stop();
-      await waypoint.stop();
+      await proxy.stop();
     },
   };
+}
+
+export async function startWaypoint(o: WaypointProcessOptions): Promise<WaypointProcess> {
+  const { proxy, stop } = await startProxy(o, (parts) => new Waypoint(parts));
+  return { waypoint: proxy, stop };
 }

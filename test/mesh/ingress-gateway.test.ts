@@ -6,26 +6,17 @@ import t from 'tap';
 import { readManifests } from '../../src/mesh/manifests';
 import { applyObject, deleteObject } from '../../src/mesh/object-store';
 import { emptyClusterYaml } from '../../src/mesh/empty-cluster';
-import { ScenarioError } from '../../src/mesh/scenario-error';
 import { tunnelProtocolOf } from '../../src/mesh/state';
 import { isProxyPod } from '../../src/mesh/app-kinds';
 import type { Scenario } from '../../src/mesh/model';
-import { load, problemsOf as scenarioProblems, withBase } from './fixtures/scenario-text';
+import { load, manifestProblems, problemsOf as scenarioProblems, withBase } from './fixtures/scenario-text';
 import { bookinfoGatewayYaml } from '../fixtures/sample-manifests';
 
 const empty = (): Scenario => load(emptyClusterYaml(3));
 const manifests = (text: string) => readManifests([{ file: 'gw.yaml', text }]).manifests;
 let draws = 0;
 const applyAll = (s: Scenario, text: string): Scenario => manifests(text).reduce((acc, m) => applyObject(acc, m, (n) => draws++ % n).scenario, s);
-const problems = (text: string): string[] => {
-  try {
-    manifests(text);
-    return [];
-  } catch (err) {
-    if (err instanceof ScenarioError) return err.message.split('\n');
-    throw err;
-  }
-};
+const problems = (text: string): string[] => manifestProblems(text, 'gw.yaml');
 const GATEWAY = (listeners: string) => `apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata:

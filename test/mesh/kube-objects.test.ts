@@ -3,20 +3,12 @@
 // manifests as pasted, and what the API server would refuse, named by file:line: field.
 import t from 'tap';
 import { readManifests } from '../../src/mesh/manifests';
-import { ScenarioError } from '../../src/mesh/scenario-error';
+import { manifestProblems } from './fixtures/scenario-text';
 import type { DeploymentDoc, NamespaceDoc, ServiceDoc } from '../../src/mesh/model';
 import { bookinfoYaml, curlYaml } from '../fixtures/sample-manifests';
 
 const read = (text: string) => readManifests([{ file: 'm.yaml', text }]);
-const problems = (text: string): string[] => {
-  try {
-    read(text);
-    return [];
-  } catch (err) {
-    if (err instanceof ScenarioError) return err.message.split('\n');
-    throw err;
-  }
-};
+const problems = (text: string): string[] => manifestProblems(text);
 
 const SERVICE = (spec: string) => `apiVersion: v1
 kind: Service

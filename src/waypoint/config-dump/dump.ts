@@ -54,7 +54,6 @@ export interface WaypointDumpOptions {
 export function configDump(state: MeshState, waypoint: Workload, served: readonly Service[], options: WaypointDumpOptions = {}): EnvoyConfigDump {
   const lastUpdated = (options.lastUpdated ?? new Date()).toISOString();
   const versionInfo = options.versionInfo ?? `${lastUpdated.replace(/\.\d+Z$/, 'Z')}/1`;
-  const meta = { version_info: versionInfo, last_updated: lastUpdated };
   const trustDomain = state.trustDomain;
   const table = options.routeTable ?? defaultRouteTables(state);
   const compiled = (options.policies ?? state.scenario.policies).map((doc) => ({ doc, policy: compilePolicy(doc) }));
@@ -103,23 +102,48 @@ export function configDump(state: MeshState, waypoint: Workload, served: readonl
   ];
   const endpoints: JsonObject[] = [...vipClusters.values()].map((v) => vipEndpoints(state, v));
 
+  return envoyConfigDump({
+    bootstrap: bootstrap(waypoint, trustDomain),
+    clusters,
+    endpoints: (options.includeEds ?? true) ? endpoints : undefined,
+    listeners,
+    routeConfigs,
+    versionInfo,
+    lastUpdated,
+  });
+}
+
+/** A proxy's resources, each kind in its ConfigDump section, in Envoy's order (endpoints only when given). */
+export interface DumpParts {
+  readonly bootstrap: JsonObject;
+  readonly clusters: readonly JsonObject[];
+  readonly endpoints?: readonly JsonObject[];
+  readonly listeners: readonly JsonObject[];
+  readonly routeConfigs: readonly JsonObject[];
+  readonly versionInfo: string;
+  /** ISO time. */
+  readonly lastUpdated: string;
+}
+
+/** Envoy's ConfigDump of a waypoint or a gateway: bootstrap, clusters, endpoints, listeners, routes. */
+export function envoyConfigDump(p: DumpParts): EnvoyConfigDump {
+  const meta = { version_info: p.versionInfo, last_updated: p.lastUpdated };
   const configs: JsonObject[] = [
-    { '@type': DUMP_TYPES.bootstrap, bootstrap: bootstrap(waypoint, trustDomain), last_updated: lastUpdated },
-    { '@type': DUMP_TYPES.clusters, version_info: versionInfo, dynamic_active_clusters: clusters.map((cluster) => ({ ...meta, cluster })) },
+    { '@type': DUMP_TYPES.bootstrap, bootstrap: p.bootstrap, last_updated: p.lastUpdated },
+    { '@type': DUMP_TYPES.clusters, version_info: p.versionInfo, dynamic_active_clusters: p.clusters.map((cluster) => ({ ...meta, cluster })) },
   ];
-  if (options.includeEds ?? true) {
-    configs.push({ '@type': DUMP_TYPES.endpoints, dynamic_endpoint_configs: endpoints.map((endpoint_config) => ({ ...meta, endpoint_config })) });
-  }
+  if (p.endpoints)
+    configs.push({ '@type': DUMP_TYPES.endpoints, dynamic_endpoint_configs: p.endpoints.map((endpoint_config) => ({ ...meta, endpoint_config })) });
   configs.push(
     {
       '@type': DUMP_TYPES.listeners,
-      version_info: versionInfo,
-      dynamic_listeners: listeners.map((listener) => ({
+      version_info: p.versionInfo,
+      dynamic_listeners: p.listeners.map((listener) => ({
         name: listener.name,
-        active_state: { version_info: versionInfo, listener, last_updated: lastUpdated },
+        active_state: { version_info: p.versionInfo, listener, last_updated: p.lastUpdated },
       })),
     },
-    { '@type': DUMP_TYPES.routes, dynamic_route_configs: routeConfigs.map((route_config) => ({ ...meta, route_config })) },
+    { '@type': DUMP_TYPES.routes, dynamic_route_configs: p.routeConfigs.map((route_config) => ({ ...meta, route_config })) },
   );
   return { configs };
 }

@@ -28,7 +28,7 @@
 //   pod.ts                      stage 3 listeners (with the RBAC filters of policy/authz/envoy-rbac.ts) and clusters
 //   originate.ts                stage 4 listener and cluster
 //   http-connection-manager.ts, tls.ts, resources.ts   pieces the stages share (JSON types: admin/json.ts)
-export { configDump, findConfig, DUMP_TYPES } from './dump';
+export { configDump, envoyConfigDump, findConfig, DUMP_TYPES } from './dump';
 export { bootstrap } from './bootstrap';
 export { envoyRoutes } from './vip-routes';
 export { inboundHcm } from './http-connection-manager';
