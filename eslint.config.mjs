@@ -15,6 +15,16 @@ export default tseslint.config(
     languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', __dirname: 'readonly', process: 'readonly' } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
+  // The live page's script runs in the browser: a plain script, the DOM's globals.
+  {
+    files: ['src/console/assets/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: Object.fromEntries(
+        ['window', 'document', 'fetch', 'EventSource', 'URLSearchParams', 'CSS', 'performance', 'encodeURIComponent'].map((g) => [g, 'readonly']),
+      ),
+    },
+  },
   {
     rules: {
       // `_name` marks what a signature needs but the body does not use.

@@ -26,6 +26,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   apps: ['error-message', 'mesh', 'telemetry', 'admin', 'net'],
   node: ['error-message', 'apps', 'mesh', 'admin', 'telemetry', 'net', 'runner'],
   runner: ['error-message', 'mesh', 'identity', 'hbone', 'telemetry', 'waypoint', 'gateway', 'node', 'admin', 'net'],
+  console: ['error-message', 'mesh', 'identity', 'policy', 'telemetry', 'net', 'runner'],
   cli: ['*'],
 };
 

@@ -1,7 +1,9 @@
 // `hbone-sim scenario <name|file.yaml>`: the runner (src/runner) builds a scenario's mesh as real
 // processes, checks its expectations hop by hop and tears it down, or holds it up.
 import { loadScenario } from '../mesh/load';
-import { runScenario } from '../runner/run';
+import { HeldAddOn, HeldMesh, runScenario } from '../runner/run';
+import { DEFAULT_PAGE_PORT, startLivePage } from '../console/page-server';
+import { logger } from '../telemetry/log';
 import { scaledBackOff } from '../runner/backoff';
 import { stringFlag, UsageError } from './args';
 import { MAX_POD_PROCESSES } from '../mesh/limits';
@@ -27,6 +29,11 @@ export const scenarioCommand: Command = {
     verbose: { kind: 'boolean', help: "show every process's logs" },
     'ca-dir': CA_DIR_FLAG,
     'backoff-scale': { kind: 'string', value: 'x', help: 'a factor on the restart back-off timings: 0.01 runs them 100 times faster' },
+    'page-port': {
+      kind: 'string',
+      value: 'port',
+      help: `with --hold: the loopback port of the live page (default ${DEFAULT_PAGE_PORT}, or one the kernel picks when taken; 0 for any)`,
+    },
     'pod-processes': { kind: 'boolean', help: `one process per pod instead of a node agent per node (to kill -9 one pod; at most ${MAX_POD_PROCESSES} pods)` },
   },
   run: async ({ flags, operands }) => {
@@ -37,8 +44,10 @@ export const scenarioCommand: Command = {
       const cap = `at most ${MAX_POD_PROCESSES} pods (MAX_POD_PROCESSES in src/mesh/limits.ts)`;
       throw new UsageError(`--pod-processes starts a process per pod: ${cap}; ${scenario.name} has ${scenario.workloads.length}`);
     }
+    const pagePort = pagePortOf(stringFlag(flags, 'page-port'));
     return runScenario(scenario, {
       podProcesses,
+      onHold: (mesh) => livePage(mesh, pagePort),
       hold: flags.hold === true,
       json: flags.json === true,
       verbose: flags.verbose === true,
@@ -47,6 +56,30 @@ export const scenarioCommand: Command = {
     });
   },
 };
+
+/** --page-port: a TCP port, 0 for any. */
+function pagePortOf(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_PAGE_PORT;
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65535) throw new UsageError(`--page-port needs a port from 0 to 65535, not ${JSON.stringify(text)}`);
+  return port;
+}
+
+/** The held mesh's live page: the topology, live edges and every request, on loopback with a token. */
+async function livePage(mesh: HeldMesh, port: number): Promise<HeldAddOn> {
+  const page = await startLivePage(
+    {
+      scenario: mesh.scenario,
+      records: mesh.records,
+      apply: (files) => mesh.api.apply({ files, wait: true }),
+      status: () => mesh.api.status(),
+      configDump: (proxy) => mesh.api.configDump(proxy),
+      log: logger('live-page'),
+    },
+    port,
+  );
+  return { lines: [`live page: ${page.url} (the topology, live edges, every request hop by hop; loopback only, the token is its key)`], stop: page.stop };
+}
 
 /** --backoff-scale: a positive factor on the kubelet's restart back-off timings. */
 export function backOffScale(text: string): number {

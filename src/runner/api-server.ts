@@ -183,13 +183,15 @@ export class ApiServer {
       if (req.method === 'GET' && url.pathname === '/config_dump') return send(res, 200, await this.configDump(url.searchParams.get('proxy') ?? ''));
       send(res, 404, { message: `no route ${req.method} ${url.pathname}` });
     } catch (err) {
-      if (err instanceof ScenarioError) return send(res, 422, { message: err.message });
-      if (err instanceof NotFound) return send(res, 404, { message: `Error from server (NotFound): ${err.message}` });
-      if (err instanceof Conflict) return send(res, 409, { message: `error: ${err.message}` });
-      if (err instanceof BadRequest) return send(res, 400, { message: err.message });
-      this.log.error('API request failed', { path: url.pathname, error: errorMessage(err) });
-      send(res, 500, { message: errorMessage(err) });
+      const answer = apiErrorAnswer(err);
+      if (answer.status === 500) this.log.error('API request failed', { path: url.pathname, error: answer.message });
+      send(res, answer.status, { message: answer.message });
     }
+  }
+
+  /** POST /apply's work, for the live page's YAML box: the same checks, the same push, the same answer. */
+  apply(body: ChangeRequest): Promise<ChangeAnswer> {
+    return this.serialized(() => this.change('apply', body));
   }
 
   private serialized<T>(work: () => Promise<T>): Promise<T> {
@@ -376,7 +378,8 @@ export class ApiServer {
   }
 
   /** A proxy's /config_dump: ztunnel-<node> on the node's address, a waypoint's or ingress gateway's pod on its own. */
-  private async configDump(proxy: string): Promise<unknown> {
+  /** A proxy's /config_dump by its name (ztunnel-<node>, a waypoint's or gateway's pod): GET /config_dump. */
+  async configDump(proxy: string): Promise<unknown> {
     const s = this.config.scenario;
     const node = s.nodes.find((n) => `ztunnel-${n.name}` === proxy);
     const waypoint = s.workloads.find((w) => isProxyPod(w) && (w.name === proxy || `deploy/${w.workloadName}` === proxy));
@@ -397,7 +400,8 @@ export class ApiServer {
     send(res, 200, { mesh: this.config.scenario.name, config: prometheusConfig(this.config.scenario, interval) });
   }
 
-  private async status(): Promise<unknown> {
+  /** istiod's /debug/syncz: the version each proxy ACKed (GET /status, `x status`). */
+  async status(): Promise<unknown> {
     const url = `http://${hostAddress(istiodIp(this.config.scenario))}:${PORT_ISTIOD_MONITORING}/debug/syncz`;
     const res = await fetch(url);
     return { istiod: url, proxies: await res.json() };
@@ -406,6 +410,15 @@ export class ApiServer {
 
 class BadRequest extends Error {
   override name = 'BadRequest';
+}
+
+/** The status and message an API error is answered with, in kubectl's words; 500 for anything unexpected. */
+export function apiErrorAnswer(err: unknown): { status: number; message: string } {
+  if (err instanceof ScenarioError) return { status: 422, message: err.message };
+  if (err instanceof NotFound) return { status: 404, message: `Error from server (NotFound): ${err.message}` };
+  if (err instanceof Conflict) return { status: 409, message: `error: ${err.message}` };
+  if (err instanceof BadRequest) return { status: 400, message: err.message };
+  return { status: 500, message: errorMessage(err) };
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

@@ -50,6 +50,23 @@ export interface RunOptions {
   readonly backOff?: BackOffTimings;
   /** One process per pod instead of a node agent per node (--pod-processes). */
   readonly podProcesses?: boolean;
+  /**
+   * Under --hold, once the API server is up: what else serves the held mesh (the live page).
+   * Its lines are printed after the kubeconfig's; it is stopped first at teardown.
+   */
+  readonly onHold?: (mesh: HeldMesh) => Promise<HeldAddOn>;
+}
+
+/** What a held mesh offers an add-on: its live configuration, its records, its API server. */
+export interface HeldMesh {
+  readonly scenario: () => Scenario;
+  readonly records: AccessRecords;
+  readonly api: ApiServer;
+}
+
+export interface HeldAddOn {
+  readonly lines: readonly string[];
+  stop(): Promise<void>;
 }
 
 /** Runs the scenario; resolves with the process exit code. */
@@ -96,6 +113,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   // runner's private directory where the live configuration waits for an istiod that restarts.
   const istiodChannel = new IstiodChannel(supervisor);
   let api: ApiServer | undefined;
+  let addOn: HeldAddOn | undefined;
   let traces: TraceFollower | undefined;
   const privateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hbone-sim-runner-'));
   const liveConfigFile = path.join(privateDir, 'live-config.json');
@@ -111,6 +129,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     restarter.stop();
     istiodChannel.close();
     traces?.close();
+    await addOn?.stop();
     if (api) {
       await api.stop();
       removeKubeconfig(scenario.name);
@@ -222,6 +241,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       const creds = api.credentials;
       const kubeconfig = writeKubeconfig(scenario.name, await api.start(), creds);
       if (!options.json) out(`${results.length > 0 ? '\n' : ''}kubeconfig: ${kubeconfig} (the API server; hbone-sim apply, get, x status use it)`);
+      if (options.onHold) {
+        addOn = await options.onHold({ scenario: () => live.scenario, records, api });
+        if (!options.json) for (const l of addOn.lines) out(l);
+      }
       printHold(out, scenario, options.backOff ?? KUBELET_BACKOFF, options.podProcesses === true);
       return await finished;
     }

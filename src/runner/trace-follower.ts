@@ -6,13 +6,11 @@
 // MAX_PER_SECOND are told a second, and a follower that reads slowly is skipped; what was
 // skipped is said, so a reader under load knows it sees a sample.
 import type { Scenario } from '../mesh/model';
-import { AccessRecord, AccessRecords, field, isTrace } from './access-records';
-import { gatewayHops, gatewayInbound, hopsOf, isGatewayTrace, isPlaintextInbound, plaintextInboundHops, traceFromOutbound, traceJson } from './hop-trace';
+import { AccessRecord, AccessRecords } from './access-records';
+import { requestStory, storyKindOf, storySource, storyText, STORY_WINDOW_MS } from './request-story';
 
 /** The other hops' records arrive within this of the source ztunnel's. */
 export const SETTLE_MS = 300;
-/** Records looked at around a request: its waypoint's trace is written before ztunnel's record. */
-const WINDOW_MS = 30_000;
 export const MAX_PENDING = 256;
 export const MAX_PER_SECOND = 20;
 export const MAX_FOLLOWERS = 16;
@@ -85,14 +83,10 @@ export class TraceFollower {
   }
 
   private onRecord(r: AccessRecord): void {
-    // A request starts at its source ztunnel's record: an outbound connection of a pod; one
-    // from outside the mesh is seen only by its destination's ztunnel, on :15006.
-    // One through the ingress gateway starts at the gateway's own record.
-    const fromMesh = !isTrace(r) && field(r, 'direction') === 'outbound' && !!field(r, 'src.workload');
-    const viaGateway = !fromMesh && isGatewayTrace(this.scenario(), r);
-    if (!fromMesh && !viaGateway && !isPlaintextInbound(r)) return;
+    const kind = storyKindOf(this.scenario(), r);
+    if (!kind) return;
     for (const f of this.followers) {
-      if (f.options.pod && (viaGateway ? r.reporter : field(r, 'src.workload')) !== f.options.pod) continue;
+      if (f.options.pod && storySource(kind, r) !== f.options.pod) continue;
       if (f.behind || f.pending >= MAX_PENDING || f.told + f.pending >= MAX_PER_SECOND) {
         f.skipped++;
         continue;
@@ -107,40 +101,10 @@ export class TraceFollower {
     }
   }
 
-  private tell(f: Follower, outbound: AccessRecord): void {
-    const scenario = this.scenario();
-    if (isPlaintextInbound(outbound)) return this.tellPlaintext(f, scenario, outbound);
-    if (isTrace(outbound)) return this.tellGateway(f, scenario, outbound);
-    const pod = scenario.workloads.find((w) => w.name === field(outbound, 'src.workload'));
-    if (!pod) return;
-    const trace = traceFromOutbound(scenario, this.records.since(outbound.at - WINDOW_MS), outbound);
-    const target = field(outbound, 'dst.service') || field(outbound, 'dst.addr');
-    const text = f.options.json
-      ? JSON.stringify({ pod: pod.name, target, ...traceJson(trace, scenario) }) + '\n'
-      : [`${new Date().toISOString()} ${pod.name} → ${target}`, ...hopsOf(scenario, pod, trace).map((h) => `    ${h}`), ''].join('\n') + '\n';
-    f.told++;
-    if (!f.sink(text)) f.behind = true;
-  }
-
-  private tellPlaintext(f: Follower, scenario: Scenario, inbound: AccessRecord): void {
-    const from = field(inbound, 'src.workload') || field(inbound, 'src.addr');
-    const target = field(inbound, 'dst.service') || field(inbound, 'dst.addr');
-    const text = f.options.json
-      ? JSON.stringify({ pod: from, target, plaintext: true, inbound: inbound.fields }) + '\n'
-      : [`${new Date().toISOString()} ${from} → ${target}`, ...plaintextInboundHops(scenario, inbound).map((h) => `    ${h}`), ''].join('\n') + '\n';
-    f.told++;
-    if (!f.sink(text)) f.behind = true;
-  }
-
-  private tellGateway(f: Follower, scenario: Scenario, gw: AccessRecord): void {
-    const records = this.records.since(gw.at - WINDOW_MS);
-    const stages = (gw.fields.stages ?? []) as Array<{ detail: Record<string, unknown> }>;
-    const request = String(stages[1]?.detail.request ?? '');
-    const { inbound, pod } = gatewayInbound(scenario, gw, records);
-    const reporters = { gateway: gw.reporter, inbound: inbound?.reporter ?? (pod ? `ztunnel-${pod.node}` : undefined) };
-    const text = f.options.json
-      ? JSON.stringify({ pod: gw.reporter, target: request, gateway: gw.fields, inbound: inbound?.fields, reporters }) + '\n'
-      : [`${new Date().toISOString()} ${gw.reporter} ← ${request}`, ...gatewayHops(scenario, gw, records).map((h) => `    ${h}`), ''].join('\n') + '\n';
+  private tell(f: Follower, start: AccessRecord): void {
+    const story = requestStory(this.scenario(), this.records.since(start.at - STORY_WINDOW_MS), start);
+    if (!story) return;
+    const text = f.options.json ? JSON.stringify(story.json) + '\n' : storyText(story, new Date());
     f.told++;
     if (!f.sink(text)) f.behind = true;
   }
