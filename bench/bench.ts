@@ -2,6 +2,7 @@
 // scenario (bench/mesh.ts). Suites: throughput, latency and cost (the same 1,000 rps runs),
 // max rps, new connections per second, and memory per idle connection. Prints the tables, saves
 // bench/results/<timestamp>.json with its report; --publish rewrites the committed bench/REPORT.md.
+// --render FILE runs nothing and draws the report of a saved results JSON.
 //
 //   npm run bench -- [--quick] [--suite latency,cost] [--reps N] [--out DIR]   (see --help)
 import * as fs from 'node:fs';
@@ -23,14 +24,12 @@ import { runSoak } from './suites/soak';
 import { runPush } from './suites/push';
 import { evaluateTargets } from './report/targets';
 import { formatTables } from './report/table';
-import { chartSvg } from './report/svg';
-import { reportMarkdown } from './report/markdown';
+import { PUBLISHED_BASE, writeReport } from './report/write';
+import { SavedResultsError, readSavedResults } from './report/saved';
 import type { BenchResults, Machine } from './results';
 
 /** dist/bench -> the repository's bench/ */
 const DEFAULT_OUT_DIR = path.resolve(__dirname, '..', '..', 'bench');
-const REPORT_FILE = 'REPORT.md';
-const CHART_FILE = 'REPORT.svg';
 const RESULTS_SUBDIR = 'results';
 /** The core bench's receiver (TLS and raw HBONE) identity and address within the block. */
 const SERVER_NS = 'bench';
@@ -159,16 +158,34 @@ async function run(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
   const resultsFile = path.join(resultsDir, `${stamp}.json`);
   fs.writeFileSync(resultsFile, JSON.stringify(final, null, 2) + '\n');
   // Every run's report sits beside its results (ignored by git); the committed REPORT.md and
-  // its chart change only when a run is published.
-  const reportDir = opts.publish ? opts.outDir : resultsDir;
-  const chart = opts.publish ? CHART_FILE : `${stamp}.svg`;
-  const report = path.join(reportDir, opts.publish ? REPORT_FILE : `${stamp}.md`);
-  fs.writeFileSync(path.join(reportDir, chart), chartSvg(final));
-  fs.writeFileSync(report, reportMarkdown(final, chart));
+  // its pictures change only when a run is published.
+  const { report } = opts.publish ? writeReport(final, opts.outDir, PUBLISHED_BASE) : writeReport(final, resultsDir, stamp);
   process.stdout.write(
     `saved ${path.relative(process.cwd(), resultsFile)}; wrote ${path.relative(process.cwd(), report)}${opts.publish ? ' (published)' : ''}\n`,
   );
   return 0;
 }
 
-runEntry({ name: 'bench', usage: USAGE, parse: (argv) => parseOptions(argv, DEFAULT_OUT_DIR), cleanup: new Cleanup(), run });
+/** --render: a saved run's tables and report, nothing measured; beside the JSON, or published. */
+function render(file: string, opts: BenchOptions): number {
+  let saved: BenchResults;
+  try {
+    saved = readSavedResults(file);
+  } catch (err) {
+    if (!(err instanceof SavedResultsError)) throw err;
+    process.stderr.write(`bench: ${err.message}\n`);
+    return 1;
+  }
+  process.stdout.write(formatTables(saved) + '\n');
+  const { report } = opts.publish ? writeReport(saved, opts.outDir, PUBLISHED_BASE) : writeReport(saved, path.dirname(file), path.basename(file, '.json'));
+  process.stdout.write(`rendered ${path.relative(process.cwd(), file)}; wrote ${path.relative(process.cwd(), report)}${opts.publish ? ' (published)' : ''}\n`);
+  return 0;
+}
+
+runEntry({
+  name: 'bench',
+  usage: USAGE,
+  parse: (argv) => parseOptions(argv, DEFAULT_OUT_DIR),
+  cleanup: new Cleanup(),
+  run: async (opts, cleanup) => (opts.render !== undefined ? render(opts.render, opts) : run(opts, cleanup)),
+});

@@ -93,10 +93,12 @@ export interface BenchOptions {
   readonly block: number;
   /** Length of the soak, after its warm-up. */
   readonly soakMinutes: number;
-  /** Where results/<timestamp>.json (and .md, .svg) are written, and REPORT.md when published. */
+  /** Where results/<timestamp>.json (and .md, .svg, -<suite>.svg) are written, and REPORT.md when published. */
   readonly outDir: string;
-  /** Rewrite the committed REPORT.md and REPORT.svg from this run. */
+  /** Rewrite the committed REPORT.md and its pictures (REPORT.svg, REPORT-<suite>.svg) from this run. */
   readonly publish: boolean;
+  /** Run nothing: draw the report of this saved results JSON (absolute path). */
+  readonly render?: string;
 }
 
 export const USAGE = `usage: npm run bench -- [flags]
@@ -108,9 +110,15 @@ export const USAGE = `usage: npm run bench -- [flags]
   --reps N           repetitions of every measurement; the median is reported
                      (default ${DEFAULT_REPS}; ${DEFAULT_THROUGHPUT_REPS} for a full throughput suite, 1 for --quick scale)
   --block N          address block of the bench mesh: 10.N served at 127.N (default ${DEFAULT_BLOCK})
-  --out DIR          write DIR/results/<timestamp>.json, .md and .svg (default bench/)
-  --publish          also rewrite DIR/REPORT.md and DIR/REPORT.svg, the committed report
+  --out DIR          write DIR/results/<timestamp>.json, .md, .svg and -<suite>.svg (default bench/)
+  --publish          also rewrite DIR/REPORT.md, DIR/REPORT.svg and DIR/REPORT-<suite>.svg,
+                     the committed report
+  --render FILE      run nothing: draw the report of a saved results JSON, beside it as
+                     <name>.md, .svg and -<suite>.svg (with --publish, DIR/REPORT.md and its pictures)
 Profiling: HBONE_BENCH_CPU_PROF=DIR writes a .cpuprofile of every mesh process into DIR.`;
+
+/** Flags that say how to run the suites, meaningless when rendering a saved run. */
+const RUN_FLAGS = ['quick', 'suite', 'reps', 'block', 'minutes'] as const;
 
 function positiveInt(name: string, text: Flags[string] | undefined, fallback: number, max = Infinity): number {
   if (typeof text !== 'string') return fallback;
@@ -135,8 +143,14 @@ export function parseOptions(argv: string[], defaultOutDir: string): BenchOption
     out: 'string',
     minutes: 'string',
     publish: 'boolean',
+    render: 'string',
   });
   if (positional.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positional[0])}`);
+  if (typeof flags.render === 'string') {
+    // A saved run is drawn as it was measured: flags that shape a run would be silently ignored.
+    const runFlag = RUN_FLAGS.find((f) => flags[f] !== undefined);
+    if (runFlag) throw new UsageError(`--render draws a saved run; --${runFlag} does not apply`);
+  }
   const suites = flags.suite === 'all' ? [...SUITES] : typeof flags.suite === 'string' ? flags.suite.split(',').map((s) => s.trim()) : [...DEFAULT_SUITES];
   for (const s of suites) {
     if (!(SUITES as readonly string[]).includes(s)) throw new UsageError(`unknown suite ${JSON.stringify(s)}; suites: ${SUITES.join(', ')}`);
@@ -153,5 +167,6 @@ export function parseOptions(argv: string[], defaultOutDir: string): BenchOption
     soakMinutes: positiveNumber('--minutes', flags.minutes, quick ? QUICK_SOAK_MINUTES : DEFAULT_SOAK_MINUTES),
     outDir: typeof flags.out === 'string' ? path.resolve(flags.out) : defaultOutDir,
     publish: flags.publish === true,
+    ...(typeof flags.render === 'string' ? { render: path.resolve(flags.render) } : {}),
   };
 }

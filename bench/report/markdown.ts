@@ -1,8 +1,9 @@
-// bench/REPORT.md: one run's verdicts, chart and tables, with the context and method a reader
+// bench/REPORT.md: one run's verdicts, chart, pictures and tables, with the context and method a reader
 // needs to judge them. Written from the results alone, so it is rebuilt the same from the JSON.
 import type { BenchResults, Machine, TargetResult } from '../results';
 import { formatNumber, formatTargetValue } from './targets';
 import { ISTIO_WAYPOINT, ISTIO_ZTUNNEL, suiteSections, type Section } from './table';
+import { PICTURE_ALT, PICTURE_SUITES, type PictureSuite } from './pictures';
 
 export const REPORT_TITLE = 'hbone-sim benchmark report';
 const ISTIO_PAGE = 'https://istio.io/latest/docs/ops/deployment/performance-and-scalability/';
@@ -25,13 +26,22 @@ function markdownTable(headers: readonly string[], aligns: readonly ('left' | 'r
   return [line(headers), `|${aligns.map((a) => (a === 'right' ? ' ---: ' : ' --- ')).join('|')}|`, ...rows.map(line)].join('\n');
 }
 
-function sectionMarkdown(s: Section): string {
+/** A suite's picture file, if it has one in this report. */
+function pictureOf(s: Section, pictures: Readonly<Partial<Record<PictureSuite, string>>>): { alt: string; file: string } | undefined {
+  const suite = PICTURE_SUITES.find((p) => p === s.suite);
+  const file = suite === undefined ? undefined : pictures[suite];
+  return suite === undefined || file === undefined ? undefined : { alt: PICTURE_ALT[suite], file };
+}
+
+/** The picture, when the suite has one, comes before the table: the shape first, then the digits. */
+function sectionMarkdown(s: Section, picture: { alt: string; file: string } | undefined): string {
   const table = markdownTable(
     s.columns.map((c) => c.header),
     s.columns.map((c) => c.align),
     s.rows.map((row) => row.map((c) => (c === '-' ? EMPTY_CELL : c))),
   );
-  return [`### ${s.title}`, '', table, ...(s.note ? ['', `_${s.note}_`] : [])].join('\n');
+  const image = picture ? [`![${picture.alt}](${linkTarget(picture.file)})`, ''] : [];
+  return [`### ${s.title}`, '', ...image, table, ...(s.note ? ['', `_${s.note}_`] : [])].join('\n');
 }
 
 function targetsMarkdown(targets: readonly TargetResult[]): string {
@@ -59,7 +69,8 @@ function linkTarget(fileName: string): string {
   return /[\s()<>]/.test(fileName) ? `<${fileName.replace(/[<>]/g, '')}>` : fileName;
 }
 
-export function reportMarkdown(r: BenchResults, chartFileName: string): string {
+/** `pictures`: each suite picture's file name, beside the report; a suite left out shows only its table. */
+export function reportMarkdown(r: BenchResults, chartFileName: string, pictures: Readonly<Partial<Record<PictureSuite, string>>> = {}): string {
   const sections = suiteSections(r);
   const throughputReps = r.throughput[0]?.repsMbPerS.length;
   const repsText = throughputReps !== undefined && throughputReps !== r.reps ? `${r.reps} repetitions (throughput ${throughputReps})` : `${r.reps} repetitions`;
@@ -73,7 +84,7 @@ export function reportMarkdown(r: BenchResults, chartFileName: string): string {
     targetsMarkdown(r.targets),
     `![${CHART_ALT}](${linkTarget(chartFileName)})`,
     '## Results',
-    sections.length === 0 ? 'No suite produced data.' : sections.map(sectionMarkdown).join('\n\n'),
+    sections.length === 0 ? 'No suite produced data.' : sections.map((s) => sectionMarkdown(s, pictureOf(s, pictures))).join('\n\n'),
     "## Istio's published figures (context, not targets)",
     [
       `Istio's [performance and scalability page](${ISTIO_PAGE}) (its Istio 1.24 summary) gives, at 1,000 requests/s with 1 KB payloads over 16 connections:`,

@@ -1,8 +1,11 @@
 // The report's chart: throughput and latency of each path as labelled horizontal bars, one
 // self-contained SVG that GitHub shows inline. Same results, same bytes: no dates, no ids.
 import type { BenchResults, LatencyResult, ThroughputResult } from '../results';
-import { formatNumber } from './targets';
+import { formatNumber, TARGET_RPS } from './targets';
 import { REQUEST_LABELS, REQUEST_ORDER, THROUGHPUT_LABELS, THROUGHPUT_ORDER } from './table';
+import { PALETTE, px, svgDocument, text } from './draw';
+
+export { escapeXml } from './draw';
 
 const WIDTH = 760;
 const MARGIN = 16;
@@ -17,14 +20,7 @@ const GROUP_HEADER = 18;
 const GROUP_GAP = 8;
 const PANEL_TITLE = 28;
 const PANEL_GAP = 16;
-const FONT = 'font-family="sans-serif"';
-const TEXT_COLOUR = '#24292f';
-/** A white ground, so dark text stays readable on GitHub's dark theme. */
-const BACKGROUND = '#ffffff';
-/** One colour per series, told apart without relying on red and green. */
-const PALETTE = ['#4c78a8', '#f58518', '#54a24b', '#b279a2'];
-/** The latency panel prefers the rate the targets are stated at. */
-const PREFERRED_RPS = 1000;
+const CHART_TITLE = 'hbone-sim: paths compared';
 
 interface Bar {
   readonly series: string;
@@ -43,13 +39,6 @@ interface Panel {
   readonly decimals: number;
 }
 
-export function escapeXml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
-}
-
-/** One decimal is finer than a pixel needs and keeps the output short and stable. */
-const px = (n: number): string => String(Math.round(n * 10) / 10);
-
 function throughputPanel(results: readonly ThroughputResult[]): Panel | undefined {
   const counts = [...new Set(results.map((t) => t.connections))].sort((a, b) => a - b);
   const groups = THROUGHPUT_ORDER.map((path) => ({
@@ -64,8 +53,7 @@ function throughputPanel(results: readonly ThroughputResult[]): Panel | undefine
 
 function latencyPanel(results: readonly LatencyResult[]): Panel | undefined {
   if (results.length === 0) return undefined;
-  const rates = results.map((l) => l.targetRps);
-  const rps = rates.includes(PREFERRED_RPS) ? PREFERRED_RPS : Math.min(...rates);
+  const rps = latencyRate(results);
   const groups = REQUEST_ORDER.flatMap((path) => {
     const l = results.find((x) => x.path === path && x.targetRps === rps);
     if (!l) return [];
@@ -75,12 +63,14 @@ function latencyPanel(results: readonly LatencyResult[]): Panel | undefined {
   return { title: `Latency at ${formatNumber(rps, 0)} rps, ms`, groups, decimals: 3 };
 }
 
-function panelHeight(p: Panel): number {
-  return PANEL_TITLE + p.groups.reduce((h, g) => h + GROUP_HEADER + g.bars.length * (BAR_HEIGHT + BAR_GAP) + GROUP_GAP, 0);
+/** The rate the latency figures are drawn at: the one the targets are stated at, else the lowest run. */
+export function latencyRate(results: readonly LatencyResult[]): number {
+  const rates = results.map((l) => l.targetRps);
+  return rates.includes(TARGET_RPS) ? TARGET_RPS : Math.min(...rates);
 }
 
-function text(x: number, y: number, content: string, attrs = ''): string {
-  return `<text x="${px(x)}" y="${px(y)}" ${FONT} fill="${TEXT_COLOUR}"${attrs ? ' ' + attrs : ''}>${escapeXml(content)}</text>`;
+function panelHeight(p: Panel): number {
+  return PANEL_TITLE + p.groups.reduce((h, g) => h + GROUP_HEADER + g.bars.length * (BAR_HEIGHT + BAR_GAP) + GROUP_GAP, 0);
 }
 
 function drawPanel(p: Panel, top: number): string[] {
@@ -105,25 +95,14 @@ function drawPanel(p: Panel, top: number): string[] {
   return out;
 }
 
-function svg(width: number, height: number, body: readonly string[]): string {
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${px(height)}" viewBox="0 0 ${width} ${px(height)}" role="img">`,
-    '<title>hbone-sim: paths compared</title>',
-    `<rect x="0" y="0" width="${width}" height="${px(height)}" fill="${BACKGROUND}"/>`,
-    ...body,
-    '</svg>',
-    '',
-  ].join('\n');
-}
-
 export function chartSvg(r: BenchResults): string {
   const panels = [throughputPanel(r.throughput), latencyPanel(r.latency)].filter((p): p is Panel => p !== undefined);
-  if (panels.length === 0) return svg(360, 40, [text(MARGIN, 25, 'no throughput or latency measured', 'font-size="13"')]);
+  if (panels.length === 0) return svgDocument(360, 40, CHART_TITLE, [text(MARGIN, 25, 'no throughput or latency measured', 'font-size="13"')]);
   const body: string[] = [];
   let top = MARGIN;
   for (const p of panels) {
     body.push(...drawPanel(p, top));
     top += panelHeight(p) + PANEL_GAP;
   }
-  return svg(WIDTH, top - PANEL_GAP + MARGIN, body);
+  return svgDocument(WIDTH, top - PANEL_GAP + MARGIN, CHART_TITLE, body);
 }

@@ -1,6 +1,7 @@
 // The per-suite tables of a bench run: their rows, built once, and their plain-text form for the
 // terminal. The markdown report renders the same rows, so the two never disagree.
 import type { PushResult } from '../suites/push';
+import type { Suite } from '../options';
 import type {
   BenchResults,
   ConnectionsResult,
@@ -47,6 +48,8 @@ export interface Column {
 
 /** One table: what the terminal prints and the report shows under one heading. */
 export interface Section {
+  /** The suite it comes from: the report puts that suite's picture above the table. */
+  readonly suite?: Suite;
   readonly title: string;
   readonly columns: readonly Column[];
   readonly rows: readonly (readonly string[])[];
@@ -86,6 +89,7 @@ function throughputSection(results: readonly ThroughputResult[]): Section {
   const procs = processNames(rows.map((t) => t.cpuSPerGiB));
   const tlsAt = (n: number) => results.find((t) => t.path === 'tls' && t.connections === n)?.mbPerS;
   return {
+    suite: 'throughput',
     title: 'Throughput',
     columns: [left('path'), right('conns'), right('MB/s'), right('x TLS'), ...procs.map((p) => right(p))],
     rows: rows.map((t) => {
@@ -110,6 +114,7 @@ function latencySection(results: readonly LatencyResult[]): Section {
     (l) => l.targetRps,
   );
   return {
+    suite: 'latency',
     title: 'Latency',
     columns: [
       left('path'),
@@ -165,6 +170,7 @@ function costSection(results: readonly LatencyResult[]): Section {
     ]),
   );
   return {
+    suite: 'cost',
     title: 'Cost',
     columns: [left('path'), right('rps'), left('process'), right('vCPU'), right('vCPU / 1,000 rps'), right('RSS MB'), left("Istio's figure")],
     rows,
@@ -174,6 +180,7 @@ function costSection(results: readonly LatencyResult[]): Section {
 
 function maxRpsSection(results: readonly MaxRpsResult[]): Section {
   return {
+    suite: 'maxrps',
     title: 'Max requests/s',
     columns: [left('path'), right('conns'), right('rps'), right('p50 ms'), right('p99 ms'), right('errors / non-2xx')],
     rows: byOrder(
@@ -187,6 +194,7 @@ function maxRpsSection(results: readonly MaxRpsResult[]): Section {
 
 function connectionsSection(results: readonly ConnectionsResult[]): Section {
   return {
+    suite: 'connections',
     title: 'New connections',
     columns: [left('mode'), right('concurrency'), right('conns/s'), right('median ms'), right('failures')],
     rows: byOrder(
@@ -202,6 +210,7 @@ function scaleSection(results: readonly ScaleResult[]): Section {
   const rows = [...results].sort((a, b) => a.connections - b.connections);
   const procs = processNames(rows.map((s) => s.bytesPerConnection));
   return {
+    suite: 'scale',
     title: 'Idle connections',
     columns: [right('connections'), ...procs.map((p) => right(p)), right('tunnel KB/conn'), right('open s')],
     rows: rows.map((s) => [
@@ -223,6 +232,7 @@ function triple(a: number, b: number, c: number, decimals: number): string {
 
 function hostileSection(results: readonly HostileResult[]): Section {
   return {
+    suite: 'hostile',
     title: 'Hostile: HTTP/2 rapid reset',
     columns: [
       left('victim'),
@@ -258,6 +268,7 @@ function hostileSection(results: readonly HostileResult[]): Section {
 
 function soakSection(r: SoakResult): Section {
   return {
+    suite: 'soak',
     title: `Soak: ${formatNumber(r.minutes, r.minutes < 1 ? 2 : 0)} min on the L7 path`,
     columns: [
       left('process'),
@@ -287,6 +298,7 @@ function soakSection(r: SoakResult): Section {
 
 function pushSection(r: PushResult): Section {
   return {
+    suite: 'push',
     title: 'Push: an apply to every proxy',
     columns: [
       right('changes'),

@@ -1,4 +1,5 @@
 // `npm run bench` flags: suites, sizes, and clear errors for what it cannot run.
+import * as path from 'node:path';
 import t from 'tap';
 import {
   DEFAULT_BLOCK,
@@ -10,6 +11,7 @@ import {
   QUICK,
   QUICK_SOAK_MINUTES,
   SUITES,
+  USAGE,
   parseOptions,
 } from '../../bench/options';
 import { UsageError } from '../../src/cli/args';
@@ -62,4 +64,18 @@ t.test('bad flags are usage errors that say what is wrong', async (t) => {
 t.test('--publish: only then is the committed report rewritten', async (t) => {
   t.equal(parseOptions([], '/x').publish, false, 'a plain run leaves bench/REPORT.md alone');
   t.equal(parseOptions(['--publish'], '/x').publish, true);
+});
+
+t.test('--render FILE: draw a saved run, nothing measured; flags that shape a run are refused', async (t) => {
+  t.equal(parseOptions([], '/x').render, undefined, 'a plain run runs');
+  const o = parseOptions(['--render', 'bench/results/20261201T012351Z.json'], '/repo/bench');
+  t.equal(o.render, path.resolve('bench/results/20261201T012351Z.json'), 'resolved against the working directory');
+  t.equal(o.publish, false);
+  const p = parseOptions(['--render=/tmp/run.json', '--publish', '--out', '/tmp/out'], '/x');
+  t.match(p, { render: '/tmp/run.json', publish: true, outDir: '/tmp/out' }, 'published where --out says');
+  for (const flag of [['--suite', 'latency'], ['--quick'], ['--reps', '2'], ['--block', '90'], ['--minutes', '1']]) {
+    t.throws(() => parseOptions(['--render', 'r.json', ...flag], '/x'), new UsageError(`--render draws a saved run; ${flag[0]} does not apply`), flag[0]);
+  }
+  t.throws(() => parseOptions(['--render'], '/x'), /--render needs a value/);
+  t.match(USAGE, /--render FILE/, 'the usage text names it');
 });

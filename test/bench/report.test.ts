@@ -5,6 +5,7 @@ import { formatTables } from '../../bench/report/table';
 import { chartSvg, escapeXml } from '../../bench/report/svg';
 import { reportMarkdown } from '../../bench/report/markdown';
 import { EMPTY_RUN, RESULTS, RUN, withTargets } from './fixtures/results';
+import { svgProblems } from './fixtures/svg';
 
 type Run = Omit<BenchResults, 'targets'>;
 
@@ -32,46 +33,6 @@ function target(targets: readonly TargetResult[], id: string): TargetResult {
 /** The fixture with one latency result's fields replaced. */
 function withLatency(path: 'direct' | 'l4' | 'l7', change: (l: Run['latency'][number]) => Run['latency'][number]): Run {
   return { ...RUN, latency: RUN.latency.map((l) => (l.path === path ? change(l) : l)) };
-}
-
-/**
- * Checks that a document is one <svg> element with xmlns set, every tag closed in order, and no
- * raw '<' or unescaped '&' in text. Returns the problems found, none when well-formed.
- */
-function svgProblems(doc: string): string[] {
-  const problems: string[] = [];
-  const stack: string[] = [];
-  let roots = 0;
-  let last = 0;
-  const tag = /<(\/?)([^\s/>]+)([^>]*?)(\/?)>/g;
-  const text = (s: string) => {
-    if (s.includes('<') || s.includes('>')) problems.push(`raw angle bracket in ${JSON.stringify(s)}`);
-    for (const m of s.matchAll(/&([^;\s]*);?/g)) {
-      if (!/^&(amp|lt|gt|quot|apos|#\d+|#x[0-9a-f]+);$/i.test(m[0])) problems.push(`bad entity ${JSON.stringify(m[0])}`);
-    }
-  };
-  for (const m of doc.matchAll(tag)) {
-    const [whole, closing, name, attrs, selfClosing] = m;
-    text(doc.slice(last, m.index));
-    last = m.index + whole.length;
-    if (!/^[A-Za-z][\w:-]*$/.test(name)) problems.push(`bad tag name ${JSON.stringify(name)}`);
-    for (const v of attrs.matchAll(/"([^"]*)"/g)) text(v[1]);
-    if (closing) {
-      const open = stack.pop();
-      if (open !== name) problems.push(`</${name}> closes <${open}>`);
-    } else {
-      if (stack.length === 0) {
-        roots++;
-        if (name !== 'svg') problems.push(`root is <${name}>`);
-        if (!/\sxmlns="http:\/\/www\.w3\.org\/2000\/svg"/.test(attrs)) problems.push('root has no svg xmlns');
-      }
-      if (!selfClosing) stack.push(name);
-    }
-  }
-  if (doc.slice(last).trim() !== '') problems.push('text after the root');
-  if (stack.length > 0) problems.push(`unclosed: ${stack.join(', ')}`);
-  if (roots !== 1) problems.push(`${roots} root elements`);
-  return problems;
 }
 
 /** Bars of the chart, each with its width, in drawing order; the background rect is left out. */
