@@ -26,8 +26,11 @@ export const PAGE_HOST = '127.0.0.1';
 export const MAX_STREAMS = 16;
 /** The header the page's script sends the token in; a form on another site cannot set it. */
 export const TOKEN_HEADER = 'x-hbone-sim-token';
-/** Where the page's HTML, script and style live: src/console/assets, read once at start. */
-const ASSETS = path.resolve(__dirname, '..', '..', '..', 'src', 'console', 'assets');
+/**
+ * Where the page's HTML, script and style live: src/console/assets, read once at start (beside
+ * this file when it runs from src/, three levels up from dist/src/console when built).
+ */
+const ASSETS = [path.resolve(__dirname, 'assets'), path.resolve(__dirname, '..', '..', '..', 'src', 'console', 'assets')].find((d) => fs.existsSync(d))!;
 
 /** What the page needs of the held mesh. */
 export interface PageDeps {

@@ -4,6 +4,7 @@
 // screenshots go to test-artifacts/live-page/ (ignored by git) for a person to look at.
 import t from 'tap';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, Browser, Page } from 'playwright-core';
@@ -35,7 +36,9 @@ export function bookinfoOn(n: number, name: string): string {
   return `${yaml}\ncaptures:\n  - { listen: ${CAPTURE.host}:${CAPTURE.port}, source: curl-5b549b49b8-mh6r2, target: details:9080 }\n`;
 }
 
-if (!fs.existsSync(CHROMIUM)) {
+if (!fs.existsSync(CHROMIUM) && process.env.HBONE_SIM_CI) {
+  t.fail(`no chromium at ${CHROMIUM}: .ci/run installs Debian's chromium for this test`);
+} else if (!fs.existsSync(CHROMIUM)) {
   t.test('the live page in chromium', { skip: `no chromium at ${CHROMIUM} (apt-get install chromium; .ci/run installs it)` }, async () => undefined);
 } else {
   let temp: TempScenario;
@@ -65,7 +68,7 @@ if (!fs.existsSync(CHROMIUM)) {
 
   t.teardown(async () => {
     await browser?.close();
-    if (up) {
+    if (up && up.child.exitCode === null) {
       process.kill(-up.pid, 'SIGINT');
       await up.waitExit(20_000).catch(() => undefined);
     }
@@ -215,5 +218,21 @@ if (!fs.existsSync(CHROMIUM)) {
     t.ok(rps >= load.requests.total, `the curl → details edge counted them all: ${rps} ≥ ${load.requests.total}`);
     await shot('4-under-load');
     t.same(problems, [], 'still no console error');
+  });
+
+  t.test('Ctrl-C takes the page down with the mesh: no listener left on its port', async (t) => {
+    await browser.close();
+    const port = Number(new URL(url).port);
+    process.kill(-up.pid, 'SIGINT');
+    const exit = await up.waitExit(20_000);
+    t.equal(exit.code, 130);
+    const refused = await new Promise<string>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve('connected');
+      });
+      s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+    });
+    t.equal(refused, 'ECONNREFUSED', `nothing listens on ${port}`);
   });
 }
