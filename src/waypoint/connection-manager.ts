@@ -95,6 +95,9 @@ interface Try {
   readonly deadline?: number;
 }
 
+/** llhttp's code for a peer's FIN inside a request (its head or its body). */
+const CODEC_EOF_MID_MESSAGE = 'HPE_INVALID_EOF_STATE';
+
 export class ConnectionManager {
   readonly server: http.Server;
   private readonly log: Logger;
@@ -467,6 +470,14 @@ export class ConnectionManager {
     if (this.failedConnections.has(socket)) return;
     this.failedConnections.add(socket);
     socket.pause();
+    if (err.code === CODEC_EOF_MID_MESSAGE) {
+      // The client closed its side mid-request: no protocol error, a downstream going away.
+      // Envoy resets the stream of a request under way (DC, reported by the response's close)
+      // and, for a head never completed, has no stream to report at all.
+      this.log.info('downstream closed mid-request', { peer: this.downstreams.get(socket)?.peerSpiffeId });
+      socket.destroy();
+      return;
+    }
     const answer = codecErrorAnswer(err.code);
     const downstream = this.downstreams.get(socket);
     this.log.info('malformed HTTP request', {

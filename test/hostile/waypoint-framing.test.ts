@@ -271,6 +271,29 @@ t.test("a client that half-closes after its request: Envoy's answer, the FIN end
   await victim.check(t, flowing);
 });
 
+t.test('a FIN inside a request is the client leaving, not a protocol error: no 400 counted', async (t) => {
+  const victim = watch(mesh, PODS.waypoint);
+  pod.reset();
+  const dpeBefore = await requestsBy('DPE', '400');
+  const dcBefore = await requestsBy('DC', '0');
+  // A head cut short: Envoy has no stream yet, so nothing is answered or counted.
+  const head = await exchange(`GET /ok HTTP/1.1\r\nhost: ${HOST}\r\nx-a: 1`, { ...CAPTURE, end: true });
+  t.equal(head.responses.length, 0, 'a head cut short: no answer');
+  t.equal(head.ended, 'closed');
+  // A body cut short: the request under way is reset, as Envoy reports a downstream that left.
+  const body = await exchange(`POST /ok HTTP/1.1\r\nhost: ${HOST}\r\ncontent-length: 100\r\n\r\nabc`, { ...CAPTURE, end: true });
+  t.equal(body.responses.length, 0, 'a body cut short: no answer');
+  let dc = 0;
+  for (let i = 0; i < 30 && dc === 0; i++) {
+    await new Promise((res) => setTimeout(res, 100));
+    dc = (await requestsBy('DC', '0')) - dcBefore;
+  }
+  t.equal(dc, 1, 'the cut body: response_code 0, DC');
+  t.equal((await requestsBy('DPE', '400')) - dpeBefore, 0, 'no 400 DPE for either (autocannon closing its connections showed as 400s on the live page)');
+  t.equal(pod.seen.filter((r) => r.method === 'GET').length, 0, 'the cut head reached no pod');
+  await victim.check(t, flowing);
+});
+
 t.test('garbage keeps coming while a response is pending: one 400 after the answer, the waypoint stays responsive', async (t) => {
   const victim = watch(mesh, PODS.waypoint);
   pod.reset();

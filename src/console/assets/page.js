@@ -87,6 +87,7 @@
       text(g, 8, 17, label);
       sx += w + 8;
     }
+    state.servicesEnd = sx;
     // One column of pods per node, two wide; the node's ztunnel along its bottom.
     const top = TOP + SERVICE_H + 14;
     let x = NODE_PAD;
@@ -126,7 +127,7 @@
       x += w + NODE_PAD;
     }
     state.edgeLayer = el('g', { class: 'edges' }, svg);
-    svg.setAttribute('width', Math.max(x, sx) + NODE_PAD);
+    svg.setAttribute('width', Math.max(x, sx + 160) + NODE_PAD);
     svg.setAttribute('height', top + maxH + 40);
     document.getElementById('mesh-name').textContent = 'mesh ' + t.mesh;
     if (state.graph) drawEdges();
@@ -136,8 +137,17 @@
   function anchor(workload) {
     const p = state.positions.get('workload:' + workload);
     if (p) return p;
-    // A client the mesh does not know (outside the cluster): top left.
-    return { x: 8, y: TOP + SERVICE_H };
+    // A peer the metrics could not name (a client outside the cluster, a request refused before
+    // its peer was known): one box for all of them, after the services.
+    let u = state.positions.get('unknown');
+    if (!u) {
+      const g = el('g', { class: 'pod unknown', 'data-pod': 'unknown', transform: `translate(${state.servicesEnd},${TOP})` }, state.edgeLayer);
+      el('rect', { width: 150, height: SERVICE_H - 8, rx: 13 }, g);
+      text(g, 8, 17, 'unknown (no workload)');
+      u = { x: state.servicesEnd + 75, y: TOP + (SERVICE_H - 8) / 2 };
+      state.positions.set('unknown', u);
+    }
+    return u;
   }
   /** Where the line from `c` (a box's centre) towards `p` leaves the box. */
   function border(c, p) {
@@ -152,7 +162,11 @@
     const my = (a0.y + b0.y) / 2 - bend;
     const a = border(a0, { x: mx, y: my });
     const b = border(b0, { x: mx, y: my });
-    return { d: `M${a.x},${a.y} Q${mx},${my} ${b.x},${b.y}`, mid: { x: (a.x + 2 * mx + b.x) / 4, y: (a.y + 2 * my + b.y) / 4 } };
+    // The label sits two thirds of the way along, nearer the destination: edges leaving one
+    // busy pod (the waypoint) then spread their labels apart.
+    const k = 2 / 3;
+    const at = (p, q, r) => (1 - k) * (1 - k) * p + 2 * k * (1 - k) * q + k * k * r;
+    return { d: `M${a.x},${a.y} Q${mx},${my} ${b.x},${b.y}`, mid: { x: at(a.x, mx, b.x), y: at(a.y, my, b.y) } };
   }
   function edgeLabel(e) {
     const parts = [];
@@ -177,6 +191,7 @@
     const layer = state.edgeLayer;
     if (!layer) return;
     layer.textContent = '';
+    state.positions.delete('unknown');
     const g = state.graph;
     g.edges.forEach((e, i) => {
       const a = anchor(e.from);
