@@ -9,6 +9,8 @@
   const POD_W = 210;
   const POD_H = 40;
   const GAP = 14;
+  /** Between the pods of a node: room for the edges and their labels. */
+  const ROW_GAP = 34;
   const NODE_PAD = 14;
   const NODE_TITLE = 26;
   const ZT_H = 30;
@@ -98,14 +100,14 @@
       const nodePods = n.pods.map((k) => pods.get(k)).filter(Boolean);
       const rows = Math.max(1, Math.ceil(nodePods.length / cols));
       const w = cols * POD_W + (cols + 1) * GAP;
-      const hgt = NODE_TITLE + rows * (POD_H + GAP) + ZT_H + GAP * 2;
+      const hgt = NODE_TITLE + rows * (POD_H + ROW_GAP) + ZT_H + GAP;
       maxH = Math.max(maxH, hgt);
       const g = el('g', { class: 'node', 'data-node': n.name, transform: `translate(${x},${top})` }, svg);
       el('rect', { class: 'node-box', width: w, height: hgt, rx: 8 }, g);
       text(g, GAP, 18, n.name + '  ' + n.ip, 'node-title');
       nodePods.forEach((p, i) => {
         const px = GAP + (i % cols) * (POD_W + GAP);
-        const py = NODE_TITLE + Math.floor(i / cols) * (POD_H + GAP);
+        const py = NODE_TITLE + Math.floor(i / cols) * (POD_H + ROW_GAP);
         const key = p.namespace + '/' + p.name;
         const cls = ['pod', p.role === 'app' ? '' : p.role, p.inMesh ? 'in-mesh' : 'out-of-mesh'].join(' ');
         const pg = el('g', { class: cls, 'data-pod': key, 'data-role': p.role, 'data-in-mesh': p.inMesh, transform: `translate(${px},${py})` }, g);
@@ -164,7 +166,7 @@
     const b = border(b0, { x: mx, y: my });
     // The label sits two thirds of the way along, nearer the destination: edges leaving one
     // busy pod (the waypoint) then spread their labels apart.
-    const k = 2 / 3;
+    const k = 0.6;
     const at = (p, q, r) => (1 - k) * (1 - k) * p + 2 * k * (1 - k) * q + k * k * r;
     return { d: `M${a.x},${a.y} Q${mx},${my} ${b.x},${b.y}`, mid: { x: at(a.x, mx, b.x), y: at(a.y, my, b.y) } };
   }
