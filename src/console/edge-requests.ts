@@ -4,7 +4,17 @@
 import type { Scenario } from '../mesh/model';
 import { selects } from '../mesh/model';
 import { AccessRecord, AccessRecords, field } from '../runner/access-records';
-import { requestStory, RequestStory, storyKindOf, storySource, storyText, STORY_WINDOW_MS } from '../runner/request-story';
+import {
+  isWaypointTrace,
+  requestStory,
+  RequestStory,
+  storyKindOf,
+  storySource,
+  storyText,
+  STORY_WINDOW_MS,
+  waypointClient,
+  waypointStory,
+} from '../runner/request-story';
 import { diagramOf, isDrawable, toMermaid, toSvg, TracedRequest } from '../runner/hop-diagram';
 
 /** Rows a click shows: the newest requests of the edge. */
@@ -68,17 +78,29 @@ function rowOf(start: AccessRecord, story: RequestStory): RequestRow {
   return { id: idOf(start), time: field(start, 'time'), from: story.from, ...(story.to ? { to: story.to } : {}), target: story.target, ...statusOf(story) };
 }
 
-/** The newest requests from workload `from` that reached workload `to` (both namespace/workload). */
-export function edgeRequests(s: Scenario, records: AccessRecords, edge: { from: string; to: string }): RequestRow[] {
+/**
+ * The newest requests from workload `from` that reached workload `to` (both namespace/workload).
+ * Through a waypoint (`via`), each request the waypoint served: its trace is written per request,
+ * where ztunnel's record waits for the connection to close. Otherwise from where each starts.
+ */
+export function edgeRequests(s: Scenario, records: AccessRecords, edge: { from: string; to: string; via?: string }): RequestRow[] {
   const recent = records.since(performance.now() - LOOKBACK_MS);
   const rows: RequestRow[] = [];
   let looked = 0;
   for (let i = recent.length - 1; i >= 0 && rows.length < MAX_ROWS && looked < MAX_CANDIDATES; i--) {
     const r = recent[i];
+    const around = () => recent.slice(lowerBound(recent, r.at - STORY_WINDOW_MS));
+    if (edge.via) {
+      if (!isWaypointTrace(s, r) || workloadKey(s, r.reporter) !== edge.via || workloadKey(s, waypointClient(s, r)) !== edge.from) continue;
+      looked++;
+      const story = waypointStory(s, around(), r);
+      if (story && reaches(s, story, edge.to)) rows.push(rowOf(r, story));
+      continue;
+    }
     const kind = storyKindOf(s, r);
     if (!kind || workloadKey(s, storySource(kind, r)) !== edge.from) continue;
     looked++;
-    const story = requestStory(s, recent.slice(lowerBound(recent, r.at - STORY_WINDOW_MS)), r);
+    const story = requestStory(s, around(), r);
     if (story && reaches(s, story, edge.to)) rows.push(rowOf(r, story));
   }
   return rows;
@@ -91,7 +113,7 @@ export function requestDetail(s: Scenario, records: AccessRecords, id: string): 
   if (!Number.isFinite(at)) return undefined;
   const around = records.since(at - STORY_WINDOW_MS);
   const start = around.find((r) => r.at === at && r.reporter === reporter);
-  const story = start ? requestStory(s, around, start) : undefined;
+  const story = !start ? undefined : isWaypointTrace(s, start) ? waypointStory(s, around, start) : requestStory(s, around, start);
   if (!start || !story) return undefined;
   const traced = story.json as unknown as TracedRequest;
   const drawable = isDrawable(traced);

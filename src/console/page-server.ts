@@ -115,7 +115,8 @@ export async function startLivePage(deps: PageDeps, port = DEFAULT_PAGE_PORT): P
     if (get && url.pathname === '/api/edge') {
       const from = url.searchParams.get('from') ?? '';
       const to = url.searchParams.get('to') ?? '';
-      return json(res, 200, { from, to, requests: edgeRequests(deps.scenario(), deps.records, { from, to }) });
+      const via = url.searchParams.get('via') || undefined;
+      return json(res, 200, { from, to, via, requests: edgeRequests(deps.scenario(), deps.records, { from, to, via }) });
     }
     if (get && url.pathname === '/api/request') {
       const detail = requestDetail(deps.scenario(), deps.records, url.searchParams.get('id') ?? '');

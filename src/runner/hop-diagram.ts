@@ -45,7 +45,7 @@ const str = (v: unknown): string => (v === undefined || v === null ? '' : String
 
 /** Whether a --json line is a request this draws: one from a pod in the mesh, or through the ingress gateway. */
 export function isDrawable(t: TracedRequest): boolean {
-  return (t.outbound !== undefined || t.gateway !== undefined) && t.pod !== undefined;
+  return (t.outbound !== undefined || t.gateway !== undefined || t.waypoint !== undefined) && t.pod !== undefined;
 }
 
 export function diagramOf(t: TracedRequest): SequenceDiagram {
@@ -67,21 +67,37 @@ export function diagramOf(t: TracedRequest): SequenceDiagram {
     { id: 'dst', name: destination, role: 'pod' },
   ];
   const steps: Step[] = [];
-  steps.push({ kind: 'message', from: 'client', to: 'zsrc', text: `TCP to ${t.target}, captured (${f('src.addr')})` });
-  if (!f('dst.hbone_addr')) {
+  // Seen only by the waypoint so far (the client's connection is still open): its stage 1 says
+  // what the CONNECT carried.
+  const open = !t.outbound && wp ? ((wp.stages ?? []) as readonly StageRecord[])[0]?.detail : undefined;
+  steps.push({ kind: 'message', from: 'client', to: 'zsrc', text: `TCP to ${t.target}, captured${open ? '' : ` (${f('src.addr')})`}` });
+  if (open) {
+    steps.push({
+      kind: 'message',
+      from: 'zsrc',
+      to: 'wp',
+      text: `HBONE CONNECT :authority ${str(open.authority)} to ${str(open.listener)}, mTLS ${str(open.peer)} → ${str(open.identity)}`,
+    });
+    steps.push({
+      kind: 'note',
+      over: 'zsrc',
+      text: `connection still open: ${sourceZtunnel} logs it when it closes${t.traceId ? `; trace ${t.traceId}` : ''}`,
+    });
+  } else if (!f('dst.hbone_addr')) {
     // Plain TCP: the destination is not in the mesh, or outside the cluster.
     steps.push({ kind: 'message', from: 'zsrc', to: 'dst', text: `plain TCP to ${f('dst.addr')}: no HBONE, no mTLS${f('error') ? `: ${f('error')}` : ''}` });
     return { title: title(t), participants, steps };
   }
   const next = wp ? 'wp' : 'zdst';
-  steps.push({
-    kind: 'message',
-    from: 'zsrc',
-    to: next,
-    text: `HBONE CONNECT :authority ${f('dst.hbone_addr')} to ${f('dst.addr')}, mTLS ${f('src.identity')} → ${f('dst.identity')}`,
-    refused: f('error') !== '',
-  });
-  steps.push({ kind: 'note', over: 'zsrc', text: `${f('duration')} in ${sourceZtunnel}${t.traceId ? `, trace ${t.traceId}` : ''}` });
+  if (!open)
+    steps.push({
+      kind: 'message',
+      from: 'zsrc',
+      to: next,
+      text: `HBONE CONNECT :authority ${f('dst.hbone_addr')} to ${f('dst.addr')}, mTLS ${f('src.identity')} → ${f('dst.identity')}`,
+      refused: f('error') !== '',
+    });
+  if (!open) steps.push({ kind: 'note', over: 'zsrc', text: `${f('duration')} in ${sourceZtunnel}${t.traceId ? `, trace ${t.traceId}` : ''}` });
   if (wp) {
     const stages = (wp.stages ?? []) as readonly StageRecord[];
     stages.forEach((s, i) =>

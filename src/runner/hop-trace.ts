@@ -55,13 +55,28 @@ export function traceFromOutbound(scenario: Scenario, records: AccessRecord[], o
   const viaWaypoint = scenario.workloads.some((w) => w.name === field(outbound, 'dst.workload') && w.app.kind === 'waypoint');
   // Downstream calls (productpage -> reviews) carry the same trace: pick the hop of this request.
   const waypoint = viaWaypoint ? sameTrace.find((r) => isTrace(r) && stageDetail(r, 0, 'authority') === field(outbound, 'dst.hbone_addr')) : undefined;
-  const expectedAuthority = waypoint ? originateDetail(waypoint, 'authority') : field(outbound, 'dst.hbone_addr');
+  return { outbound, ...beyondWaypoint(records, sameTrace, traceId, waypoint, field(outbound, 'dst.hbone_addr')) };
+}
+
+/**
+ * A request seen by a waypoint whose client's connection is still open (no source record yet):
+ * the waypoint's trace and, past it, the destination's record.
+ */
+export function traceFromWaypoint(records: AccessRecord[], waypoint: AccessRecord): RequestTrace {
+  const traceId = String(waypoint.fields.traceId ?? '');
+  const sameTrace = records.filter((r) => !isTrace(r) && field(r, 'trace_id') === traceId);
+  return beyondWaypoint(records, sameTrace, traceId, waypoint, '');
+}
+
+/** The destination's record of a request, past the waypoint if it went through one. */
+function beyondWaypoint(records: AccessRecord[], sameTrace: AccessRecord[], traceId: string, waypoint: AccessRecord | undefined, direct: string): RequestTrace {
+  const expectedAuthority = waypoint ? originateDetail(waypoint, 'authority') : direct;
   // On a reused upstream connection the CONNECT (and ztunnel's record of it) carries the trace of
   // the request that opened it; ztunnel writes that record when the connection closes.
   const tunnelTrace = waypoint ? reusedTunnelTrace(waypoint) : undefined;
   const inboundPool = tunnelTrace !== undefined ? records.filter((r) => field(r, 'trace_id') === tunnelTrace) : sameTrace;
   const inbound = inboundPool.find((r) => !isTrace(r) && field(r, 'direction') === 'inbound' && field(r, 'dst.hbone_addr') === expectedAuthority);
-  return { traceId, outbound, waypoint, inbound, tunnelTrace };
+  return { traceId, waypoint, inbound, tunnelTrace };
 }
 
 export function complete(scenario: Scenario, records: AccessRecord[], pod: Workload, target: { host: string; port: number }): boolean {
@@ -91,7 +106,7 @@ export function originateDetail(r: AccessRecord, key: string): string {
   return v === undefined ? '' : String(v);
 }
 
-function stageDetail(r: AccessRecord, i: number, key: string): string {
+export function stageDetail(r: AccessRecord, i: number, key: string): string {
   const stages = r.fields.stages as Array<{ detail: Record<string, unknown> }> | undefined;
   const v = stages?.[i]?.detail[key];
   return v === undefined ? '' : String(v);
@@ -101,8 +116,14 @@ export function hopsOf(scenario: Scenario, pod: Workload, t: RequestTrace): stri
   const { outbound: out, waypoint: wp, inbound: inb } = t;
   const hops: string[] = [];
   hops.push(`${pod.name} (${field(out, 'src.addr') || pod.ip}) → capture ${pod.ip}:${PORT_SOCKS5} on ${out?.reporter ?? `ztunnel-${pod.node}`}`);
-  if (!out) return [...hops, '(no access log from the source ztunnel)'];
-  if (!field(out, 'dst.hbone_addr')) {
+  if (!out && !wp) return [...hops, '(no access log from the source ztunnel)'];
+  if (!out && wp) {
+    // Seen by the waypoint while the client's connection is still open (a pool keeps it).
+    hops.push(
+      `ztunnel-${pod.node} ⇒ HBONE CONNECT :authority ${stageDetail(wp, 0, 'authority')} to ${stageDetail(wp, 0, 'listener')}${t.traceId ? `  trace ${t.traceId}` : ''}: the connection is still open (ztunnel logs a connection when it closes)`,
+    );
+    hops.push(`    mTLS ${stageDetail(wp, 0, 'peer')} → ${stageDetail(wp, 0, 'identity')}`);
+  } else if (out && !field(out, 'dst.hbone_addr')) {
     const dst = field(out, 'dst.workload');
     hops.push(
       dst
@@ -112,13 +133,16 @@ export function hopsOf(scenario: Scenario, pod: Workload, t: RequestTrace): stri
     return hops;
   }
   // ztunnel's log: dst.addr is the HBONE side (pod:15008), dst.hbone_addr the :authority.
-  hops.push(
-    `${out.reporter} ⇒ HBONE CONNECT :authority ${field(out, 'dst.hbone_addr')} to ${field(out, 'dst.addr')}  [${field(out, 'duration')} in ztunnel]${t.traceId ? `  trace ${t.traceId}` : ''}`,
-  );
-  hops.push(
-    `    mTLS ${field(out, 'src.identity')} → ${field(out, 'dst.identity')}${field(out, 'dst.service') ? `  (service ${field(out, 'dst.service')})` : ''}`,
-  );
-  hops.push(`    headers: ${connectHeaderSummary(pod, out, t.traceId, !!wp)}`);
+  if (out)
+    hops.push(
+      `${out.reporter} ⇒ HBONE CONNECT :authority ${field(out, 'dst.hbone_addr')} to ${field(out, 'dst.addr')}  [${field(out, 'duration')} in ztunnel]${t.traceId ? `  trace ${t.traceId}` : ''}`,
+    );
+  if (out) {
+    hops.push(
+      `    mTLS ${field(out, 'src.identity')} → ${field(out, 'dst.identity')}${field(out, 'dst.service') ? `  (service ${field(out, 'dst.service')})` : ''}`,
+    );
+    hops.push(`    headers: ${connectHeaderSummary(pod, out, t.traceId, !!wp)}`);
+  }
   if (wp) {
     const wpPod = scenario.workloads.find((w) => w.name === wp.reporter);
     hops.push(`${wp.reporter}${wpPod ? ` on ${wpPod.node}` : ''}  [${Number(wp.fields.durationMs).toFixed(1)} ms in the waypoint]`);
@@ -262,7 +286,7 @@ export function traceJson(t: RequestTrace, scenario?: Scenario): Record<string, 
   };
 }
 
-function errorNote(r: AccessRecord): string {
+function errorNote(r: AccessRecord | undefined): string {
   const e = field(r, 'error');
   return e ? `; error: ${e}` : '';
 }

@@ -5,7 +5,9 @@
 // outside the mesh, seen only by the destination's ztunnel on :15006).
 import type { Scenario } from '../mesh/model';
 import { AccessRecord, field, isTrace } from './access-records';
+import { WAYPOINT_APP } from '../mesh/app-kinds';
 import {
+  stageDetail,
   gatewayHops,
   gatewayInbound,
   hopsOf,
@@ -14,13 +16,14 @@ import {
   originateDetail,
   plaintextInboundHops,
   traceFromOutbound,
+  traceFromWaypoint,
   traceJson,
 } from './hop-trace';
 
 /** Records looked at around a request: its waypoint's trace is written before ztunnel's record. */
 export const STORY_WINDOW_MS = 30_000;
 
-export type StoryKind = 'mesh' | 'gateway' | 'plaintext';
+export type StoryKind = 'mesh' | 'gateway' | 'plaintext' | 'waypoint';
 
 export interface RequestStory {
   readonly kind: StoryKind;
@@ -82,6 +85,44 @@ export function requestStory(scenario: Scenario, records: AccessRecord[], start:
     hops: hopsOf(scenario, pod, trace),
     json: { pod: pod.name, target, ...traceJson(trace, scenario) },
   };
+}
+
+/** Whether `r` is a waypoint's trace of one request (the page lists an edge's requests from these). */
+export function isWaypointTrace(scenario: Scenario, r: AccessRecord): boolean {
+  return isTrace(r) && scenario.workloads.some((w) => w.name === r.reporter && w.app.kind === WAYPOINT_APP);
+}
+
+/** The pod a waypoint's request came from: its stage 1 names the client's address. */
+export function waypointClient(scenario: Scenario, wp: AccessRecord): string | undefined {
+  const client = stageDetail(wp, 0, 'client');
+  const ip = client.slice(0, client.lastIndexOf(':'));
+  return ip ? scenario.workloads.find((w) => w.ip === ip)?.name : undefined;
+}
+
+/**
+ * A request the waypoint served, told from its trace: in full from the source ztunnel's record
+ * when that is written (its connection closed), else with what the waypoint knows, since a
+ * client's connection pool (productpage's to reviews) can keep it open for minutes.
+ */
+export function waypointStory(scenario: Scenario, records: AccessRecord[], wp: AccessRecord): RequestStory | undefined {
+  const traceId = String(wp.fields.traceId ?? '');
+  const authority = stageDetail(wp, 0, 'authority');
+  const outbound = records.find(
+    (r) => !isTrace(r) && field(r, 'direction') === 'outbound' && field(r, 'trace_id') === traceId && field(r, 'dst.hbone_addr') === authority,
+  );
+  if (outbound) {
+    const story = requestStory(scenario, records, outbound);
+    // Several requests on one connection: the outbound record joins the first; this one is wp.
+    if (story && (story.json as { waypoint?: unknown }).waypoint === wp.fields) return story;
+  }
+  const pod = scenario.workloads.find((w) => w.name === waypointClient(scenario, wp));
+  if (!pod) return undefined;
+  const trace = traceFromWaypoint(records, wp);
+  const target = stageDetail(wp, 0, 'service') || authority;
+  const dst = originateDetail(wp, 'authority') || stageDetail(wp, 2, 'endpoint').split(' ')[1] || '';
+  const to = scenario.workloads.find((w) => dst.startsWith(`${w.ip}:`) || dst === w.ip)?.name;
+  const json = { pod: pod.name, target, ...traceJson(trace, scenario), reporters: { outbound: `ztunnel-${pod.node}`, waypoint: wp.reporter } };
+  return { kind: 'waypoint', from: pod.name, target, ...(to ? { to } : {}), hops: hopsOf(scenario, pod, trace), json };
 }
 
 /** The lines `trace --follow` prints for a request. */

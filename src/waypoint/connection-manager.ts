@@ -151,6 +151,8 @@ export class ConnectionManager {
         authority: formatAuthority(listener.local.address, listener.local.port),
         ...listener.describe,
         peer: conn.peerSpiffeId,
+        // The source pod's address (ztunnel keeps it, and the CONNECT's forwarded header says it).
+        client: formatAuthority(clusterAddress(conn.remote.address), conn.remote.port),
       },
     });
   }

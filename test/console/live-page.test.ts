@@ -141,6 +141,21 @@ if (!fs.existsSync(CHROMIUM) && process.env.HBONE_SIM_CI) {
     await shot('2-request');
   });
 
+  t.test("productpage's calls through the waypoint are listed while its pooled connection stays open", async (t) => {
+    // productpage keeps its connection to details open: ztunnel has not logged it; the waypoint
+    // traced every request on it.
+    const sel = edge('productpage-v1', 'details-v1');
+    await page.waitForSelector(sel, { state: 'attached', timeout: STEP_MS });
+    await page.locator(sel).dispatchEvent('click');
+    await page.waitForSelector('tr.request', { timeout: STEP_MS });
+    await page.locator('tr.request').first().dispatchEvent('click');
+    await page.waitForSelector('#request-detail pre.hops', { timeout: STEP_MS });
+    const hops = await page.locator('#request-detail pre.hops').textContent();
+    t.match(hops, /productpage-v1-\S+ → details\.default\.svc\.cluster\.local/);
+    t.match(hops, /inbound-vip\|9080\|http\|details\.default\.svc\.cluster\.local {2}GET \/details\/0/);
+    t.ok(await page.$('#request-detail .diagram img'), 'drawn too');
+  });
+
   t.test('a DENY applied from the page turns the next request red with a 403', async (t) => {
     await page.locator('nav button[data-tab="apply"]').click();
     await page.fill(

@@ -184,3 +184,32 @@ t.test('through the ingress gateway: from outside the mesh, plain HTTP in, HBONE
   t.notMatch(notFound, /gw->>zdst/);
   t.match(notFound, /gw-->>client: HTTP 404/);
 });
+
+t.test('seen by the waypoint only (the client keeps its connection open): the CONNECT from stage 1', async (t) => {
+  const stages = VIA_WAYPOINT.waypoint!.stages as ReturnType<typeof stage>[];
+  const open: TracedRequest = {
+    ...VIA_WAYPOINT,
+    outbound: undefined,
+    waypoint: {
+      ...VIA_WAYPOINT.waypoint,
+      stages: [
+        stage('inbound_CONNECT_terminate', {
+          ...stages[0].detail,
+          listener: '10.4.3.10:15008',
+          peer: 'spiffe://cluster.local/ns/default/sa/sleep',
+          identity: 'spiffe://cluster.local/ns/default/sa/waypoint',
+          client: '10.4.1.7:40000',
+        }),
+        ...stages.slice(1),
+      ],
+    },
+  };
+  t.ok(isDrawable(open));
+  const mermaid = toMermaid(diagramOf(open));
+  t.match(
+    mermaid,
+    / {2}zsrc->>wp: HBONE CONNECT :authority 10\.8\.4\.226:9080 to 10\.4\.3\.10:15008, mTLS spiffe:\/\/cluster\.local\/ns\/default\/sa\/sleep → spiffe:\/\/cluster\.local\/ns\/default\/sa\/waypoint\n/,
+  );
+  t.match(mermaid, /Note over zsrc: connection still open: ztunnel-node-a logs it when it closes/);
+  t.match(mermaid, /Note over wp: 3 inbound-pod\|9080\|\|10\.4\.0\.5/);
+});

@@ -310,7 +310,7 @@
 
   async function loadRequests(e, list) {
     try {
-      const r = await api('/api/edge?' + new URLSearchParams({ from: e.from, to: e.to }));
+      const r = await api('/api/edge?' + new URLSearchParams({ from: e.from, to: e.to, ...(e.via ? { via: e.via } : {}) }));
       list.textContent = '';
       if (!r.requests.length) {
         list.appendChild(h('p', { text: 'No request of this edge among the records kept (a connection is logged when it closes).' }));
