@@ -1,6 +1,7 @@
 // `npm run bench`: every path of the ambient data plane, side by side, on the real processes of a
 // scenario (bench/mesh.ts). Suites: throughput, latency and cost (the same 1,000 rps runs),
-// max rps, new connections per second, and memory per idle connection. Prints the tables, saves
+// max rps, new connections per second, and memory per idle connection; and the live page's
+// first paint and weight in chromium (page). Prints the tables, saves
 // bench/results/<timestamp>.json with its report; --publish rewrites the committed bench/REPORT.md.
 // --render FILE runs nothing and draws the report of a saved results JSON.
 //
@@ -8,6 +9,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { WorkloadCertificate } from '../src/identity/workload-cert';
 import { makeSpiffeId } from '../src/identity/spiffe';
 import { BenchMesh } from './mesh';
@@ -22,6 +24,7 @@ import { runScale } from './suites/scale';
 import { killAttackers, runHostile } from './suites/hostile';
 import { runSoak } from './suites/soak';
 import { runPush } from './suites/push';
+import { runPage } from './suites/page';
 import { evaluateTargets } from './report/targets';
 import { formatTables } from './report/table';
 import { PUBLISHED_BASE, writeReport } from './report/write';
@@ -40,9 +43,18 @@ const CLIENT_SA = 'client';
 class Cleanup {
   readonly meshes = new Set<BenchMesh>();
   server?: ServerProcess;
+  /** A mesh held by `hbone-sim up` in its own process group (the page suite's). */
+  held?: ChildProcess;
   now(): void {
     killAttackers();
     this.server?.kill();
+    if (this.held?.pid !== undefined && this.held.exitCode === null && this.held.signalCode === null) {
+      try {
+        process.kill(-this.held.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
     for (const m of this.meshes) m.killNow();
   }
 }
@@ -135,6 +147,11 @@ async function run(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
   }
   // The push suite holds a mesh of its own (12 processes), as `hbone-sim up` does.
   if (has('push')) results.push = await runPush({ block: opts.block, pushes: sz.pushes, progress });
+  // bookinfo held by `hbone-sim up`, its live page opened in chromium; skipped, and said, without one.
+  if (has('page')) {
+    const page = await runPage({ block: opts.block, reps: opts.pageReps, progress, held: (child) => (cleanup.held = child) });
+    if (page) results.page = page;
+  }
   // The runner holds this mesh itself (--hold), as a user would, so its own memory is measured too.
   if (has('soak'))
     results.soak = await runSoak({

@@ -1,10 +1,10 @@
 // Settings of `npm run bench`: which suites, how long each runs, where results go. A full run
 // takes about twelve minutes on a 2-core machine; --quick keeps every suite but shrinks each, and
-// finishes in about a minute.
+// finishes in about a minute (the page suite, a held bookinfo and chromium, adds some 15 s).
 import * as path from 'node:path';
 import { Flags, parseFlags, UsageError } from '../src/cli/args';
 
-export const SUITES = ['throughput', 'latency', 'maxrps', 'cost', 'connections', 'scale', 'hostile', 'push', 'soak'] as const;
+export const SUITES = ['throughput', 'latency', 'maxrps', 'cost', 'connections', 'scale', 'hostile', 'push', 'page', 'soak'] as const;
 export type Suite = (typeof SUITES)[number];
 /** What runs when no --suite is given: the soak is long and runs when asked for (--suite soak, or all). */
 export const DEFAULT_SUITES: readonly Suite[] = SUITES.filter((s) => s !== 'soak');
@@ -75,6 +75,9 @@ export const QUICK: Sizes = {
 
 /** Three: the least that has a median, and these machines are shared. */
 export const DEFAULT_REPS = 3;
+/** Page loads are cheap (a fresh browser context each, well under a second): ten, or five with --quick. */
+export const DEFAULT_PAGE_REPS = 10;
+export const QUICK_PAGE_REPS = 5;
 /**
  * Five for a full throughput run: one stream's MB/s swung from 799 to 1,056 between three reps
  * of one run here, enough to flip the HBONE/TLS verdict; a median of five shrugs off two.
@@ -90,6 +93,8 @@ export interface BenchOptions {
   readonly throughputReps: number;
   /** Each scale measurement starts a mesh of its own; --quick takes one, to stay under a minute. */
   readonly scaleReps: number;
+  /** Timed loads of the live page. */
+  readonly pageReps: number;
   readonly block: number;
   /** Length of the soak, after its warm-up. */
   readonly soakMinutes: number;
@@ -108,14 +113,17 @@ export const USAGE = `usage: npm run bench -- [flags]
                      every suite but soak runs)
   --minutes M        soak length after its warm-up (default ${DEFAULT_SOAK_MINUTES}; ${QUICK_SOAK_MINUTES} with --quick)
   --reps N           repetitions of every measurement; the median is reported
-                     (default ${DEFAULT_REPS}; ${DEFAULT_THROUGHPUT_REPS} for a full throughput suite, 1 for --quick scale)
+                     (default ${DEFAULT_REPS}; ${DEFAULT_THROUGHPUT_REPS} for a full throughput suite, 1 for --quick scale;
+                     page loads ${DEFAULT_PAGE_REPS}, ${QUICK_PAGE_REPS} with --quick)
   --block N          address block of the bench mesh: 10.N served at 127.N (default ${DEFAULT_BLOCK})
   --out DIR          write DIR/results/<timestamp>.json, .md, .svg and -<suite>.svg (default bench/)
   --publish          also rewrite DIR/REPORT.md, DIR/REPORT.svg and DIR/REPORT-<suite>.svg,
                      the committed report
   --render FILE      run nothing: draw the report of a saved results JSON, beside it as
                      <name>.md, .svg and -<suite>.svg (with --publish, DIR/REPORT.md and its pictures)
-Profiling: HBONE_BENCH_CPU_PROF=DIR writes a .cpuprofile of every mesh process into DIR.`;
+Profiling: HBONE_BENCH_CPU_PROF=DIR writes a .cpuprofile of every mesh process into DIR.
+The page suite drives chromium at /usr/bin/chromium (CHROMIUM=PATH for another); without it the
+suite is skipped and says so.`;
 
 /** Flags that say how to run the suites, meaningless when rendering a saved run. */
 const RUN_FLAGS = ['quick', 'suite', 'reps', 'block', 'minutes'] as const;
@@ -163,6 +171,7 @@ export function parseOptions(argv: string[], defaultOutDir: string): BenchOption
     reps: positiveInt('--reps', flags.reps, DEFAULT_REPS, 50),
     throughputReps: positiveInt('--reps', flags.reps, quick ? DEFAULT_REPS : DEFAULT_THROUGHPUT_REPS, 50),
     scaleReps: positiveInt('--reps', flags.reps, quick ? 1 : DEFAULT_REPS, 50),
+    pageReps: positiveInt('--reps', flags.reps, quick ? QUICK_PAGE_REPS : DEFAULT_PAGE_REPS, 50),
     block: positiveInt('--block', flags.block, DEFAULT_BLOCK, 254),
     soakMinutes: positiveNumber('--minutes', flags.minutes, quick ? QUICK_SOAK_MINUTES : DEFAULT_SOAK_MINUTES),
     outDir: typeof flags.out === 'string' ? path.resolve(flags.out) : defaultOutDir,

@@ -1,6 +1,7 @@
 // What one `npm run bench` produces: the shape of bench/results/<timestamp>.json, which the
 // table, the report and the chart are all drawn from.
 import type { PushResult } from './suites/push';
+import type { PageResult } from './suites/page';
 
 /** The paths the suites compare. `hbone` is one raw HBONE stream (the hot core), no ztunnel. */
 export type ThroughputPath = 'tcp' | 'tls' | 'hbone' | 'l4' | 'l7';
@@ -154,6 +155,8 @@ export interface BenchResults {
   readonly hostile: readonly HostileResult[];
   /** Only when the push suite ran. */
   readonly push?: PushResult;
+  /** Only when the page suite ran (it is skipped without chromium). */
+  readonly page?: PageResult;
   /** Only when the soak suite ran. */
   readonly soak?: SoakResult;
   readonly targets: readonly TargetResult[];

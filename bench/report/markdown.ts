@@ -101,6 +101,7 @@ export function reportMarkdown(r: BenchResults, chartFileName: string, pictures:
       '- autocannon\'s rate limit is a per-connection budget per second, so requests come in bursts rather than evenly spaced (fortio, which Istio uses, spaces them). That inflates tail latency for every path alike; "added" latency compares paths under the same pattern.',
       '- CPU and RSS are read from `/proc/<pid>/stat` of each process.',
       '- Idle connection memory is RSS growth divided by the connection count.',
+      "- Live page: headless chromium, driven by playwright-core, opens the page of a held bookinfo in a fresh browser context each load; first contentful paint and DOMContentLoaded are the page's own Performance entries. Its weight is the HTML document as served: script, style and topology are inlined, and it requests nothing else but its event stream.",
       "- Hostile: a separate attacker process with a mesh certificate writes HEADERS+RST_STREAM pairs by hand over 4 connections, reconnecting when dropped; legitimate requests (200/s over 8 connections) through the victim are timed before and during. The victim's baseline RSS is its median over as long a legitimate run as the attack; its RSS after is the first reading back within 5% of it, or the lowest seen in the settle time.",
     ].join('\n'),
   ];

@@ -1,6 +1,7 @@
 // The per-suite tables of a bench run: their rows, built once, and their plain-text form for the
 // terminal. The markdown report renders the same rows, so the two never disagree.
 import type { PushResult } from '../suites/push';
+import type { PageLoadTimes, PageResult } from '../suites/page';
 import type { Suite } from '../options';
 import type {
   BenchResults,
@@ -330,6 +331,45 @@ function pushSection(r: PushResult): Section {
   };
 }
 
+function pageSection(r: PageResult): Section {
+  const ms = (x: number) => `${fixed(x, 0)} ms`;
+  const kb = (bytes: number) => `${fixed(bytes / KB, 1)} KB`;
+  const times = (label: string, p50: number, max: number, of: (t: PageLoadTimes) => number): string[] => [
+    label,
+    ms(p50),
+    ms(max),
+    r.repsMs.map((t) => fixed(of(t), 0)).join(' / '),
+  ];
+  return {
+    suite: 'page',
+    title: 'Live page',
+    columns: [left('measure'), right('measured'), right('max'), left('detail')],
+    rows: [
+      times('first contentful paint', r.firstPaintP50Ms, r.firstPaintMaxMs, (t) => t.firstContentfulPaintMs),
+      times('DOMContentLoaded', r.domContentLoadedP50Ms, r.domContentLoadedMaxMs, (t) => t.domContentLoadedMs),
+      times('stream live, edges drawn', r.liveP50Ms, r.liveMaxMs, (t) => t.liveWithEdgesMs),
+      [
+        'weight: the HTML document',
+        kb(r.htmlBytes),
+        NONE,
+        `${formatNumber(r.htmlBytes, 0)} bytes, the topology ${kb(r.topologyBytes)} of it; gzip ${kb(r.htmlGzipBytes)} (not served compressed)`,
+      ],
+      [
+        'one graph event',
+        kb(r.graphEventBytes),
+        NONE,
+        `${r.edges} edges, sent once a second: the stream ran ${kb(r.streamBytesPerSecond)}/s; its topology event ${kb(r.topologyEventBytes)}, once`,
+      ],
+    ],
+    note:
+      `${r.scenario} (${r.pods} pods, its waypoint applied, a few requests made) held by hbone-sim up; ${r.browser}, headless. ` +
+      `measured: the median of ${r.repsMs.length} loads, each in a fresh browser context; detail: every load. They follow one untimed load, the first page opened after up ` +
+      `(paint ${ms(r.coldMs.firstContentfulPaintMs)}, live ${ms(r.coldMs.liveWithEdgesMs)}: its graph waited for the first scrape; later pages get the last one at once). ` +
+      `Times from the start of navigation, by the page's clock; live: the stream open and an edge drawn, read when the next frame began and not before the first contentful paint. ` +
+      `Requests while loading: ${r.requests.join(', ')}. KB: 1,024 bytes.`,
+  };
+}
+
 /** The per-suite tables with data, in suite order; a suite not run has no section. */
 export function suiteSections(r: BenchResults): Section[] {
   const sections: Section[] = [];
@@ -344,6 +384,7 @@ export function suiteSections(r: BenchResults): Section[] {
   // Results written before the hostile suite existed have no such field.
   if ((r.hostile ?? []).length > 0) sections.push(hostileSection(r.hostile));
   if (r.push) sections.push(pushSection(r.push));
+  if (r.page) sections.push(pageSection(r.page));
   if (r.soak) sections.push(soakSection(r.soak));
   return sections;
 }

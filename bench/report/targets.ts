@@ -1,4 +1,4 @@
-// The ten targets of the bench and their verdicts, computed from the measured results only, so
+// The targets of the bench and their verdicts, computed from the measured results only, so
 // the same JSON always gives the same verdicts.
 import type { BenchResults, LatencyResult, RequestPath, TargetResult, ThroughputPath } from '../results';
 
@@ -24,6 +24,10 @@ export const RAPID_RESET_RSS_ABOVE_BASELINE_MAX_PCT = 10;
 export const SOAK_RSS_GROWTH_MAX_PCT = 15;
 /** A configuration change reaches every proxy (push to last ACK), median: the issue's aim here. */
 export const PUSH_ALL_ACKED_P50_MAX_MS = 100;
+/** The live page with bookinfo: first contentful paint, median over its loads (issue 13: under 1 s). */
+export const PAGE_FIRST_PAINT_P50_MAX_MS = 1000;
+/** The live page's weight: its one HTML document, everything inlined, KB (1,024 bytes). */
+export const PAGE_WEIGHT_MAX_KB = 100;
 
 /** The rate the latency and cost targets are stated at; runs at other rates do not count. */
 export const TARGET_RPS = 1000;
@@ -266,6 +270,28 @@ export function evaluateTargets(r: Omit<BenchResults, 'targets'>): TargetResult[
         unit: 'ms',
       },
       r.push?.applyP50Ms,
+    ),
+    verdict(
+      {
+        id: 'page-first-paint',
+        what: 'Live page with bookinfo: first contentful paint, p50',
+        direction: '<=',
+        line: PAGE_FIRST_PAINT_P50_MAX_MS,
+        target: `<= ${formatNumber(PAGE_FIRST_PAINT_P50_MAX_MS, 0)} ms`,
+        unit: 'ms',
+      },
+      r.page?.firstPaintP50Ms,
+    ),
+    verdict(
+      {
+        id: 'page-weight',
+        what: 'Live page with bookinfo: weight (one HTML document)',
+        direction: '<=',
+        line: PAGE_WEIGHT_MAX_KB,
+        target: `<= ${PAGE_WEIGHT_MAX_KB} KB`,
+        unit: 'KB',
+      },
+      r.page === undefined ? undefined : r.page.htmlBytes / KB,
     ),
   ];
 }

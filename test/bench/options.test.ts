@@ -3,12 +3,14 @@ import * as path from 'node:path';
 import t from 'tap';
 import {
   DEFAULT_BLOCK,
+  DEFAULT_PAGE_REPS,
   DEFAULT_REPS,
   DEFAULT_SOAK_MINUTES,
   DEFAULT_SUITES,
   DEFAULT_THROUGHPUT_REPS,
   FULL,
   QUICK,
+  QUICK_PAGE_REPS,
   QUICK_SOAK_MINUTES,
   SUITES,
   USAGE,
@@ -51,6 +53,19 @@ t.test('--quick shrinks every suite but keeps them all, with a median', async (t
 t.test('--suite picks suites, in the order they run', async (t) => {
   t.same(parseOptions(['--suite', 'scale,latency'], '/x').suites, ['latency', 'scale']);
   t.same(parseOptions(['--suite=cost'], '/x').suites, ['cost']);
+  t.same(parseOptions(['--suite', 'page', '--quick'], '/x').suites, ['page'], 'the live page alone');
+  t.same(parseOptions(['--suite', 'soak,page,push'], '/x').suites, ['push', 'page', 'soak'], 'the page after push, before the soak');
+});
+
+t.test('page: in a default run; ten timed loads, five with --quick, --reps overrides', async (t) => {
+  t.ok(DEFAULT_SUITES.includes('page'), 'the report has the live page without asking');
+  t.equal(parseOptions([], '/x').pageReps, DEFAULT_PAGE_REPS);
+  t.equal(DEFAULT_PAGE_REPS, 10);
+  t.equal(parseOptions(['--quick'], '/x').pageReps, QUICK_PAGE_REPS);
+  t.equal(QUICK_PAGE_REPS, 5);
+  t.equal(parseOptions(['--suite', 'page', '--reps', '20'], '/x').pageReps, 20);
+  t.match(USAGE, /page loads 10, 5 with --quick/);
+  t.match(USAGE, /CHROMIUM=PATH/, 'says where the browser is looked for');
 });
 
 t.test('bad flags are usage errors that say what is wrong', async (t) => {

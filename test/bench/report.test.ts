@@ -22,6 +22,8 @@ const IDS = [
   'rapid-reset-rss',
   'soak-flat',
   'push-acked',
+  'page-first-paint',
+  'page-weight',
 ];
 
 function target(targets: readonly TargetResult[], id: string): TargetResult {
@@ -47,7 +49,7 @@ function sectionLines(text: string, title: string): string[] {
   return block.split('\n');
 }
 
-t.test('the fixture: all twelve targets, in order, with values, verdicts and margins', async (t) => {
+t.test('the fixture: all fourteen targets, in order, with values, verdicts and margins', async (t) => {
   const targets = evaluateTargets(RUN);
   t.same(
     targets.map((x) => x.id),
@@ -67,6 +69,9 @@ t.test('the fixture: all twelve targets, in order, with values, verdicts and mar
     'rapid-reset-rss': [12.5, false, 'missed by 2.5 points', '<= 10%'],
     'soak-flat': [8, true, 'met by 7.0 points', '<= 15%'],
     'push-acked': [9.8, true, 'met by 90.20 ms', '<= 100 ms'],
+    // The median paint is judged; the one slow load (1,104.8 ms) is in the table, not the verdict.
+    'page-first-paint': [248.3, true, 'met by 751.70 ms', '<= 1,000 ms'],
+    'page-weight': [29_961 / 1024, true, 'met by 70.7 KB', '<= 100 KB'],
   };
   for (const x of targets) {
     const [value, met, margin, line] = expect[x.id];
@@ -79,7 +84,7 @@ t.test('the fixture: all twelve targets, in order, with values, verdicts and mar
   t.equal(target(targets, 'ztunnel-cost').what, 'Cost per 1,000 rps, ztunnel');
 });
 
-t.test('nothing run: all twelve targets, none measured', async (t) => {
+t.test('nothing run: all fourteen targets, none measured', async (t) => {
   const targets = evaluateTargets(EMPTY_RUN);
   t.same(
     targets.map((x) => x.id),
@@ -148,6 +153,61 @@ t.test('ztunnel cost is the busier ztunnel', async (t) => {
   t.equal(target(evaluateTargets(onlyB), 'ztunnel-cost').value, 0.084);
 });
 
+t.test('the live page: the median paint is judged, the weight in KB; misses read as misses; no page, not measured', async (t) => {
+  const page = RUN.page!;
+  const slow = evaluateTargets({ ...RUN, page: { ...page, firstPaintP50Ms: 1200, htmlBytes: 120 * 1024 } });
+  t.match(target(slow, 'page-first-paint'), { value: 1200, met: false, margin: 'missed by 200.00 ms', unit: 'ms' });
+  t.match(target(slow, 'page-weight'), { value: 120, met: false, margin: 'missed by 20.0 KB', unit: 'KB' });
+  const onLine = evaluateTargets({ ...RUN, page: { ...page, firstPaintP50Ms: 1000, htmlBytes: 100 * 1024 } });
+  t.equal(target(onLine, 'page-first-paint').margin, 'met, exactly on the line');
+  t.equal(target(onLine, 'page-weight').margin, 'met, exactly on the line');
+  t.equal(target(evaluateTargets(RUN), 'page-first-paint').what, 'Live page with bookinfo: first contentful paint, p50');
+  // The suite is skipped without chromium: no page field, both targets unmeasured, the rest as before.
+  const skipped = evaluateTargets({ ...RUN, page: undefined });
+  for (const id of ['page-first-paint', 'page-weight']) t.match(target(skipped, id), { value: null, met: null, margin: NOT_MEASURED }, id);
+  t.equal(target(skipped, 'push-acked').met, true);
+});
+
+t.test('tables: the live page, its times with the max and every load, its weight and stream', async (t) => {
+  const text = formatTables(RESULTS);
+  const page = sectionLines(text, 'Live page');
+  t.match(page[1], /^measure\s+measured\s+max\s+detail$/);
+  t.match(
+    page.find((l) => l.startsWith('first contentful paint')),
+    /first contentful paint\s+248 ms\s+1,105 ms\s+213 \/ 248 \/ 1,105$/,
+  );
+  t.match(
+    page.find((l) => l.startsWith('DOMContentLoaded')),
+    /DOMContentLoaded\s+152 ms\s+980 ms\s+140 \/ 152 \/ 980$/,
+  );
+  t.match(
+    page.find((l) => l.startsWith('stream live, edges drawn')),
+    /301 ms\s+1,191 ms\s+261 \/ 301 \/ 1,191$/,
+  );
+  t.match(
+    page.find((l) => l.startsWith('weight: the HTML document')),
+    /29\.3 KB\s+-\s+29,961 bytes, the topology 3\.3 KB of it; gzip 8\.9 KB \(not served compressed\)$/,
+  );
+  t.match(
+    page.find((l) => l.startsWith('one graph event')),
+    /3\.2 KB\s+-\s+7 edges, sent once a second: the stream ran 3\.2 KB\/s; its topology event 3\.4 KB, once$/,
+  );
+  const note = page[page.length - 1];
+  t.match(note, /^bookinfo-ambient \(8 pods, its waypoint applied, a few requests made\) held by hbone-sim up; chromium 156\.0\.8078\.114, headless\./);
+  t.match(note, /the median of 3 loads, each in a fresh browser context/);
+  t.match(note, /the first page opened after up \(paint 390 ms, live 821 ms/);
+  t.match(note, /Requests while loading: \/, \/api\/events\./);
+  t.match(
+    sectionLines(text, 'Targets').find((l) => l.startsWith('Live page with bookinfo: first contentful paint')),
+    /<= 1,000 ms\s+248\.300 ms\s+met\s+met by 751\.70 ms$/,
+  );
+  t.match(
+    sectionLines(text, 'Targets').find((l) => l.startsWith('Live page with bookinfo: weight')),
+    /<= 100 KB\s+29\.3 KB\s+met\s+met by 70\.7 KB$/,
+  );
+  t.notMatch(formatTables(withTargets({ ...RUN, page: undefined })), /^Live page$/m, 'skipped: no section');
+});
+
 t.test('formatNumber groups thousands and never prints -0', async (t) => {
   t.equal(formatNumber(1234567.8, 0), '1,234,568');
   t.equal(formatNumber(-1234.5, 1), '-1,234.5');
@@ -157,7 +217,17 @@ t.test('formatNumber groups thousands and never prints -0', async (t) => {
 
 t.test('tables: every suite, its key figures, aligned columns', async (t) => {
   const text = formatTables(RESULTS);
-  for (const title of ['Throughput', 'Latency', 'Cost', 'Max requests/s', 'New connections', 'Idle connections', 'Hostile: HTTP/2 rapid reset', 'Targets']) {
+  for (const title of [
+    'Throughput',
+    'Latency',
+    'Cost',
+    'Max requests/s',
+    'New connections',
+    'Idle connections',
+    'Hostile: HTTP/2 rapid reset',
+    'Live page',
+    'Targets',
+  ]) {
     t.ok(sectionLines(text, title).length > 3, `${title} has rows`);
   }
   const throughput = sectionLines(text, 'Throughput');
@@ -242,7 +312,7 @@ t.test('tables: every suite, its key figures, aligned columns', async (t) => {
 t.test('tables: a suite not run has no section', async (t) => {
   const text = formatTables(withTargets({ ...EMPTY_RUN, connections: RUN.connections }));
   t.match(text, /^New connections$/m);
-  for (const title of ['Throughput', 'Latency', 'Cost', 'Max requests/s', 'Idle connections', 'Hostile: HTTP/2 rapid reset'])
+  for (const title of ['Throughput', 'Latency', 'Cost', 'Max requests/s', 'Idle connections', 'Hostile: HTTP/2 rapid reset', 'Live page'])
     t.notMatch(text, new RegExp(`^${title.replace('/', '\\/')}$`, 'm'), title);
   t.match(text, /One HBONE stream\s+>= 0\.8x\s+-\s+not measured\s+not measured/);
   t.match(text, /New tunneled connections\s+>= 1,500\/s\s+1,912\/s\s+met/);
@@ -310,9 +380,15 @@ t.test('markdown: run, machine, targets, chart, tables, anchors, method', async 
   t.ok(md.includes('| p90 added at 1,000 rps, L7 | <= 1.5 ms | 1.710 ms | ❌ missed | missed by 0.21 ms |'));
   t.ok(md.includes('| Cost per 1,000 rps, ztunnel | <= 0.10 vCPU | 0.084 vCPU | ✅ met | met by 0.016 vCPU |'));
   t.ok(md.includes('| Idle tunneled connection | <= 16 KB | 12.3 KB | ✅ met | met by 3.7 KB |'));
-  t.equal(md.match(/^\| .+ \| (✅ met|❌ missed|— not measured) \|/gm)?.length, 12, 'twelve target rows');
+  t.equal(md.match(/^\| .+ \| (✅ met|❌ missed|— not measured) \|/gm)?.length, 14, 'fourteen target rows');
   t.ok(md.includes('| Soak: RSS growth after warm-up, worst process | <= 15% | 8.0% | ✅ met | met by 7.0 points |'));
   t.ok(md.includes('### Soak: 10 min on the L7 path'), 'the soak table');
+  t.ok(md.includes('| Live page with bookinfo: first contentful paint, p50 | <= 1,000 ms | 248.300 ms | ✅ met | met by 751.70 ms |'));
+  t.ok(md.includes('| Live page with bookinfo: weight (one HTML document) | <= 100 KB | 29.3 KB | ✅ met | met by 70.7 KB |'));
+  t.ok(md.includes('### Live page\n\n| measure | measured | max | detail |\n| --- | ---: | ---: | --- |\n'), 'the live page table, no picture');
+  t.ok(md.includes('| first contentful paint | 248 ms | 1,105 ms | 213 / 248 / 1,105 |'));
+  t.ok(md.includes('| weight: the HTML document | 29.3 KB | — | 29,961 bytes, the topology 3.3 KB of it; gzip 8.9 KB (not served compressed) |'));
+  t.ok(md.indexOf('### Push: an apply to every proxy') < md.indexOf('### Live page') && md.indexOf('### Live page') < md.indexOf('### Soak'), 'in suite order');
   t.ok(md.includes('| waypoint | 110.0 | 118.8 | 140.0 | 8.0% | 26 | 26 | yes |'), 'a soak row: low-water marks, growth, fds, verdict');
 
   t.ok(md.includes('![paths compared](chart.svg)'));
@@ -347,7 +423,7 @@ t.test('markdown: nothing measured, quick run, awkward chart name', async (t) =>
   t.match(md, /This one: quick run/);
   t.match(md, /suites: none/);
   t.match(md, /before, not recorded after/);
-  t.equal(md.match(/\| — \| — not measured \| not measured \|/g)?.length, 12);
+  t.equal(md.match(/\| — \| — not measured \| not measured \|/g)?.length, 14);
   t.ok(md.includes('No suite produced data.'));
   t.notMatch(md, /### /, 'no suite tables');
   t.ok(md.includes('![paths compared](<my chart (1).svg>)'));
