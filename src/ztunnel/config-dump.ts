@@ -7,6 +7,7 @@ import { X509Certificate } from 'node:crypto';
 import type { MeshState } from '../mesh/state';
 import { PORT_HBONE } from '../mesh/ports';
 import type { Json, JsonObject } from '../admin/json';
+import { compilePolicy } from '../policy/authz/compile-policy';
 
 export const CLUSTER_ID = 'Kubernetes';
 
@@ -15,7 +16,8 @@ export function configDump(state: MeshState, certificates: readonly WorkloadCert
   return {
     workloads: s.workloads.map((w) => workloadDump(state, w)),
     services: s.services.map((svc) => serviceDump(state, svc)),
-    policies: s.policies.map(policyDump),
+    // istiod sends ztunnel no policy bound by targetRefs: those are a waypoint's (or a gateway's).
+    policies: s.policies.filter((p) => !compilePolicy(p).hasTargetRefs).map(policyDump),
     certificates: certificates.map(certificateDump),
   };
 }
