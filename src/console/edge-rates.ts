@@ -5,6 +5,8 @@ import { EdgeIdentity, EdgeTotals, newTotals, Totals } from './edge-totals';
 
 /** Rates are over this much of the past: long enough that one curl shows, short enough to follow a change. */
 export const RATE_WINDOW_MS = 10_000;
+/** An edge no scrape has reported for this long is dropped from the page. */
+export const FORGET_AFTER_MS = 3 * RATE_WINDOW_MS;
 /** Scrapes kept per edge: one a second over the window, plus the one that closes it. */
 const MAX_HISTORY = 12;
 
@@ -40,9 +42,13 @@ export class EdgeRates {
   /** When the last scrape was taken: an edge first seen after it counted from zero since then. */
   private lastAt?: number;
 
-  /** Takes one scrape's totals, taken at `at` (ms). Edges no proxy reports any more are forgotten. */
+  /**
+   * Takes one scrape's totals, taken at `at` (ms). An edge missing from a scrape (its proxy did
+   * not answer in time) keeps its history; one no proxy has reported for FORGET_AFTER_MS (its
+   * proxy restarted, or its pods are gone) is forgotten.
+   */
   add(at: number, edges: ReadonlyMap<string, EdgeTotals>): void {
-    for (const id of this.history.keys()) if (!edges.has(id)) this.history.delete(id);
+    for (const [id, h] of this.history) if (!edges.has(id) && h.points[h.points.length - 1].at < at - FORGET_AFTER_MS) this.history.delete(id);
     for (const [id, edge] of edges) {
       let h = this.history.get(id);
       if (!h) {
@@ -61,6 +67,7 @@ export class EdgeRates {
   /** Every edge with its rates now. The ztunnel legs into and out of a waypoint are folded into the edges drawn through it. */
   edges(): LiveEdge[] {
     const all = [...this.history.values()].map(({ edge, points }) => rated(edge, points));
+    // (An edge missing from the last scrape is rated on the points it has.)
     const via = all.filter((e) => e.via);
     const isLeg = (e: LiveEdge): boolean => !e.via && via.some((v) => (v.from === e.from && v.via === e.to) || (v.via === e.from && v.to === e.to));
     return all.filter((e) => !isLeg(e));

@@ -5,7 +5,7 @@ import t from 'tap';
 import type { Sample } from '../../src/telemetry/prom-text';
 import { parsePromText } from '../../src/telemetry/prom-text';
 import { foldScrape, MAX_EDGES, ProxySamples } from '../../src/console/edge-totals';
-import { EdgeRates, RATE_WINDOW_MS } from '../../src/console/edge-rates';
+import { EdgeRates, FORGET_AFTER_MS, RATE_WINDOW_MS } from '../../src/console/edge-rates';
 import { graphLines } from '../../src/console/mesh-scraper';
 
 const P = (sa: string) => `spiffe://cluster.local/ns/default/sa/${sa}`;
@@ -150,4 +150,16 @@ t.test('a scrape is cut to the graph metrics before it is parsed', async (t) => 
     parsePromText(graphLines(text)).map((s) => s.name),
     ['istio_requests_total', 'istio_request_bytes_sum', 'istio_tcp_connections_opened_total'],
   );
+});
+
+t.test('a proxy missing from one scrape keeps its edges; one gone for long is forgotten', async (t) => {
+  const rates = new EdgeRates();
+  rates.add(0, foldScrape(scrape({ curlToWaypoint: 1, ok: 1 })).edges);
+  rates.add(1000, foldScrape(scrape({ curlToWaypoint: 2, ok: 3 })).edges);
+  rates.add(2000, new Map());
+  const kept = rates.edges().find((x) => x.protocol === 'http');
+  t.ok(kept, 'still drawn after one scrape without it');
+  t.equal(kept!.requests, 3);
+  rates.add(2000 + FORGET_AFTER_MS + 1, new Map());
+  t.same(rates.edges(), [], 'forgotten');
 });
