@@ -222,7 +222,7 @@ async function run(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
   }
   tracker.finish();
 
-  const done = { ...results, finishedAt: new Date().toISOString(), machine: { ...m, loadAverageAfter: os.loadavg() } };
+  const done = { ...results, finishedAt: new Date().toISOString(), machine: { ...m, loadAverageAfter: os.loadavg() }, stageSeconds: tracker.stageSeconds() };
   const final: BenchResults = { ...done, targets: evaluateTargets(done) };
 
   const out = humanOut(opts);

@@ -236,6 +236,11 @@ export class BenchProgress {
     this.current = this.stages.length;
   }
 
+  /** How long each stage took, seconds, by label: stages done so far, in order. */
+  stageSeconds(): Record<string, number> {
+    return Object.fromEntries(this.doneMs.map((ms, i) => [this.stages[i].label, Math.round(ms / 100) / 10]));
+  }
+
   /** Stops redrawing without a word: for a run that ends on an error or a signal. */
   stop(): void {
     this.stopTicker();

@@ -114,6 +114,7 @@ t.test('a pipe or a log: every line carries where the run is', async (t) => {
     written.some((w) => w.includes('\r')),
     'no terminal control in a log',
   );
+  t.same(p.stageSeconds(), { latency: 90, maxrps: 15 }, 'what each stage took, for the results document');
 });
 
 t.test('a terminal: one status line, kept under the suites’ lines', async (t) => {
