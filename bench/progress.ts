@@ -214,7 +214,9 @@ export class BenchProgress {
     this.stageStartedAt = t;
     this.rep = undefined;
     const stage = this.stages[next];
-    this.print(`suite ${next + 1}/${this.stages.length}: ${stage.label} (expected about ${formatDuration(stage.expectedMs)})`);
+    const expected = `expected about ${formatDuration(stage.expectedMs)}`;
+    // A log line's prefix names the suite already.
+    this.print(`suite ${next + 1}/${this.stages.length}: ${stage.label}, ${expected}`, `starts, ${expected}`);
   }
 
   /** A suite's own progress line ("latency l4: rep 2/3 1,000 rps, ..."). */
@@ -247,10 +249,11 @@ export class BenchProgress {
     this.clearStatus();
   }
 
-  private print(line: string): void {
+  /** `prefixed`: the line's text where the status is printed before it. */
+  private print(line: string, prefixed = line): void {
     if (!this.live) {
       const s = this.status();
-      this.sink.write(s ? `  [${formatStatus(s, false)}] ${line}\n` : `  ${line}\n`);
+      this.sink.write(s ? `  [${formatStatus(s, false)}] ${prefixed}\n` : `  ${line}\n`);
       return;
     }
     this.clearStatus();

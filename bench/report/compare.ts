@@ -18,6 +18,8 @@ export const SAME_WITHIN_PERCENT = 1;
 export const MISSING = '—';
 export const MARKS = { better: '✅', worse: '❌', same: '≈' } as const;
 const PERCENT_DECIMALS = 1;
+/** The summary names this many of the largest moves each way; the tables have the rest. */
+export const HIGHLIGHTS = 5;
 
 export type Verdict = keyof typeof MARKS;
 
@@ -174,9 +176,22 @@ export function formatComparison(now: BenchResults, was: BenchResults, wasName: 
     `${c.better} better ${MARKS.better}, ${c.worse} worse ${MARKS.worse}, ${c.same} within ${SAME_WITHIN_PERCENT}% ${MARKS.same}, ${c.unmatched} in one run only (${MISSING}). ` +
       `Higher is better for ${kindsWhere('higher')}; lower for ${kindsWhere('lower')}.`,
   ];
+  for (const v of ['worse', 'better'] as const) {
+    const moved = largestMoves(changes, v);
+    if (moved.length > 0) lines.push(`${v} ${MARKS[v]}: ${moved.map((x) => `${x.suite} ${x.row}, ${x.name} ${formatPercent(x.percent)}`).join('; ')}`);
+  }
   const sections = comparisonSections(changes);
   if (sections.length === 0) return lines.join('\n') + '\n\nneither run measured anything\n';
   return lines.join('\n') + '\n\n' + sections.map(formatSection).join('\n\n') + '\n';
+}
+
+/** The figures that moved furthest `verdict`'s way, at most HIGHLIGHTS; a move from zero (no percent) first. */
+export function largestMoves(changes: readonly FigureChange[], verdict: 'better' | 'worse'): FigureChange[] {
+  const size = (c: FigureChange) => (c.percent === undefined ? Infinity : Math.abs(c.percent));
+  return changes
+    .filter((c) => c.verdict === verdict)
+    .sort((a, b) => size(b) - size(a))
+    .slice(0, HIGHLIGHTS);
 }
 
 function kindsWhere(better: 'higher' | 'lower'): string {

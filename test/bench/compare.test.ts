@@ -6,12 +6,14 @@ import {
   MARKS,
   MISSING,
   SAME_WITHIN_PERCENT,
+  HIGHLIGHTS,
   caveats,
   compareRuns,
   comparisonSections,
   countVerdicts,
   formatComparison,
   formatPercent,
+  largestMoves,
   percentChange,
   verdictOf,
   type FigureChange,
@@ -161,6 +163,12 @@ t.test('the printed comparison: values, percent and marks; caveats', async (t) =
   t.match(text, /^runner +low-water MB, last third +126\.0 +— +—$/m, 'the soak only the saved run has');
   t.match(text, /^Only the saved run measured this suite\.$/m);
   t.notMatch(text, /^note:/m, 'same machine, same sizes: no caveat');
+  t.match(
+    text,
+    /^worse ❌: maxrps L7 waypoint, 16 conns, rps -25\.0%; throughput L4 mesh \(ztunnel→ztunnel\), 1 conn, CPU s\/GiB, ztunnel-node-a \+20\.0%$/m,
+    'the largest worse moves first',
+  );
+  t.match(text, /^better ✅: throughput L4 mesh \(ztunnel→ztunnel\), 1 conn, MB\/s \+10\.0%$/m);
 
   const quick = withTargets({ ...RUN, quick: true, machine: { ...RUN.machine, cores: 4 } });
   t.same(caveats(quick, WAS), [
@@ -183,4 +191,19 @@ t.test('a saved file read back compares as the run did', async (t) => {
     changes.filter((c) => ['hostile', 'push', 'page'].includes(c.suite)).every((c) => c.was === undefined && c.now !== undefined),
     'the newer suites read as not run then',
   );
+});
+
+t.test('the summary names the largest moves, at most a few', async (t) => {
+  // Every throughput MB/s 1% to 10% lower: ten worse figures.
+  const now = withTargets({ ...RUN, throughput: RUN.throughput.map((x, i) => ({ ...x, mbPerS: x.mbPerS * (0.99 - i / 100) })) });
+  const worse = largestMoves(compareRuns(now, WAS), 'worse');
+  t.equal(worse.length, HIGHLIGHTS);
+  t.ok(
+    worse.every((c, i) => i === 0 || Math.abs(c.percent!) <= Math.abs(worse[i - 1].percent!)),
+    'largest first',
+  );
+  t.ok(Math.abs(worse[0].percent! + 10) < 1e-9, 'the 10% drop leads');
+  const fromZero = largestMoves(compareRuns(withTargets({ ...RUN, connections: RUN.connections.map((c) => ({ ...c, failures: 3 })) }), WAS), 'worse');
+  t.equal(fromZero[0].name, 'failures', 'failures where there were none lead: no percent, but a change');
+  t.same(largestMoves(compareRuns(WAS, WAS), 'better'), [], 'nothing moved');
 });

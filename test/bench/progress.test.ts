@@ -104,9 +104,9 @@ t.test('a pipe or a log: every line carries where the run is', async (t) => {
   p.step('maxrps direct: rep 1/3 9,800 rps');
   p.finish();
   t.same(written, [
-    '  [suite 1/2 latency · 0s elapsed · ~1m40s left] suite 1/2: latency (expected about 1m00s)\n',
+    '  [suite 1/2 latency · 0s elapsed · ~1m40s left] starts, expected about 1m00s\n',
     '  [suite 1/2 latency · 30s elapsed · ~1m10s left] latency l4: rep 1/3 998 rps\n',
-    '  [suite 2/2 maxrps · 1m30s elapsed · ~1m00s left] suite 2/2: maxrps (expected about 40s)\n',
+    '  [suite 2/2 maxrps · 1m30s elapsed · ~1m00s left] starts, expected about 40s\n',
     '  [suite 2/2 maxrps · 1m45s elapsed · ~45s left] maxrps direct: rep 1/3 9,800 rps\n',
     '  done: 2 suites in 1m45s (expected about 1m40s)\n',
   ]);
@@ -124,7 +124,7 @@ t.test('a terminal: one status line, kept under the suites’ lines', async (t) 
   clock.advance(10 * S);
   p.step('latency l4: rep 2/3 998 rps');
   t.same(written, [
-    '  suite 1/2: latency (expected about 1m00s)\n',
+    '  suite 1/2: latency, expected about 1m00s\n',
     '\r\x1b[Ksuite 1/2 latency · 0s elapsed · ~1m40s left',
     '\r\x1b[K',
     '  latency l4: rep 2/3 998 rps\n',
