@@ -130,7 +130,8 @@ export const USAGE = `usage: npm run bench -- [flags]
                      it went the better way for that figure, ❌ the worse; with --render FILE,
                      compares two saved runs and runs nothing
   --json             stdout holds the results document alone (as results/<timestamp>.json);
-                     tables, comparison and messages go to stderr
+                     tables, comparison and messages go to stderr. npm prints its own banner on
+                     stdout: npm run -s bench -- --json keeps it off
 Progress goes to stderr: suite i/n, repetition, time elapsed and an estimate of the time left.
 Profiling: HBONE_BENCH_CPU_PROF=DIR writes a .cpuprofile of every mesh process into DIR.
 The page suite drives chromium at /usr/bin/chromium (CHROMIUM=PATH for another); without it the
