@@ -105,18 +105,24 @@ export function planStages(o: BenchOptions): Stage[] {
  * Time left: the current stage's expected length less what it has run, and every later stage's.
  * Both are scaled by the pace so far (actual over expected of the stages done); a current stage
  * running past its expectation has shown a slower pace, which then applies to the later ones.
+ * Its own rest is unknown then (0 here): the status says it is past its estimate.
  */
-export function estimateLeftMs(expectedMs: readonly number[], doneMs: readonly number[], currentElapsedMs: number): number {
+export function estimateLeft(expectedMs: readonly number[], doneMs: readonly number[], currentElapsedMs: number): { currentMs: number; laterMs: number } {
   const current = doneMs.length;
-  if (current >= expectedMs.length) return 0;
+  if (current >= expectedMs.length) return { currentMs: 0, laterMs: 0 };
   const expectedDone = expectedMs.slice(0, current).reduce((a, b) => a + b, 0);
   const actualDone = doneMs.reduce((a, b) => a + b, 0);
   const pace = expectedDone > 0 ? actualDone / expectedDone : 1;
   const expectedNow = expectedMs[current];
-  const currentLeft = Math.max(expectedNow * pace - currentElapsedMs, 0);
+  const currentMs = Math.max(expectedNow * pace - currentElapsedMs, 0);
   const laterPace = expectedNow > 0 ? Math.max(pace, currentElapsedMs / expectedNow) : pace;
   const later = expectedMs.slice(current + 1).reduce((a, b) => a + b, 0);
-  return currentLeft + later * laterPace;
+  return { currentMs, laterMs: later * laterPace };
+}
+
+export function estimateLeftMs(expectedMs: readonly number[], doneMs: readonly number[], currentElapsedMs: number): number {
+  const { currentMs, laterMs } = estimateLeft(expectedMs, doneMs, currentElapsedMs);
+  return currentMs + laterMs;
 }
 
 /** "42s", "3m05s", "1h02m": short enough for a status line. */
@@ -137,11 +143,14 @@ export interface Status {
   readonly rep?: string;
   readonly elapsedMs: number;
   readonly leftMs: number;
+  /** The current stage has run past its expected length: leftMs is the later stages' alone. */
+  readonly overrun?: boolean;
 }
 
 /** withRep false: for a prefix of the suite's own line, which names its rep already. */
 export function formatStatus(s: Status, withRep = true): string {
-  const left = s.leftMs < 1000 ? 'finishing' : `~${formatDuration(s.leftMs)} left`;
+  const later = `~${formatDuration(s.leftMs)}`;
+  const left = !s.overrun ? `${later} left` : s.leftMs >= 1000 ? `past its estimate, then ${later}` : 'past its estimate';
   return [`suite ${s.index}/${s.count} ${s.label}`, ...(s.rep && withRep ? [s.rep] : []), `${formatDuration(s.elapsedMs)} elapsed`, left].join(' · ');
 }
 
@@ -189,17 +198,19 @@ export class BenchProgress {
     const stage = this.stages[this.current];
     if (!stage) return undefined;
     const t = this.now();
+    const { currentMs, laterMs } = estimateLeft(
+      this.stages.map((s) => s.expectedMs),
+      this.doneMs,
+      t - this.stageStartedAt,
+    );
     return {
       index: this.current + 1,
       count: this.stages.length,
       label: stage.label,
       ...(this.rep ? { rep: this.rep } : {}),
       elapsedMs: t - this.startedAt,
-      leftMs: estimateLeftMs(
-        this.stages.map((s) => s.expectedMs),
-        this.doneMs,
-        t - this.stageStartedAt,
-      ),
+      leftMs: currentMs + laterMs,
+      ...(currentMs === 0 ? { overrun: true } : {}),
     };
   }
 

@@ -2,7 +2,17 @@
 // estimated from each suite's expected duration and refined by how long the finished ones took.
 import t from 'tap';
 import { parseOptions } from '../../bench/options';
-import { BenchProgress, estimateLeftMs, expectedSeconds, formatDuration, formatStatus, planStages, repOf, type ProgressSink } from '../../bench/progress';
+import {
+  BenchProgress,
+  estimateLeft,
+  estimateLeftMs,
+  expectedSeconds,
+  formatDuration,
+  formatStatus,
+  planStages,
+  repOf,
+  type ProgressSink,
+} from '../../bench/progress';
 
 const S = 1000;
 
@@ -26,6 +36,8 @@ t.test('time left: from expected durations, refined by the pace of the suites do
   t.equal(estimateLeftMs(expected, [30 * S], 0), 75 * S, '(120 + 30) x 0.5');
   // The current suite running past its expectation: it is expected to end now, and it sets the pace.
   t.equal(estimateLeftMs(expected, [60 * S], 240 * S), 60 * S, '120 s expected, 240 s run: the last 30 s at a pace of 2');
+  t.same(estimateLeft(expected, [60 * S], 240 * S), { currentMs: 0, laterMs: 60 * S }, 'the current one past its estimate: its rest unknown');
+  t.same(estimateLeft(expected, [60 * S], 100 * S), { currentMs: 20 * S, laterMs: 30 * S }, 'within it');
   t.equal(estimateLeftMs(expected, [60 * S, 120 * S], 10 * S), 20 * S, 'the last suite 10 s in');
   t.equal(estimateLeftMs(expected, [60 * S, 120 * S, 30 * S], 0), 0, 'done');
   t.equal(estimateLeftMs([0, 10 * S], [], 5 * S), 10 * S, 'a suite expected to take no time does not divide by zero');
@@ -68,7 +80,16 @@ t.test('status: suite i/n, rep, elapsed, left', async (t) => {
     formatStatus({ index: 2, count: 8, label: 'maxrps', rep: 'rep 1/3', elapsedMs: 5 * S, leftMs: 10 * S }, false),
     'suite 2/8 maxrps · 5s elapsed · ~10s left',
   );
-  t.equal(formatStatus({ index: 8, count: 8, label: 'page', elapsedMs: 5 * S, leftMs: 0 }), 'suite 8/8 page · 5s elapsed · finishing');
+  t.equal(
+    formatStatus({ index: 3, count: 8, label: 'maxrps', elapsedMs: 5 * S, leftMs: 310 * S, overrun: true }),
+    'suite 3/8 maxrps · 5s elapsed · past its estimate, then ~5m10s',
+  );
+  t.equal(formatStatus({ index: 8, count: 8, label: 'page', elapsedMs: 5 * S, leftMs: 0, overrun: true }), 'suite 8/8 page · 5s elapsed · past its estimate');
+  t.equal(
+    formatStatus({ index: 8, count: 8, label: 'page', elapsedMs: 5 * S, leftMs: 400 }),
+    'suite 8/8 page · 5s elapsed · ~0s left',
+    'not past it: a count, however small',
+  );
   t.equal(repOf('latency l4: rep 2/3 998 rps, p50 0.9 ms'), 'rep 2/3');
   t.equal(repOf('page: chromium, 5 loads'), undefined);
 });
@@ -115,6 +136,13 @@ t.test('a pipe or a log: every line carries where the run is', async (t) => {
     'no terminal control in a log',
   );
   t.same(p.stageSeconds(), { latency: 90, maxrps: 15 }, 'what each stage took, for the results document');
+  // The log after the first stage ran past its 60 s: the status says so, and the pace it showed applies to the next.
+  const { written: w2, sink: s2, clock: c2 } = harness(false);
+  const q = new BenchProgress(STAGES, s2, { now: c2.now, tickMs: 0 });
+  q.begin('latency');
+  c2.advance(75 * S);
+  q.step('latency l7: rep 3/3');
+  t.equal(w2[1], '  [suite 1/2 latency · 1m15s elapsed · past its estimate, then ~50s] latency l7: rep 3/3\n', '40 s x 75/60');
 });
 
 t.test('a terminal: one status line, kept under the suites’ lines', async (t) => {
