@@ -1,7 +1,9 @@
 // Where a bench run is: suite i of n, the repetition, time elapsed and an estimate of the time
 // left, on stderr (stdout stays the tables, or the JSON with --json). Each suite's duration is
 // expected from the run's sizes, and the estimate is refined as suites finish: a machine that ran
-// the first suites at 1.5 times their expected length is expected to run the rest likewise.
+// the first suites at 1.5 times their expected length is expected to run the rest likewise, and
+// a suite past its own expectation says so. The repetition is the last "rep i/N" a suite's own
+// progress line named: the suites keep their one-string progress callback.
 // On a terminal the status is one line kept under the suites' own lines and redrawn every
 // second; otherwise (a pipe, a CI log) every line carries it.
 import type { BenchOptions, Suite } from './options';
