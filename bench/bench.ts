@@ -3,7 +3,9 @@
 // max rps, new connections per second, and memory per idle connection; and the live page's
 // first paint and weight in chromium (page). Prints the tables, saves
 // bench/results/<timestamp>.json with its report; --publish rewrites the committed bench/REPORT.md.
-// --render FILE runs nothing and draws the report of a saved results JSON.
+// --render FILE runs nothing and draws the report of a saved results JSON. --compare FILE prints
+// every figure beside a saved run's; --json leaves stdout to the results document alone.
+// Progress (suite i/n, rep, elapsed, time left) goes to stderr throughout.
 //
 //   npm run bench -- [--quick] [--suite latency,cost] [--reps N] [--out DIR]   (see --help)
 import * as fs from 'node:fs';
@@ -13,7 +15,8 @@ import type { ChildProcess } from 'node:child_process';
 import { WorkloadCertificate } from '../src/identity/workload-cert';
 import { makeSpiffeId } from '../src/identity/spiffe';
 import { BenchMesh } from './mesh';
-import { progress, runEntry } from './entry';
+import { runEntry } from './entry';
+import { BenchProgress, planStages } from './progress';
 import { BenchOptions, Suite, USAGE, parseOptions } from './options';
 import { ServerProcess } from './core/server-process';
 import { ENV_CA_DIR, ENV_SERVER_IP, ENV_SERVER_SPIFFE_NS, ENV_SERVER_SPIFFE_SA } from './core/ipc';
@@ -29,6 +32,7 @@ import { evaluateTargets } from './report/targets';
 import { formatTables } from './report/table';
 import { PUBLISHED_BASE, writeReport } from './report/write';
 import { SavedResultsError, readSavedResults } from './report/saved';
+import { formatComparison } from './report/compare';
 import type { BenchResults, Machine } from './results';
 
 /** dist/bench -> the repository's bench/ */
@@ -45,7 +49,10 @@ class Cleanup {
   server?: ServerProcess;
   /** A mesh held by `hbone-sim up` in its own process group (the page suite's). */
   held?: ChildProcess;
+  /** Its status line is taken off the terminal before any last message. */
+  progress?: BenchProgress;
   now(): void {
+    this.progress?.stop();
     killAttackers();
     this.server?.kill();
     if (this.held?.pid !== undefined && this.held.exitCode === null && this.held.signalCode === null) {
@@ -82,7 +89,32 @@ async function withMesh<T>(cleanup: Cleanup, opts: BenchOptions, noPool: boolean
   }
 }
 
+/** Where the human-readable output goes: stdout, or stderr when stdout is the JSON's. */
+function humanOut(opts: BenchOptions): NodeJS.WriteStream {
+  return opts.json ? process.stderr : process.stdout;
+}
+
+/** The saved run --compare names, or undefined (and said) when it cannot be read. */
+function readBaseline(file: string): BenchResults | undefined {
+  try {
+    return readSavedResults(file);
+  } catch (err) {
+    if (!(err instanceof SavedResultsError)) throw err;
+    process.stderr.write(`bench: --compare: ${err.message}\n`);
+    return undefined;
+  }
+}
+
+/** The comparison, when asked for, after the tables. */
+function writeComparison(out: NodeJS.WritableStream, now: BenchResults, baseline: BenchResults | undefined, file: string | undefined): void {
+  if (baseline === undefined || file === undefined) return;
+  out.write('\n' + formatComparison(now, baseline, path.relative(process.cwd(), file)));
+}
+
 async function run(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
+  // Read before anything is measured: a mistyped --compare must not cost a twelve-minute run.
+  const baseline = opts.compare !== undefined ? readBaseline(opts.compare) : undefined;
+  if (opts.compare !== undefined && baseline === undefined) return 1;
   const startedAt = new Date();
   const has = (s: Suite) => opts.suites.includes(s);
   const m = machine();
@@ -105,67 +137,98 @@ async function run(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
     hostile: [],
   };
   const sz = opts.sizes;
+  const tracker = new BenchProgress(planStages(opts), process.stderr);
+  cleanup.progress = tracker;
+  const progress = (line: string) => tracker.step(line);
 
-  // Every suite gets a mesh of its own, so no figure depends on what ran before it in the same
-  // processes (heaps grown by gigabytes of uploads, pooled sessions, sockets in TIME_WAIT), and
-  // `--suite latency` alone measures what a full run measures.
-  if (has('throughput')) {
-    results.throughput = await withMesh(cleanup, opts, false, async (mesh) => {
-      const server = await ServerProcess.start({
-        [ENV_CA_DIR]: mesh.caDir,
-        [ENV_SERVER_IP]: `127.${opts.block}.5.1`,
-        [ENV_SERVER_SPIFFE_NS]: SERVER_NS,
-        [ENV_SERVER_SPIFFE_SA]: SERVER_SA,
-        HBONE_LOG: process.env.HBONE_LOG ?? 'warn',
+  try {
+    // Every suite gets a mesh of its own, so no figure depends on what ran before it in the same
+    // processes (heaps grown by gigabytes of uploads, pooled sessions, sockets in TIME_WAIT), and
+    // `--suite latency` alone measures what a full run measures.
+    if (has('throughput')) {
+      tracker.begin('throughput');
+      results.throughput = await withMesh(cleanup, opts, false, async (mesh) => {
+        const server = await ServerProcess.start({
+          [ENV_CA_DIR]: mesh.caDir,
+          [ENV_SERVER_IP]: `127.${opts.block}.5.1`,
+          [ENV_SERVER_SPIFFE_NS]: SERVER_NS,
+          [ENV_SERVER_SPIFFE_SA]: SERVER_SA,
+          HBONE_LOG: process.env.HBONE_LOG ?? 'warn',
+        });
+        cleanup.server = server;
+        const clientCert = await WorkloadCertificate.obtain(makeSpiffeId(SERVER_NS, CLIENT_SA), mesh.ca);
+        try {
+          const peer = { serverIp: `127.${opts.block}.5.1`, clientIp: mesh.addresses.client, serverSpiffeId: server.ready.spiffeId, clientCert };
+          return await runThroughput({ mesh, server, peer, bytes: sz.throughputBytes, reps: opts.throughputReps, progress });
+        } finally {
+          clientCert.stop();
+          await server.stop();
+          cleanup.server = undefined;
+        }
       });
-      cleanup.server = server;
-      const clientCert = await WorkloadCertificate.obtain(makeSpiffeId(SERVER_NS, CLIENT_SA), mesh.ca);
-      try {
-        const peer = { serverIp: `127.${opts.block}.5.1`, clientIp: mesh.addresses.client, serverSpiffeId: server.ready.spiffeId, clientCert };
-        return await runThroughput({ mesh, server, peer, bytes: sz.throughputBytes, reps: opts.throughputReps, progress });
-      } finally {
-        clientCert.stop();
-        await server.stop();
-        cleanup.server = undefined;
-      }
-    });
+    }
+    const requests = (mesh: BenchMesh) => ({ mesh, reps: opts.reps, warmupSeconds: sz.warmupSeconds, progress });
+    if (has('latency') || has('cost')) {
+      tracker.begin(has('latency') ? 'latency' : 'cost');
+      results.latency = await withMesh(cleanup, opts, false, (mesh) => runFixedRate(requests(mesh), sz.latencySeconds));
+    }
+    if (has('maxrps')) {
+      tracker.begin('maxrps');
+      results.maxRps = await withMesh(cleanup, opts, false, (mesh) => runMaxRps(requests(mesh), sz.maxRpsSeconds));
+    }
+    if (has('connections')) {
+      tracker.begin('connections');
+      const setup = { reps: opts.reps, seconds: sz.connectSeconds, warmupSeconds: sz.warmupSeconds, progress };
+      results.connections = [
+        await withMesh(cleanup, opts, false, (mesh) => runConnections(mesh, 'pooled', setup)),
+        await withMesh(cleanup, opts, true, (mesh) => runConnections(mesh, 'unpooled', setup)),
+      ];
+    }
+    if (has('scale')) {
+      tracker.begin('scale');
+      results.scale = await runScale({ mesh: { block: opts.block }, reps: opts.scaleReps, settleMs: sz.settleMs, progress }, sz.scaleCounts);
+    }
+    if (has('hostile')) {
+      tracker.begin('hostile');
+      const setup = { attackSeconds: sz.attackSeconds, warmupSeconds: sz.warmupSeconds, settleMs: sz.attackSettleMs, progress };
+      results.hostile = await withMesh(cleanup, opts, false, (mesh) => runHostile({ mesh, ...setup }));
+    }
+    // The push suite holds a mesh of its own (12 processes), as `hbone-sim up` does.
+    if (has('push')) {
+      tracker.begin('push');
+      results.push = await runPush({ block: opts.block, pushes: sz.pushes, progress });
+    }
+    // bookinfo held by `hbone-sim up`, its live page opened in chromium; skipped, and said, without one.
+    if (has('page')) {
+      tracker.begin('page');
+      const page = await runPage({ block: opts.block, reps: opts.pageReps, progress, held: (child) => (cleanup.held = child) });
+      if (page) results.page = page;
+    }
+    // The runner holds this mesh itself (--hold), as a user would, so its own memory is measured too.
+    if (has('soak')) {
+      tracker.begin('soak');
+      results.soak = await runSoak({
+        block: opts.block,
+        minutes: opts.soakMinutes,
+        warmupSeconds: sz.soakWarmupSeconds,
+        sampleSeconds: sz.soakSampleSeconds,
+        progress,
+      });
+    }
+  } catch (err) {
+    // The error's stack is printed next: not after the status line, on it.
+    tracker.stop();
+    throw err;
   }
-  const requests = (mesh: BenchMesh) => ({ mesh, reps: opts.reps, warmupSeconds: sz.warmupSeconds, progress });
-  if (has('latency') || has('cost')) results.latency = await withMesh(cleanup, opts, false, (mesh) => runFixedRate(requests(mesh), sz.latencySeconds));
-  if (has('maxrps')) results.maxRps = await withMesh(cleanup, opts, false, (mesh) => runMaxRps(requests(mesh), sz.maxRpsSeconds));
-  if (has('connections')) {
-    const setup = { reps: opts.reps, seconds: sz.connectSeconds, warmupSeconds: sz.warmupSeconds, progress };
-    results.connections = [
-      await withMesh(cleanup, opts, false, (mesh) => runConnections(mesh, 'pooled', setup)),
-      await withMesh(cleanup, opts, true, (mesh) => runConnections(mesh, 'unpooled', setup)),
-    ];
-  }
-  if (has('scale')) results.scale = await runScale({ mesh: { block: opts.block }, reps: opts.scaleReps, settleMs: sz.settleMs, progress }, sz.scaleCounts);
-  if (has('hostile')) {
-    const setup = { attackSeconds: sz.attackSeconds, warmupSeconds: sz.warmupSeconds, settleMs: sz.attackSettleMs, progress };
-    results.hostile = await withMesh(cleanup, opts, false, (mesh) => runHostile({ mesh, ...setup }));
-  }
-  // The push suite holds a mesh of its own (12 processes), as `hbone-sim up` does.
-  if (has('push')) results.push = await runPush({ block: opts.block, pushes: sz.pushes, progress });
-  // bookinfo held by `hbone-sim up`, its live page opened in chromium; skipped, and said, without one.
-  if (has('page')) {
-    const page = await runPage({ block: opts.block, reps: opts.pageReps, progress, held: (child) => (cleanup.held = child) });
-    if (page) results.page = page;
-  }
-  // The runner holds this mesh itself (--hold), as a user would, so its own memory is measured too.
-  if (has('soak'))
-    results.soak = await runSoak({
-      block: opts.block,
-      minutes: opts.soakMinutes,
-      warmupSeconds: sz.soakWarmupSeconds,
-      sampleSeconds: sz.soakSampleSeconds,
-      progress,
-    });
+  tracker.finish();
 
-  const done = { ...results, finishedAt: new Date().toISOString(), machine: { ...m, loadAverageAfter: os.loadavg() } };
+  const done = { ...results, finishedAt: new Date().toISOString(), machine: { ...m, loadAverageAfter: os.loadavg() }, stageSeconds: tracker.stageSeconds() };
   const final: BenchResults = { ...done, targets: evaluateTargets(done) };
 
-  process.stdout.write('\n' + formatTables(final) + '\n');
+  const out = humanOut(opts);
+  out.write('\n' + formatTables(final));
+  writeComparison(out, final, baseline, opts.compare);
+  out.write('\n');
   const resultsDir = path.join(opts.outDir, RESULTS_SUBDIR);
   fs.mkdirSync(resultsDir, { recursive: true });
   const stamp = startedAt
@@ -177,13 +240,15 @@ async function run(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
   // Every run's report sits beside its results (ignored by git); the committed REPORT.md and
   // its pictures change only when a run is published.
   const { report } = opts.publish ? writeReport(final, opts.outDir, PUBLISHED_BASE) : writeReport(final, resultsDir, stamp);
-  process.stdout.write(
-    `saved ${path.relative(process.cwd(), resultsFile)}; wrote ${path.relative(process.cwd(), report)}${opts.publish ? ' (published)' : ''}\n`,
-  );
+  out.write(`saved ${path.relative(process.cwd(), resultsFile)}; wrote ${path.relative(process.cwd(), report)}${opts.publish ? ' (published)' : ''}\n`);
+  if (opts.json) process.stdout.write(JSON.stringify(final, null, 2) + '\n');
   return 0;
 }
 
-/** --render: a saved run's tables and report, nothing measured; beside the JSON, or published. */
+/**
+ * --render: a saved run's tables and report, nothing measured; beside the JSON, or published.
+ * With --compare, beside another saved run's figures: two runs compared without running either.
+ */
 function render(file: string, opts: BenchOptions): number {
   let saved: BenchResults;
   try {
@@ -193,9 +258,15 @@ function render(file: string, opts: BenchOptions): number {
     process.stderr.write(`bench: ${err.message}\n`);
     return 1;
   }
-  process.stdout.write(formatTables(saved) + '\n');
+  const baseline = opts.compare !== undefined ? readBaseline(opts.compare) : undefined;
+  if (opts.compare !== undefined && baseline === undefined) return 1;
+  const out = humanOut(opts);
+  out.write(formatTables(saved));
+  writeComparison(out, saved, baseline, opts.compare);
+  out.write('\n');
   const { report } = opts.publish ? writeReport(saved, opts.outDir, PUBLISHED_BASE) : writeReport(saved, path.dirname(file), path.basename(file, '.json'));
-  process.stdout.write(`rendered ${path.relative(process.cwd(), file)}; wrote ${path.relative(process.cwd(), report)}${opts.publish ? ' (published)' : ''}\n`);
+  out.write(`rendered ${path.relative(process.cwd(), file)}; wrote ${path.relative(process.cwd(), report)}${opts.publish ? ' (published)' : ''}\n`);
+  if (opts.json) process.stdout.write(JSON.stringify(saved, null, 2) + '\n');
   return 0;
 }
 

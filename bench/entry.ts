@@ -40,8 +40,9 @@ export function runEntry<O, C extends { now(): void }>(e: Entry<O, C>): void {
     ['SIGTERM', 143],
   ] as const) {
     process.once(sig, () => {
-      process.stderr.write(`${e.name}: ${sig}, stopping\n`);
+      // Cleanup first: it also takes a terminal's status line away, which the message would follow.
       e.cleanup.now();
+      process.stderr.write(`${e.name}: ${sig}, stopping\n`);
       process.exit(code);
     });
   }

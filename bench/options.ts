@@ -104,6 +104,10 @@ export interface BenchOptions {
   readonly publish: boolean;
   /** Run nothing: draw the report of this saved results JSON (absolute path). */
   readonly render?: string;
+  /** Print every figure beside this saved run's (absolute path), with the change in percent. */
+  readonly compare?: string;
+  /** stdout holds the results document alone; tables and messages go to stderr. */
+  readonly json: boolean;
 }
 
 export const USAGE = `usage: npm run bench -- [flags]
@@ -121,6 +125,14 @@ export const USAGE = `usage: npm run bench -- [flags]
                      the committed report
   --render FILE      run nothing: draw the report of a saved results JSON, beside it as
                      <name>.md, .svg and -<suite>.svg (with --publish, DIR/REPORT.md and its pictures)
+  --compare FILE     print every figure beside a saved run's (a results JSON such as
+                     bench/results/<timestamp>.json) with its change in percent, marked ✅ where
+                     it went the better way for that figure, ❌ the worse; with --render FILE,
+                     compares two saved runs and runs nothing
+  --json             stdout holds the results document alone (as results/<timestamp>.json);
+                     tables, comparison and messages go to stderr. npm prints its own banner on
+                     stdout: npm run -s bench -- --json keeps it off
+Progress goes to stderr: suite i/n, repetition, time elapsed and an estimate of the time left.
 Profiling: HBONE_BENCH_CPU_PROF=DIR writes a .cpuprofile of every mesh process into DIR.
 The page suite drives chromium at /usr/bin/chromium (CHROMIUM=PATH for another); without it the
 suite is skipped and says so.`;
@@ -152,6 +164,8 @@ export function parseOptions(argv: string[], defaultOutDir: string): BenchOption
     minutes: 'string',
     publish: 'boolean',
     render: 'string',
+    compare: 'string',
+    json: 'boolean',
   });
   if (positional.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positional[0])}`);
   if (typeof flags.render === 'string') {
@@ -159,6 +173,10 @@ export function parseOptions(argv: string[], defaultOutDir: string): BenchOption
     const runFlag = RUN_FLAGS.find((f) => flags[f] !== undefined);
     if (runFlag) throw new UsageError(`--render draws a saved run; --${runFlag} does not apply`);
   }
+  const render = typeof flags.render === 'string' ? path.resolve(flags.render) : undefined;
+  const compare = typeof flags.compare === 'string' ? path.resolve(flags.compare) : undefined;
+  // Every change would read 0%: surely another file was meant.
+  if (compare !== undefined && compare === render) throw new UsageError(`--compare names the file --render draws; compare it with another run`);
   const suites = flags.suite === 'all' ? [...SUITES] : typeof flags.suite === 'string' ? flags.suite.split(',').map((s) => s.trim()) : [...DEFAULT_SUITES];
   for (const s of suites) {
     if (!(SUITES as readonly string[]).includes(s)) throw new UsageError(`unknown suite ${JSON.stringify(s)}; suites: ${SUITES.join(', ')}`);
@@ -176,6 +194,8 @@ export function parseOptions(argv: string[], defaultOutDir: string): BenchOption
     soakMinutes: positiveNumber('--minutes', flags.minutes, quick ? QUICK_SOAK_MINUTES : DEFAULT_SOAK_MINUTES),
     outDir: typeof flags.out === 'string' ? path.resolve(flags.out) : defaultOutDir,
     publish: flags.publish === true,
-    ...(typeof flags.render === 'string' ? { render: path.resolve(flags.render) } : {}),
+    json: flags.json === true,
+    ...(render !== undefined ? { render } : {}),
+    ...(compare !== undefined ? { compare } : {}),
   };
 }

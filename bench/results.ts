@@ -159,6 +159,12 @@ export interface BenchResults {
   readonly page?: PageResult;
   /** Only when the soak suite ran. */
   readonly soak?: SoakResult;
+  /**
+   * How long each stage of the run took, seconds, by the label progress showed ("latency, cost"
+   * for the two measured together): what bench/progress.ts's expectations are checked against.
+   * Runs saved before it was recorded lack it.
+   */
+  readonly stageSeconds?: Readonly<Record<string, number>>;
   readonly targets: readonly TargetResult[];
 }
 

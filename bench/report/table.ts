@@ -408,7 +408,15 @@ export function formatSection(s: Section): string {
       .map((cell, i) => pad(cell, widths[i], s.columns[i].align))
       .join(COLUMN_GAP)
       .trimEnd();
-  const lines = [s.title, line(s.columns.map((c) => c.header)), widths.map((w) => '-'.repeat(w)).join(COLUMN_GAP), ...s.rows.map(line)];
+  const lines = [
+    s.title,
+    line(s.columns.map((c) => c.header)),
+    widths
+      .map((w) => '-'.repeat(w))
+      .join(COLUMN_GAP)
+      .trimEnd(),
+    ...s.rows.map(line),
+  ];
   if (s.note) lines.push(s.note);
   return lines.join('\n');
 }

@@ -94,3 +94,33 @@ t.test('--render FILE: draw a saved run, nothing measured; flags that shape a ru
   t.throws(() => parseOptions(['--render'], '/x'), /--render needs a value/);
   t.match(USAGE, /--render FILE/, 'the usage text names it');
 });
+
+t.test('--compare FILE: a run, or a rendered run, beside a saved one', async (t) => {
+  t.equal(parseOptions([], '/x').compare, undefined, 'no comparison unless asked');
+  const o = parseOptions(['--suite', 'latency', '--quick', '--compare', 'bench/results/20261201T012351Z.json'], '/x');
+  t.equal(o.compare, path.resolve('bench/results/20261201T012351Z.json'), 'resolved against the working directory');
+  t.same(o.suites, ['latency'], 'a run: the run flags still apply');
+  const r = parseOptions(['--render', 'new.json', '--compare=old.json'], '/x');
+  t.match(r, { render: path.resolve('new.json'), compare: path.resolve('old.json') }, 'two saved runs, nothing run');
+  t.throws(
+    () => parseOptions(['--render', 'a.json', '--compare', './a.json'], '/x'),
+    new UsageError('--compare names the file --render draws; compare it with another run'),
+    'a run against itself is refused, however the path is spelled',
+  );
+  t.throws(() => parseOptions(['--render', 'a.json', '--compare', 'b.json', '--reps', '2'], '/x'), /--render draws a saved run; --reps does not apply/);
+  t.throws(() => parseOptions(['--compare'], '/x'), /--compare needs a value/);
+  t.throws(() => parseOptions(['--compare', '--json'], '/x'), /--compare needs a value/, 'a flag is not a file name');
+  t.match(USAGE, /--compare FILE/);
+  t.match(USAGE, /✅/, 'the usage says how a change is marked');
+});
+
+t.test('--json: stdout is the results document alone', async (t) => {
+  t.equal(parseOptions([], '/x').json, false);
+  t.equal(parseOptions(['--json'], '/x').json, true);
+  t.equal(parseOptions(['--render', 'r.json', '--json'], '/x').json, true, 'a saved run too');
+  t.equal(parseOptions(['--json', '--compare', 'old.json'], '/x').json, true, 'the comparison goes to stderr then');
+  t.throws(() => parseOptions(['--json=yes'], '/x'), /--json takes no value/);
+  t.throws(() => parseOptions(['--jsn'], '/x'), /unknown flag --jsn; did you mean --json\?/);
+  t.match(USAGE, /--json +stdout holds the results document alone/);
+  t.match(USAGE, /^Progress goes to stderr/m);
+});
