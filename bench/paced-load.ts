@@ -43,6 +43,8 @@ export interface PacedRun {
   readonly rps: number;
   /** Counted requests whose intended time came; every one ends answered or as an error. */
   readonly sent: number;
+  /** Requests of the warm-up, sent and answered (or failed) but in none of the figures. */
+  readonly warmupSent: number;
   readonly answered: number;
   /** Connection failures, timeouts, unreadable answers. */
   readonly errors: number;
@@ -374,6 +376,7 @@ export async function drivePaced(spec: PacedSpec): Promise<PacedRun> {
     seconds,
     rps: answered / seconds,
     sent: total - warmupCount,
+    warmupSent: warmupCount,
     answered,
     errors,
     non2xx,
