@@ -1,6 +1,7 @@
 // Settings of `npm run bench`: which suites, how long each runs, where results go. A full run
-// takes about twelve minutes on a 2-core machine; --quick keeps every suite but shrinks each, and
-// finishes in about a minute (the page suite, a held bookinfo and chromium, adds some 15 s).
+// takes about thirteen minutes on a 2-core machine (the paced latency runs added some 80 s, by
+// arithmetic: 3 paths × 3 reps × 8 s, and warm-ups); --quick keeps every suite but shrinks each,
+// and finishes in about a minute (the page suite, a held bookinfo and chromium, adds some 15 s).
 import * as path from 'node:path';
 import { Flags, parseFlags, UsageError } from '../src/cli/args';
 
@@ -113,7 +114,8 @@ export interface BenchOptions {
 export const USAGE = `usage: npm run bench -- [flags]
   --quick            every suite, smaller and shorter: about a minute
   --suite a[,b]      only these suites: ${SUITES.join(', ')}, or all
-                     (latency and cost come from the same 1,000 rps runs; without --suite,
+                     (latency and cost come from the same 1,000 rps runs, paced and
+                     autocannon side by side; without --suite,
                      every suite but soak runs)
   --minutes M        soak length after its warm-up (default ${DEFAULT_SOAK_MINUTES}; ${QUICK_SOAK_MINUTES} with --quick)
   --reps N           repetitions of every measurement; the median is reported

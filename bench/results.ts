@@ -6,6 +6,12 @@ import type { PageResult } from './suites/page';
 /** The paths the suites compare. `hbone` is one raw HBONE stream (the hot core), no ztunnel. */
 export type ThroughputPath = 'tcp' | 'tls' | 'hbone' | 'l4' | 'l7';
 export type RequestPath = 'direct' | 'l4' | 'l7';
+/**
+ * What drove a fixed-rate run. paced: bench/paced-load.ts, open loop, evenly spaced, latency from
+ * each request's intended send time (fortio's model, Istio's published figures). autocannon:
+ * closed loop, a per-connection budget per second, latency from the actual send.
+ */
+export type LoadGenerator = 'paced' | 'autocannon';
 
 export interface Machine {
   readonly cpuModel: string;
@@ -43,20 +49,35 @@ export interface ProcessCost {
   readonly rssMB: number;
 }
 
+/** Percentiles with the largest value seen. */
+export interface Spread extends Percentiles {
+  readonly max: number;
+}
+
 export interface LatencyResult {
   readonly path: RequestPath;
+  /** Runs saved before the paced generator existed have none; they were autocannon's (see saved.ts). */
+  readonly generator: LoadGenerator;
   readonly targetRps: number;
   readonly connections: number;
   readonly payloadBytes: number;
   /** Medians over repetitions of each repetition's figure, milliseconds. */
   readonly ms: Percentiles;
-  /** ms minus direct's ms at the same percentile; zero for direct itself. */
+  /** The slowest request of all repetitions, ms (absent in runs saved before it was recorded). */
+  readonly maxMs?: number;
+  /** ms minus direct's ms at the same percentile, same generator; zero for direct itself. */
   readonly addedMs: Percentiles;
   readonly achievedRps: number;
   readonly requests: number;
   readonly errors: number;
   readonly non2xx: number;
   readonly repsMs: readonly Percentiles[];
+  /**
+   * Paced only: how late the generator wrote its requests against their intended times, ms
+   * (percentiles: medians over repetitions; max: of all). Against direct, the generator's own
+   * noise floor: timer granularity and its own event loop.
+   */
+  readonly sendLatenessMs?: Spread;
   readonly cost: Readonly<Record<string, ProcessCost>>;
 }
 
@@ -137,6 +158,8 @@ export interface TargetResult {
   readonly met: boolean | null;
   /** How far from the line, in words: "+0.13x", "0.21 ms over". */
   readonly margin: string;
+  /** Shown for comparison, judged against the same line, but not one of the run's verdicts. */
+  readonly info?: boolean;
 }
 
 export interface BenchResults {

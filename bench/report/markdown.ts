@@ -10,9 +10,11 @@ const ISTIO_PAGE = 'https://istio.io/latest/docs/ops/deployment/performance-and-
 const CHART_ALT = 'paths compared';
 const EMPTY_CELL = '—';
 
-const VERDICTS = { met: '✅ met', missed: '❌ missed', none: '— not measured' } as const;
+const VERDICTS = { met: '✅ met', missed: '❌ missed', none: '— not measured', info: 'ℹ️ info' } as const;
 
-export function verdictCell(met: boolean | null): string {
+/** An info row is shown against its line, but its verdict cell does not claim a result. */
+export function verdictCell(met: boolean | null, info = false): string {
+  if (info) return met === null ? `${VERDICTS.info}, not measured` : VERDICTS.info;
   return met === null ? VERDICTS.none : met ? VERDICTS.met : VERDICTS.missed;
 }
 
@@ -49,7 +51,7 @@ function targetsMarkdown(targets: readonly TargetResult[]): string {
   return markdownTable(
     ['What', 'Target', 'Measured', 'Verdict', 'Margin'],
     ['left', 'left', 'right', 'left', 'left'],
-    targets.map((t) => [t.what, t.target, t.value === null ? EMPTY_CELL : formatTargetValue(t), verdictCell(t.met), t.margin]),
+    targets.map((t) => [t.what, t.target, t.value === null ? EMPTY_CELL : formatTargetValue(t), verdictCell(t.met, t.info), t.margin]),
   );
 }
 
@@ -97,8 +99,9 @@ export function reportMarkdown(r: BenchResults, chartFileName: string, pictures:
     '## Method',
     [
       '- Every figure is the median over the repetitions. Ratios (x TLS, added latency) are taken within one run, and throughput cases are interleaved, so load on the machine hits every path alike.',
-      "- Latency is timed per request from autocannon's per-request `response` event (float milliseconds from `process.hrtime`), not from its whole-millisecond histogram.",
-      '- autocannon\'s rate limit is a per-connection budget per second, so requests come in bursts rather than evenly spaced (fortio, which Istio uses, spaces them). That inflates tail latency for every path alike; "added" latency compares paths under the same pattern.',
+      "- Latency at 1,000 rps is measured twice per path, by two generators with the same connections and payload. **paced** (bench/paced-load.ts, what the latency targets judge) is fortio's model, which Istio's figures come from: open loop, connection i sends its k-th request at t0 + (k·C + i)/rate over raw keep-alive sockets, and each request is timed from that intended time to its last response byte, so a request that waited for a busy connection counts its wait (no coordinated omission). Its sends are woken by timers with a millisecond clock, so they go up to about a millisecond late; that lateness is in its latencies, and the table shows it (against direct, the generator's own noise floor).",
+      "- **autocannon** is closed loop: its rate limit is a per-connection budget per second, so requests come in bursts, and a request is timed from its actual send (its per-request `response` event, float milliseconds from `process.hrtime`, not its whole-millisecond histogram). Its figures are shown beside paced's, and against the same lines for information.",
+      '- "Added" latency is a path minus direct at the same percentile, under the same generator.',
       '- CPU and RSS are read from `/proc/<pid>/stat` of each process.',
       '- Idle connection memory is RSS growth divided by the connection count.',
       "- Live page: headless chromium, driven by playwright-core, opens the page of a held bookinfo in a fresh browser context each load; first contentful paint and DOMContentLoaded are the page's own Performance entries. Its weight is the HTML document as served: script, style and topology are inlined, and it requests nothing else but its event stream.",

@@ -33,6 +33,8 @@ export function parseSavedResults(json: string, source: string): BenchResults {
       return [f, v];
     }),
   );
+  // Latency runs saved before the paced generator existed were all autocannon's.
+  lists.latency = (lists.latency as Record<string, unknown>[]).map((l) => ({ ...l, generator: l.generator ?? 'autocannon' }));
   const run = { ...(raw as unknown as Omit<BenchResults, 'targets'>), ...lists };
   // The targets the run was judged by are kept; a file without them is judged now.
   const targets = Array.isArray(raw.targets) ? (raw.targets as BenchResults['targets']) : evaluateTargets(run);

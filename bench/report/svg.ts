@@ -1,7 +1,7 @@
 // The report's chart: throughput and latency of each path as labelled horizontal bars, one
 // self-contained SVG that GitHub shows inline. Same results, same bytes: no dates, no ids.
 import type { BenchResults, LatencyResult, ThroughputResult } from '../results';
-import { formatNumber, TARGET_RPS } from './targets';
+import { formatNumber, LATENCY_TARGET_GENERATOR, TARGET_RPS } from './targets';
 import { REQUEST_LABELS, REQUEST_ORDER, THROUGHPUT_LABELS, THROUGHPUT_ORDER } from './table';
 import { PALETTE, px, svgDocument, text } from './draw';
 
@@ -54,13 +54,15 @@ function throughputPanel(results: readonly ThroughputResult[]): Panel | undefine
 function latencyPanel(results: readonly LatencyResult[]): Panel | undefined {
   if (results.length === 0) return undefined;
   const rps = latencyRate(results);
+  // The generator the targets judge; a run saved before it existed has autocannon's figures alone.
+  const generator = results.some((l) => l.generator === LATENCY_TARGET_GENERATOR) ? LATENCY_TARGET_GENERATOR : results[0].generator;
   const groups = REQUEST_ORDER.flatMap((path) => {
-    const l = results.find((x) => x.path === path && x.targetRps === rps);
+    const l = results.find((x) => x.path === path && x.generator === generator && x.targetRps === rps);
     if (!l) return [];
     const bars = (['p50', 'p90', 'p99'] as const).map((p, i) => ({ series: p, colour: PALETTE[i % PALETTE.length], value: l.ms[p] }));
     return [{ label: REQUEST_LABELS[path], bars }];
   });
-  return { title: `Latency at ${formatNumber(rps, 0)} rps, ms`, groups, decimals: 3 };
+  return { title: `Latency at ${formatNumber(rps, 0)} rps (${generator} load), ms`, groups, decimals: 3 };
 }
 
 /** The rate the latency figures are drawn at: the one the targets are stated at, else the lowest run. */

@@ -15,6 +15,7 @@ import type {
   TargetResult,
   ThroughputPath,
   ThroughputResult,
+  LoadGenerator,
 } from '../results';
 import { formatNumber, formatTargetValue } from './targets';
 
@@ -29,6 +30,18 @@ export const REQUEST_LABELS: Readonly<Record<RequestPath, string>> = { direct: '
 /** Table and chart order: from the least on the path to the most. */
 export const THROUGHPUT_ORDER: readonly ThroughputPath[] = ['tcp', 'tls', 'hbone', 'l4', 'l7'];
 export const REQUEST_ORDER: readonly RequestPath[] = ['direct', 'l4', 'l7'];
+/** Within a path: the generator the targets judge first. */
+export const GENERATOR_ORDER: readonly LoadGenerator[] = ['paced', 'autocannon'];
+
+/** Latency results by path, then generator, then rate. */
+function latencyOrder(results: readonly LatencyResult[]): LatencyResult[] {
+  return [...results].sort(
+    (a, b) =>
+      REQUEST_ORDER.indexOf(a.path) - REQUEST_ORDER.indexOf(b.path) ||
+      GENERATOR_ORDER.indexOf(a.generator) - GENERATOR_ORDER.indexOf(b.generator) ||
+      a.targetRps - b.targetRps,
+  );
+}
 
 /** Istio's published per-proxy figures at 1,000 requests/s, 1 KB payloads, 16 connections. */
 export const ISTIO_ZTUNNEL = { vcpu: 0.06, rssMB: 12 } as const;
@@ -65,7 +78,9 @@ export function fixed(x: number | undefined, decimals: number): string {
   return x === undefined || !Number.isFinite(x) ? NONE : formatNumber(x, decimals);
 }
 
-export function verdictWord(met: boolean | null): string {
+/** An info row is judged against its line but is not a verdict: it says so. */
+export function verdictWord(met: boolean | null, info = false): string {
+  if (info) return met === null ? 'info, not measured' : 'info';
   return met === null ? 'not measured' : met ? 'met' : 'missed';
 }
 
@@ -108,42 +123,45 @@ function throughputSection(results: readonly ThroughputResult[]): Section {
 }
 
 function latencySection(results: readonly LatencyResult[]): Section {
-  const rows = byOrder(
-    results,
-    (l) => l.path,
-    REQUEST_ORDER,
-    (l) => l.targetRps,
-  );
   return {
     suite: 'latency',
     title: 'Latency',
     columns: [
       left('path'),
+      left('load'),
       right('target rps'),
       right('conns'),
       right('p50 ms'),
       right('p90 ms'),
       right('p99 ms'),
+      right('max ms'),
       right('added p50'),
       right('added p90'),
       right('added p99'),
       right('achieved rps'),
       right('errors / non-2xx'),
+      right('sent late p50 / p99 / max'),
     ],
-    rows: rows.map((l) => [
+    rows: latencyOrder(results).map((l) => [
       REQUEST_LABELS[l.path],
+      l.generator,
       formatNumber(l.targetRps, 0),
       String(l.connections),
       fixed(l.ms.p50, 3),
       fixed(l.ms.p90, 3),
       fixed(l.ms.p99, 3),
+      fixed(l.maxMs, 3),
       fixed(l.addedMs.p50, 3),
       fixed(l.addedMs.p90, 3),
       fixed(l.addedMs.p99, 3),
       fixed(l.achievedRps, 0),
       `${l.errors} / ${l.non2xx}`,
+      l.sendLatenessMs ? `${fixed(l.sendLatenessMs.p50, 3)} / ${fixed(l.sendLatenessMs.p99, 3)} / ${fixed(l.sendLatenessMs.max, 3)}` : NONE,
     ]),
-    note: 'added: milliseconds over direct at the same percentile, same request pattern.',
+    note:
+      "load: paced is open loop, requests evenly spaced, each timed from when it should have been sent (fortio's model; the targets judge it); " +
+      'autocannon is closed loop, timed from the actual send. added: ms over direct at the same percentile, same generator. ' +
+      'sent late: how late the paced generator wrote its requests (against direct, its own noise floor), included in its latencies. max: of all repetitions.',
   };
 }
 
@@ -154,14 +172,10 @@ function istioAnchor(process: string): string {
 }
 
 function costSection(results: readonly LatencyResult[]): Section {
-  const rows = byOrder(
-    results,
-    (l) => l.path,
-    REQUEST_ORDER,
-    (l) => l.targetRps,
-  ).flatMap((l) =>
+  const rows = latencyOrder(results).flatMap((l) =>
     Object.entries(l.cost).map(([process, c]) => [
       REQUEST_LABELS[l.path],
+      l.generator,
       formatNumber(l.targetRps, 0),
       process,
       fixed(c.vcpu, 3),
@@ -173,9 +187,9 @@ function costSection(results: readonly LatencyResult[]): Section {
   return {
     suite: 'cost',
     title: 'Cost',
-    columns: [left('path'), right('rps'), left('process'), right('vCPU'), right('vCPU / 1,000 rps'), right('RSS MB'), left("Istio's figure")],
+    columns: [left('path'), left('load'), right('rps'), left('process'), right('vCPU'), right('vCPU / 1,000 rps'), right('RSS MB'), left("Istio's figure")],
     rows,
-    note: `${ISTIO_ANCHOR_TEXT}; context, not targets.`,
+    note: `The cost targets judge the autocannon runs. ${ISTIO_ANCHOR_TEXT}; context, not targets.`,
   };
 }
 
@@ -393,7 +407,7 @@ function targetsSection(targets: readonly TargetResult[]): Section {
   return {
     title: 'Targets',
     columns: [left('what'), left('target'), right('measured'), left('verdict'), left('margin')],
-    rows: targets.map((t) => [t.what, t.target, formatTargetValue(t), verdictWord(t.met), t.margin]),
+    rows: targets.map((t) => [t.what, t.target, formatTargetValue(t), verdictWord(t.met, t.info), t.margin]),
   };
 }
 

@@ -1,19 +1,29 @@
-// HTTP request suites, all driven by autocannon against http-echo over three paths: straight to
-// the pod (direct), through the two ztunnels (L4 mesh), and through the waypoint (L7).
-//  - latency: Istio's published setup, a fixed 1,000 requests/s of 1 KB over 16 connections;
-//    percentiles of every request's own time, and what each path adds over direct.
+// HTTP request suites against http-echo over three paths: straight to the pod (direct), through
+// the two ztunnels (L4 mesh), and through the waypoint (L7).
+//  - latency: Istio's published setup, a fixed 1,000 requests/s of 1 KB over 16 connections, driven
+//    twice per path: by the paced generator (bench/paced-load.ts, fortio's model, what the targets
+//    judge) and by autocannon (what users run for their own load tests); percentiles of every
+//    request's own time, and what each path adds over direct under the same generator.
 //  - cost: in the same runs, each process's CPU (from /proc) per 1,000 requests/s, and its RSS.
-//  - maxrps: 100 connections, as fast as the path goes.
+//  - maxrps: autocannon, 100 connections, as fast as the path goes.
 // Repetitions of the paths are interleaved, as in the throughput suite.
 import type { BenchMesh, Endpoint } from '../mesh';
 import { ROLES } from '../mesh';
 import { drive, percentiles, LoadRun } from '../load';
+import { drivePaced } from '../paced-load';
 import { median } from '../core/measure';
 import { startSampling } from '../proc';
 import { CLIENT } from './throughput';
-import type { LatencyResult, MaxRpsResult, Percentiles, ProcessCost, RequestPath } from '../results';
+import type { LatencyResult, LoadGenerator, MaxRpsResult, Percentiles, ProcessCost, RequestPath, Spread } from '../results';
 
 export const REQUEST_PATHS: readonly RequestPath[] = ['direct', 'l4', 'l7'];
+/** The latency suite's generators, in run order within each path's repetition. */
+export const FIXED_RATE_GENERATORS: readonly LoadGenerator[] = ['paced', 'autocannon'];
+/**
+ * A paced run's first requests are sent but not counted: its sockets are fresh, and the proxies'
+ * first bytes on them (the HBONE stream behind a new capture) are set up as they arrive.
+ */
+const PACED_RUN_WARMUP_SECONDS = 0.1;
 /** Istio's published latency and cost setup: fortio at 1,000 qps, 1 KB payload, 16 connections. */
 export const FIXED_RATE = 1000;
 export const FIXED_RATE_CONNECTIONS = 16;
@@ -47,39 +57,67 @@ const medianOf = (xs: readonly Percentiles[]): Percentiles => ({
   p99: median(xs.map((x) => x.p99)),
 });
 
+/** A timed run of either generator: the paced one adds its send lateness and its uncounted warm-up. */
+type Run = LoadRun & { readonly sendLatenessMs?: Float64Array; readonly warmupSent?: number };
+
 interface Rep {
-  readonly run: LoadRun;
+  readonly run: Run;
   readonly ms: Percentiles;
+  readonly maxMs: number;
+  readonly lateness?: Spread;
   readonly cost: Record<string, ProcessCost>;
 }
 
-/** Warm-up for every path, then rep i of each path in turn; returns reps by path. */
-async function interleaved(s: RequestSetup, label: string, connections: number, rate: number | undefined, seconds: number): Promise<Map<RequestPath, Rep[]>> {
+const maxOf = (xs: Float64Array): number => xs.reduce((a, b) => Math.max(a, b), -Infinity);
+const spreadOf = (xs: Float64Array): Spread => ({ ...percentiles(xs), max: maxOf(xs) });
+
+/** Warm-up for every path and generator, then rep i of each path in turn, each generator within it; reps by path and generator. */
+async function interleaved(
+  s: RequestSetup,
+  label: string,
+  generators: readonly LoadGenerator[],
+  connections: number,
+  rate: number | undefined,
+  seconds: number,
+): Promise<Map<string, Rep[]>> {
   const body = Buffer.alloc(PAYLOAD_BYTES, 0x61);
   const pids = new Map([...s.mesh.pids, [CLIENT, process.pid]]);
-  const spec = (path: RequestPath, secs: number) => {
+  const load = (generator: LoadGenerator, path: RequestPath, secs: number, warmupSeconds = 0): Promise<Run> => {
     const t = target(s.mesh, path);
-    return { url: t.url, headers: { host: t.host }, connections, rate, seconds: secs, body };
+    const spec = { url: t.url, headers: { host: t.host }, connections, seconds: secs, body };
+    if (generator === 'autocannon') return drive({ ...spec, rate });
+    if (rate === undefined) throw new Error('the paced generator needs a rate');
+    return drivePaced({ ...spec, rate, warmupSeconds });
   };
-  for (const path of REQUEST_PATHS) await drive(spec(path, s.warmupSeconds));
-  const reps = new Map<RequestPath, Rep[]>(REQUEST_PATHS.map((p) => [p, []]));
+  for (const path of REQUEST_PATHS) for (const g of generators) await load(g, path, s.warmupSeconds);
+  const reps = new Map<string, Rep[]>(REQUEST_PATHS.flatMap((p) => generators.map((g) => [key(p, g), []])));
   for (let i = 0; i < s.reps; i++) {
     for (const path of REQUEST_PATHS) {
-      const sampled = startSampling(pids);
-      const run = await drive(spec(path, seconds));
-      const used = sampled();
-      const cost = Object.fromEntries(
-        PROCESSES[path].map((p) => {
-          const u = used.get(p)!;
-          const vcpu = u.cpuS / run.seconds;
-          return [p, { vcpu, vcpuPer1000Rps: vcpu / (run.rps / 1000), rssMB: u.rssBytes / BYTES_PER_MIB }];
-        }),
-      );
-      const ms = percentiles(run.latenciesMs);
-      reps.get(path)!.push({ run, ms, cost });
-      s.progress(
-        `${label} ${path}: rep ${i + 1}/${s.reps} ${run.rps.toFixed(0)} rps, p50 ${ms.p50.toFixed(3)} p90 ${ms.p90.toFixed(3)} p99 ${ms.p99.toFixed(3)} ms`,
-      );
+      for (const generator of generators) {
+        const sampled = startSampling(pids);
+        const started = process.hrtime.bigint();
+        const run = await load(generator, path, seconds, PACED_RUN_WARMUP_SECONDS);
+        const used = sampled();
+        // CPU is sampled over the whole call, a paced run's connecting and uncounted warm-up too, so
+        // it is divided by the whole call's time and requests.
+        const wallS = Number(process.hrtime.bigint() - started) / 1e9;
+        const windowRps = (run.latenciesMs.length + run.errors + (run.warmupSent ?? 0)) / wallS;
+        const cost = Object.fromEntries(
+          PROCESSES[path].map((p) => {
+            const u = used.get(p)!;
+            const vcpu = u.cpuS / wallS;
+            return [p, { vcpu, vcpuPer1000Rps: vcpu / (windowRps / 1000), rssMB: u.rssBytes / BYTES_PER_MIB }];
+          }),
+        );
+        const ms = percentiles(run.latenciesMs);
+        const lateness = run.sendLatenessMs ? spreadOf(run.sendLatenessMs) : undefined;
+        reps.get(key(path, generator))!.push({ run, ms, maxMs: maxOf(run.latenciesMs), cost, ...(lateness ? { lateness } : {}) });
+        const late = lateness ? `; sent late p50 ${lateness.p50.toFixed(3)} p99 ${lateness.p99.toFixed(3)} ms` : '';
+        s.progress(
+          `${label} ${path}${generators.length > 1 ? ` ${generator}` : ''}: rep ${i + 1}/${s.reps} ${run.rps.toFixed(0)} rps, ` +
+            `p50 ${ms.p50.toFixed(3)} p90 ${ms.p90.toFixed(3)} p99 ${ms.p99.toFixed(3)} ms${late}`,
+        );
+      }
     }
   }
   const broken = s.mesh.crashed();
@@ -87,44 +125,53 @@ async function interleaved(s: RequestSetup, label: string, connections: number, 
   return reps;
 }
 
+const key = (path: RequestPath, generator: LoadGenerator): string => `${path}/${generator}`;
+
 /** The latency suite; its runs also give the cost figures. */
 export async function runFixedRate(s: RequestSetup, seconds: number): Promise<LatencyResult[]> {
-  const reps = await interleaved(s, 'latency', FIXED_RATE_CONNECTIONS, FIXED_RATE, seconds);
-  const msOf = (p: RequestPath) => medianOf(reps.get(p)!.map((r) => r.ms));
-  const direct = msOf('direct');
-  return REQUEST_PATHS.map((path) => {
-    const rs = reps.get(path)!;
-    const ms = msOf(path);
-    return {
-      path,
-      targetRps: FIXED_RATE,
-      connections: FIXED_RATE_CONNECTIONS,
-      payloadBytes: PAYLOAD_BYTES,
-      ms,
-      addedMs: { p50: ms.p50 - direct.p50, p90: ms.p90 - direct.p90, p99: ms.p99 - direct.p99 },
-      achievedRps: median(rs.map((r) => r.run.rps)),
-      requests: rs.reduce((n, r) => n + r.run.latenciesMs.length, 0),
-      errors: rs.reduce((n, r) => n + r.run.errors, 0),
-      non2xx: rs.reduce((n, r) => n + r.run.non2xx, 0),
-      repsMs: rs.map((r) => r.ms),
-      cost: Object.fromEntries(
-        PROCESSES[path].map((p) => [
-          p,
-          {
-            vcpu: median(rs.map((r) => r.cost[p].vcpu)),
-            vcpuPer1000Rps: median(rs.map((r) => r.cost[p].vcpuPer1000Rps)),
-            rssMB: median(rs.map((r) => r.cost[p].rssMB)),
-          },
-        ]),
-      ),
-    };
-  });
+  // A paced run is counted after its own short warm-up: the same counted length as autocannon's.
+  const reps = await interleaved(s, 'latency', FIXED_RATE_GENERATORS, FIXED_RATE_CONNECTIONS, FIXED_RATE, seconds);
+  const msOf = (p: RequestPath, g: LoadGenerator) => medianOf(reps.get(key(p, g))!.map((r) => r.ms));
+  return REQUEST_PATHS.flatMap((path) =>
+    FIXED_RATE_GENERATORS.map((generator): LatencyResult => {
+      const rs = reps.get(key(path, generator))!;
+      const ms = msOf(path, generator);
+      const direct = msOf('direct', generator);
+      const late = rs.flatMap((r) => (r.lateness ? [r.lateness] : []));
+      return {
+        path,
+        generator,
+        targetRps: FIXED_RATE,
+        connections: FIXED_RATE_CONNECTIONS,
+        payloadBytes: PAYLOAD_BYTES,
+        ms,
+        maxMs: Math.max(...rs.map((r) => r.maxMs)),
+        addedMs: { p50: ms.p50 - direct.p50, p90: ms.p90 - direct.p90, p99: ms.p99 - direct.p99 },
+        achievedRps: median(rs.map((r) => r.run.rps)),
+        requests: rs.reduce((n, r) => n + r.run.latenciesMs.length, 0),
+        errors: rs.reduce((n, r) => n + r.run.errors, 0),
+        non2xx: rs.reduce((n, r) => n + r.run.non2xx, 0),
+        repsMs: rs.map((r) => r.ms),
+        ...(late.length > 0 ? { sendLatenessMs: { ...medianOf(late), max: Math.max(...late.map((l) => l.max)) } } : {}),
+        cost: Object.fromEntries(
+          PROCESSES[path].map((p) => [
+            p,
+            {
+              vcpu: median(rs.map((r) => r.cost[p].vcpu)),
+              vcpuPer1000Rps: median(rs.map((r) => r.cost[p].vcpuPer1000Rps)),
+              rssMB: median(rs.map((r) => r.cost[p].rssMB)),
+            },
+          ]),
+        ),
+      };
+    }),
+  );
 }
 
 export async function runMaxRps(s: RequestSetup, seconds: number): Promise<MaxRpsResult[]> {
-  const reps = await interleaved(s, 'maxrps', MAX_RPS_CONNECTIONS, undefined, seconds);
+  const reps = await interleaved(s, 'maxrps', ['autocannon'], MAX_RPS_CONNECTIONS, undefined, seconds);
   return REQUEST_PATHS.map((path) => {
-    const rs = reps.get(path)!;
+    const rs = reps.get(key(path, 'autocannon'))!;
     return {
       path,
       connections: MAX_RPS_CONNECTIONS,

@@ -49,12 +49,13 @@ t.test('a quick run of every suite writes the results, the report and the chart'
   ]);
 
   t.same(
-    res.latency.map((x) => x.path),
-    ['direct', 'l4', 'l7'],
+    res.latency.map((x) => `${x.path} ${x.generator}`),
+    ['direct paced', 'direct autocannon', 'l4 paced', 'l4 autocannon', 'l7 paced', 'l7 autocannon'],
   );
   for (const x of res.latency) {
-    t.equal(x.errors + x.non2xx, 0, `${x.path}: no errors and no non-2xx at 1,000 rps`);
-    t.ok(x.requests > 0 && x.ms.p50 > 0 && x.ms.p50 <= x.ms.p90 && x.ms.p90 <= x.ms.p99, `${x.path}: percentiles in order`);
+    t.equal(x.errors + x.non2xx, 0, `${x.path} ${x.generator}: no errors and no non-2xx at 1,000 rps`);
+    t.ok(x.requests > 0 && x.ms.p50 > 0 && x.ms.p50 <= x.ms.p90 && x.ms.p90 <= x.ms.p99, `${x.path} ${x.generator}: percentiles in order`);
+    t.equal(x.sendLatenessMs !== undefined, x.generator === 'paced', `${x.path} ${x.generator}: send lateness for paced runs only`);
   }
   t.ok(res.latency.find((x) => x.path === 'l7')!.cost.waypoint.vcpu > 0, 'the waypoint was measured');
   t.same(

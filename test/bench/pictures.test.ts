@@ -92,52 +92,71 @@ t.test('throughput: a path that was not run has no column and no label', async (
   );
 });
 
-t.test('latency: p50, p90 and p99 for each path, with the added ms and the p90 targets', async (t) => {
+t.test('latency: p50, p90 and p99 for each path and generator side by side, with the added ms and the p90 targets on paced', async (t) => {
   const svg = latencyPicture(RUN.latency)!;
   t.same(svgProblems(svg), []);
   const bars = marks(svg, 'bar');
   t.same(
     bars.map((b) => b.title),
     [
-      'direct p50: 0.210 ms',
-      'direct p90: 0.350 ms',
-      'direct p99: 0.910 ms',
-      'L4 mesh p50: 0.480 ms (+0.270 ms over direct)',
-      'L4 mesh p90: 0.760 ms (+0.410 ms over direct)',
-      'L4 mesh p99: 1.900 ms (+0.990 ms over direct)',
-      'L7 waypoint p50: 1.350 ms (+1.140 ms over direct)',
-      'L7 waypoint p90: 2.060 ms (+1.710 ms over direct)',
-      'L7 waypoint p99: 4.100 ms (+3.190 ms over direct)',
+      'direct, paced p50: 0.620 ms',
+      'direct, paced p90: 1.050 ms',
+      'direct, paced p99: 1.600 ms',
+      'direct, autocannon p50: 0.210 ms',
+      'direct, autocannon p90: 0.350 ms',
+      'direct, autocannon p99: 0.910 ms',
+      'L4 mesh, paced p50: 0.930 ms (+0.310 ms over direct)',
+      'L4 mesh, paced p90: 1.440 ms (+0.390 ms over direct)',
+      'L4 mesh, paced p99: 2.900 ms (+1.300 ms over direct)',
+      'L4 mesh, autocannon p50: 0.480 ms (+0.270 ms over direct)',
+      'L4 mesh, autocannon p90: 0.760 ms (+0.410 ms over direct)',
+      'L4 mesh, autocannon p99: 1.900 ms (+0.990 ms over direct)',
+      'L7 waypoint, paced p50: 1.700 ms (+1.080 ms over direct)',
+      'L7 waypoint, paced p90: 2.680 ms (+1.630 ms over direct)',
+      'L7 waypoint, paced p99: 5.100 ms (+3.500 ms over direct)',
+      'L7 waypoint, autocannon p50: 1.350 ms (+1.140 ms over direct)',
+      'L7 waypoint, autocannon p90: 2.060 ms (+1.710 ms over direct)',
+      'L7 waypoint, autocannon p99: 4.100 ms (+3.190 ms over direct)',
     ],
   );
   t.same(
     bars.slice(0, 3).map((b) => b.attrs.fill),
     [bars[3].attrs.fill, bars[4].attrs.fill, bars[5].attrs.fill],
-    'a percentile keeps its colour across paths',
+    'a percentile keeps its colour across paths and generators',
   );
   const limits = marks(svg, 'limit');
   t.same(
     limits.map((l) => l.title),
-    ['target: L4 mesh p90 at most 0.5 ms over direct, 0.850 ms', 'target: L7 waypoint p90 at most 1.5 ms over direct, 1.850 ms'],
+    ['target: L4 mesh, paced p90 at most 0.5 ms over direct, 1.550 ms', 'target: L7 waypoint, paced p90 at most 1.5 ms over direct, 2.550 ms'],
+    "the binding lines, over paced direct's p90",
   );
   // L4 is under its line, L7 over it: the column's top is above (a smaller y than) the line.
   const top = (b: Mark) => num(b, 'y');
-  t.ok(top(bars[4]) > num(limits[0], 'y1'), 'L4 p90 stands below its target');
-  t.ok(top(bars[7]) < num(limits[1], 'y1'), 'L7 p90 stands above its target');
-  t.ok(svg.includes('p90 target: direct&apos;s p90 +0.5 ms (L4 mesh), +1.5 ms (L7 waypoint)'), 'the legend says what the dashed line is');
-  t.ok(svg.includes('>1,000 requests/s over 16 connections, 1,024 B payloads; median of 3 repetitions. Lower is better.<'));
+  t.ok(top(bars[7]) > num(limits[0], 'y1'), 'L4 paced p90 stands below its target');
+  t.ok(top(bars[13]) < num(limits[1], 'y1'), 'L7 paced p90 stands above its target');
+  t.ok(svg.includes('p90 target (paced): direct&apos;s p90 +0.5 ms (L4 mesh), +1.5 ms (L7 waypoint)'), 'the legend says what the dashed line is');
+  t.ok(svg.includes('1,000 requests/s over 16 connections, 1,024 B payloads; median of 3 repetitions.'));
+  // The subtitle wraps: read its lines as one.
+  const words = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]).join(' ');
+  t.ok(words.includes('paced: open loop, timed from each intended send'), 'the subtitle says how each generator times');
+  t.ok(words.includes('autocannon: closed loop, timed from the actual send'));
   t.ok(svg.includes('>milliseconds per request<'));
   t.equal(latencyPicture([]), undefined, 'no latency, no picture');
 
   const noDirect = latencyPicture(RUN.latency.filter((l) => l.path !== 'direct'))!;
-  t.equal(marks(noDirect, 'bar').length, 6);
+  t.equal(marks(noDirect, 'bar').length, 12);
   t.equal(marks(noDirect, 'limit').length, 0, 'no direct run, nothing to state the target against');
+
+  const older = latencyPicture(RUN.latency.filter((l) => l.generator === 'autocannon'))!;
+  t.equal(marks(older, 'bar').length, 9, 'a run from before the paced generator: its autocannon columns');
+  t.equal(marks(older, 'limit').length, 0, 'no paced run, no binding line');
+  t.notMatch(older, /paced: open loop/);
 });
 
 t.test('latency: drawn at the rate the targets are stated at when there are several', async (t) => {
   const other = RUN.latency.map((l) => ({ ...l, targetRps: 500, ms: { p50: 9, p90: 9, p99: 9 } }));
   const svg = latencyPicture([...other, ...RUN.latency])!;
-  t.equal(marks(svg, 'bar').length, 9);
+  t.equal(marks(svg, 'bar').length, 18);
   t.notMatch(svg, /9\.000 ms/);
   t.match(svg, />1,000 requests\/s/);
 });
@@ -236,7 +255,7 @@ t.test('markdown: each picture under its suite, before the table; none for a sui
   const pictures = { throughput: 'R-throughput.svg', latency: 'R-latency.svg', scale: 'R (1)-scale.svg' };
   const md = reportMarkdown(RESULTS, 'R.svg', pictures);
   t.ok(md.includes('### Throughput\n\n![throughput by path](R-throughput.svg)\n\n| path | conns | MB/s |'));
-  t.ok(md.includes('### Latency\n\n![latency percentiles by path](R-latency.svg)\n\n| path | target rps |'));
+  t.ok(md.includes('### Latency\n\n![latency percentiles by path](R-latency.svg)\n\n| path | load | target rps |'));
   t.ok(md.includes('### Idle connections\n\n![RSS per idle connection as connections grow](<R (1)-scale.svg>)\n\n| connections |'));
   t.equal(md.match(/!\[/g)?.length, 4, 'the chart and three pictures');
   t.notMatch(md, /### Cost\n\n!\[/, 'cost shares the latency runs but not its picture');
@@ -294,8 +313,18 @@ t.test('a saved run renders as it did: the same report from its JSON, older file
   const { hostile: _hostile, targets: _targets, ...older } = RESULTS;
   const old = parseSavedResults(JSON.stringify(older), 'old.json');
   t.same(old.hostile, [], 'no hostile field: the suite did not run');
-  t.equal(old.targets.length, 14, 'no targets: judged now');
+  t.equal(old.targets.length, 16, 'no targets: judged now');
   t.equal(old.targets.find((x) => x.id === 'rapid-reset-p50')?.met, null);
+
+  // Latency runs saved before the paced generator were autocannon's: read as such.
+  const beforePaced = { ...older, latency: RESULTS.latency.filter((l) => l.generator === 'autocannon').map(({ generator: _g, ...l }) => l) };
+  const read = parseSavedResults(JSON.stringify(beforePaced), 'before-paced.json');
+  t.same(
+    read.latency.map((l) => l.generator),
+    ['autocannon', 'autocannon', 'autocannon'],
+  );
+  t.equal(read.targets.find((x) => x.id === 'l4-p90-added')?.met, null, 'the paced target: not measured');
+  t.equal(read.targets.find((x) => x.id === 'l4-p90-added-autocannon')?.value, 0.41);
 
   t.throws(() => parseSavedResults('{', 'x.json'), SavedResultsError);
   t.throws(() => parseSavedResults('{"bench":"other"}', 'x.json'), /not the results of an hbone-sim bench run/);

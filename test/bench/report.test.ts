@@ -14,6 +14,8 @@ const IDS = [
   'l4-path',
   'l4-p90-added',
   'l7-p90-added',
+  'l4-p90-added-autocannon',
+  'l7-p90-added-autocannon',
   'ztunnel-cost',
   'waypoint-cost',
   'new-connections',
@@ -49,7 +51,7 @@ function sectionLines(text: string, title: string): string[] {
   return block.split('\n');
 }
 
-t.test('the fixture: all fourteen targets, in order, with values, verdicts and margins', async (t) => {
+t.test('the fixture: all fourteen targets and two info rows, in order, with values, verdicts and margins', async (t) => {
   const targets = evaluateTargets(RUN);
   t.same(
     targets.map((x) => x.id),
@@ -58,8 +60,12 @@ t.test('the fixture: all fourteen targets, in order, with values, verdicts and m
   const expect: Record<string, [number, boolean, string, string]> = {
     'hbone-stream': [990 / 1100, true, 'met by 0.10x', '>= 0.8x'],
     'l4-path': [440 / 1100, false, 'missed by 0.05x', '>= 0.45x'],
-    'l4-p90-added': [0.41, true, 'met by 0.09 ms', '<= 0.5 ms'],
-    'l7-p90-added': [1.71, false, 'missed by 0.21 ms', '<= 1.5 ms'],
+    // Paced: the binding lines.
+    'l4-p90-added': [0.39, true, 'met by 0.11 ms', '<= 0.5 ms'],
+    'l7-p90-added': [1.63, false, 'missed by 0.13 ms', '<= 1.5 ms'],
+    // autocannon: the same lines, for information; the margin does not read as a verdict.
+    'l4-p90-added-autocannon': [0.41, true, 'inside by 0.09 ms', '<= 0.5 ms'],
+    'l7-p90-added-autocannon': [1.71, false, 'outside by 0.21 ms', '<= 1.5 ms'],
     'ztunnel-cost': [0.084, true, 'met by 0.016 vCPU', '<= 0.10 vCPU'],
     'waypoint-cost': [0.312, false, 'missed by 0.062 vCPU', '<= 0.25 vCPU'],
     'new-connections': [1912, true, 'met by 412/s', '>= 1,500/s'],
@@ -82,9 +88,28 @@ t.test('the fixture: all fourteen targets, in order, with values, verdicts and m
   }
   t.equal(target(targets, 'hbone-stream').unit, 'x TLS');
   t.equal(target(targets, 'ztunnel-cost').what, 'Cost per 1,000 rps, ztunnel');
+  t.equal(target(targets, 'l4-p90-added').what, 'p90 added at 1,000 rps, L4 (paced)');
+  t.equal(target(targets, 'l7-p90-added-autocannon').what, 'p90 added at 1,000 rps, L7 (autocannon, info)');
+  t.same(
+    targets.filter((x) => x.info).map((x) => x.id),
+    ['l4-p90-added-autocannon', 'l7-p90-added-autocannon'],
+    'only autocannon latency rows are info',
+  );
 });
 
-t.test('nothing run: all fourteen targets, none measured', async (t) => {
+t.test('latency targets judge the paced runs; autocannon alone (an older run) leaves them unmeasured', async (t) => {
+  const autocannonOnly = evaluateTargets({ ...RUN, latency: RUN.latency.filter((l) => l.generator === 'autocannon') });
+  t.equal(target(autocannonOnly, 'l4-p90-added').met, null);
+  t.equal(target(autocannonOnly, 'l7-p90-added').met, null);
+  t.equal(target(autocannonOnly, 'l7-p90-added-autocannon').value, 1.71);
+  t.equal(target(autocannonOnly, 'ztunnel-cost').value, 0.084, 'the cost targets judge the autocannon runs');
+  const pacedOnly = evaluateTargets({ ...RUN, latency: RUN.latency.filter((l) => l.generator === 'paced') });
+  t.equal(target(pacedOnly, 'l4-p90-added').value, 0.39);
+  t.equal(target(pacedOnly, 'l4-p90-added-autocannon').met, null);
+  t.equal(target(pacedOnly, 'ztunnel-cost').met, null);
+});
+
+t.test('nothing run: every target and info row, none measured', async (t) => {
   const targets = evaluateTargets(EMPTY_RUN);
   t.same(
     targets.map((x) => x.id),
@@ -246,16 +271,38 @@ t.test('tables: every suite, its key figures, aligned columns', async (t) => {
 
   const latency = sectionLines(text, 'Latency');
   t.match(
-    latency.find((l) => l.startsWith('L7 waypoint')),
-    /1,000\s+16\s+1\.350\s+2\.060\s+4\.100\s+1\.140\s+1\.710\s+3\.190\s+996\s+0 \/ 2$/,
+    latency[1],
+    /^path\s+load\s+target rps\s+conns\s+p50 ms\s+p90 ms\s+p99 ms\s+max ms\s+added p50\s+added p90\s+added p99\s+achieved rps\s+errors \/ non-2xx\s+sent late p50 \/ p99 \/ max$/,
+  );
+  t.same(
+    latency.slice(3, 9).map((l) =>
+      l
+        .split(/\s{2,}/)
+        .slice(0, 2)
+        .join(' | '),
+    ),
+    ['direct | paced', 'direct | autocannon', 'L4 mesh | paced', 'L4 mesh | autocannon', 'L7 waypoint | paced', 'L7 waypoint | autocannon'],
+    'rows per path and generator, paced first',
+  );
+  t.match(
+    latency.find((l) => /^L7 waypoint\s+paced/.test(l)),
+    /1,000\s+16\s+1\.700\s+2\.680\s+5\.100\s+21\.600\s+1\.080\s+1\.630\s+3\.500\s+1,000\s+0 \/ 2\s+0\.520 \/ 1\.400 \/ 9\.300$/,
+  );
+  t.match(
+    latency.find((l) => /^L7 waypoint\s+autocannon/.test(l)),
+    /1,000\s+16\s+1\.350\s+2\.060\s+4\.100\s+-\s+1\.140\s+1\.710\s+3\.190\s+996\s+0 \/ 2\s+-$/,
   );
   const cost = sectionLines(text, 'Cost');
   t.match(
-    cost.find((l) => /^L7 waypoint\s+1,000\s+waypoint\s/.test(l)),
+    cost.find((l) => /^L7 waypoint\s+autocannon\s+1,000\s+waypoint\s/.test(l)),
     /0\.311\s+0\.312\s+71\.4\s+0\.25 vCPU, 60 MB/,
   );
   t.match(
-    cost.find((l) => l.startsWith('L4 mesh') && l.includes('ztunnel-node-b')),
+    cost.find((l) => /^L7 waypoint\s+paced\s+1,000\s+waypoint\s/.test(l)),
+    /0\.334\s+0\.334\s+71\.9\s+0\.25 vCPU, 60 MB/,
+  );
+  t.match(
+    cost.find((l) => /^L4 mesh\s+autocannon/.test(l) && l.includes('ztunnel-node-b')),
     /0\.083\s+0\.084\s+45\.9\s+0\.06 vCPU, 12 MB/,
   );
   t.match(
@@ -286,6 +333,14 @@ t.test('tables: every suite, its key figures, aligned columns', async (t) => {
   t.match(
     targets.find((l) => l.startsWith('L4 mesh path')),
     />= 0\.45x\s+0\.40x TLS\s+missed\s+missed by 0\.05x/,
+  );
+  t.match(
+    targets.find((l) => l.startsWith('p90 added at 1,000 rps, L7 (paced)')),
+    /<= 1\.5 ms\s+1\.630 ms\s+missed\s+missed by 0\.13 ms$/,
+  );
+  t.match(
+    targets.find((l) => l.startsWith('p90 added at 1,000 rps, L7 (autocannon, info)')),
+    /<= 1\.5 ms\s+1\.710 ms\s+info\s+outside by 0\.21 ms$/,
   );
   t.match(
     targets.find((l) => l.startsWith('New tunneled connections')),
@@ -324,10 +379,12 @@ t.test('chart: one well-formed SVG with both panels, numbers on the bars', async
   t.same(svgProblems(svg), []);
   t.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
   t.ok(svg.includes('>Throughput, MB/s<'));
-  t.ok(svg.includes('>Latency at 1,000 rps, ms<'));
+  t.ok(svg.includes('>Latency at 1,000 rps (paced load), ms<'));
   t.ok(svg.includes('>L4 mesh (ztunnel→ztunnel)<'));
   t.ok(svg.includes('>L7 waypoint<'));
-  for (const label of ['>3,900<', '>990<', '>1 conn<', '>8 conns<', '>0.760<', '>4.100<', '>p99<']) t.ok(svg.includes(label), label);
+  // The paced figures: what the targets judge.
+  for (const label of ['>3,900<', '>990<', '>1 conn<', '>8 conns<', '>1.440<', '>5.100<', '>p99<']) t.ok(svg.includes(label), label);
+  t.notMatch(svg, />4\.100</, "autocannon's figures are in the table and the latency picture");
   t.notMatch(svg, /https?:\/\/(?!www\.w3\.org\/2000\/svg)/, 'nothing external');
   t.notMatch(svg, /<script|@import|<image/);
   t.equal(chartSvg(RESULTS), svg, 'deterministic');
@@ -340,15 +397,18 @@ t.test('chart: one well-formed SVG with both panels, numbers on the bars', async
   t.ok(Math.abs(tls1 / tcp8 - 1100 / 3900) < 0.01, 'tls 1 vs tcp 8');
   t.equal(Math.max(...widths.slice(0, 10)), tcp8, 'the largest throughput has the longest bar');
   t.equal(Math.max(...widths.slice(10)), widths[18], 'L7 p99 is the longest latency bar');
-  t.equal(widths[10], Math.round((0.21 / 4.1) * widths[18] * 10) / 10);
+  t.equal(widths[10], Math.round((0.62 / 5.1) * widths[18] * 10) / 10);
 });
 
 t.test('chart: panels without data are left out', async (t) => {
   const latencyOnly = chartSvg(withTargets({ ...EMPTY_RUN, latency: RUN.latency }));
   t.same(svgProblems(latencyOnly), []);
   t.notMatch(latencyOnly, /Throughput/);
-  t.match(latencyOnly, /Latency at 1,000 rps, ms/);
+  t.match(latencyOnly, /Latency at 1,000 rps \(paced load\), ms/);
   t.equal(barWidths(latencyOnly).length, 9);
+  const older = chartSvg(withTargets({ ...EMPTY_RUN, latency: RUN.latency.filter((l) => l.generator === 'autocannon') }));
+  t.match(older, /Latency at 1,000 rps \(autocannon load\), ms/, 'a run from before the paced generator: its autocannon figures');
+  t.ok(older.includes('>4.100<'));
 
   const none = chartSvg(withTargets(EMPTY_RUN));
   t.same(svgProblems(none), []);
@@ -377,7 +437,9 @@ t.test('markdown: run, machine, targets, chart, tables, anchors, method', async 
 
   t.ok(md.includes('| What | Target | Measured | Verdict | Margin |'));
   t.ok(md.includes('| One HBONE stream | >= 0.8x | 0.90x TLS | ✅ met | met by 0.10x |'));
-  t.ok(md.includes('| p90 added at 1,000 rps, L7 | <= 1.5 ms | 1.710 ms | ❌ missed | missed by 0.21 ms |'));
+  t.ok(md.includes('| p90 added at 1,000 rps, L7 (paced) | <= 1.5 ms | 1.630 ms | ❌ missed | missed by 0.13 ms |'));
+  t.ok(md.includes('| p90 added at 1,000 rps, L7 (autocannon, info) | <= 1.5 ms | 1.710 ms | ℹ️ info | outside by 0.21 ms |'));
+  t.equal(md.match(/^\| .+ \| ℹ️ info \|/gm)?.length, 2, 'two info rows');
   t.ok(md.includes('| Cost per 1,000 rps, ztunnel | <= 0.10 vCPU | 0.084 vCPU | ✅ met | met by 0.016 vCPU |'));
   t.ok(md.includes('| Idle tunneled connection | <= 16 KB | 12.3 KB | ✅ met | met by 3.7 KB |'));
   t.equal(md.match(/^\| .+ \| (✅ met|❌ missed|— not measured) \|/gm)?.length, 14, 'fourteen target rows');
@@ -394,7 +456,9 @@ t.test('markdown: run, machine, targets, chart, tables, anchors, method', async 
   t.ok(md.includes('![paths compared](chart.svg)'));
   t.ok(md.indexOf('## Targets') < md.indexOf('![paths compared]'), 'chart after the verdicts');
   t.ok(md.includes('| one HBONE stream | 1 | 990 | 0.90x | 0.61 | 0.58 | — | — | — | — | — |'), 'throughput row, absent processes as dashes');
-  t.ok(md.includes('| L7 waypoint | 1,000 | waypoint | 0.311 | 0.312 | 71.4 | 0.25 vCPU, 60 MB |'));
+  t.ok(md.includes('| L7 waypoint | autocannon | 1,000 | waypoint | 0.311 | 0.312 | 71.4 | 0.25 vCPU, 60 MB |'));
+  t.ok(md.includes('| L4 mesh | paced | 1,000 | 16 | 0.930 | 1.440 | 2.900 | 12.200 | 0.310 | 0.390 | 1.300 | 1,000 | 0 / 0 | 0.510 / 1.300 / 8.100 |'));
+  t.ok(md.includes('| L4 mesh | autocannon | 1,000 | 16 | 0.480 | 0.760 | 1.900 | — | 0.270 | 0.410 | 0.990 | 998 | 0 / 0 | — |'));
   t.ok(md.includes('| pooled | 32 | 1,912 | 14.700 | 0 |'));
   t.match(md, /\| path \| conns \| MB\/s \| x TLS \|.*\n\| --- \| ---: \| ---: \| ---: \|/);
 
@@ -410,6 +474,8 @@ t.test('markdown: run, machine, targets, chart, tables, anchors, method', async 
     '`response` event',
     'process.hrtime',
     'fortio',
+    'intended time',
+    'coordinated omission',
     '/proc/<pid>/stat',
     'RSS growth divided by the connection count',
   ]) {
@@ -424,6 +490,7 @@ t.test('markdown: nothing measured, quick run, awkward chart name', async (t) =>
   t.match(md, /suites: none/);
   t.match(md, /before, not recorded after/);
   t.equal(md.match(/\| — \| — not measured \| not measured \|/g)?.length, 14);
+  t.equal(md.match(/\| — \| ℹ️ info, not measured \| not measured \|/g)?.length, 2);
   t.ok(md.includes('No suite produced data.'));
   t.notMatch(md, /### /, 'no suite tables');
   t.ok(md.includes('![paths compared](<my chart (1).svg>)'));
