@@ -61,14 +61,15 @@ export function runFigures(r: BenchResults): Figure[] {
 
   const latency = [...r.latency].sort((a, b) => REQUEST_ORDER.indexOf(a.path) - REQUEST_ORDER.indexOf(b.path) || a.targetRps - b.targetRps);
   for (const l of latency) {
-    const row = `${REQUEST_LABELS[l.path]} at ${formatNumber(l.targetRps, 0)} rps`;
+    // Two generators drive each path: the row names which, or the figures would collide.
+    const row = `${REQUEST_LABELS[l.path]} at ${formatNumber(l.targetRps, 0)} rps, ${l.generator}`;
     add('latency', row, 'p50 ms', 'ms', l.ms.p50);
     add('latency', row, 'p90 ms', 'ms', l.ms.p90);
     add('latency', row, 'p99 ms', 'ms', l.ms.p99);
   }
   for (const l of latency) {
     for (const [proc, c] of Object.entries(l.cost)) {
-      const row = `${REQUEST_LABELS[l.path]} at ${formatNumber(l.targetRps, 0)} rps, ${proc}`;
+      const row = `${REQUEST_LABELS[l.path]} at ${formatNumber(l.targetRps, 0)} rps, ${l.generator}, ${proc}`;
       add('cost', row, 'vCPU / 1,000 rps', 'vCPU', c.vcpuPer1000Rps);
       add('cost', row, 'RSS MB', 'MB', c.rssMB);
     }

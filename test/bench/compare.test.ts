@@ -207,3 +207,11 @@ t.test('the summary names the largest moves, at most a few', async (t) => {
   t.equal(fromZero[0].name, 'failures', 'failures where there were none lead: no percent, but a change');
   t.same(largestMoves(compareRuns(WAS, WAS), 'better'), [], 'nothing moved');
 });
+
+t.test('each generator of a path is a figure of its own: paced and autocannon never collide', async (t) => {
+  t.ok(RUN.latency.some((l) => l.generator === 'paced') && RUN.latency.some((l) => l.generator === 'autocannon'), 'the fixture has both');
+  const figures = runFigures(WAS).filter((f) => f.suite === 'latency' && f.name === 'p90 ms');
+  const keys = figures.map((f) => `${f.row} | ${f.name}`);
+  t.equal(new Set(keys).size, keys.length, `no two figures share a name: ${keys.join('; ')}`);
+  t.equal(figures.length, RUN.latency.length);
+});
