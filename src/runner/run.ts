@@ -32,6 +32,12 @@ import { LogStore } from './log-store';
 import { writeKubeconfig, removeKubeconfig } from './kubeconfig';
 
 export const READY_TIMEOUT_MS = 10_000;
+/**
+ * Set to a directory to have every child (istiod, ztunnels, node agents, waypoints) write a
+ * .cpuprofile there when it exits: how the pods bench profiles a mesh's start-up. Node refuses
+ * --cpu-prof in NODE_OPTIONS, so the runner passes it to each child itself.
+ */
+export const ENV_CHILD_CPU_PROF = 'HBONE_CHILD_CPU_PROF';
 import { childSpecs, emptyNodeAgentSpec, waypointSpec } from './child-specs';
 import { HostedPods } from './hosted-pods';
 import { WaypointDeployments } from './waypoint-deployments';
@@ -91,6 +97,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       logs.add(child, line);
       if (options.verbose) out(`[${child}] ${line}`);
     },
+    cpuProfileArgs(process.env[ENV_CHILD_CPU_PROF]),
   );
 
   // Restart events: printed as they happen; with --json, they go into the results document, and
@@ -257,6 +264,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     process.off('SIGINT', sigint);
     process.off('SIGTERM', sigterm);
   }
+}
+
+function cpuProfileArgs(dir: string | undefined): string[] {
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(dir)}`] : [];
 }
 
 function summaryLine(s: { restarts: Record<string, number>; gaveUp: string[] }): string {
