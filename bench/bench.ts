@@ -45,7 +45,7 @@ const CLIENT_SA = 'client';
 class Cleanup {
   readonly meshes = new Set<BenchMesh>();
   server?: ServerProcess;
-  /** A mesh held by `hbone-sim up` in its own process group (the page suite's). */
+  /** A mesh held by the runner in its own process group (the page suite's, the pods suite's). */
   held?: ChildProcess;
   now(): void {
     killAttackers();
@@ -155,7 +155,8 @@ async function run(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
     if (page) results.page = page;
   }
   // A held mesh per pod count and repetition, the runner's own memory counted with its children's.
-  if (has('pods')) results.pods = await runPods({ block: opts.block, counts: opts.podCounts, reps: opts.podsReps, progress });
+  if (has('pods'))
+    results.pods = await runPods({ block: opts.block, counts: opts.podCounts, reps: opts.podsReps, progress, held: (child) => (cleanup.held = child) });
   // The runner holds this mesh itself (--hold), as a user would, so its own memory is measured too.
   if (has('soak'))
     results.soak = await runSoak({

@@ -24,12 +24,15 @@ export function startHeldRunner(
   readyTimeoutMs = READY_TIMEOUT_MS,
   /** Flags for the runner's node itself (--cpu-prof). */
   nodeArgs: readonly string[] = [],
+  /** Told of the runner as soon as it is spawned, so a Ctrl-C of the bench during its start takes it down. */
+  onSpawn: (child: ChildProcess) => void = () => undefined,
 ): Promise<HeldRunner> {
   const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, HBONE_LOG: 'warn', NODE_OPTIONS: '', ...env },
     detached: true,
   });
+  onSpawn(child);
   return new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`the runner was not holding the mesh after ${readyTimeoutMs} ms:\n${out.slice(-2000)}`)), readyTimeoutMs);

@@ -9,6 +9,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { startHeldRunner, stopHeldRunner } from '../held-runner';
 import { commandLine, processTree, sampleProcess } from '../proc';
 import { DEFAULT_NODES, PodsMesh, askerOf, podsScenario } from '../pods-scenario';
@@ -18,7 +19,7 @@ import { ENV_HOME } from '../../src/runner/kubeconfig';
 import { ENV_CHILD_CPU_PROF } from '../../src/runner/run';
 import { ENV_CPU_PROF } from '../mesh';
 import type { PodsResult, PodsRoleRss } from '../results';
-import { PROCESS_NAMES_PREFIX } from '../profile-summary';
+import { PROCESS_NAMES_PREFIX } from '../mesh-profile';
 
 /** Requests in flight at once: every Service gets one, none waits behind a hundred others. */
 const PARALLEL = 20;
@@ -33,6 +34,8 @@ export interface PodsSetup {
   readonly counts: readonly number[];
   readonly reps: number;
   readonly progress: (line: string) => void;
+  /** Told of each held runner as soon as it is spawned (and of none once stopped), so a Ctrl-C of the bench takes it down. */
+  readonly held?: (child: ChildProcess | undefined) => void;
 }
 
 interface Rep {
@@ -88,34 +91,41 @@ function profiling(): { env: NodeJS.ProcessEnv; nodeArgs: string[] } {
   return { env: { [ENV_CHILD_CPU_PROF]: path.resolve(dir) }, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${path.resolve(dir)}`] };
 }
 
-async function measureOnce(block: number, mesh: PodsMesh): Promise<Rep> {
+async function measureOnce(s: PodsSetup, mesh: PodsMesh): Promise<Rep> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hbone-bench-pods-'));
   const file = path.join(dir, `${mesh.name}.yaml`);
   fs.writeFileSync(file, mesh.text);
   const prof = profiling();
   const started = performance.now();
-  const held = await startHeldRunner(
-    ['scenario', file, '--hold', '--ca-dir', path.join(dir, 'certs')],
-    { [ENV_HOME]: path.join(dir, 'home'), ...prof.env },
-    HOLD_TIMEOUT_MS,
-    prof.nodeArgs,
-  );
+  let runner: ChildProcess | undefined;
   try {
+    const held = await startHeldRunner(
+      ['scenario', file, '--hold', '--ca-dir', path.join(dir, 'certs')],
+      { [ENV_HOME]: path.join(dir, 'home'), ...prof.env },
+      HOLD_TIMEOUT_MS,
+      prof.nodeArgs,
+      (child) => {
+        runner = child;
+        s.held?.(child);
+      },
+    );
     const holdingSeconds = (performance.now() - started) / 1000;
     const ready = READY_RE.exec(held.output);
     const answers = await inBatches(
-      mesh.services.map((s, k) => () => askThrough(askerOf(mesh, k), { host: s.vip, port: s.port }, `to ${s.name}`)),
+      mesh.services.map((svc, k) => () => askThrough(askerOf(mesh, k), { host: svc.vip, port: svc.port }, `to ${svc.name}`)),
       PARALLEL,
     );
     const answeredSeconds = (performance.now() - started) / 1000;
     const answered = answers.filter((a, k) => a === `200 to ${mesh.services[k].name}`).length;
     const { rss, processes } = meshRss(held.child.pid!);
-    // Profiles are named by pid: which process each was, for bench/profile-summary.ts.
+    // Profiles are named by pid: which process each was, for bench/mesh-profile.ts.
     const profDir = process.env[ENV_CPU_PROF];
     if (profDir) fs.writeFileSync(path.join(profDir, `${PROCESS_NAMES_PREFIX}${held.child.pid}.json`), JSON.stringify(processNames(held.child.pid!)));
     return { runnerReadyMs: Number(ready?.[1] ?? NaN), holdingSeconds, answeredSeconds, answered, processes, rss };
   } finally {
-    await stopHeldRunner(held.child);
+    // Also when it never held the mesh (it exited, or timed out and is stopped here).
+    if (runner) await stopHeldRunner(runner);
+    s.held?.(undefined);
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -128,7 +138,7 @@ export async function runPods(s: PodsSetup): Promise<PodsResult[]> {
     const mesh = podsScenario(s.block, n, DEFAULT_NODES);
     const reps: Rep[] = [];
     for (let i = 0; i < s.reps; i++) {
-      const r = await measureOnce(s.block, mesh);
+      const r = await measureOnce(s, mesh);
       reps.push(r);
       s.progress(
         `pods ${n}: rep ${i + 1}/${s.reps} runner ready in ${(r.runnerReadyMs / 1000).toFixed(1)} s, every service answered at ${r.answeredSeconds.toFixed(1)} s ` +

@@ -1,7 +1,7 @@
-// bench/profile-summary.ts: a .cpuprofile's busy time by kind of work (self time), and the
+// bench/mesh-profile.ts: a .cpuprofile's busy time by kind of work (self time), and the
 // simulator's own functions by inclusive time, each counted once per sample however deep.
 import t from 'tap';
-import { CpuProfile, formatSummary, kindOf, summarize } from '../../bench/profile-summary';
+import { CpuProfile, formatSummary, kindOf, summarize } from '../../bench/mesh-profile';
 
 const SRC = 'file:///repo/dist/src';
 const frame = (functionName: string, url: string, lineNumber = 0) => ({ functionName, url, lineNumber });

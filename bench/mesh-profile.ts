@@ -3,7 +3,7 @@
 // by kind of work (self time), and the project's own functions by inclusive time, so "signing
 // certificates" or "opening listeners" reads as one figure however deep the library calls go.
 //
-//   node dist/bench/profile-summary.js DIR [--top N]
+//   node dist/bench/mesh-profile.js DIR [--top N]
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -117,7 +117,7 @@ function main(argv: string[]): number {
   const topAt = argv.indexOf('--top');
   const top = topAt >= 0 ? Number(argv[topAt + 1]) : DEFAULT_TOP;
   if (!dir || !Number.isInteger(top) || top <= 0) {
-    process.stderr.write('usage: node dist/bench/profile-summary.js DIR [--top N]\n');
+    process.stderr.write('usage: node dist/bench/mesh-profile.js DIR [--top N]\n');
     return 2;
   }
   const files = fs
