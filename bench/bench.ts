@@ -1,7 +1,8 @@
 // `npm run bench`: every path of the ambient data plane, side by side, on the real processes of a
 // scenario (bench/mesh.ts). Suites: throughput, latency and cost (the same 1,000 rps runs),
-// max rps, new connections per second, and memory per idle connection; and the live page's
-// first paint and weight in chromium (page). Prints the tables, saves
+// max rps, new connections per second, and memory per idle connection; the live page's
+// first paint and weight in chromium (page); and the simulator's own bring-up time and memory
+// at 10, 100 and 1,000 pods (pods). Prints the tables, saves
 // bench/results/<timestamp>.json with its report; --publish rewrites the committed bench/REPORT.md.
 // --render FILE runs nothing and draws the report of a saved results JSON. --compare FILE prints
 // every figure beside a saved run's; --json leaves stdout to the results document alone.
@@ -28,6 +29,7 @@ import { killAttackers, runHostile } from './suites/hostile';
 import { runSoak } from './suites/soak';
 import { runPush } from './suites/push';
 import { runPage } from './suites/page';
+import { runPods } from './suites/pods';
 import { evaluateTargets } from './report/targets';
 import { formatTables } from './report/table';
 import { PUBLISHED_BASE, writeReport } from './report/write';
@@ -47,7 +49,7 @@ const CLIENT_SA = 'client';
 class Cleanup {
   readonly meshes = new Set<BenchMesh>();
   server?: ServerProcess;
-  /** A mesh held by `hbone-sim up` in its own process group (the page suite's). */
+  /** A mesh held by the runner in its own process group (the page suite's, the pods suite's). */
   held?: ChildProcess;
   /** Its status line is taken off the terminal before any last message. */
   progress?: BenchProgress;
@@ -203,6 +205,11 @@ async function run(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
       tracker.begin('page');
       const page = await runPage({ block: opts.block, reps: opts.pageReps, progress, held: (child) => (cleanup.held = child) });
       if (page) results.page = page;
+    }
+    // A held mesh per pod count and repetition, the runner's own memory counted with its children's.
+    if (has('pods')) {
+      tracker.begin('pods');
+      results.pods = await runPods({ block: opts.block, counts: opts.podCounts, reps: opts.podsReps, progress, held: (child) => (cleanup.held = child) });
     }
     // The runner holds this mesh itself (--hold), as a user would, so its own memory is measured too.
     if (has('soak')) {

@@ -17,19 +17,25 @@ export interface HeldRunner {
   readonly output: string;
 }
 
-/** Runs `hbone-sim <args>`; resolves once it says the mesh stays up. */
-export function startHeldRunner(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<HeldRunner> {
-  const child = spawn(process.execPath, [CLI, ...args], {
+/** Runs `hbone-sim <args>`; resolves once it says the mesh stays up (a large mesh may be given longer). */
+export function startHeldRunner(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  readyTimeoutMs = READY_TIMEOUT_MS,
+  /** Flags for the runner's node itself (--cpu-prof). */
+  nodeArgs: readonly string[] = [],
+  /** Told of the runner as soon as it is spawned, so a Ctrl-C of the bench during its start takes it down. */
+  onSpawn: (child: ChildProcess) => void = () => undefined,
+): Promise<HeldRunner> {
+  const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, HBONE_LOG: 'warn', NODE_OPTIONS: '', ...env },
     detached: true,
   });
+  onSpawn(child);
   return new Promise((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(
-      () => reject(new Error(`the runner was not holding the mesh after ${READY_TIMEOUT_MS} ms:\n${out.slice(-2000)}`)),
-      READY_TIMEOUT_MS,
-    );
+    const timer = setTimeout(() => reject(new Error(`the runner was not holding the mesh after ${readyTimeoutMs} ms:\n${out.slice(-2000)}`)), readyTimeoutMs);
     // Read to the end, whatever it says: a pipe nobody reads would stall the runner.
     child.stdout!.on('data', (d: Buffer) => {
       if (out.length < MAX_OUTPUT) out += d.toString();

@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import { Flags, parseFlags, UsageError } from '../src/cli/args';
 
-export const SUITES = ['throughput', 'latency', 'maxrps', 'cost', 'connections', 'scale', 'hostile', 'push', 'page', 'soak'] as const;
+export const SUITES = ['throughput', 'latency', 'maxrps', 'cost', 'connections', 'scale', 'hostile', 'push', 'page', 'pods', 'soak'] as const;
 export type Suite = (typeof SUITES)[number];
 /** What runs when no --suite is given: the soak is long and runs when asked for (--suite soak, or all). */
 export const DEFAULT_SUITES: readonly Suite[] = SUITES.filter((s) => s !== 'soak');
@@ -40,6 +40,8 @@ export interface Sizes {
   readonly soakSampleSeconds: number;
   /** Push: configuration changes handed to istiod, one at a time. */
   readonly pushes: number;
+  /** Pods: the pod counts brought up over 3 nodes, a held mesh each. */
+  readonly podCounts: readonly number[];
 }
 
 const MiB = 2 ** 20;
@@ -57,6 +59,7 @@ export const FULL: Sizes = {
   soakWarmupSeconds: 60,
   soakSampleSeconds: 10,
   pushes: 100,
+  podCounts: [10, 100, 1000],
 };
 
 export const QUICK: Sizes = {
@@ -72,6 +75,8 @@ export const QUICK: Sizes = {
   soakWarmupSeconds: 10,
   soakSampleSeconds: 2,
   pushes: 10,
+  // The 1,000-pod mesh alone takes ~15 s and both cores: the targets are judged by a full run.
+  podCounts: [10, 100],
 };
 
 /** Three: the least that has a median, and these machines are shared. */
@@ -96,6 +101,10 @@ export interface BenchOptions {
   readonly scaleReps: number;
   /** Timed loads of the live page. */
   readonly pageReps: number;
+  /** Bring-ups of each pod count; --quick takes one. */
+  readonly podsReps: number;
+  /** The pods suite's pod counts (--pods), or the sizes' own. */
+  readonly podCounts: readonly number[];
   readonly block: number;
   /** Length of the soak, after its warm-up. */
   readonly soakMinutes: number;
@@ -119,8 +128,9 @@ export const USAGE = `usage: npm run bench -- [flags]
                      every suite but soak runs)
   --minutes M        soak length after its warm-up (default ${DEFAULT_SOAK_MINUTES}; ${QUICK_SOAK_MINUTES} with --quick)
   --reps N           repetitions of every measurement; the median is reported
-                     (default ${DEFAULT_REPS}; ${DEFAULT_THROUGHPUT_REPS} for a full throughput suite, 1 for --quick scale;
+                     (default ${DEFAULT_REPS}; ${DEFAULT_THROUGHPUT_REPS} for a full throughput suite, 1 for --quick scale and pods;
                      page loads ${DEFAULT_PAGE_REPS}, ${QUICK_PAGE_REPS} with --quick)
+  --pods N[,M]       the pods suite's pod counts (default ${FULL.podCounts.join(',')}; ${QUICK.podCounts.join(',')} with --quick)
   --block N          address block of the bench mesh: 10.N served at 127.N (default ${DEFAULT_BLOCK})
   --out DIR          write DIR/results/<timestamp>.json, .md, .svg and -<suite>.svg (default bench/)
   --publish          also rewrite DIR/REPORT.md, DIR/REPORT.svg and DIR/REPORT-<suite>.svg,
@@ -140,7 +150,9 @@ The page suite drives chromium at /usr/bin/chromium (CHROMIUM=PATH for another);
 suite is skipped and says so.`;
 
 /** Flags that say how to run the suites, meaningless when rendering a saved run. */
-const RUN_FLAGS = ['quick', 'suite', 'reps', 'block', 'minutes'] as const;
+const RUN_FLAGS = ['quick', 'suite', 'reps', 'block', 'minutes', 'pods'] as const;
+/** The pods suite's scenario has room for 199 /24s of 250 pods (bench/pods-scenario.ts). */
+const MAX_POD_COUNT = 49_750;
 
 function positiveInt(name: string, text: Flags[string] | undefined, fallback: number, max = Infinity): number {
   if (typeof text !== 'string') return fallback;
@@ -164,6 +176,7 @@ export function parseOptions(argv: string[], defaultOutDir: string): BenchOption
     block: 'string',
     out: 'string',
     minutes: 'string',
+    pods: 'string',
     publish: 'boolean',
     render: 'string',
     compare: 'string',
@@ -192,6 +205,9 @@ export function parseOptions(argv: string[], defaultOutDir: string): BenchOption
     throughputReps: positiveInt('--reps', flags.reps, quick ? DEFAULT_REPS : DEFAULT_THROUGHPUT_REPS, 50),
     scaleReps: positiveInt('--reps', flags.reps, quick ? 1 : DEFAULT_REPS, 50),
     pageReps: positiveInt('--reps', flags.reps, quick ? QUICK_PAGE_REPS : DEFAULT_PAGE_REPS, 50),
+    podsReps: positiveInt('--reps', flags.reps, quick ? 1 : DEFAULT_REPS, 50),
+    podCounts:
+      typeof flags.pods === 'string' ? flags.pods.split(',').map((n) => positiveInt('--pods', n.trim(), 0, MAX_POD_COUNT)) : (quick ? QUICK : FULL).podCounts,
     block: positiveInt('--block', flags.block, DEFAULT_BLOCK, 254),
     soakMinutes: positiveNumber('--minutes', flags.minutes, quick ? QUICK_SOAK_MINUTES : DEFAULT_SOAK_MINUTES),
     outDir: typeof flags.out === 'string' ? path.resolve(flags.out) : defaultOutDir,

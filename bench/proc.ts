@@ -95,3 +95,16 @@ export function commandLine(pid: number): string[] {
     .split('\0')
     .filter((a) => a !== '');
 }
+
+/** A process and everything it started, children's children too (a runner and its mesh). */
+export function processTree(pid: number): number[] {
+  const all = [pid];
+  for (let i = 0; i < all.length; i++) {
+    try {
+      all.push(...childrenOf(all[i]));
+    } catch {
+      // it exited meanwhile
+    }
+  }
+  return all;
+}

@@ -37,6 +37,9 @@ const PUSH_EACH_S = 0.05;
 /** Page: bookinfo held, chromium started, one untimed load; then each timed load. */
 const PAGE_SETUP_S = 12;
 const PAGE_LOAD_S = 1;
+/** Pods: each count and repetition a held mesh brought up, asked, and torn down (1,000 pods: about 5 s up, 3 s down). */
+const PODS_FIXED_S = 3;
+const PODS_PER_POD_S = 0.005;
 
 /** The status line on a terminal is redrawn this often, so elapsed time moves between steps. */
 const TICK_MS = 1000;
@@ -86,6 +89,8 @@ export function expectedSeconds(suite: Suite, o: BenchOptions): number {
       return HELD_MESH_START_S + z.pushes * PUSH_EACH_S;
     case 'page':
       return PAGE_SETUP_S + o.pageReps * PAGE_LOAD_S;
+    case 'pods':
+      return o.podsReps * o.podCounts.reduce((sum, n) => sum + PODS_FIXED_S + n * PODS_PER_POD_S, 0);
     case 'soak':
       return HELD_MESH_START_S + z.soakWarmupSeconds + o.soakMinutes * 60;
   }

@@ -188,6 +188,8 @@ export interface BenchResults {
    * Runs saved before it was recorded lack it.
    */
   readonly stageSeconds?: Readonly<Record<string, number>>;
+  /** Only when the pods suite ran: one entry per pod count, smallest first. */
+  readonly pods?: readonly PodsResult[];
   readonly targets: readonly TargetResult[];
 }
 
@@ -220,4 +222,39 @@ export interface SoakResult {
   readonly non2xx: number;
   readonly processes: readonly SoakProcess[];
   readonly flat: boolean;
+}
+
+/** RSS of a held mesh's processes, summed by part, MB (2^20 bytes). */
+export interface PodsRoleRss {
+  readonly runner: number;
+  readonly istiod: number;
+  /** Every node's ztunnel. */
+  readonly ztunnels: number;
+  /** Every node's node agent (its pods live there). */
+  readonly nodeAgents: number;
+  /** Anything else the runner started (none in this mesh). */
+  readonly other: number;
+}
+
+/** One pod count of the pods suite; figures are medians over repetitions. */
+export interface PodsResult {
+  readonly pods: number;
+  readonly nodes: number;
+  readonly services: number;
+  /** The runner and every process under it. */
+  readonly processes: number;
+  /** What the runner says: "mesh ready in N ms", from its start to every readiness probe answered. */
+  readonly runnerReadyMs: number;
+  /** From spawning the runner to its saying the mesh stays up (API server and kubeconfig included). */
+  readonly holdingSeconds: number;
+  /** From spawning the runner to the last Service's answer: ready, as the target means it. */
+  readonly answeredSeconds: number;
+  readonly repsAnsweredSeconds: readonly number[];
+  /** Services that did not answer 200 with their body, over every repetition. */
+  readonly unanswered: number;
+  /** Total RSS of the mesh's processes once every Service answered, MB. */
+  readonly rssMB: number;
+  readonly rssByRoleMB: PodsRoleRss;
+  /** 1-minute load average when the count was done: the machine is shared. */
+  readonly loadAverage: number;
 }

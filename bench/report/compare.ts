@@ -105,6 +105,7 @@ const SUITE_TITLES: Readonly<Record<Suite, string>> = {
   hostile: 'Hostile: HTTP/2 rapid reset',
   push: 'Push',
   page: 'Live page',
+  pods: 'Pods',
   soak: 'Soak',
 };
 

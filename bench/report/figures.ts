@@ -127,6 +127,13 @@ export function runFigures(r: BenchResults): Figure[] {
     add('page', row, 'graph event KB', 'KB', r.page.graphEventBytes / KB);
   }
 
+  for (const p of r.pods ?? []) {
+    const row = `${formatNumber(p.pods, 0)} pods`;
+    add('pods', row, 'ready s', 's', p.answeredSeconds);
+    add('pods', row, 'total RSS MB', 'MB', p.rssMB);
+    add('pods', row, 'unanswered', 'count', p.unanswered);
+  }
+
   if (r.soak) {
     add('soak', 'L7 path', 'rps', 'rps', r.soak.rps);
     add('soak', 'L7 path', 'errors', 'count', r.soak.errors + r.soak.non2xx);

@@ -105,6 +105,7 @@ export function reportMarkdown(r: BenchResults, chartFileName: string, pictures:
       '- CPU and RSS are read from `/proc/<pid>/stat` of each process.',
       '- Idle connection memory is RSS growth divided by the connection count.',
       "- Live page: headless chromium, driven by playwright-core, opens the page of a held bookinfo in a fresh browser context each load; first contentful paint and DOMContentLoaded are the page's own Performance entries. Its weight is the HTML document as served: script, style and topology are inlined, and it requests nothing else but its event stream.",
+      "- Pods: each pod count is brought up by `hbone-sim scenario --hold` in a process group of its own and torn down before the next; ready is timed from spawning the runner (Node's own start included) to the last of one request per Service through the mesh, and total RSS sums `/proc/<pid>/stat` over the runner and every process under it. GB in the targets: 2^30 bytes.",
       "- Hostile: a separate attacker process with a mesh certificate writes HEADERS+RST_STREAM pairs by hand over 4 connections, reconnecting when dropped; legitimate requests (200/s over 8 connections) through the victim are timed before and during. The victim's baseline RSS is its median over as long a legitimate run as the attack; its RSS after is the first reading back within 5% of it, or the lowest seen in the settle time.",
     ].join('\n'),
   ];

@@ -9,6 +9,7 @@ import type {
   HostileResult,
   LatencyResult,
   MaxRpsResult,
+  PodsResult,
   RequestPath,
   ScaleResult,
   SoakResult,
@@ -384,6 +385,63 @@ function pageSection(r: PageResult): Section {
   };
 }
 
+/** Per added pod between this count and the previous one: the fixed costs cancel out. */
+function perAddedPod(rows: readonly PodsResult[], i: number, of: (p: PodsResult) => number): number | undefined {
+  if (i === 0) return undefined;
+  const added = rows[i].pods - rows[i - 1].pods;
+  return added > 0 ? (of(rows[i]) - of(rows[i - 1])) / added : undefined;
+}
+
+function podsSection(results: readonly PodsResult[]): Section {
+  const rows = [...results].sort((a, b) => a.pods - b.pods);
+  return {
+    suite: 'pods',
+    title: "Pods: the simulator's own cost as the mesh grows",
+    columns: [
+      right('pods'),
+      right('services'),
+      right('processes'),
+      right('runner ready s'),
+      right('ready s'),
+      right('unanswered'),
+      right('RSS MB'),
+      right('runner'),
+      right('istiod'),
+      right('ztunnels'),
+      right('node agents'),
+      right('ms per added pod'),
+      right('KB per added pod'),
+      right('load'),
+    ],
+    rows: rows.map((p, i) => [
+      formatNumber(p.pods, 0),
+      String(p.services),
+      String(p.processes),
+      fixed(p.runnerReadyMs / 1000, 1),
+      fixed(p.answeredSeconds, 1),
+      String(p.unanswered),
+      fixed(p.rssMB, 0),
+      fixed(p.rssByRoleMB.runner, 0),
+      fixed(p.rssByRoleMB.istiod, 0),
+      fixed(p.rssByRoleMB.ztunnels, 0),
+      fixed(p.rssByRoleMB.nodeAgents, 0),
+      fixed(
+        perAddedPod(rows, i, (x) => x.answeredSeconds * 1000),
+        1,
+      ),
+      fixed(
+        perAddedPod(rows, i, (x) => x.rssMB * KB),
+        0,
+      ),
+      fixed(p.loadAverage, 2),
+    ]),
+    note:
+      `http-echo pods over ${rows[0]?.nodes ?? 3} nodes, ten to a Service (and its service account), held by hbone-sim scenario --hold: the runner, istiod, and a ztunnel and a node agent per node. ` +
+      'runner ready: what the runner says (its start to every readiness probe answered). ready: from spawning the runner until one request to every Service, each from a pod of another Service on another node through its own SOCKS5 capture, was answered; unanswered: those that were not, over every repetition. ' +
+      'RSS: every process of the mesh, read from /proc once every Service answered, MB (2^20 bytes). Per added pod: the difference from the previous count over the pods added. load: the 1-minute load average after the count (the machine is shared). Medians over the repetitions.',
+  };
+}
+
 /** The per-suite tables with data, in suite order; a suite not run has no section. */
 export function suiteSections(r: BenchResults): Section[] {
   const sections: Section[] = [];
@@ -399,6 +457,7 @@ export function suiteSections(r: BenchResults): Section[] {
   if ((r.hostile ?? []).length > 0) sections.push(hostileSection(r.hostile));
   if (r.push) sections.push(pushSection(r.push));
   if (r.page) sections.push(pageSection(r.page));
+  if (r.pods && r.pods.length > 0) sections.push(podsSection(r.pods));
   if (r.soak) sections.push(soakSection(r.soak));
   return sections;
 }

@@ -28,6 +28,11 @@ export const PUSH_ALL_ACKED_P50_MAX_MS = 100;
 export const PAGE_FIRST_PAINT_P50_MAX_MS = 1000;
 /** The live page's weight: its one HTML document, everything inlined, KB (1,024 bytes). */
 export const PAGE_WEIGHT_MAX_KB = 100;
+/** Issue 14: this many pods over 3 nodes ready (every Service answered) within PODS_READY_MAX_S... */
+export const PODS_TARGET_COUNT = 1000;
+export const PODS_READY_MAX_S = 15;
+/** ...in at most this much RSS, every process of the mesh (the runner too), GB (2^30 bytes). */
+export const PODS_RSS_MAX_GB = 2;
 
 /** The rate the latency and cost targets are stated at; runs at other rates do not count. */
 export const TARGET_RPS = 1000;
@@ -57,6 +62,8 @@ const UNITS: Readonly<Record<string, UnitStyle>> = {
   '/s': { decimals: 0, marginDecimals: 0, value: (n) => `${n}/s`, margin: (n) => `${n}/s` },
   KB: { decimals: 1, marginDecimals: 1, value: (n) => `${n} KB`, margin: (n) => `${n} KB` },
   '%': { decimals: 1, marginDecimals: 1, value: (n) => `${n}%`, margin: (n) => `${n} points` },
+  s: { decimals: 1, marginDecimals: 1, value: (n) => `${n} s`, margin: (n) => `${n} s` },
+  GB: { decimals: 2, marginDecimals: 2, value: (n) => `${n} GB`, margin: (n) => `${n} GB` },
 };
 const PLAIN: UnitStyle = { decimals: 2, marginDecimals: 2, value: (n) => n, margin: (n) => n };
 
@@ -173,6 +180,17 @@ function soakGrowthPct(r: Omit<BenchResults, 'targets'>): number | undefined {
   const procs = r.soak?.processes;
   if (!procs || procs.length === 0) return undefined;
   return Math.max(...procs.map((p) => p.rssGrowth)) * 100;
+}
+
+/** The pods suite's figures at the target's count; other counts do not count. */
+function podsAtTarget(r: Omit<BenchResults, 'targets'>): NonNullable<BenchResults['pods']>[number] | undefined {
+  return r.pods?.find((p) => p.pods === PODS_TARGET_COUNT);
+}
+
+/** MB are 2^20 bytes, so 1,024 of them make the target's GB. */
+function podsRssGb(r: Omit<BenchResults, 'targets'>): number | undefined {
+  const p = podsAtTarget(r);
+  return p === undefined ? undefined : p.rssMB / KB;
 }
 
 export function evaluateTargets(r: Omit<BenchResults, 'targets'>): TargetResult[] {
@@ -298,6 +316,28 @@ export function evaluateTargets(r: Omit<BenchResults, 'targets'>): TargetResult[
         unit: 'KB',
       },
       r.page === undefined ? undefined : r.page.htmlBytes / KB,
+    ),
+    verdict(
+      {
+        id: 'pods-ready',
+        what: `${formatNumber(PODS_TARGET_COUNT, 0)} pods over 3 nodes: ready, every Service answering`,
+        direction: '<=',
+        line: PODS_READY_MAX_S,
+        target: `<= ${PODS_READY_MAX_S} s`,
+        unit: 's',
+      },
+      podsAtTarget(r)?.answeredSeconds,
+    ),
+    verdict(
+      {
+        id: 'pods-rss',
+        what: `${formatNumber(PODS_TARGET_COUNT, 0)} pods over 3 nodes: total RSS`,
+        direction: '<=',
+        line: PODS_RSS_MAX_GB,
+        target: `<= ${PODS_RSS_MAX_GB} GB`,
+        unit: 'GB',
+      },
+      podsRssGb(r),
     ),
   ];
 }

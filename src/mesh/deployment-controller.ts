@@ -72,6 +72,13 @@ export function reconcile(s: Scenario, d: Deployment, pick: (n: number) => numbe
   const keep = current.slice(0, d.replicas);
   const gone = new Set(owned.filter((w) => !keep.includes(w)));
   let next: Scenario = { ...s, deployments, workloads: s.workloads.filter((w) => !gone.has(w)) };
+  // Refused as a whole, before any replica is placed: a scale past the cap could otherwise first
+  // run out of node addresses (a node's /24) and be refused for that instead.
+  const wanted = next.workloads.length + d.replicas - keep.length;
+  if (wanted > MAX_WORKLOADS)
+    throw new Unschedulable(
+      `the mesh would have ${wanted} pods, more than the ${MAX_WORKLOADS} it runs on this machine (MAX_WORKLOADS in src/mesh/limits.ts): deployment ${d.name} not scaled to ${d.replicas}`,
+    );
   for (let n = keep.length; n < d.replicas; n++) next = { ...next, workloads: [...next.workloads, newReplica(next, d, pick)] };
   return next;
 }
@@ -96,10 +103,6 @@ function matchesTemplate(w: Workload, d: Deployment): boolean {
 }
 
 function newReplica(s: Scenario, d: Deployment, pick: (n: number) => number): Workload {
-  if (s.workloads.length >= MAX_WORKLOADS)
-    throw new Unschedulable(
-      `the mesh has ${s.workloads.length} pods, the most it runs on this machine (MAX_WORKLOADS in src/mesh/limits.ts): deployment ${d.name} not scaled to ${d.replicas}`,
-    );
   const node = placePod(s, d.template);
   return {
     name: replicaPodName(d.name, d.templateHash, new Set(s.workloads.map((w) => w.name)), pick),

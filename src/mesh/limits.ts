@@ -1,30 +1,36 @@
-// How big a scenario may be, in one place. A scenario file is read by the runner and again by
-// every process it starts (ztunnel and node agent per node, one per waypoint), so a file that is
-// expensive to parse is paid for many times, and a mesh that cannot start within the runner's
-// readiness timeout is better refused up front than left to time out.
+// How big a scenario may be, in one place. A scenario file is read by the runner, which hands
+// its parse to every process it starts (src/mesh/parsed-scenario.ts; a process started alone
+// parses the file itself), and a mesh that cannot start within the runner's readiness timeout
+// (10 s) is better refused up front than left to time out.
 //
-// How the caps were chosen (2 cores, 24 GB, Node.js 20; `hbone-sim scenario` with --hold,
-// http-echo pods spread over the nodes; November 2026, with other engineers' tests loading the
-// machine to a load average of 15-23). Pods live in node agents (one process per node), so a
-// pod costs a few sockets, not a process: 60 pods over 2 nodes were ready in 1.8-2.2 s in 5
-// processes taking 390 MB of RSS in all (one process per pod: 12.9 s and 4.6 GB in 63); 200
-// pods in 3.8 s, 500 in 5.2-6.8 s (555 MB), 750 in 6.7 s (586 MB), 1,000 in 8.2 s once (627 MB)
-// and not within the 10 s timeout another time (ztunnel-node-1, which issues a certificate per
-// pod, was late). What binds is start-up CPU per process, and a node is now two processes (its
-// ztunnel and its node agent, ~0.3 s of CPU and ~70 MB each): over 8 nodes, 300 pods were ready
-// in 8.2 s and 400 in 8.7 s (17 processes, 1.7 GB), 500 in 9.7 s, 750 not in time. So at most 8
-// nodes, as before, and 400 pods. `--pod-processes` still gives each pod a process of its own,
-// so it keeps the cap measured for that model (MAX_POD_PROCESSES).
-// Raise MAX_WORKLOADS when ztunnel starts its pods' listeners and certificates more cheaply.
+// How the caps were chosen (2 cores, 24 GB, Node.js 20; December 2026, other engineers' tests
+// loading the machine to a load average of 12-20; http-echo pods spread over the nodes, ten to
+// a Service and its service account, as bench/pods-scenario.ts writes them; `npm run bench --
+// --suite pods` and `hbone-sim scenario`). Pods live in node agents (one process per node), a
+// node is two processes (its ztunnel and its node agent), and what binds is start-up CPU: each
+// process parsing the scenario (before it was parsed once), ztunnel's certificates (one per
+// identity on its node) and each pod's TLS listener, istiod signing. Over 3 nodes (8 processes
+// with the runner) 1,000 pods were ready in 3.7-4.0 s (every Service answering at 4.7-5.1 s,
+// 822-825 MB of RSS in all; 6.6 s once at a load of 14), 1,500 in 7.2 s, 2,000 in 5.4-8.5 s
+// (974 MB). Over 8 nodes (17 processes) 500 were ready in 6.3 s, 750 in 8.7 s, 1,000 in
+// 7.1-9.6 s and once not within the timeout (at a load of 15-20), 1,500 in 10.1 s (more nodes,
+// more certificates: each Service's pods span every node).
+// So at most 8 nodes, as before, and 1,000 pods: the pods bench's mark, in time over 3 nodes
+// and at the edge over 8 on a loaded machine. `--pod-processes` still gives each pod a process
+// of its own, so it keeps the cap measured for that model (MAX_POD_PROCESSES).
+// Raise MAX_WORKLOADS when ztunnel shares its TLS contexts and istiod signs more cheaply.
 
-/** Bytes in a scenario file. bookinfo.yaml is 10 KiB; 400 pods and 256 services take ~110 KiB. */
-export const MAX_SCENARIO_BYTES = 256 * 1024;
+/**
+ * Bytes in a scenario file. bookinfo.yaml is 10 KiB; 1,000 pods and 256 services, one line
+ * each, take ~180 KiB, more with longer names and labels (MAX_YAML_NODES bounds the parse).
+ */
+export const MAX_SCENARIO_BYTES = 512 * 1024;
 
 /** Nodes (each one a ztunnel process and a node agent process). */
 export const MAX_NODES = 8;
 
 /** Pods, waypoints included (a node agent hosts the pods, a waypoint is a process). */
-export const MAX_WORKLOADS = 400;
+export const MAX_WORKLOADS = 1000;
 
 /**
  * Pods under `scenario --pod-processes`, where each pod is a process of its own (~0.3 s of CPU
@@ -48,7 +54,7 @@ export const MAX_SERVICES = 256;
 /**
  * YAML nodes (keys, values, list items), aliases expanded. Parsing costs about 1 KB of
  * memory per node (a 1 MiB flow list of 500,000 numbers took 550 MB); a scenario at the
- * caps above holds ~15,000.
+ * caps above, one line per object, holds ~27,000.
  */
 export const MAX_YAML_NODES = 50_000;
 

@@ -15,6 +15,7 @@ import { parseYaml } from './yaml-document';
 import { MAX_SCENARIO_BYTES } from './limits';
 import { checkListLimits, fileSizeProblem } from './scenario-limits';
 import { errorMessage } from '../error-message';
+import { readParsedScenario, textDigest } from './parsed-scenario';
 
 export { ScenarioError } from './scenario-error';
 export type { ScenarioProblem } from './scenario-error';
@@ -63,7 +64,19 @@ export function loadScenario(fileOrName: string): Scenario {
     const why = err instanceof TooBig ? err.message : code === 'ENOENT' ? notFound(fileOrName, file) : errorMessage(err);
     throw new ScenarioError([{ file: displayPath(file), path: '', message: why }]);
   }
-  return { ...parseScenario(text, displayPath(file)), file };
+  const sha256 = textDigest(text);
+  // Under the runner: its parse of this very text, if it handed one down (parsed-scenario.ts).
+  const scenario = readParsedScenario(file, sha256) ?? { ...parseScenario(text, displayPath(file)), file };
+  digests.set(scenario, sha256);
+  return scenario;
+}
+
+/** The digest of the text each loaded scenario was read from. */
+const digests = new WeakMap<Scenario, string>();
+
+/** SHA-256 of the text `scenario` was loaded from (loadScenario's), for handing its parse down. */
+export function loadedDigest(scenario: Scenario): string | undefined {
+  return digests.get(scenario);
 }
 
 class TooBig extends Error {}

@@ -13,6 +13,8 @@ import { PORT_ADMIN, PORT_ISTIOD_MONITORING, PORT_KUBELET_HEALTHZ, PORT_METRICS,
 import { defaultCaDir, ROOT_CERT_FILE } from '../identity/ca-store';
 import { newTokenKey } from '../identity/sa-token';
 import { istiodIp, writeLiveConfig } from '../mesh/control-plane';
+import { loadedDigest } from '../mesh/load';
+import { ENV_PARSED_SCENARIO, writeParsedScenario } from '../mesh/parsed-scenario';
 import { Supervisor } from './supervisor';
 import { AccessRecords } from './access-records';
 import { runExpectation, ExpectationResult } from './expectations';
@@ -32,6 +34,13 @@ import { LogStore } from './log-store';
 import { writeKubeconfig, removeKubeconfig } from './kubeconfig';
 
 export const READY_TIMEOUT_MS = 10_000;
+/**
+ * Set to a directory to have every child (istiod, ztunnels, node agents, waypoints) write a
+ * .cpuprofile there when it exits: how the pods bench profiles a mesh's start-up. Node refuses
+ * --cpu-prof in NODE_OPTIONS, so the runner passes it to each child itself.
+ */
+export const ENV_CHILD_CPU_PROF = 'HBONE_CHILD_CPU_PROF';
+const PARSED_SCENARIO_FILE = 'scenario.json';
 import { childSpecs, emptyNodeAgentSpec, waypointSpec } from './child-specs';
 import { HostedPods } from './hosted-pods';
 import { WaypointDeployments } from './waypoint-deployments';
@@ -79,7 +88,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const logs = new LogStore();
   // The runner plays the API server: it signs every service account token.
   const tokenKey = newTokenKey();
-  const env = { ...process.env, HBONE_LOG: process.env.HBONE_LOG ?? (options.verbose ? 'info' : 'warn') };
+  const env: NodeJS.ProcessEnv = { ...process.env, HBONE_LOG: process.env.HBONE_LOG ?? (options.verbose ? 'info' : 'warn') };
   const supervisor = new Supervisor(
     CLI_ENTRY,
     env,
@@ -91,6 +100,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       logs.add(child, line);
       if (options.verbose) out(`[${child}] ${line}`);
     },
+    cpuProfileArgs(process.env[ENV_CHILD_CPU_PROF]),
   );
 
   // Restart events: printed as they happen; with --json, they go into the results document, and
@@ -117,6 +127,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   let traces: TraceFollower | undefined;
   const privateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hbone-sim-runner-'));
   const liveConfigFile = path.join(privateDir, 'live-config.json');
+  // Parsed here once for every child, rather than by each (parsed-scenario.ts).
+  const digest = loadedDigest(scenario);
+  if (digest) {
+    const parsedFile = path.join(privateDir, PARSED_SCENARIO_FILE);
+    writeParsedScenario(parsedFile, scenario, digest);
+    env[ENV_PARSED_SCENARIO] = parsedFile;
+  }
 
   let finish!: (code: number) => void;
   const finished = new Promise<number>((r) => (finish = r));
@@ -257,6 +274,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     process.off('SIGINT', sigint);
     process.off('SIGTERM', sigterm);
   }
+}
+
+function cpuProfileArgs(dir: string | undefined): string[] {
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(dir)}`] : [];
 }
 
 function summaryLine(s: { restarts: Record<string, number>; gaveUp: string[] }): string {

@@ -89,14 +89,16 @@ export async function joinControlPlane(o: BootstrapOptions): Promise<ControlPlan
     clearTimeout(timer);
   }
   const ownCert = own;
+  const ca = new IstiodCaClient(endpoint, true);
   return {
     endpoint,
     own: ownCert,
-    ca: new IstiodCaClient(endpoint, true),
+    ca,
     ads,
     stop: () => {
       ads.stop();
       ownCert.stop();
+      ca.close();
     },
   };
 }

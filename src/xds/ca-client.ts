@@ -36,12 +36,52 @@ export class CaClientError extends Error {
   }
 }
 
+/** One connection to istiod, kept for the CSRs that follow while it presents the current certificate. */
+interface CaSession {
+  readonly session: http2.ClientHttp2Session;
+  /** The client certificate it presented (none before the proxy had one). */
+  readonly cert: string | undefined;
+  /** CSRs in flight on it: only they keep the process alive. */
+  inFlight: number;
+}
+
 export class IstiodCaClient implements CsrSigner {
+  private current?: CaSession;
+
   /** `impersonate`: ask for identities other than the caller's own (ztunnel, for its node's pods). */
   constructor(
     private readonly endpoint: IstiodEndpoint,
     private readonly impersonate = false,
   ) {}
+
+  /** Closes the kept connection (the proxy is stopping). */
+  close(): void {
+    this.current?.session.close();
+    this.current = undefined;
+  }
+
+  /**
+   * The kept connection, or a new one: as ztunnel keeps one channel to istiod's CA, so a node's
+   * pods cost one TLS handshake, not one each. A renewed client certificate opens a new one (the
+   * old one finishes its requests and closes), so istiod always sees the current certificate.
+   */
+  private session(): CaSession {
+    const cert = this.endpoint.clientCertificate?.()?.cert;
+    const kept = this.current;
+    if (kept && !kept.session.closed && !kept.session.destroyed && kept.cert === cert) return kept;
+    kept?.session.close();
+    const session = connectIstiod(this.endpoint);
+    const fresh: CaSession = { session, cert, inFlight: 0 };
+    // A request in flight sees the failure through its own stream; the session is forgotten.
+    const forget = (): void => {
+      if (this.current === fresh) this.current = undefined;
+    };
+    session.on('error', forget);
+    session.on('close', forget);
+    session.on('goaway', forget);
+    this.current = fresh;
+    return fresh;
+  }
 
   async signCsr(csrPem: string, id: SpiffeId, options: IssueOptions): Promise<IssuedCertificate> {
     const identity = formatSpiffeId(id);
@@ -50,9 +90,10 @@ export class IstiodCaClient implements CsrSigner {
       validityDuration: Math.round((options.lifetimeMs ?? 24 * 3600 * 1000) / 1000),
       ...(this.impersonate ? { metadata: { ImpersonatedIdentity: identity } } : {}),
     };
-    const session = connectIstiod(this.endpoint);
+    const ca = this.session();
+    if (ca.inFlight++ === 0) ca.session.ref();
     try {
-      const { status, text } = await post(session, CSR_PATH, this.endpoint.token, JSON.stringify(body));
+      const { status, text } = await post(ca.session, CSR_PATH, this.endpoint.token, JSON.stringify(body));
       if (status !== 200) throw new CaClientError(`istiod refused a certificate for ${identity}: ${status} ${messageOf(text)}`, status);
       const answer = JSON.parse(text) as CsrResponse;
       const chain = (answer.certChain ?? []).flatMap(splitPemCertificates);
@@ -61,7 +102,8 @@ export class IstiodCaClient implements CsrSigner {
       if (issued.spiffeId !== identity) throw new CaClientError(`istiod signed ${issued.spiffeId || 'no identity'} for a CSR of ${identity}`, status);
       return issued;
     } finally {
-      session.close();
+      // An idle connection kept for later CSRs must not keep a process alive (`hbone-sim cert`).
+      if (--ca.inFlight === 0 && !ca.session.destroyed) ca.session.unref();
     }
   }
 }
@@ -76,6 +118,7 @@ function messageOf(text: string): string {
 
 function post(session: http2.ClientHttp2Session, path: string, token: string, body: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
+    // The connection's own failure (istiod not up yet) says more than the stream's cancellation.
     session.once('error', reject);
     const req = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/json', [HEADER_AUTHORIZATION]: bearer(token) });
     req.setTimeout(CSR_TIMEOUT_MS, () => req.close());
@@ -90,6 +133,7 @@ function post(session: http2.ClientHttp2Session, path: string, token: string, bo
     });
     req.on('error', reject);
     req.on('close', () => {
+      session.off('error', reject);
       if (status === 0) reject(new CaClientError(`no answer from istiod to ${path}`, 0));
       else resolve({ status, text: Buffer.concat(chunks).toString('utf8') });
     });

@@ -4,7 +4,8 @@
 // outside the mesh). A pod that joins the node while ztunnel runs gets the same, and a pod that
 // leaves gives them back (stop).
 import * as net from 'node:net';
-import { WorkloadCertificate, CertificateSource } from '../identity/workload-cert';
+import type { WorkloadCertificate } from '../identity/workload-cert';
+import type { CertificateCache } from './certificate-cache';
 import { makeSpiffeId } from '../identity/spiffe';
 import { HboneServer } from '../hbone/server';
 import type { Workload } from '../mesh/model';
@@ -20,8 +21,8 @@ import { acceptSocks5, SocksRequest } from './socks5-server';
 /** How the ztunnel lends a pod its listeners: TCP servers it tracks, named errors, crash containment. */
 export interface PodHostingContext {
   readonly trustDomain: string;
-  readonly ca: CertificateSource;
-  readonly certLifetimeMs?: number;
+  /** The node's certificates by identity: pods of one service account share one. */
+  readonly certificates: CertificateCache;
   readonly outbound: OutboundContext;
   readonly inbound: InboundContext;
   readonly log: Logger;
@@ -40,15 +41,13 @@ export class CapturedPod {
   private constructor(
     readonly pod: Workload,
     readonly certificate: WorkloadCertificate,
+    private readonly certificates: CertificateCache,
   ) {}
 
-  /** Obtains the pod's certificate, then opens its listeners; on a failure, gives back what it took. */
+  /** Gets the certificate of the pod's identity, then opens its listeners; on a failure, gives back what it took. */
   static async enroll(ctx: PodHostingContext, pod: Workload): Promise<CapturedPod> {
-    const cert = await WorkloadCertificate.obtain(makeSpiffeId(pod.namespace, pod.serviceAccount, ctx.trustDomain), ctx.ca, {
-      lifetimeMs: ctx.certLifetimeMs,
-    });
-    cert.on('error', (err) => ctx.log.warn('certificate renewal failed', { identity: cert.spiffeId, error: err.message }));
-    const captured = new CapturedPod(pod, cert);
+    const cert = await ctx.certificates.acquire(makeSpiffeId(pod.namespace, pod.serviceAccount, ctx.trustDomain));
+    const captured = new CapturedPod(pod, cert, ctx.certificates);
     try {
       await captured.listen(ctx);
     } catch (err) {
@@ -104,9 +103,9 @@ export class CapturedPod {
     );
   }
 
-  /** Stops renewing and closes its listeners (tunnels get GOAWAY, then are closed after graceMs). */
+  /** Gives back its certificate and closes its listeners (tunnels get GOAWAY, then are closed after graceMs). */
   async stop(graceMs: number): Promise<void> {
-    this.certificate.stop();
+    this.certificates.release(this.certificate);
     await Promise.all([...this.tcp.map((s) => new Promise<void>((r) => s.close(() => r()))), this.server?.close(graceMs)]);
   }
 }

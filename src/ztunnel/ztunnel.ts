@@ -5,7 +5,8 @@
 // networking instead (pod-network.ts). It serves the scenario's port captures whose source is
 // local, and the admin ports on the node address.
 import * as net from 'node:net';
-import type { CertificateSource } from '../identity/workload-cert';
+import { WorkloadCertificate, CertificateSource } from '../identity/workload-cert';
+import { CertificateCache } from './certificate-cache';
 import { HbonePool } from '../hbone/pool';
 import { resetTcp } from '../hbone/pipe';
 import { listen } from '../net/listen';
@@ -24,6 +25,9 @@ import { configDump } from './config-dump';
 import { ConnectionReporter } from './connection';
 import { errorMessage } from '../error-message';
 import { isProxyPod } from '../mesh/app-kinds';
+
+/** Pods enrolled at once when ztunnel starts (see enrollAtStart). */
+const START_ENROLL_CONCURRENCY = 8;
 
 export interface ZtunnelOptions {
   readonly scenario: Scenario;
@@ -65,6 +69,8 @@ export class Ztunnel {
   private readonly netServers: net.Server[] = [];
   private readonly admin: AdminServer[] = [];
   private readonly pool: HbonePool;
+  /** Its pods' certificates, one per identity, as ztunnel's SecretManager keeps them. */
+  private readonly certificates: CertificateCache;
   private ready = false;
   /** Inbound connections delivered and still open, for re-checks on a policy change. */
   private readonly open = new OpenConnections();
@@ -75,6 +81,11 @@ export class Ztunnel {
     this.state = options.state ?? new MeshState(options.scenario);
     this.log = options.log ?? logger('ztunnel');
     this.pool = new HbonePool({ log: logger('hbone::pool'), disablePooling: options.disablePooling });
+    this.certificates = new CertificateCache(async (id) => {
+      const cert = await WorkloadCertificate.obtain(id, options.ca, { lifetimeMs: options.certLifetimeMs });
+      cert.on('error', (err) => this.log.warn('certificate renewal failed', { identity: cert.spiffeId, error: err.message }));
+      return cert;
+    });
     if (!options.scenario.nodes.some((n) => n.name === options.node)) throw new Error(`node ${options.node} is not in scenario ${options.scenario.name}`);
   }
 
@@ -119,8 +130,7 @@ export class Ztunnel {
     };
     const hosting: PodHostingContext = {
       trustDomain: this.state.trustDomain,
-      ca: this.options.ca,
-      certLifetimeMs: this.options.certLifetimeMs,
+      certificates: this.certificates,
       outbound,
       inbound,
       log: this.log,
@@ -129,10 +139,7 @@ export class Ztunnel {
       outboundFailed: (socket, err) => this.outboundFailed(socket, err),
     };
     const network: PodNetworkContext = { state: this.state, log: logger('pod::network'), listenTcp: hosting.listenTcp };
-    for (const pod of this.localPods) {
-      if (this.captures(pod)) this.pods.set(pod.name, await CapturedPod.enroll(hosting, pod));
-      else this.uncaptured.set(pod.name, await UncapturedPod.start(network, pod));
-    }
+    await this.enrollAtStart(hosting, network);
     this.state.onUpdate((previous) => {
       // A policy change applies to open connections too: those it now denies are closed.
       if (previous.policies !== this.state.scenario.policies) this.recheckOpenConnections();
@@ -152,14 +159,7 @@ export class Ztunnel {
     }
     this.admin.push(
       await this.listenHttp(nodeHost, PORT_ADMIN, 'admin', {
-        '/config_dump': (_req, res) =>
-          sendJson(
-            res,
-            configDump(
-              this.state,
-              [...this.pods.values()].map((p) => p.certificate),
-            ),
-          ),
+        '/config_dump': (_req, res) => sendJson(res, configDump(this.state, this.certificates.held())),
       }),
     );
     const metrics = async (_req: unknown, res: import('node:http').ServerResponse): Promise<void> => {
@@ -168,6 +168,36 @@ export class Ztunnel {
     this.admin.push(await this.listenHttp(nodeHost, PORT_METRICS, 'metrics', { '/metrics': metrics, '/stats/prometheus': metrics }));
     this.ready = true;
     this.log.info('ready', { node: this.options.node, pods: this.localPods.map((p) => p.name).join(','), admin: `${this.nodeIp}:${PORT_ADMIN}` });
+  }
+
+  /**
+   * Its node's pods at start, a few at a time: one pod's CSR waits on istiod while the next
+   * generates its key. Kept in the node's order whatever order they finish in; after a failure
+   * no more start, those done are kept (stop() gives them back), and the first error is thrown.
+   */
+  private async enrollAtStart(hosting: PodHostingContext, network: PodNetworkContext): Promise<void> {
+    const pods = this.localPods;
+    const done: Array<CapturedPod | UncapturedPod | undefined> = new Array<CapturedPod | UncapturedPod | undefined>(pods.length);
+    let next = 0;
+    let failed: { error: unknown } | undefined;
+    const worker = async (): Promise<void> => {
+      while (next < pods.length && !failed) {
+        const i = next++;
+        const pod = pods[i];
+        try {
+          done[i] = this.captures(pod) ? await CapturedPod.enroll(hosting, pod) : await UncapturedPod.start(network, pod);
+        } catch (error) {
+          failed ??= { error };
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(START_ENROLL_CONCURRENCY, pods.length) }, worker));
+    pods.forEach((pod, i) => {
+      const d = done[i];
+      if (d instanceof CapturedPod) this.pods.set(pod.name, d);
+      else if (d) this.uncaptured.set(pod.name, d);
+    });
+    if (failed) throw failed.error;
   }
 
   /** Stops accepting, closes tunnels (GOAWAY, then hard after graceMs) and every listener. */

@@ -86,16 +86,21 @@ t.test('a quick run of every suite writes the results, the report and the chart'
     );
     t.ok(h.legitRequests.during > 0, `${h.process}: legitimate requests were timed during the attack`);
   }
-  t.equal(res.targets.length, 14);
+  t.equal(res.targets.length, 16);
   t.match(res.push, { pushes: 10, nacks: 0, timedOut: 0 }, 'push: ten changes, each ACKed by every proxy');
   t.match(res.push, { proxies: 7, processes: 12 }, 'push: a mesh of 12 processes, 7 proxies (4 ztunnels, 3 waypoints) answered each apply');
   t.ok((res.push?.applyMaxMs ?? 0) >= (res.push?.applyP50Ms ?? NaN), 'apply times measured');
   // The page suite drives chromium; without one it is skipped and its two targets go unmeasured.
   const chromium = fs.existsSync(process.env.CHROMIUM ?? '/usr/bin/chromium');
-  const unmeasured = ['soak-flat', ...(chromium ? [] : ['page-first-paint', 'page-weight'])];
+  const unmeasured = ['soak-flat', 'pods-ready', 'pods-rss', ...(chromium ? [] : ['page-first-paint', 'page-weight'])];
   t.ok(
     res.targets.filter((x) => !unmeasured.includes(x.id)).every((x) => x.met !== null),
-    `every target measured but ${unmeasured.join(', ')} (the soak runs only when asked for)`,
+    `every target measured but ${unmeasured.join(', ')} (the soak runs only when asked for; --quick stops the pods at 100)`,
+  );
+  t.same(
+    res.pods?.map((p) => `${p.pods}:${p.unanswered}`),
+    ['10:0', '100:0'],
+    'pods: 10 and 100 pods held, every Service answered',
   );
   if (chromium) {
     t.ok(res.page && res.page.repsMs.length === 1 && res.page.htmlBytes > 0, 'the live page: one timed load (--reps 1) and its weight');

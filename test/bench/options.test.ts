@@ -124,3 +124,17 @@ t.test('--json: stdout is the results document alone', async (t) => {
   t.match(USAGE, /--json +stdout holds the results document alone/);
   t.match(USAGE, /^Progress goes to stderr/m);
 });
+
+t.test('pods: 10, 100 and 1,000 pods, three times each; --quick stops at 100, once; --pods picks the counts', async (t) => {
+  const full = parseOptions(['--suite', 'pods'], '/x');
+  t.same(full.podCounts, [10, 100, 1000]);
+  t.equal(full.podsReps, DEFAULT_REPS);
+  const quick = parseOptions(['--quick'], '/x');
+  t.same(quick.podCounts, [10, 100]);
+  t.equal(quick.podsReps, 1);
+  t.ok(quick.suites.includes('pods'), 'in a default run');
+  t.same(parseOptions(['--suite', 'pods', '--pods', '1000, 1500'], '/x').podCounts, [1000, 1500]);
+  t.throws(() => parseOptions(['--pods', '0'], '/x'), /--pods must be an integer from 1 to 49750, got "0"/);
+  t.throws(() => parseOptions(['--pods', '10,x'], '/x'), /--pods must be an integer/);
+  t.throws(() => parseOptions(['--render', 'r.json', '--pods', '10'], '/x'), new UsageError('--render draws a saved run; --pods does not apply'));
+});

@@ -62,7 +62,7 @@ t.test('stages: latency and cost are one, in the order they run', async (t) => {
   const stages = planStages(parseOptions([], '/x'));
   t.same(
     stages.map((s) => s.label),
-    ['throughput', 'latency, cost', 'maxrps', 'connections', 'scale', 'hostile', 'push', 'page'],
+    ['throughput', 'latency, cost', 'maxrps', 'connections', 'scale', 'hostile', 'push', 'page', 'pods'],
   );
   t.same(
     planStages(parseOptions(['--suite', 'cost,scale'], '/x')).map((s) => s.label),
@@ -173,4 +173,12 @@ t.test('a narrow terminal: the status line is cut, not wrapped', async (t) => {
   t.equal(written[1], '\r\x1b[Ksuite 1/2 latency ·', 'at most 19 columns');
   p.stop();
   t.equal(written[2], '\r\x1b[K');
+});
+
+t.test('pods: a mesh brought up and asked per count and repetition', async (t) => {
+  const o = parseOptions(['--suite', 'pods'], '/x');
+  const [stage] = planStages(o);
+  t.equal(stage.label, 'pods');
+  t.ok(stage.expectedMs > 3 * 5000, `1,000 pods three times is more than 15 s: ${stage.expectedMs} ms`);
+  t.ok(expectedSeconds('pods', parseOptions(['--suite', 'pods', '--pods', '10'], '/x')) < expectedSeconds('pods', o), 'fewer pods, less time');
 });

@@ -26,6 +26,8 @@ const IDS = [
   'push-acked',
   'page-first-paint',
   'page-weight',
+  'pods-ready',
+  'pods-rss',
 ];
 
 function target(targets: readonly TargetResult[], id: string): TargetResult {
@@ -51,7 +53,7 @@ function sectionLines(text: string, title: string): string[] {
   return block.split('\n');
 }
 
-t.test('the fixture: all fourteen targets and two info rows, in order, with values, verdicts and margins', async (t) => {
+t.test('the fixture: all sixteen targets and two info rows, in order, with values, verdicts and margins', async (t) => {
   const targets = evaluateTargets(RUN);
   t.same(
     targets.map((x) => x.id),
@@ -78,6 +80,9 @@ t.test('the fixture: all fourteen targets and two info rows, in order, with valu
     // The median paint is judged; the one slow load (1,104.8 ms) is in the table, not the verdict.
     'page-first-paint': [248.3, true, 'met by 751.70 ms', '<= 1,000 ms'],
     'page-weight': [29_961 / 1024, true, 'met by 70.7 KB', '<= 100 KB'],
+    // Judged at 1,000 pods only; 2,150 MB is 2.10 GB of 2^30 bytes.
+    'pods-ready': [12.5, true, 'met by 2.5 s', '<= 15 s'],
+    'pods-rss': [2150 / 1024, false, 'missed by 0.10 GB', '<= 2 GB'],
   };
   for (const x of targets) {
     const [value, met, margin, line] = expect[x.id];
@@ -442,7 +447,7 @@ t.test('markdown: run, machine, targets, chart, tables, anchors, method', async 
   t.equal(md.match(/^\| .+ \| ℹ️ info \|/gm)?.length, 2, 'two info rows');
   t.ok(md.includes('| Cost per 1,000 rps, ztunnel | <= 0.10 vCPU | 0.084 vCPU | ✅ met | met by 0.016 vCPU |'));
   t.ok(md.includes('| Idle tunneled connection | <= 16 KB | 12.3 KB | ✅ met | met by 3.7 KB |'));
-  t.equal(md.match(/^\| .+ \| (✅ met|❌ missed|— not measured) \|/gm)?.length, 14, 'fourteen target rows');
+  t.equal(md.match(/^\| .+ \| (✅ met|❌ missed|— not measured) \|/gm)?.length, 16, 'sixteen target rows');
   t.ok(md.includes('| Soak: RSS growth after warm-up, worst process | <= 15% | 8.0% | ✅ met | met by 7.0 points |'));
   t.ok(md.includes('### Soak: 10 min on the L7 path'), 'the soak table');
   t.ok(md.includes('| Live page with bookinfo: first contentful paint, p50 | <= 1,000 ms | 248.300 ms | ✅ met | met by 751.70 ms |'));
@@ -489,9 +494,35 @@ t.test('markdown: nothing measured, quick run, awkward chart name', async (t) =>
   t.match(md, /This one: quick run/);
   t.match(md, /suites: none/);
   t.match(md, /before, not recorded after/);
-  t.equal(md.match(/\| — \| — not measured \| not measured \|/g)?.length, 14);
+  t.equal(md.match(/\| — \| — not measured \| not measured \|/g)?.length, 16);
   t.equal(md.match(/\| — \| ℹ️ info, not measured \| not measured \|/g)?.length, 2);
   t.ok(md.includes('No suite produced data.'));
   t.notMatch(md, /### /, 'no suite tables');
   t.ok(md.includes('![paths compared](<my chart (1).svg>)'));
 });
+
+t.test('pods: a row per count, smallest first, with the cost of each added pod from the previous count', async (t) => {
+  const rows = sectionLines(formatTables(RESULTS), "Pods: the simulator's own cost as the mesh grows");
+  // 100 pods: no previous count, no per-pod cost.
+  t.match(rows[3], /^\s*100\s+10\s+8\s+1\.8\s+2\.5\s+0\s+400\s+100\s+80\s+120\s+100\s+-\s+-\s+1\.50$/);
+  // 1,000: (12.5 - 2.5) s over 900 pods is 11.1 ms; (2,150 - 400) MB over 900 is 1,991 KB.
+  t.match(rows[4], /^\s*1,000\s+100\s+8\s+11\.0\s+12\.5\s+0\s+2,150\s+150\s+200\s+1,100\s+700\s+11\.1\s+1,991\s+2\.25$/);
+  const reversed = withTargets({ ...RUN, pods: [...(RUN.pods ?? [])].reverse() });
+  t.same(sectionLines(formatTables(reversed), "Pods: the simulator's own cost as the mesh grows").slice(3, 5), rows.slice(3, 5), 'sorted by count');
+  t.notOk(suiteTitles(withTargets({ ...RUN, pods: [] })).includes("Pods: the simulator's own cost as the mesh grows"), 'no section when the suite did not run');
+  const md = reportMarkdown(RESULTS, 'REPORT.svg');
+  t.ok(md.includes("### Pods: the simulator's own cost as the mesh grows"), 'the report has the section');
+  t.ok(md.includes('| 1,000 pods over 3 nodes: total RSS | <= 2 GB | 2.10 GB | ❌ missed | missed by 0.10 GB |'), 'and both targets');
+});
+
+t.test('pods: other counts than 1,000 judge nothing', async (t) => {
+  const targets = evaluateTargets({ ...RUN, pods: RUN.pods?.filter((p) => p.pods !== 1000) });
+  t.equal(target(targets, 'pods-ready').met, null);
+  t.equal(target(targets, 'pods-rss').met, null);
+});
+
+function suiteTitles(r: BenchResults): string[] {
+  return formatTables(r)
+    .split('\n\n')
+    .map((b) => b.split('\n')[0]);
+}

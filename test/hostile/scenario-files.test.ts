@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { CLI, REPO, runCli, processesMentioning } from '../runner/fixtures/cli';
-import { MAX_NODES, MAX_SERVICES, MAX_WORKLOADS, MAX_YAML_DEPTH, MAX_YAML_NODES } from '../../src/mesh/limits';
+import { MAX_NODES, MAX_SCENARIO_BYTES, MAX_SERVICES, MAX_WORKLOADS, MAX_YAML_DEPTH, MAX_YAML_NODES } from '../../src/mesh/limits';
 import { BASE, sized } from '../mesh/fixtures/scenario-text';
 
 // Well under what the files below would take to read or expand: a 50 MB file read whole is
@@ -69,7 +69,7 @@ t.test('a 50 MB scenario: refused by its size before it is read', async (t) => {
   const err = await refused(t, ['scenario', file]);
   t.equal(
     err,
-    `${file}: the file is ${(bytes / 1048576).toFixed(1)} MiB (${bytes} bytes); a scenario file may be at most 256 KiB (MAX_SCENARIO_BYTES in src/mesh/limits.ts)\n`,
+    `${file}: the file is ${(bytes / 1048576).toFixed(1)} MiB (${bytes} bytes); a scenario file may be at most ${MAX_SCENARIO_BYTES / 1024} KiB (MAX_SCENARIO_BYTES in src/mesh/limits.ts)\n`,
   );
   fs.rmSync(file);
 });

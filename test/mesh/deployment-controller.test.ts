@@ -115,5 +115,9 @@ t.test('placement: nodeName, nodeSelector, and what cannot be placed', async (t)
     name: 'NoSuchNode',
     message: /nodes "gone" not found/,
   });
-  t.throws(() => reconcile(empty(), { ...deployment, replicas: MAX_WORKLOADS + 1 }), { message: /MAX_WORKLOADS/ });
+  // Refused as a whole, naming the cap, before the nodes' /24s could run out of addresses.
+  t.throws(() => reconcile(empty(), { ...deployment, replicas: MAX_WORKLOADS + 1 }), {
+    name: 'Unschedulable',
+    message: `the mesh would have ${MAX_WORKLOADS + 1} pods, more than the ${MAX_WORKLOADS} it runs on this machine (MAX_WORKLOADS in src/mesh/limits.ts): deployment ${deployment.name} not scaled to ${MAX_WORKLOADS + 1}`,
+  });
 });

@@ -8,6 +8,7 @@ import { readManifests } from '../../src/mesh/manifests';
 import { NoAddress, waypointPodFor } from '../../src/mesh/waypoint-pod';
 import type { GatewayDoc, Scenario } from '../../src/mesh/model';
 import { BASE, load } from '../mesh/fixtures/scenario-text';
+import { MAX_WORKLOADS } from '../../src/mesh/limits';
 
 const gateway = (name: string, extra = '') => `apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
@@ -129,9 +130,13 @@ ${node}  containers: [ { name: c, image: hashicorp/http-echo } ]
   const base = load(BASE);
   const full = new LiveConfig({
     ...base,
-    workloads: Array.from({ length: 400 }, (_, i) => ({ ...base.workloads[0], name: `p${i}`, ip: `10.4.${1 + (i % 2)}.${10 + Math.floor(i / 2)}` })),
+    workloads: Array.from({ length: MAX_WORKLOADS }, (_, i) => ({
+      ...base.workloads[0],
+      name: `p${i}`,
+      ip: `10.4.${10 + Math.floor(i / 200)}.${1 + (i % 200)}`,
+    })),
   });
-  t.throws(() => full.apply(manifests(pod('one-more'))), /the mesh has 400 pods, the most it runs on this machine \(MAX_WORKLOADS/);
+  t.throws(() => full.apply(manifests(pod('one-more'))), new RegExp(`the mesh has ${MAX_WORKLOADS} pods, the most it runs on this machine \\(MAX_WORKLOADS`));
   const live = new LiveConfig(load(BASE));
   t.same(
     live.apply(manifests(pod('a'))).map((r) => r.line),
