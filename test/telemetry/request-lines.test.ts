@@ -1,7 +1,16 @@
 // Whether a proxy writes its trace records and access log: HBONE_REQUEST_LINES and the runner's
 // messages (src/telemetry/request-lines.ts).
 import t from 'tap';
-import { formatRequestLines, isRequestLinesMessage, parseRequestLines, REQUEST_LINES_MESSAGE, RequestLines } from '../../src/telemetry/request-lines';
+import * as path from 'node:path';
+import { spawn } from 'node:child_process';
+import {
+  ENV_REQUEST_LINES,
+  formatRequestLines,
+  isRequestLinesMessage,
+  parseRequestLines,
+  REQUEST_LINES_MESSAGE,
+  RequestLines,
+} from '../../src/telemetry/request-lines';
 import { TraceLog } from '../../src/telemetry/trace';
 import { WaypointAccessLog } from '../../src/waypoint/access-log';
 
@@ -45,4 +54,32 @@ t.test('the trace log and the access log follow the switch', async (t) => {
   t.equal(log.enabled(), true);
   t.equal(new TraceLog(() => undefined).enabled(), true, 'on unless told otherwise');
   t.equal(new WaypointAccessLog({ sink: () => undefined }).enabled(), true);
+});
+
+t.test("a proxy process follows the runner's messages after its variable", async (t) => {
+  // A child as the runner spawns a proxy: an IPC channel and the variable; it answers 'ask' with its switch.
+  const lib = path.resolve(__dirname, '..', '..', 'dist', 'src', 'telemetry', 'request-lines.js');
+  const script = `const l = require(${JSON.stringify(lib)}).processRequestLines();
+process.on('message', (m) => { if (m === 'ask') process.send({ trace: l.trace, accessLog: l.accessLog }); if (m === 'bye') process.disconnect(); });
+process.send('ready');`;
+  const child = spawn(process.execPath, ['-e', script], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, [ENV_REQUEST_LINES]: 'none' },
+  });
+  const replies: unknown[] = [];
+  const next = () => new Promise<unknown>((resolve) => child.once('message', resolve));
+  t.equal(await next(), 'ready');
+  const ask = async () => {
+    const reply = next();
+    child.send('ask');
+    replies.push(await reply);
+    return replies.at(-1);
+  };
+  t.same(await ask(), { trace: false, accessLog: false }, 'the variable first');
+  child.send({ kind: REQUEST_LINES_MESSAGE, trace: true, accessLog: false });
+  t.same(await ask(), { trace: true, accessLog: false }, 'then the message');
+  child.send({ kind: 'hbone-sim/config', trace: false, accessLog: true });
+  t.same(await ask(), { trace: true, accessLog: false }, 'another kind of message changes nothing');
+  child.send('bye');
+  await new Promise((resolve) => child.once('exit', resolve));
 });
