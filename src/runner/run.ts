@@ -112,9 +112,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     readyTimeoutMs: READY_TIMEOUT_MS,
     onEvent: (e: RestartEvent) => {
       if (!options.json) out(e.message);
+      else if (documentPrinted && options.hold) out(JSON.stringify({ restartEvent: e }));
       // A proxy back from a crash is told who reads its lines (its environment told it too).
       if (e.kind === 'Ready') readers.resend();
-      else if (documentPrinted && options.hold) out(JSON.stringify({ restartEvent: e }));
       // A node agent back from a crash hosts the scenario file's pods: give it the API server's.
       if (e.kind === 'Ready' && hosted && liveConfig) hosted.resync(e.child, scenario, liveConfig.scenario);
     },
