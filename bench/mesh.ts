@@ -21,6 +21,7 @@ import type { Scenario } from '../src/mesh/model';
 import { childSpecs } from '../src/runner/run';
 import { parsePromText } from '../src/telemetry/prom-text';
 import { TCP_CONNECTIONS_OPENED } from '../src/telemetry/tcp-metrics';
+import { ENV_REQUEST_LINES } from '../src/telemetry/request-lines';
 
 const CLI = path.resolve(__dirname, '..', 'src', 'cli', 'main.js');
 const READY_TIMEOUT_MS = 20_000;
@@ -143,6 +144,10 @@ export class BenchMesh {
     const env = {
       ...process.env,
       HBONE_LOG: process.env.HBONE_LOG ?? 'warn',
+      // Nobody reads the proxies' trace records or access log here: the proxies are told so, as
+      // the runner tells them when no expectation, trace --follow or live page reads them
+      // (HBONE_REQUEST_LINES=trace,access-log measures them writing both).
+      [ENV_REQUEST_LINES]: process.env[ENV_REQUEST_LINES] ?? 'none',
       NODE_OPTIONS: '',
     };
     const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profileDir)}`] : [];

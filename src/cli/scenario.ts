@@ -71,6 +71,7 @@ async function livePage(mesh: HeldMesh, port: number): Promise<HeldAddOn> {
     {
       scenario: mesh.scenario,
       records: mesh.records,
+      readTraces: mesh.readTraces,
       apply: (files) => mesh.api.apply({ files, wait: true }),
       status: () => mesh.api.status(),
       configDump: (proxy) => mesh.api.configDump(proxy),

@@ -36,6 +36,12 @@ const ASSETS = [path.resolve(__dirname, 'assets'), path.resolve(__dirname, '..',
 export interface PageDeps {
   readonly scenario: () => Scenario;
   readonly records: AccessRecords;
+  /**
+   * Asks the proxies for their trace records while a page is open (its event stream); returns
+   * how to stop asking. An edge's requests through a waypoint come from them, so a page lists
+   * those made while one was open.
+   */
+  readonly readTraces?: () => () => void;
   /** POST /apply's work: the same checks and push as `hbone-sim apply`. */
   readonly apply: (files: { file: string; text: string }[]) => Promise<ChangeAnswer>;
   /** istiod's /debug/syncz: the version each proxy ACKed. */
@@ -145,6 +151,7 @@ export async function startLivePage(deps: PageDeps, port = DEFAULT_PAGE_PORT): P
     if (streams.size >= MAX_STREAMS) throw new HttpError(503, `at most ${MAX_STREAMS} live pages at once`);
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
     streams.add(res);
+    const stopReading = deps.readTraces?.();
     let topology = '';
     const sendTopology = () => {
       const now = JSON.stringify(topologyOf(deps.scenario()));
@@ -160,6 +167,7 @@ export async function startLivePage(deps: PageDeps, port = DEFAULT_PAGE_PORT): P
     });
     const close = () => {
       stop();
+      stopReading?.();
       streams.delete(res);
     };
     req.on('close', close);

@@ -25,6 +25,7 @@ import { compileRoutes, CompiledRouteTable } from '../policy/httproute';
 import type { WaypointTarget } from '../policy/authz';
 import { logger, Logger } from '../telemetry/log';
 import { TraceLog } from '../telemetry/trace';
+import { processRequestLines, RequestLines } from '../telemetry/request-lines';
 import { RequestMetrics } from '../telemetry/request-metrics';
 import { errorMessage } from '../error-message';
 import { ConnectionManager } from '../waypoint/connection-manager';
@@ -53,6 +54,8 @@ export interface IngressGatewayOptions {
   readonly state?: MeshState;
   readonly configVersion?: () => string | undefined;
   readonly log?: Logger;
+  /** Whether anyone reads its trace records and access log; this process's switch (request-lines.ts) by default. */
+  readonly lines?: RequestLines;
 }
 
 /** One bound port and its open client connections. */
@@ -85,14 +88,18 @@ export class IngressGateway {
     this.log = options.log ?? logger('gateway');
     const dial = new UpstreamDial({ pool: this.pool, state: this.state, pod: options.pod, certificate: () => this.cert });
     this.upstreams = new UpstreamPool((target, traceparent) => dial.open(target, traceparent), options.pod.ip);
+    const lines = options.lines ?? processRequestLines();
     this.connectionManager = new ConnectionManager({
       state: this.state,
       pod: options.pod,
       identity: () => this.cert.spiffeId,
       pathNormalization: options.scenario.meshConfig.pathNormalization.normalization,
       upstreams: this.upstreams,
-      reporter: new RequestReporter(this.state, this.metrics, new WaypointAccessLog(), { pod: options.pod, identity: () => this.cert.spiffeId }),
-      traces: new TraceLog(),
+      reporter: new RequestReporter(this.state, this.metrics, new WaypointAccessLog({ enabled: () => lines.accessLog }), {
+        pod: options.pod,
+        identity: () => this.cert.spiffeId,
+      }),
+      traces: new TraceLog(undefined, () => lines.trace),
       log: this.log,
     });
     this.state.onUpdate(() => {

@@ -60,6 +60,8 @@ export class MeshState {
   private readonly servicesByVip = new Map<string, Service>();
   private readonly servicesByHost = new Map<string, Service>();
   private readonly nextEndpoint = new Map<string, number>();
+  /** Each service's endpoints, found once per configuration (a waypoint asks twice a request). */
+  private readonly endpoints = new Map<Service, readonly Workload[]>();
   private readonly updateListeners: ((previous: Scenario) => void)[] = [];
   private current: Scenario;
 
@@ -83,6 +85,7 @@ export class MeshState {
     this.podsByIp.clear();
     this.servicesByVip.clear();
     this.servicesByHost.clear();
+    this.endpoints.clear();
     this.index();
     // Round-robin positions of services that are gone would otherwise stay forever.
     for (const key of this.nextEndpoint.keys()) if (!next.services.some((s) => `${s.namespace}/${s.name}` === key)) this.nextEndpoint.delete(key);
@@ -117,8 +120,13 @@ export class MeshState {
     return this.scenario.workloads.filter((w) => w.node === node);
   }
 
-  endpointsOf(s: Service): Workload[] {
-    return this.scenario.workloads.filter((w) => w.namespace === s.namespace && selects(s.selector, w.labels));
+  endpointsOf(s: Service): readonly Workload[] {
+    let endpoints = this.endpoints.get(s);
+    if (!endpoints) {
+      endpoints = this.scenario.workloads.filter((w) => w.namespace === s.namespace && selects(s.selector, w.labels));
+      this.endpoints.set(s, endpoints);
+    }
+    return endpoints;
   }
 
   /** The waypoint pod serving a service (istio.io/use-waypoint on it or its namespace), if any. */
@@ -208,17 +216,24 @@ export class MeshState {
 
   /** The next endpoint of a service, round robin (the waypoint picks one per request). */
   nextEndpointOf(service: Service): Workload | undefined {
-    return this.endpointOrder(service)[0];
+    const endpoints = this.endpointsOf(service);
+    return endpoints.length === 0 ? undefined : endpoints[this.step(service, endpoints.length)];
   }
 
   /** Every endpoint of a service in the order to try them: round robin, one step per call. */
-  private endpointOrder(service: Service): Workload[] {
+  private endpointOrder(service: Service): readonly Workload[] {
     const endpoints = this.endpointsOf(service);
     if (endpoints.length === 0) return [];
-    const key = `${service.namespace}/${service.name}`;
-    const start = (this.nextEndpoint.get(key) ?? 0) % endpoints.length;
-    this.nextEndpoint.set(key, start + 1);
+    const start = this.step(service, endpoints.length);
     return [...endpoints.slice(start), ...endpoints.slice(0, start)];
+  }
+
+  /** The round robin's position for a service with `count` endpoints, moved one step on. */
+  private step(service: Service, count: number): number {
+    const key = `${service.namespace}/${service.name}`;
+    const start = (this.nextEndpoint.get(key) ?? 0) % count;
+    this.nextEndpoint.set(key, start + 1);
+    return start;
   }
 
   private upstreamOfService(service: Service, port: number): Upstream {

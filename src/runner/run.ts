@@ -30,6 +30,7 @@ import { IstiodChannel } from './istiod-channel';
 import { ApiServer, API_HOST } from './api-server';
 import { LiveConfig } from './live-config';
 import { TraceFollower } from './trace-follower';
+import { LineReaders } from './line-readers';
 import { LogStore } from './log-store';
 import { writeKubeconfig, removeKubeconfig } from './kubeconfig';
 
@@ -71,6 +72,8 @@ export interface HeldMesh {
   readonly scenario: () => Scenario;
   readonly records: AccessRecords;
   readonly api: ApiServer;
+  /** The proxies write their trace records until the returned function is called (line-readers.ts). */
+  readonly readTraces: () => () => void;
 }
 
 export interface HeldAddOn {
@@ -102,6 +105,12 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     },
     cpuProfileArgs(process.env[ENV_CHILD_CPU_PROF]),
   );
+  // The proxies write trace records and access-log lines only while someone reads them: the
+  // expectations, a trace --follow, a live page; everything with --verbose, which prints them.
+  const readers = new LineReaders(supervisor);
+  if (options.verbose) readers.read({ trace: true, accessLog: true });
+  const readTraces = () => readers.read({ trace: true });
+  const doneExpecting = scenario.expect.length > 0 ? readTraces() : undefined;
 
   // Restart events: printed as they happen; with --json, they go into the results document, and
   // under --hold each later one is a JSON line of its own (without --hold, stdout stays one document).
@@ -114,6 +123,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     onEvent: (e: RestartEvent) => {
       if (!options.json) out(e.message);
       else if (documentPrinted && options.hold) out(JSON.stringify({ restartEvent: e }));
+      // A proxy back from a crash is told who reads its lines (its environment told it too).
+      if (e.kind === 'Ready') readers.resend();
       // A node agent back from a crash hosts the scenario file's pods: give it the API server's.
       if (e.kind === 'Ready' && hosted && liveConfig) hosted.resync(e.child, scenario, liveConfig.scenario);
     },
@@ -208,6 +219,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       results.push(r);
       if (!options.json) printResult(out, r);
     }
+    doneExpecting?.();
     const failed = results.filter((r) => !r.ok).length;
     if (options.json) {
       out(JSON.stringify({ scenario: scenario.name, results, restarts: { events: restarter.log.all(), ...restarter.summary() } }, null, 2));
@@ -218,7 +230,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       const podStatus = (pod: string) => ({ status: restarter.status(pod) ?? 'Running', restarts: restarter.summary().restarts[pod] ?? 0 });
       const live = new LiveConfig(scenario, (next) => writeLiveConfig(liveConfigFile, next));
       liveConfig = live;
-      traces = new TraceFollower(records, () => live.scenario);
+      traces = new TraceFollower(records, () => live.scenario, readTraces);
       api = new ApiServer({
         credentials: await makeClusterCredentials(API_HOST),
         config: live,
@@ -259,7 +271,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       const kubeconfig = writeKubeconfig(scenario.name, await api.start(), creds);
       if (!options.json) out(`${results.length > 0 ? '\n' : ''}kubeconfig: ${kubeconfig} (the API server; hbone-sim apply, get, x status use it)`);
       if (options.onHold) {
-        addOn = await options.onHold({ scenario: () => live.scenario, records, api });
+        addOn = await options.onHold({ scenario: () => live.scenario, records, api, readTraces });
         if (!options.json) for (const l of addOn.lines) out(l);
       }
       printHold(out, scenario, options.backOff ?? KUBELET_BACKOFF, options.podProcesses === true);

@@ -46,12 +46,26 @@ export class Supervisor implements Restartable<ChildHandle> {
 
   constructor(
     private readonly entry: string,
-    private readonly env: NodeJS.ProcessEnv,
+    private env: NodeJS.ProcessEnv,
     private readonly onStdout: LineHandler,
     private readonly onStderr: LineHandler = () => undefined,
     /** Flags for node itself, before the entry script (the bench's --cpu-prof). */
     private readonly nodeArgs: readonly string[] = [],
   ) {}
+
+  /** An environment variable for children spawned from now on (a restart included). */
+  setEnv(name: string, value: string): void {
+    this.env = { ...this.env, [name]: value };
+  }
+
+  /** Sends `message` on the IPC channel of every running child that `which` picks. */
+  broadcast(message: object, which: (c: ChildHandle) => boolean): void {
+    for (const c of this.children) {
+      if (!which(c) || !c.process.connected) continue;
+      // A child that exits meanwhile is the restarter's business; its new process gets setEnv's value.
+      c.process.send(message, (err) => void err);
+    }
+  }
 
   onCrash(handler: (child: ChildHandle, code: number | null, signal: NodeJS.Signals | null) => void): void {
     this.crashHandlers.push(handler);

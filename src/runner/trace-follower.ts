@@ -43,11 +43,15 @@ export class TraceFollower {
   private readonly followers = new Set<Follower>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private stopListening?: () => void;
+  /** Ends this follower set's hold on the proxies' trace records (line-readers.ts). */
+  private stopReading?: () => void;
   private ticker?: NodeJS.Timeout;
 
   constructor(
     private readonly records: AccessRecords,
     private readonly scenario: () => Scenario,
+    /** Asks the proxies for their trace records while anyone follows; returns how to stop asking. */
+    private readonly reading: () => () => void = () => () => undefined,
   ) {}
 
   /** Starts telling requests to `sink`; returns how to stop. */
@@ -56,6 +60,7 @@ export class TraceFollower {
     const f: Follower = { options, sink, pending: 0, told: 0, skipped: 0, behind: false };
     this.followers.add(f);
     if (this.followers.size === 1) {
+      this.stopReading = this.reading();
       this.stopListening = this.records.onRecord((r) => this.onRecord(r));
       this.ticker = setInterval(() => this.tick(), 1000);
       this.ticker.unref();
@@ -79,6 +84,8 @@ export class TraceFollower {
     if (this.followers.size > 0) return;
     this.stopListening?.();
     this.stopListening = undefined;
+    this.stopReading?.();
+    this.stopReading = undefined;
     if (this.ticker) clearInterval(this.ticker);
   }
 

@@ -3,6 +3,10 @@
 // istio_request_bytes and istio_response_bytes (DESIGN.md section 6). Each RequestMetrics owns its
 // own prom-client Registry (never the global one), as TcpMetrics does.
 //
+// Counted per label set, as TcpMetrics counts: a request adds numbers to its label set's series
+// (found by a key, without building a label object), and prom-client sees the counts at scrape
+// time; the histograms are the series' own, written out in prom-client's exact format.
+//
 // Labels follow istio/proxy's stats filter (source/extensions/filters/http/istio_stats) for the
 // reporter a waypoint is (Reporter::ServerGateway, reporter="waypoint"), in the order it pushes
 // them: source_* from the HBONE peer, destination_* from the chosen endpoint, destination_service*
@@ -136,33 +140,83 @@ export function requestLabels(input: RequestLabelInput & { readonly responseCode
   return out;
 }
 
+/** One histogram of one label set: counts per bucket (not cumulative), and the sum and count. */
+interface HistogramState {
+  readonly buckets: number[];
+  sum: number;
+  count: number;
+}
+
+/**
+ * One label set's counts. Requests with the same labels share it and its labels object; the
+ * histograms live here for good (they are never handed to prom-client's observe, which validates
+ * and hashes all 25 labels on each call, four times a request), the request count waits here
+ * until the next scrape adds it to the counter.
+ */
+interface Series {
+  readonly labels: RequestLabels;
+  /** Requests not yet added to istio_requests_total. */
+  pending: number;
+  readonly duration: HistogramState;
+  readonly requestBytes: HistogramState;
+  readonly responseBytes: HistogramState;
+}
+
+/** Caller keys remembered at most: past this the cache starts again (the series stay). */
+const MAX_KEYS = 4096;
+
 export class RequestMetrics {
   readonly registry: Registry;
   private readonly requests: Counter<RequestLabelName>;
-  private readonly duration: Histogram<RequestLabelName>;
-  private readonly requestBytes: Histogram<RequestLabelName>;
-  private readonly responseBytes: Histogram<RequestLabelName>;
+  /** Every label set seen, by its values, in the order first seen (prom-client's order too). */
+  private readonly series = new Map<string, Series>();
+  /** A caller's own key for what decides the labels (recordKeyed), to the series they give. */
+  private readonly byKey = new Map<string, Series>();
 
   constructor() {
     this.registry = new Registry();
     const registers = [this.registry];
     const labelNames = REQUEST_LABEL_NAMES;
-    this.requests = new Counter<RequestLabelName>({ name: REQUESTS_TOTAL, help: 'The total number of requests', labelNames, registers });
-    const histogram = (name: string, help: string, buckets: readonly number[]) =>
-      new Histogram<RequestLabelName>({ name, help, labelNames, buckets: [...buckets], registers });
-    this.duration = histogram(REQUEST_DURATION, 'The duration of requests, in milliseconds', DURATION_BUCKETS_MS);
-    this.requestBytes = histogram(REQUEST_BYTES, 'The size of HTTP requests, in bytes', BYTE_BUCKETS);
-    this.responseBytes = histogram(RESPONSE_BYTES, 'The size of HTTP responses, in bytes', BYTE_BUCKETS);
+    // The counter brings itself up to date before it is read, by a scrape or by get().
+    this.requests = new Counter<RequestLabelName>({
+      name: REQUESTS_TOTAL,
+      help: 'The total number of requests',
+      labelNames,
+      registers,
+      collect: () => this.flush(),
+    });
+    const histogram = (name: string, help: string, buckets: readonly number[], of: (s: Series) => HistogramState) =>
+      this.registry.registerMetric(new SeriesHistogram(name, help, buckets, () => this.series.values(), of) as unknown as Histogram<RequestLabelName>);
+    histogram(REQUEST_DURATION, 'The duration of requests, in milliseconds', DURATION_BUCKETS_MS, (s) => s.duration);
+    histogram(REQUEST_BYTES, 'The size of HTTP requests, in bytes', BYTE_BUCKETS, (s) => s.requestBytes);
+    histogram(RESPONSE_BYTES, 'The size of HTTP responses, in bytes', BYTE_BUCKETS, (s) => s.responseBytes);
   }
 
   /** Counts one finished request in all four metrics; returns the labels it was counted under. */
   record(r: RequestRecord): RequestLabels {
     const labels = requestLabels(r);
-    this.requests.inc(labels);
-    this.duration.observe(labels, Math.max(0, r.durationMs));
-    this.requestBytes.observe(labels, Math.max(0, r.requestBytes));
-    this.responseBytes.observe(labels, Math.max(0, r.responseBytes));
+    this.add(this.seriesOf(labels), r.durationMs, r.requestBytes, r.responseBytes);
     return labels;
+  }
+
+  /**
+   * As record, for the hot path: `key` stands for everything the labels are made from (the same
+   * key always gives the same labels), and `input` is called only for a key not seen before.
+   */
+  recordKeyed(
+    key: string,
+    input: () => RequestLabelInput & { readonly responseCode: number },
+    durationMs: number,
+    requestBytes: number,
+    responseBytes: number,
+  ): void {
+    let series = this.byKey.get(key);
+    if (!series) {
+      if (this.byKey.size >= MAX_KEYS) this.byKey.clear();
+      series = this.seriesOf(requestLabels(input()));
+      this.byKey.set(key, series);
+    }
+    this.add(series, durationMs, requestBytes, responseBytes);
   }
 
   /** Prometheus text exposition of this registry. */
@@ -173,5 +227,113 @@ export class RequestMetrics {
   /** The Content-Type to serve metrics() with. */
   get contentType(): string {
     return this.registry.contentType;
+  }
+
+  private seriesOf(labels: RequestLabels): Series {
+    let key = '';
+    for (const name of REQUEST_LABEL_NAMES) key += `${labels[name]}\u0000`;
+    let series = this.series.get(key);
+    if (!series) {
+      const hist = (bounds: readonly number[]): HistogramState => ({ buckets: new Array<number>(bounds.length).fill(0), sum: 0, count: 0 });
+      series = { labels, pending: 0, duration: hist(DURATION_BUCKETS_MS), requestBytes: hist(BYTE_BUCKETS), responseBytes: hist(BYTE_BUCKETS) };
+      this.series.set(key, series);
+    }
+    return series;
+  }
+
+  private add(s: Series, durationMs: number, requestBytes: number, responseBytes: number): void {
+    s.pending++;
+    observe(s.duration, DURATION_BUCKETS_MS, Math.max(0, durationMs));
+    observe(s.requestBytes, BYTE_BUCKETS, Math.max(0, requestBytes));
+    observe(s.responseBytes, BYTE_BUCKETS, Math.max(0, responseBytes));
+  }
+
+  /** Adds the requests counted since the last scrape to istio_requests_total. */
+  private flush(): void {
+    for (const s of this.series.values()) {
+      if (s.pending === 0) continue;
+      this.requests.inc(s.labels, s.pending);
+      s.pending = 0;
+    }
+  }
+}
+
+/** As prom-client's Histogram#observe: the first bucket whose upper bound is at least the value. */
+function observe(h: HistogramState, bounds: readonly number[], value: number): void {
+  if (!Number.isFinite(value)) throw new TypeError(`Value is not a valid number: ${value}`);
+  h.sum += value;
+  h.count += 1;
+  for (let i = 0; i < bounds.length; i++) {
+    if (value <= bounds[i]) {
+      h.buckets[i]++;
+      return;
+    }
+  }
+}
+
+/** A sample as prom-client's registry formats it: `labels` first, then the series' labels. */
+interface SampleValue {
+  readonly value: number;
+  readonly labels: Readonly<Record<string, string | number>>;
+  readonly sharedLabels: RequestLabels | Record<string, never>;
+  readonly metricName: string;
+  readonly exemplar: null | undefined;
+}
+
+/**
+ * A histogram whose state is the series' own, registered in the prom-client Registry as a metric
+ * (the registry asks a metric for getForPromString(), else get()). It writes exactly what
+ * prom-client's Histogram writes for the same observations: per series, the cumulative buckets,
+ * +Inf, _sum and _count, series in the order first seen.
+ */
+class SeriesHistogram {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly bounds: readonly number[],
+    private readonly all: () => Iterable<Series>,
+    private readonly of: (s: Series) => HistogramState,
+  ) {}
+
+  /** What the registry's text exposition reads. */
+  getForPromString(): Promise<{ name: string; help: string; type: string; values: SampleValue[]; aggregator: string }> {
+    const values: SampleValue[] = [];
+    const bucket = `${this.name}_bucket`;
+    for (const s of this.all()) {
+      const h = this.of(s);
+      let acc = 0;
+      this.bounds.forEach((le, i) => {
+        acc += h.buckets[i];
+        values.push({ labels: { le }, sharedLabels: s.labels, value: acc, metricName: bucket, exemplar: null });
+      });
+      values.push(
+        { labels: { le: '+Inf' }, sharedLabels: s.labels, value: h.count, metricName: bucket, exemplar: null },
+        { labels: {}, sharedLabels: s.labels, value: h.sum, metricName: `${this.name}_sum`, exemplar: undefined },
+        { labels: {}, sharedLabels: s.labels, value: h.count, metricName: `${this.name}_count`, exemplar: undefined },
+      );
+    }
+    return Promise.resolve({ name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator });
+  }
+
+  /** As prom-client's get(): every sample with its series' labels and its own in one object. */
+  async get(): Promise<{ name: string; help: string; type: string; values: Array<Omit<SampleValue, 'sharedLabels'>>; aggregator: string }> {
+    const data = await this.getForPromString();
+    return {
+      ...data,
+      values: data.values.map(({ sharedLabels, labels, ...rest }) => ({ ...rest, labels: { ...labels, ...sharedLabels } })),
+    };
+  }
+
+  /** The registry's resetMetrics(): the series' histograms start again from zero. */
+  reset(): void {
+    for (const s of this.all()) {
+      const h = this.of(s);
+      h.buckets.fill(0);
+      h.sum = 0;
+      h.count = 0;
+    }
   }
 }

@@ -1,6 +1,7 @@
 // Trace records: one JSON line per request and process, naming each stage it went through with
 // its timing, keyed by the W3C trace id that every hop carries in traceparent. The runner joins
-// them with the ztunnels' access-log lines to show one request crossing the whole path.
+// them with the ztunnels' access-log lines to show one request crossing the whole path. A proxy
+// writes them only while someone reads them (request-lines.ts).
 import { writeStdoutLine } from './stdout-lines';
 
 export const TRACE_SCOPE = 'trace';
@@ -27,7 +28,11 @@ export interface TraceRecord {
 export type TraceSink = (line: string) => void;
 
 export class TraceLog {
-  constructor(private readonly sink: TraceSink = writeStdoutLine) {}
+  constructor(
+    private readonly sink: TraceSink = writeStdoutLine,
+    /** Whether anyone reads the records now (request-lines.ts); a caller builds none when not. */
+    readonly enabled: () => boolean = () => true,
+  ) {}
 
   write(record: TraceRecord): void {
     this.sink(JSON.stringify({ scope: TRACE_SCOPE, time: new Date().toISOString(), ...record }));

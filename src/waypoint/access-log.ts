@@ -15,6 +15,9 @@
 // One line per request from the waypoint as a whole (Envoy would log at each HTTP connection
 // manager of the seed's chain): upstream_cluster is the inbound-vip|<port>|http|<host> cluster the
 // route chose, upstream_host the pod ip:port the request was tunnelled to.
+//
+// Written while someone reads it (request-lines.ts): always for a proxy started by hand; under
+// the runner, which shows these lines only with --verbose, only then.
 import { writeStdoutLine } from '../telemetry/stdout-lines';
 import type { Sink } from '../telemetry/stdout-lines';
 
@@ -141,15 +144,20 @@ export interface WaypointAccessLogOptions {
   readonly sink?: Sink;
   /** json (default) or Istio's text format. */
   readonly format?: AccessLogFormat;
+  /** Whether anyone reads the log now (request-lines.ts); always, by default. */
+  readonly enabled?: () => boolean;
 }
 
 export class WaypointAccessLog {
   private readonly sink: Sink;
   private readonly format: AccessLogFormat;
+  /** The caller skips the entry (and what it costs to make) when false. */
+  readonly enabled: () => boolean;
 
   constructor(options: WaypointAccessLogOptions = {}) {
     this.sink = options.sink ?? writeStdoutLine;
     this.format = options.format ?? 'json';
+    this.enabled = options.enabled ?? (() => true);
   }
 
   /** Writes one line and returns it (without the newline). */

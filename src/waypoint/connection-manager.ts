@@ -21,14 +21,15 @@ import type { Service, ServicePort, Workload } from '../mesh/model';
 import { clusterAddress, serviceHost } from '../mesh/model';
 import { PORT_HBONE } from '../mesh/ports';
 import type { MeshState } from '../mesh/state';
-import { authorizeL7 } from '../policy/authz';
+import { compileAuthorizerL7, L7Authorizer } from '../policy/authz';
 import { applyHeaderModifiers, ForwardDecision, route } from '../policy/httproute';
 import type { PathNormalizationType } from '../mesh/path-normalization-type';
 import type { Logger } from '../telemetry/log';
-import { StageClock, TraceLog } from '../telemetry/trace';
+import { StageClock, TraceLog, TraceStage } from '../telemetry/trace';
 import { HTTP_RESPONSE_FLAGS } from '../telemetry/request-metrics';
 import { errorMessage } from '../error-message';
 import { TunnelSocket } from './tunnel-socket';
+import { ObjectIds } from './object-ids';
 import type { UpstreamPool } from './upstream-pool';
 import { BodyFraming, framingOf, isReplayable, withFraming } from './framing';
 import { endToEndRequest, endToEndResponse } from './hop-by-hop';
@@ -60,10 +61,12 @@ interface InFlight {
   readonly res: http.ServerResponse;
   readonly downstream: DownstreamContext;
   readonly clock: StageClock;
+  /** Someone reads trace records now: its stages are recorded (and their details made) only then. */
+  readonly traced: boolean;
   /** The traceparent the waypoint sends on, and its trace id. */
   readonly traceparent: string;
   readonly traceId: string;
-  /** Log fields every line about this request carries. */
+  /** Log fields every line about this request carries (made when a line is written). */
   readonly fields: Readonly<Record<string, string | undefined>>;
   /** Its end-to-end headers: what routes and RBAC decide on, and the pod receives. */
   readonly headers: Record<string, string>;
@@ -95,6 +98,9 @@ interface Try {
   readonly deadline?: number;
 }
 
+/** Compiled RBAC filters kept at most (one per listener, backend and pod of the configuration in force). */
+const MAX_AUTHORIZERS = 4096;
+
 /** llhttp's code for a peer's FIN inside a request (its head or its body). */
 const CODEC_EOF_MID_MESSAGE = 'HPE_INVALID_EOF_STATE';
 
@@ -110,6 +116,9 @@ export class ConnectionManager {
   private readonly failedConnections = new WeakSet<Duplex>();
   /** Requests whose body the parser failed on, before their turn came. */
   private readonly broken = new WeakMap<http.IncomingMessage, DownstreamProtocolError>();
+  /** Each RBAC filter compiled once: by the policies, the listener, the backend and the pod (a push replaces all four). */
+  private readonly authorizers = new Map<string, L7Authorizer>();
+  private readonly ids = new ObjectIds();
 
   constructor(private readonly options: ConnectionManagerOptions) {
     this.log = options.log;
@@ -182,12 +191,13 @@ export class ConnectionManager {
         true,
       );
     if (refused) {
-      f.clock.mark(f.downstream.listener.routeStage, {
-        request: `${req.method} ${req.url}`,
-        route: 'none',
-        status: refused.status,
-        reason: refused.details,
-      });
+      if (f.traced)
+        f.clock.mark(f.downstream.listener.routeStage, {
+          request: `${req.method} ${req.url}`,
+          route: 'none',
+          status: refused.status,
+          reason: refused.details,
+        });
       this.log.info('request target refused', { ...f.fields, status: refused.status, details: refused.details });
       f.outcome.details = refused.details;
       f.bytes.response += Buffer.byteLength(refused.body);
@@ -211,9 +221,12 @@ export class ConnectionManager {
       res,
       downstream,
       clock: new StageClock(),
+      traced: this.options.traces.enabled(),
       traceparent,
       traceId,
-      fields: { trace: traceId, method: req.method, path: req.url, peer: downstream.peerSpiffeId },
+      get fields() {
+        return { trace: traceId, method: req.method, path: req.url, peer: downstream.peerSpiffeId };
+      },
       // What routes and RBAC decide on is what the pod receives: hop-by-hop headers are gone first.
       headers: endToEndRequest(req.headers),
       outcome: { status: 0, flags: HTTP_RESPONSE_FLAGS.none, details: 'via_upstream' },
@@ -238,7 +251,7 @@ export class ConnectionManager {
         f.upstream.request?.destroy(new DownstreamDisconnectError());
       }
       this.options.reporter.report({
-        req: requestFacts(req, listener),
+        req: () => requestFacts(req, listener),
         downstream,
         outcome: f.outcome,
         traceId,
@@ -247,7 +260,7 @@ export class ConnectionManager {
         responseBytes: f.bytes.response,
       });
     });
-    f.clock.mark(listener.acceptStage, { ...downstream.acceptDetail, identity: this.options.identity() });
+    if (f.traced) f.clock.mark(listener.acceptStage, { ...downstream.acceptDetail, identity: this.options.identity() });
     return f;
   }
 
@@ -255,12 +268,13 @@ export class ConnectionManager {
   private routeStage(f: InFlight): Routed | undefined {
     const { listener } = f.downstream;
     const vip = listener.routeStage;
-    const request = `${f.req.method} ${f.req.url}`;
+    const request = f.traced ? `${f.req.method} ${f.req.url}` : '';
     const destination = listener.originalDestination;
     if (destination) {
       // Addressed to a pod, not a Service: no HTTPRoute applies; it goes where it was sent.
       const target = formatAuthority(destination.pod.ip, destination.port);
-      f.clock.mark(vip, { request, route: 'none', backend: `${destination.pod.name} ${target} (addressed to the pod: its original destination)` });
+      if (f.traced)
+        f.clock.mark(vip, { request, route: 'none', backend: `${destination.pod.name} ${target} (addressed to the pod: its original destination)` });
       const framing = framingOf(f.req);
       const servicePort: ServicePort = { name: '', port: destination.port, targetPort: destination.port };
       return { decision: undefined, backend: undefined, servicePort, framing, headers: withFraming(f.headers, framing), endpoint: () => destination.pod };
@@ -269,12 +283,12 @@ export class ConnectionManager {
     const decision = route(table, { method: f.req.method ?? 'GET', path: f.req.url ?? '/', headers: f.headers });
     // No HTTPRoute: a waypoint sends the request to its own service; a gateway has nowhere to send it.
     if (!decision && !listener.defaultBackend) {
-      f.clock.mark(vip, { request, route: 'none', status: LOCAL_REPLIES.noRoute.status, reason: 'no HTTPRoute is attached to this listener' });
+      if (f.traced) f.clock.mark(vip, { request, route: 'none', status: LOCAL_REPLIES.noRoute.status, reason: 'no HTTPRoute is attached to this listener' });
       this.log.info('no route', { ...f.fields, stage: vip, status: LOCAL_REPLIES.noRoute.status });
       return void this.answer(f, LOCAL_REPLIES.noRoute);
     }
     if (decision && decision.kind !== 'forward') {
-      f.clock.mark(vip, { request, route: 'none', status: decision.status, reason: decision.reason });
+      if (f.traced) f.clock.mark(vip, { request, route: 'none', status: decision.status, reason: decision.reason });
       this.log.info('no route', { ...f.fields, stage: vip, status: decision.status, reason: decision.reason });
       return void this.answer(f, decision.kind === 'no-route' ? LOCAL_REPLIES.noRoute : noBackend(decision.status, decision.reason));
     }
@@ -283,7 +297,12 @@ export class ConnectionManager {
       : listener.defaultBackend;
     const backendPort = decision ? decision.backend.port : listener.local.port;
     const servicePort = backend?.ports.find((p) => p.port === backendPort);
-    f.clock.mark(vip, { request, route: decision ? decision.envoyRouteName : 'default', backend: backend ? `${serviceHost(backend)}:${backendPort}` : 'none' });
+    if (f.traced)
+      f.clock.mark(vip, {
+        request,
+        route: decision ? decision.envoyRouteName : 'default',
+        backend: backend ? `${serviceHost(backend)}:${backendPort}` : 'none',
+      });
     f.outcome.route = decision ? decision.envoyRouteName : 'default';
     if (backend) Object.assign(f.outcome, { backend, backendPort });
     if (!backend || !servicePort || this.options.state.endpointsOf(backend).length === 0) return void this.answer(f, LOCAL_REPLIES.noHealthyUpstream);
@@ -314,10 +333,13 @@ export class ConnectionManager {
   /** Stage 3 (inbound-pod|<port>||<pod ip>): the RBAC filter, as AuthorizationPolicy says. False when denied (answered). */
   private rbacStage(f: InFlight, backend: Service | undefined, pod: Workload, servicePort: ServicePort): boolean {
     const { listener, remote } = f.downstream;
-    const stage = listener.endpointStage(backend, servicePort, pod);
     f.outcome.pod = pod;
     f.outcome.upstreamHost = formatAuthority(pod.ip, servicePort.targetPort);
-    const authz = authorizeL7(this.options.state.scenario.policies, listener.rbacTarget(backend, pod), {
+    const authz = this.authorizer(
+      listener,
+      backend,
+      pod,
+    )({
       sourcePrincipal: f.downstream.peerPrincipal,
       sourceIp: remote.address,
       destinationIp: listener.local.address,
@@ -327,19 +349,36 @@ export class ConnectionManager {
       host: header(f.req, 'host') ?? formatAuthority(listener.local.address, listener.local.port),
       headers: f.headers,
     });
-    f.clock.mark(stage, {
-      rbac: authz.allowed ? 'allowed' : 'denied',
-      policy: authz.policy ?? 'none',
-      reason: authz.reason,
-      endpoint: `${pod.name} ${pod.ip}`,
-    });
+    const stage = (): string => listener.endpointStage(backend, servicePort, pod);
+    if (f.traced)
+      f.clock.mark(stage(), {
+        rbac: authz.allowed ? 'allowed' : 'denied',
+        policy: authz.policy ?? 'none',
+        reason: authz.reason,
+        endpoint: `${pod.name} ${pod.ip}`,
+      });
     f.outcome.policy = authz.policy;
     // AUDIT policies never change the decision: they are logged, as Envoy's audit logging does.
-    for (const rule of authz.audited ?? []) this.log.info('rbac audit', { ...f.fields, stage, policy: rule, decision: authz.allowed ? 'allowed' : 'denied' });
+    for (const rule of authz.audited ?? [])
+      this.log.info('rbac audit', { ...f.fields, stage: stage(), policy: rule, decision: authz.allowed ? 'allowed' : 'denied' });
     if (authz.allowed) return true;
-    this.log.info('rbac denied', { ...f.fields, stage, policy: authz.policy ?? 'none', reason: authz.reason });
+    this.log.info('rbac denied', { ...f.fields, stage: stage(), policy: authz.policy ?? 'none', reason: authz.reason });
     this.answer(f, rbacDenied(authz.responseCodeDetails));
     return false;
+  }
+
+  /** The RBAC filter in front of `pod` for requests to `backend` on this listener, as the policies are now. */
+  private authorizer(listener: HttpListener, backend: Service | undefined, pod: Workload): L7Authorizer {
+    const policies = this.options.state.scenario.policies;
+    const key = `${this.ids.of(policies)}|${this.ids.of(listener)}|${this.ids.of(backend)}|${this.ids.of(pod)}`;
+    let authorizer = this.authorizers.get(key);
+    if (!authorizer) {
+      // Keys of earlier configurations are never asked for again: start afresh rather than grow.
+      if (this.authorizers.size >= MAX_AUTHORIZERS) this.authorizers.clear();
+      authorizer = compileAuthorizerL7(policies, listener.rbacTarget(backend, pod));
+      this.authorizers.set(key, authorizer);
+    }
+    return authorizer;
   }
 
   /** Stage 4 (inbound_CONNECT_originate): the request on a CONNECT to the pod, as the waypoint; 'retry' to try again. */
@@ -347,18 +386,19 @@ export class ConnectionManager {
     const retry = r.decision?.retry;
     const target = formatAuthority(pod.ip, r.servicePort.targetPort);
     // A pod outside the mesh is sent plain HTTP on its own port: no CONNECT, no mTLS.
-    const detail = this.options.state.speaksHbone(pod)
-      ? {
-          authority: target,
-          hbone: formatAuthority(pod.ip, PORT_HBONE),
-          [HEADER_ORIGINAL_DST]: target,
-          identity: this.options.identity(),
-          expect: `spiffe://${this.options.state.trustDomain}/*`,
-          attempt: t.attempt,
-        }
-      : { authority: target, plaintext: 'the pod is not in the mesh', attempt: t.attempt };
+    const detail = (): TraceStage['detail'] =>
+      this.options.state.speaksHbone(pod)
+        ? {
+            authority: target,
+            hbone: formatAuthority(pod.ip, PORT_HBONE),
+            [HEADER_ORIGINAL_DST]: target,
+            identity: this.options.identity(),
+            expect: `spiffe://${this.options.state.trustDomain}/*`,
+            attempt: t.attempt,
+          }
+        : { authority: target, plaintext: 'the pod is not in the mesh', attempt: t.attempt };
     const originate = f.downstream.listener.originateStage;
-    const fields = { ...f.fields, stage: originate, target, attempt: t.attempt };
+    const fields = () => ({ ...f.fields, stage: originate, target, attempt: t.attempt });
     let forwarded: Forwarded;
     try {
       const headers = { ...r.headers, traceparent: f.traceparent };
@@ -377,10 +417,10 @@ export class ConnectionManager {
         this.log,
       );
     } catch (err) {
-      f.clock.mark(originate, { ...detail, error: errorMessage(err) });
+      if (f.traced) f.clock.mark(originate, { ...detail(), error: errorMessage(err) });
       if (err instanceof DownstreamProtocolError) {
         // The body turned out malformed on its way: the pod's request was reset; the client gets the codec's answer.
-        this.log.info('malformed request body', { ...fields, error: err.code ?? err.message });
+        this.log.info('malformed request body', { ...fields(), error: err.code ?? err.message });
         this.finish(f, err.answer.status, err.answer.body, true);
         return 'done';
       }
@@ -391,37 +431,38 @@ export class ConnectionManager {
       }
       if (err instanceof HboneConnectError) {
         // Only a failed connect is a connect failure: the request never reached the pod.
-        this.log.info('upstream connect failed', { ...fields, status: err.status, error: err.message });
+        this.log.info('upstream connect failed', { ...fields(), status: err.status, error: err.message });
         const retriable = retry?.onConnectFailure ?? false;
         if (retriable && !t.last) return 'retry';
         this.answer(f, retriable && t.retriedBefore ? LOCAL_REPLIES.connectFailureRetriesExhausted : LOCAL_REPLIES.connectFailure);
         return 'done';
       }
       // The request reached the pod: a timeout or a reset is the answer, not something to retry.
-      this.log.info('upstream failed', { ...fields, error: errorMessage(err) });
+      this.log.info('upstream failed', { ...fields(), error: errorMessage(err) });
       this.answer(f, err instanceof UpstreamTimeoutError ? LOCAL_REPLIES.upstreamTimeout : LOCAL_REPLIES.upstreamReset);
       return 'done';
     }
     const { res: response, tunnel } = forwarded;
     const status = response.statusCode ?? 502;
-    f.clock.mark(originate, { ...detail, ...tunnel, status });
+    if (f.traced) f.clock.mark(originate, { ...detail(), ...tunnel, status });
     if (retry?.codes.includes(status)) {
       if (!t.last) {
         response.resume();
-        this.log.info('retrying', { ...fields, status });
+        this.log.info('retrying', { ...fields(), status });
         return 'retry';
       }
       // The last try's answer is passed on; Envoy flags that the retries ran out.
       if (t.retriedBefore) f.outcome.flags = HTTP_RESPONSE_FLAGS.upstreamRetryLimitExceeded;
     }
-    this.log.debug('request complete', {
-      ...f.fields,
-      route: f.outcome.route,
-      rbac: f.outcome.policy ?? 'none',
-      upstream: target,
-      status,
-      duration_ms: f.clock.elapsedMs,
-    });
+    if (this.log.enabled('debug'))
+      this.log.debug('request complete', {
+        ...f.fields,
+        route: f.outcome.route,
+        rbac: f.outcome.policy ?? 'none',
+        upstream: target,
+        status,
+        duration_ms: f.clock.elapsedMs,
+      });
     this.relayResponse(f, response, target);
     return 'done';
   }
@@ -459,7 +500,8 @@ export class ConnectionManager {
   /** Records the status and the request's trace; with a body, writes the waypoint's own answer. */
   private finish(f: InFlight, status: number, body?: string, closeConnection = false): void {
     f.outcome.status = status;
-    this.options.traces.write({ traceId: f.traceId, process: this.options.pod.name, stages: f.clock.stages, status, durationMs: f.clock.elapsedMs });
+    if (f.traced)
+      this.options.traces.write({ traceId: f.traceId, process: this.options.pod.name, stages: f.clock.stages, status, durationMs: f.clock.elapsedMs });
     if (body === undefined || f.res.destroyed) return;
     f.bytes.response += Buffer.byteLength(body);
     f.res.writeHead(status, closeConnection ? { 'content-type': 'text/plain', connection: 'close' } : { 'content-type': 'text/plain' }).end(body);

@@ -6,9 +6,10 @@ import type { MeshState } from '../mesh/state';
 import type { CompiledRouteTable } from '../policy/httproute';
 import type { WaypointTarget } from '../policy/authz';
 import { formatAuthority } from '../hbone/authority';
-import { RequestMetrics } from '../telemetry/request-metrics';
+import type { RequestLabelInput, RequestMetrics } from '../telemetry/request-metrics';
 import { sourceLabels, destinationLabels, serviceLabels } from '../telemetry/workload-labels';
 import { WaypointAccessLog } from './access-log';
+import { ObjectIds } from './object-ids';
 
 /**
  * An HTTP listener of the proxy: a waypoint's service port (behind its HBONE terminate), or an
@@ -84,7 +85,8 @@ export interface RequestFacts {
 
 /** One finished request, for metrics and the access log. */
 export interface RequestReport {
-  readonly req: RequestFacts;
+  /** Made only when the access log is written. */
+  readonly req: RequestFacts | (() => RequestFacts);
   readonly downstream: DownstreamContext;
   readonly outcome: Outcome;
   readonly traceId: string | undefined;
@@ -104,6 +106,8 @@ export function requestFacts(req: http.IncomingMessage, listener: HttpListener):
 }
 
 export class RequestReporter {
+  private readonly ids = new ObjectIds();
+
   constructor(
     private readonly state: MeshState,
     readonly metrics: RequestMetrics,
@@ -112,43 +116,53 @@ export class RequestReporter {
     private readonly asSource?: { readonly pod: Workload; readonly identity: () => string },
   ) {}
 
-  /** istio_requests_* and one access-log line, once the response is done. */
+  /** istio_requests_* and one access-log line (when someone reads them), once the response is done. */
   report(r: RequestReport): void {
     const { listener, remote } = r.downstream;
     const o = r.outcome;
-    const td = { trustDomain: this.state.trustDomain };
     const source = this.asSource ? this.asSource.pod : this.state.podByIp(remote.address);
     const backend = o.backend ?? listener.defaultBackend;
-    this.metrics.record({
-      reporter: this.asSource ? 'source' : 'waypoint',
-      ...(source ? sourceLabels(source, td) : {}),
-      source_principal: this.asSource ? this.asSource.identity() : r.downstream.peerSpiffeId,
-      ...(o.pod ? destinationLabels(o.pod, td) : {}),
-      ...(backend ? serviceLabels(backend) : {}),
-      // Istio's client-side reports never know the connection's security (the server side does).
-      ...(this.asSource ? { connection_security_policy: 'unknown' as const } : {}),
-      responseCode: o.status,
-      response_flags: o.flags,
-      durationMs: r.durationMs,
-      requestBytes: r.requestBytes,
-      responseBytes: r.responseBytes,
-    } as Parameters<RequestMetrics['record']>[0]);
+    const principal = this.asSource ? this.asSource.identity() : r.downstream.peerSpiffeId;
+    // What the labels are made of, as a key: no label object is built for a label set seen before.
+    const key = `${this.asSource ? 's' : 'w'}|${this.ids.of(source)}|${principal ?? ''}|${this.ids.of(o.pod)}|${this.ids.of(backend)}|${o.status}|${o.flags}`;
+    this.metrics.recordKeyed(
+      key,
+      () => {
+        const td = { trustDomain: this.state.trustDomain };
+        return {
+          reporter: this.asSource ? 'source' : 'waypoint',
+          ...(source ? sourceLabels(source, td) : {}),
+          source_principal: principal,
+          ...(o.pod ? destinationLabels(o.pod, td) : {}),
+          ...(backend ? serviceLabels(backend) : {}),
+          // Istio's client-side reports never know the connection's security (the server side does).
+          ...(this.asSource ? { connection_security_policy: 'unknown' as const } : {}),
+          responseCode: o.status,
+          response_flags: o.flags,
+        } as RequestLabelInput & { responseCode: number };
+      },
+      r.durationMs,
+      r.requestBytes,
+      r.responseBytes,
+    );
+    if (!this.accessLog.enabled()) return;
+    const req = typeof r.req === 'function' ? r.req() : r.req;
     const local = formatAuthority(listener.local.address, listener.local.port);
     this.accessLog.write({
       startTime: new Date(Date.now() - r.durationMs),
-      method: r.req.method,
-      path: r.req.path,
-      protocol: r.req.protocol,
+      method: req.method,
+      path: req.path,
+      protocol: req.protocol,
       responseCode: o.status,
       responseFlags: o.flags,
       responseCodeDetails: o.details,
       bytesReceived: r.requestBytes,
       bytesSent: r.responseBytes,
       durationMs: r.durationMs,
-      authority: r.req.authority ?? local,
+      authority: req.authority ?? local,
       upstreamHost: o.upstreamHost,
       upstreamCluster: o.pod ? listener.cluster(backend, o.backendPort ?? listener.local.port) : undefined,
-      userAgent: r.req.userAgent,
+      userAgent: req.userAgent,
       downstreamRemoteAddress: formatAuthority(remote.address, remote.port),
       downstreamLocalAddress: local,
       routeName: o.route,

@@ -20,6 +20,8 @@ export class TunnelSocket extends Duplex {
   readonly remoteFamily = 'IPv4';
   private idleTimer?: NodeJS.Timeout;
   private idleMs = 0;
+  /** The length the current idle timer was made with. */
+  private idleTimerMs = 0;
 
   constructor(
     readonly stream: Http2Stream,
@@ -101,11 +103,20 @@ export class TunnelSocket extends Duplex {
     return this;
   }
 
+  /** Traffic: the idle timer starts again (re-armed, as net.Socket does, not made anew for every chunk). */
   private touch(): void {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    if (this.idleMs > 0 && !this.destroyed) {
-      this.idleTimer = setTimeout(() => this.emit('timeout'), this.idleMs);
-      this.idleTimer.unref();
+    if (this.idleMs <= 0 || this.destroyed) {
+      if (this.idleTimer) clearTimeout(this.idleTimer);
+      this.idleTimer = undefined;
+      return;
     }
+    if (this.idleTimer && this.idleTimerMs === this.idleMs) {
+      this.idleTimer.refresh();
+      return;
+    }
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => this.emit('timeout'), this.idleMs);
+    this.idleTimer.unref();
+    this.idleTimerMs = this.idleMs;
   }
 }

@@ -28,6 +28,12 @@ export type OpenTunnel = (target: string, traceparent: string) => Promise<Client
 /** Request options the pool reads: which trace opens the tunnel if a new one is needed. */
 export interface TunnelRequestOptions extends http.RequestOptions {
   readonly traceparent: string;
+  /**
+   * '' (no TLS server name: the tunnel's TLS is the pool's business). Left out, node:http's
+   * agent works one out of the Host header for every request, and tests it against an IPv6
+   * regular expression, which showed in the waypoint's profile.
+   */
+  readonly servername?: '';
 }
 
 /** A connection's CONNECT: the trace it was opened for. */

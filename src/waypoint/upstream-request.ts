@@ -64,7 +64,7 @@ export interface ForwardRequest {
 export function forwardRequest(upstreams: UpstreamPool, f: ForwardRequest, log: Logger, staleRetries = STALE_CONNECTION_RETRIES): Promise<Forwarded> {
   const { req, framing, target, headers, traceparent, deadline } = f;
   return new Promise((resolve, reject) => {
-    const options: TunnelRequestOptions = { method: req.method, path: req.url, headers, agent: upstreams.agentFor(target), traceparent };
+    const options: TunnelRequestOptions = { method: req.method, path: req.url, headers, agent: upstreams.agentFor(target), traceparent, servername: '' };
     const out = http.request(options);
     f.upstream.request = out;
     const timer =

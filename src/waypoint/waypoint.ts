@@ -22,6 +22,7 @@ import { AdminServer, readinessRoutes, sendJson, startHttp } from '../admin/http
 import { compileRoutes, CompiledRouteTable } from '../policy/httproute';
 import { logger, Logger } from '../telemetry/log';
 import { TraceLog } from '../telemetry/trace';
+import { processRequestLines, RequestLines } from '../telemetry/request-lines';
 import { RequestMetrics } from '../telemetry/request-metrics';
 import { TcpMetrics } from '../telemetry/tcp-metrics';
 import { configDump } from './config-dump';
@@ -50,6 +51,8 @@ export interface WaypointOptions {
   /** The istiod version this waypoint last ACKed, for its config dump's version_info. */
   readonly configVersion?: () => string | undefined;
   readonly log?: Logger;
+  /** Whether anyone reads its trace records and access log; this process's switch (request-lines.ts) by default. */
+  readonly lines?: RequestLines;
 }
 
 export class Waypoint {
@@ -82,14 +85,15 @@ export class Waypoint {
     const dial = new UpstreamDial({ pool: this.pool, state: this.state, pod: options.pod, certificate: () => this.cert });
     const originate = (target: string, traceparent: string) => dial.originate(target, traceparent);
     this.upstreams = new UpstreamPool((target, traceparent) => dial.open(target, traceparent), options.pod.ip);
+    const lines = options.lines ?? processRequestLines();
     this.connectionManager = new ConnectionManager({
       state: this.state,
       pod: options.pod,
       identity: () => this.cert.spiffeId,
       pathNormalization: options.scenario.meshConfig.pathNormalization.normalization,
       upstreams: this.upstreams,
-      reporter: new RequestReporter(this.state, this.metrics, new WaypointAccessLog()),
-      traces: new TraceLog(),
+      reporter: new RequestReporter(this.state, this.metrics, new WaypointAccessLog({ enabled: () => lines.accessLog })),
+      traces: new TraceLog(undefined, () => lines.trace),
       log: this.log,
     });
     this.relay = { state: this.state, pod: options.pod, metrics: this.tcpMetrics, log: this.log, originate };

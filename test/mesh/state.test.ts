@@ -45,6 +45,21 @@ t.test('round robin spreads a service over its pods', async (t) => {
   t.equal(seen.size, 3, 'reviews v1, v2 and v3 all chosen');
 });
 
+t.test('endpoints are found once per configuration; a push brings the new ones', async (t) => {
+  const s = new MeshState(scenario);
+  const reviews = scenario.services.find((x) => x.name === 'reviews')!;
+  const first = s.endpointsOf(reviews);
+  t.equal(first.length, 3);
+  t.equal(s.endpointsOf(reviews), first, 'the same list, not found again');
+  const order = Array.from({ length: 6 }, () => s.nextEndpointOf(reviews)!.name);
+  t.same(order.slice(3), order.slice(0, 3), 'round robin, one step a request');
+  t.equal(new Set(order).size, 3);
+  const v1 = scenario.workloads.find((w) => w.name.startsWith('reviews-v1'))!;
+  s.update({ ...scenario, workloads: [...scenario.workloads, { ...v1, name: 'reviews-v1-extra', ip: '10.4.0.250' }] });
+  t.equal(s.endpointsOf(reviews).length, 4, 'after a push, the new pod is an endpoint');
+  t.ok(s.endpointsOf(reviews).some((w) => w.name === 'reviews-v1-extra'));
+});
+
 t.test('a waypoint for workloads takes traffic addressed to a pod that uses it, by IP or through a Service', async (t) => {
   const withFor = (trafficFor: string, podLabel?: string, nsLabel?: string): Scenario => ({
     ...scenario,

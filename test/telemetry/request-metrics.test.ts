@@ -1,5 +1,5 @@
 import t from 'tap';
-import { register as globalRegistry } from 'prom-client';
+import { Counter, Histogram, Registry, register as globalRegistry } from 'prom-client';
 import {
   RequestMetrics,
   RequestRecord,
@@ -177,4 +177,117 @@ t.test('each RequestMetrics has its own registry, never the global one', async (
   a.record(request());
   t.equal(sumSamples(parsePromText(await b.metrics()), REQUESTS_TOTAL), 0);
   t.equal(globalRegistry.getSingleMetric(REQUESTS_TOTAL), undefined);
+});
+
+/**
+ * The per-request path this file had before requests were counted per label set: every request
+ * validated, hashed and observed by prom-client's own Counter and Histograms. Counting per label
+ * set must expose exactly what it exposed.
+ */
+class PerRequestMetrics {
+  readonly registry = new Registry();
+  private readonly requests = new Counter({
+    name: REQUESTS_TOTAL,
+    help: 'The total number of requests',
+    labelNames: REQUEST_LABEL_NAMES,
+    registers: [this.registry],
+  });
+  private readonly histogram = (name: string, help: string, buckets: readonly number[]) =>
+    new Histogram({ name, help, labelNames: REQUEST_LABEL_NAMES, buckets: [...buckets], registers: [this.registry] });
+  private readonly duration = this.histogram(REQUEST_DURATION, 'The duration of requests, in milliseconds', DURATION_BUCKETS_MS);
+  private readonly requestBytes = this.histogram(REQUEST_BYTES, 'The size of HTTP requests, in bytes', BYTE_BUCKETS);
+  private readonly responseBytes = this.histogram(RESPONSE_BYTES, 'The size of HTTP responses, in bytes', BYTE_BUCKETS);
+
+  record(r: RequestRecord): void {
+    const labels = requestLabels(r);
+    this.requests.inc(labels);
+    this.duration.observe(labels, Math.max(0, r.durationMs));
+    this.requestBytes.observe(labels, Math.max(0, r.requestBytes));
+    this.responseBytes.observe(labels, Math.max(0, r.responseBytes));
+  }
+}
+
+/** A deterministic generator, so a failure can be replayed. */
+function seeded(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+function variedRequests(n: number, seed: number): RequestRecord[] {
+  const random = seeded(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)];
+  const opts = { trustDomain: 'cluster.local' };
+  const notsleep = { ...sleep, name: 'notsleep-6bd7d54dd-wz4rl', serviceAccount: 'notsleep', labels: { app: 'notsleep' }, workloadName: 'notsleep' };
+  // Bucket edges, values either side, sub-millisecond, huge, zero and negative (counted as 0).
+  const durations = [0, -1, 0.2, 0.5, 0.5000001, 1, 4.99, 5, 25, 99.9, 1000, 3600000, 7200000];
+  const bytes = [0, 1, 9, 10, 100, 1024, 1480, 10000, 123456, 10000000, 20000000];
+  return Array.from({ length: n }, () => {
+    const source = pick([sleep, notsleep]);
+    const base = pick([
+      { ...sourceLabels(source, opts), ...destinationLabels(productpageV1, opts), ...serviceLabels(productpage) },
+      { ...sourceLabels(source, opts), ...serviceLabels(productpage) },
+      { source_principal: 'cluster.local/ns/default/sa/sleep' },
+      {},
+    ]);
+    return {
+      ...base,
+      ...pick([{}, { reporter: 'source' as const, connection_security_policy: 'unknown' as const }]),
+      responseCode: pick([200, 200, 200, 403, 404, 503, 0]),
+      response_flags: pick([undefined, HTTP_RESPONSE_FLAGS.none, HTTP_RESPONSE_FLAGS.upstreamConnectFailure, 'UF,URX']),
+      durationMs: random() < 0.5 ? pick(durations) : random() * 300,
+      requestBytes: pick(bytes),
+      responseBytes: random() < 0.5 ? pick(bytes) : Math.floor(random() * 20000),
+    };
+  });
+}
+
+t.test('counted per label set: the same exposition as prom-client observing every request', async (t) => {
+  const requests = variedRequests(2000, 14);
+  const old = new PerRequestMetrics();
+  const byRecord = new RequestMetrics();
+  const byKey = new RequestMetrics();
+  for (const [i, r] of requests.entries()) {
+    old.record(r);
+    byRecord.record(r);
+    // The reporter's path: its own key for what the labels are made of, the labels made once per key.
+    byKey.recordKeyed(JSON.stringify(requestLabels(r)), () => r, r.durationMs, r.requestBytes, r.responseBytes);
+    // Scrapes in between: counts already added are not added again.
+    if (i % 700 === 0) {
+      const expected = await old.registry.metrics();
+      t.equal(await byRecord.metrics(), expected, `text after ${i + 1} requests, record()`);
+      t.equal(await byKey.metrics(), expected, `text after ${i + 1} requests, recordKeyed()`);
+    }
+  }
+  const expected = await old.registry.metrics();
+  t.equal(await byRecord.metrics(), expected, 'the same text, byte for byte: names, labels in order, buckets, sums, counts');
+  t.equal(await byKey.metrics(), expected, 'recordKeyed too');
+  t.same(await byRecord.registry.getMetricsAsJSON(), await old.registry.getMetricsAsJSON(), 'and the same JSON');
+  const samples = parsePromText(expected);
+  t.equal(sumSamples(samples, REQUESTS_TOTAL), 2000);
+  t.ok(findSamples(samples, REQUESTS_TOTAL).length > 10, 'many label sets');
+  t.equal(sumSamples(samples, `${REQUEST_DURATION}_count`), 2000);
+});
+
+t.test('recordKeyed makes the labels once per key', async (t) => {
+  const m = new RequestMetrics();
+  let made = 0;
+  const input = () => {
+    made++;
+    return request();
+  };
+  for (let i = 0; i < 100; i++) m.recordKeyed('k', input, 2, 80, 1480);
+  m.recordKeyed('another key, the same labels', input, 2, 80, 1480);
+  t.equal(made, 2);
+  const samples = parsePromText(await m.metrics());
+  t.equal(findSamples(samples, REQUESTS_TOTAL).length, 1, 'two keys with the same labels count in one series');
+  t.equal(sumSamples(samples, REQUESTS_TOTAL), 101);
+  t.equal(sumSamples(samples, `${RESPONSE_BYTES}_sum`), 1480 * 101);
+});
+
+t.test('a value that is not a number is refused, as prom-client refuses it', async (t) => {
+  const m = new RequestMetrics();
+  t.throws(() => m.record(request({ durationMs: NaN })), TypeError);
 });

@@ -34,3 +34,27 @@ t.test("'timeout' fires after the idle time without traffic", async (t) => {
   clearTimeout(hold);
   socket.destroy();
 });
+
+t.test("traffic keeps 'timeout' away; silence brings it, once a silence", async (t) => {
+  const stream = fakeStream();
+  const socket = new TunnelSocket(stream, ADDRESSES);
+  socket.on('data', () => undefined);
+  const hold = setTimeout(() => undefined, 5000);
+  let fired = 0;
+  socket.setTimeout(60, () => fired++);
+  socket.on('timeout', () => fired++);
+  // 200 ms of a chunk every 20 ms: the timer is re-armed each time and never fires.
+  for (let i = 0; i < 10; i++) {
+    stream.write(Buffer.from('x'));
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  t.equal(fired, 0, 'no timeout while chunks keep coming');
+  await new Promise((r) => setTimeout(r, 150));
+  t.equal(fired, 2, 'then the timeout: the once-listener and the other, one time each');
+  socket.setTimeout(0);
+  stream.write(Buffer.from('x'));
+  await new Promise((r) => setTimeout(r, 100));
+  t.equal(fired, 2, 'setTimeout(0) turns it off');
+  clearTimeout(hold);
+  socket.destroy();
+});

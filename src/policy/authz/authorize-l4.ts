@@ -77,13 +77,13 @@ export function appliesTo(policy: CompiledPolicy, target: PolicyTarget, rootName
 }
 
 /** The peer identity ztunnel matches against: principal plus the namespace and SA inside it. */
-interface Peer {
+export interface Peer {
   readonly principal?: string;
   readonly namespace?: string;
   readonly serviceAccount?: string;
 }
 
-function peerOf(conn: L4Connection): Peer {
+export function peerOf(conn: L4Connection): Peer {
   if (!conn.sourcePrincipal) return {};
   const principal = conn.sourcePrincipal.startsWith(SPIFFE_PREFIX) ? conn.sourcePrincipal.slice(SPIFFE_PREFIX.length) : conn.sourcePrincipal;
   const m = PRINCIPAL_RE.exec(principal);

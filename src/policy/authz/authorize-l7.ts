@@ -22,8 +22,17 @@
 // Which policies apply to a request is waypoint-attachment.ts's question; this file matches them.
 import type { AuthorizationPolicyDoc } from '../../mesh/model';
 import { cidrContains, matchString } from './match';
-import { CompiledCondition, CompiledOperation, CompiledPolicy, CompiledRule, CompiledSource, compilePolicy, rbacPolicyName } from './compile-policy';
-import { BaseDecision, L4Connection, matchConditionL4, matchSourceL4 } from './authorize-l4';
+import {
+  CompiledCondition,
+  CompiledOperation,
+  CompiledPolicy,
+  CompiledRule,
+  CompiledSource,
+  compilePolicy,
+  L4_CONDITION_KEYS,
+  rbacPolicyName,
+} from './compile-policy';
+import { BaseDecision, L4Connection, matchConditionL4, matchSourceL4, Peer, peerOf } from './authorize-l4';
 import { AuthorizeL7Options, WaypointTarget, appliesAtWaypoint } from './waypoint-attachment';
 
 /** What Envoy's RBAC filter answers a denied request with. */
@@ -236,10 +245,6 @@ function envoyOrder(policies: readonly CompiledPolicy[]): Candidate[] {
   return policies.flatMap((policy) => policy.rules.map((rule) => ({ policy, rule }))).sort(byName);
 }
 
-function firstMatch(policies: readonly CompiledPolicy[], req: L7Request): Candidate | undefined {
-  return envoyOrder(policies).find((c) => matchRuleL7(c.rule, req));
-}
-
 /** Envoy's response code details for an RBAC denial (whitespace in the name becomes "_"). */
 export function rbacResponseCodeDetails(policy: string | undefined): string {
   return `rbac_access_denied_matched_policy[${(policy ?? 'none').replace(/\s/g, '_')}]`;
@@ -247,59 +252,271 @@ export function rbacResponseCodeDetails(policy: string | undefined): string {
 
 /**
  * Decides one request at the waypoint. Throws a PolicyError if a document is invalid: check
- * documents with checkPolicy when loading so this never happens mid-flight.
+ * documents with checkPolicy when loading so this never happens mid-flight. A proxy deciding
+ * many requests for one target compiles once (compileAuthorizerL7) and calls the result.
  */
 export function authorizeL7(docs: readonly AuthorizationPolicyDoc[], target: WaypointTarget, req: L7Request, options: AuthorizeL7Options = {}): L7Decision {
+  return compileAuthorizerL7(docs, target, options)(req);
+}
+
+/** The RBAC filter of one target, compiled: every decision it can give is made up front. */
+export type L7Authorizer = (req: L7Request) => L7Decision;
+
+/**
+ * The policies that apply to `target`, compiled into one function per rule and ordered as Envoy
+ * evaluates them, with the decision each rule gives ready: a request only runs the matchers.
+ * Decides exactly as the rules' matchers above (matchRuleL7) do. Throws a PolicyError if a
+ * document is invalid, as authorizeL7 does.
+ */
+export function compileAuthorizerL7(docs: readonly AuthorizationPolicyDoc[], target: WaypointTarget, options: AuthorizeL7Options = {}): L7Authorizer {
   const compiled = docs.map((d) => ({ doc: d, policy: compilePolicy(d) }));
   const applicable = compiled.filter((c) => appliesAtWaypoint(c.doc, target, options)).map((c) => c.policy);
   const of = (action: string): CompiledPolicy[] => applicable.filter((p) => p.action === action);
-
-  const audited = of('AUDIT')
-    .map((p) => firstMatch([p], req))
-    .filter((c): c is Candidate => c !== undefined)
-    .sort(byName)
-    .map((c) => c.rule.name);
-  const extra = {
-    applicable: applicable.map((p) => rbacPolicyName(p.namespace, p.name)),
-    ...(audited.length > 0 ? { audited } : {}),
-  };
+  const names = applicable.map((p) => rbacPolicyName(p.namespace, p.name));
+  const ready = (policies: readonly CompiledPolicy[], decide: (c: Candidate) => Omit<L7Decision, 'applicable'>): ReadyRule[] =>
+    envoyOrder(policies).map((c) => ({ name: c.rule.name, matches: compileRuleL7(c.rule), decision: { ...decide(c), applicable: names } }));
 
   // CUSTOM hands the request to an ext-authz server, which the simulator does not run. A CUSTOM
   // policy whose rules match fails closed (as Envoy's ext_authz does when its server cannot answer,
   // failure_mode_allow being false in Istio), so the learner sees the policy rather than traffic
   // silently passing. Istio evaluates CUSTOM before DENY and ALLOW.
-  const custom = firstMatch(of('CUSTOM'), req);
-  if (custom) {
-    return {
-      allowed: false,
-      action: 'CUSTOM',
-      policy: custom.rule.name,
-      reason: `denied by ${custom.rule.name}: CUSTOM (ext-authz provider ${JSON.stringify(custom.policy.provider ?? '')}) is not supported by the simulator, failing closed`,
-      responseCodeDetails: 'ext_authz_error',
-      ...extra,
-    };
-  }
-
-  const deny = firstMatch(of('DENY'), req);
-  if (deny) {
-    return {
-      allowed: false,
-      action: 'DENY',
-      policy: deny.rule.name,
-      reason: `enforced denied, matched policy ${deny.rule.name}`,
-      responseCodeDetails: rbacResponseCodeDetails(deny.rule.name),
-      ...extra,
-    };
-  }
-
+  const custom = ready(of('CUSTOM'), (c) => ({
+    allowed: false,
+    action: 'CUSTOM',
+    policy: c.rule.name,
+    reason: `denied by ${c.rule.name}: CUSTOM (ext-authz provider ${JSON.stringify(c.policy.provider ?? '')}) is not supported by the simulator, failing closed`,
+    responseCodeDetails: 'ext_authz_error',
+  }));
+  const deny = ready(of('DENY'), (c) => ({
+    allowed: false,
+    action: 'DENY',
+    policy: c.rule.name,
+    reason: `enforced denied, matched policy ${c.rule.name}`,
+    responseCodeDetails: rbacResponseCodeDetails(c.rule.name),
+  }));
   const allows = of('ALLOW');
-  if (allows.length === 0) {
-    // No ALLOW filter at all in Envoy's chain, so nothing to log for it.
-    return { allowed: true, reason: 'no ALLOW policy applies to the target (allowed by default)', ...extra };
+  const allow = ready(allows, (c) => ({ allowed: true, action: 'ALLOW', policy: c.rule.name, reason: `enforced allowed, matched policy ${c.rule.name}` }));
+  // No ALLOW filter at all in Envoy's chain, so nothing to log for it.
+  const otherwise: L7Decision =
+    allows.length === 0
+      ? { allowed: true, reason: 'no ALLOW policy applies to the target (allowed by default)', applicable: names }
+      : { allowed: false, reason: 'enforced denied, matched policy none', responseCodeDetails: rbacResponseCodeDetails(undefined), applicable: names };
+  // AUDIT: the first matching rule of each AUDIT policy, reported in name order.
+  const audits = of('AUDIT').map((p) => ready([p], () => ({ allowed: true, reason: '' })));
+
+  return (req) => {
+    const v = new RequestView(req);
+    const audited: string[] = [];
+    for (const rules of audits) {
+      const hit = rules.find((r) => r.matches(v));
+      if (hit) audited.push(hit.name);
+    }
+    const decision = (custom.find((r) => r.matches(v)) ?? deny.find((r) => r.matches(v)) ?? allow.find((r) => r.matches(v)))?.decision ?? otherwise;
+    return audited.length === 0 ? decision : { ...decision, audited: audited.sort(byString) };
+  };
+}
+
+/** A rule ready to run: its matcher, and the decision it gives when it is the first to match. */
+interface ReadyRule {
+  readonly name: string;
+  readonly matches: Matcher;
+  readonly decision: L7Decision;
+}
+
+function byString(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+// ---- compiled matchers ----
+
+/** A request's attributes as the rules read them, each worked out once, when first asked for. */
+class RequestView {
+  private l4Value?: L4Connection;
+  private peerValue?: Peer;
+  private urlPathValue?: string;
+  private remoteIpValue?: string;
+  private hostValue?: string;
+
+  constructor(readonly req: L7Request) {}
+
+  get l4(): L4Connection {
+    return (this.l4Value ??= l4Of(this.req));
   }
-  const allow = firstMatch(allows, req);
-  if (allow) {
-    return { allowed: true, action: 'ALLOW', policy: allow.rule.name, reason: `enforced allowed, matched policy ${allow.rule.name}`, ...extra };
+
+  get peer(): Peer {
+    return (this.peerValue ??= peerOf(this.l4));
   }
-  return { allowed: false, reason: 'enforced denied, matched policy none', responseCodeDetails: rbacResponseCodeDetails(undefined), ...extra };
+
+  get urlPath(): string {
+    return (this.urlPathValue ??= requestUrlPath(this.req.path));
+  }
+
+  get remoteIp(): string {
+    return (this.remoteIpValue ??= remoteIpOf(this.req));
+  }
+
+  /** :authority in lower case, for hosts (case-insensitive). */
+  get host(): string {
+    return (this.hostValue ??= this.req.host.toLowerCase());
+  }
+}
+
+type Matcher = (v: RequestView) => boolean;
+
+const always: Matcher = () => true;
+const never: Matcher = () => false;
+
+function allOf(matchers: readonly Matcher[]): Matcher {
+  if (matchers.length === 0) return always;
+  if (matchers.length === 1) return matchers[0];
+  return (v) => matchers.every((m) => m(v));
+}
+
+function anyOf(matchers: readonly Matcher[]): Matcher {
+  return (v) => matchers.some((m) => m(v));
+}
+
+/** `positive` must match if present; `negative` must not match if present: as check(), with the value read once. */
+function checked<T, V>(
+  positive: readonly T[] | undefined,
+  negative: readonly T[] | undefined,
+  value: (v: RequestView) => V,
+  hit: (p: T, value: V) => boolean,
+): Matcher[] {
+  if (!positive && !negative) return [];
+  return [
+    (v) => {
+      const x = value(v);
+      return check(positive, negative, (p) => hit(p, x));
+    },
+  ];
+}
+
+/** A `paths` entry compiled: a template to its regex, anything else to Istio's string match. */
+function pathMatcher(pattern: string): (urlPath: string) => boolean {
+  if (TEMPLATE_RE.test(pattern)) {
+    const re = templateRegex(pattern);
+    return (p) => re.test(p);
+  }
+  return (p) => matchString(pattern, p);
+}
+
+/** A `hosts` entry compiled: "*" is "present"; otherwise case-insensitive, as matchHost. */
+function hostMatcher(pattern: string): (host: string) => boolean {
+  if (pattern === '*') return () => true;
+  const lower = pattern.toLowerCase();
+  return (h) => matchString(lower, h);
+}
+
+/** matchSourceL7, compiled. */
+function compileSourceL7(src: CompiledSource): Matcher {
+  // requestPrincipals need a JWT, which the simulator never has: such a source never matches.
+  if (src.requestPrincipals) return never;
+  return allOf([
+    ...checked(
+      src.principals,
+      src.notPrincipals,
+      (v) => v.peer.principal,
+      (p, principal) => matchString(p, principal),
+    ),
+    ...checked(
+      src.namespaces,
+      src.notNamespaces,
+      (v) => v.peer.namespace,
+      (n, namespace) => matchString(n, namespace),
+    ),
+    ...checked(
+      src.serviceAccounts,
+      src.notServiceAccounts,
+      (v) => v.peer,
+      (sa, peer) => sa.namespace === peer.namespace && sa.serviceAccount === peer.serviceAccount,
+    ),
+    ...checked(
+      src.ipBlocks,
+      src.notIpBlocks,
+      (v) => v.req.sourceIp,
+      (c, ip) => cidrContains(c, ip),
+    ),
+    ...checked(
+      src.remoteIpBlocks,
+      src.notRemoteIpBlocks,
+      (v) => v.remoteIp,
+      (b, ip) => cidrContains(b, ip),
+    ),
+  ]);
+}
+
+/** matchOperationL7, compiled. */
+function compileOperationL7(op: CompiledOperation): Matcher {
+  const paths = op.paths?.map(pathMatcher);
+  const notPaths = op.notPaths?.map(pathMatcher);
+  const hosts = op.hosts?.map(hostMatcher);
+  const notHosts = op.notHosts?.map(hostMatcher);
+  return allOf([
+    ...checked(
+      op.ports,
+      op.notPorts,
+      (v) => v.req.destinationPort,
+      (p, port) => p === port,
+    ),
+    ...checked(
+      op.methods,
+      op.notMethods,
+      (v) => v.req.method,
+      (m, method) => matchString(m, method),
+    ),
+    ...checked(
+      paths,
+      notPaths,
+      (v) => v.urlPath,
+      (m, urlPath) => m(urlPath),
+    ),
+    ...checked(
+      hosts,
+      notHosts,
+      (v) => v.host,
+      (m, host) => m(host),
+    ),
+  ]);
+}
+
+/** matchConditionL7, compiled: the key is read once, here. */
+function compileConditionL7(c: CompiledCondition): Matcher {
+  if (L4_CONDITION_KEYS.includes(c.key)) return (v) => matchConditionL4(c, v.l4) ?? false;
+  if (c.key === 'remote.ip')
+    return allOf(
+      checked(
+        c.cidrs,
+        c.notCidrs,
+        (v) => v.remoteIp,
+        (b, ip) => cidrContains(b, ip),
+      ),
+    );
+  const header = HEADER_KEY_RE.exec(c.key);
+  if (header) {
+    const name = header[1];
+    return allOf(
+      checked(
+        c.values,
+        c.notValues,
+        (v) => requestHeader(v.req, name),
+        (p, value) => matchHeaderValue(p, value),
+      ),
+    );
+  }
+  // An attribute the waypoint never has: the answer is the same for every request.
+  const constant = check(c.values, c.notValues, () => false);
+  return constant ? always : never;
+}
+
+/** matchRuleL7, compiled: the same answer for every request, with the rule read once. */
+export function compileRuleMatcherL7(rule: CompiledRule): (req: L7Request) => boolean {
+  const matches = compileRuleL7(rule);
+  return (req) => matches(new RequestView(req));
+}
+
+function compileRuleL7(rule: CompiledRule): Matcher {
+  const from = rule.from ? anyOf(rule.from.map(compileSourceL7)) : always;
+  const to = rule.to ? anyOf(rule.to.map(compileOperationL7)) : always;
+  return allOf([from, to, ...rule.when.map(compileConditionL7)].filter((m) => m !== always));
 }

@@ -12,6 +12,9 @@ export { appliesTo, authorize, ROOT_NAMESPACE } from './authorize-l4';
 export type { AuthorizeOptions, Decision, L4Connection, L7Note, PolicyTarget } from './authorize-l4';
 export {
   authorizeL7,
+  compileAuthorizerL7,
+  compileRuleMatcherL7,
+  matchRuleL7,
   matchHost,
   matchPath,
   RBAC_DENIED_BODY,
@@ -21,7 +24,7 @@ export {
   requestHeader,
   requestUrlPath,
 } from './authorize-l7';
-export type { L7Decision, L7Request } from './authorize-l7';
+export type { L7Authorizer, L7Decision, L7Request } from './authorize-l7';
 export { appliesAtWaypoint, rbacTarget, targetRefsOf } from './waypoint-attachment';
 export type { AuthorizeL7Options, TargetRef, WaypointTarget } from './waypoint-attachment';
 export { rbacFilters, rbacPolicy } from './envoy-rbac';

@@ -13,6 +13,10 @@ import {
   remoteIpOf,
   rbacResponseCodeDetails,
   checkPolicy,
+  compileAuthorizerL7,
+  compilePolicy,
+  compileRuleMatcherL7,
+  matchRuleL7,
   PolicyError,
 } from '../../../src/policy/authz';
 import { PATH_NORMALIZATION } from '../../../src/mesh/path-normalization-type';
@@ -554,4 +558,104 @@ t.test('empty rules and invalid policies', async (t) => {
   t.match(authorizeL7([denyNoRules], details, req(SLEEP)), { allowed: true });
   const bad = policy('default', 'bad', { rules: [{ from: [{ source: { ipBlocks: ['10.0.0.0/33'] } }] }] });
   t.throws(() => authorizeL7([bad], details, req(SLEEP)), PolicyError);
+});
+
+t.test('compiled rules decide as the rules read one request at a time', async (t) => {
+  // Every field of a source, an operation and a condition, with its not-form, and the wildcards.
+  const pols = [
+    policy('default', 'sources', {
+      rules: [
+        { from: [{ source: { principals: [SLEEP, 'cluster.local/ns/default/*'] } }, { source: { notPrincipals: ['*'] } }] },
+        { from: [{ source: { namespaces: ['default'], notNamespaces: ['untrusted'] } }] },
+        { from: [{ source: { serviceAccounts: ['sleep', 'untrusted/attacker'] } }] },
+        { from: [{ source: { notServiceAccounts: ['bookinfo-details'] } }] },
+        { from: [{ source: { ipBlocks: ['10.4.0.0/24'], notIpBlocks: ['10.4.0.66'] } }] },
+        { from: [{ source: { remoteIpBlocks: ['192.168.0.0/16'] } }, { source: { notRemoteIpBlocks: ['10.0.0.0/8'] } }] },
+        { from: [{ source: { requestPrincipals: ['*'] } }] },
+        { from: [{ source: { notRequestPrincipals: ['*'] } }] },
+      ],
+    }),
+    policy('default', 'operations', {
+      action: 'DENY',
+      rules: [
+        { to: [{ operation: { methods: ['GET', 'HEAD'], notPaths: ['/admin*'] } }] },
+        { to: [{ operation: { notMethods: ['GET'] } }] },
+        { to: [{ operation: { paths: ['/productpage', '/api/*', '*.css', '*', '/v1/{*}/reviews', '/static/{**}'] } }] },
+        { to: [{ operation: { hosts: ['*'] } }, { operation: { hosts: ['ProductPage:9080', '*.example.com', 'api.*'], notHosts: ['bad.example.com'] } }] },
+        { to: [{ operation: { ports: ['9080'], notPorts: ['15008'] } }] },
+        { to: [{ operation: { notPorts: ['9080'] } }] },
+      ],
+    }),
+    policy('default', 'conditions', {
+      action: 'AUDIT',
+      rules: [
+        { when: [{ key: 'request.headers[x-user]', values: ['alice', 'bo*', '*ce', '*'] }] },
+        { when: [{ key: 'request.headers[X-Token]', notValues: ['secret'] }] },
+        {
+          when: [
+            { key: 'request.headers[:method]', values: ['POST'] },
+            { key: 'request.headers[host]', notValues: ['*'] },
+          ],
+        },
+        { when: [{ key: 'remote.ip', values: ['192.168.1.0/24'] }] },
+        { when: [{ key: 'remote.ip', notValues: ['10.4.0.9'] }] },
+        {
+          when: [
+            { key: 'source.principal', values: [SLEEP] },
+            { key: 'source.namespace', notValues: ['untrusted'] },
+          ],
+        },
+        {
+          when: [
+            { key: 'source.ip', values: ['10.4.0.0/16'] },
+            { key: 'destination.ip', notValues: ['10.8.4.226'] },
+          ],
+        },
+        { when: [{ key: 'destination.port', values: ['9080'] }] },
+        { when: [{ key: 'request.auth.claims[groups]', values: ['admin'] }] },
+        { when: [{ key: 'request.auth.principal', notValues: ['x'] }] },
+        {
+          from: [{ source: { principals: [SLEEP] } }],
+          to: [{ operation: { paths: ['/productpage'] } }],
+          when: [{ key: 'request.headers[x-user]', values: ['alice'] }],
+        },
+        {},
+      ],
+    }),
+  ];
+  const rules = pols.flatMap((p) => compilePolicy(p).rules);
+  const requests: L7Request[] = [];
+  for (const principal of [SLEEP, DETAILS, STRANGER, 'cluster.local/not-a-service-account', undefined])
+    for (const path of ['/productpage', '/productpage?x=1#f', '/admin/x', '/api/v1', '/a/b.css', '/v1/x/reviews', '/v1/x/y/reviews', '/static/a/b', '/'])
+      for (const [method, host, destinationPort] of [
+        ['GET', 'productpage:9080', 9080],
+        ['POST', 'PRODUCTPAGE:9080', 9080],
+        ['HEAD', 'www.example.com', 80],
+        ['DELETE', 'bad.example.com', 15008],
+        ['GET', '', 9080],
+      ] as const)
+        for (const headers of [
+          {},
+          { 'x-user': 'alice', 'x-forwarded-for': '192.168.1.5' },
+          { 'x-user': ['bob', 'eve'], 'x-token': 'secret', 'x-forwarded-for': '1.2.3.4, 10.1.2.3' },
+          { 'X-User': '', 'X-Token': 'other' },
+        ])
+          requests.push(req(principal, { path, method, host, destinationPort, headers, sourceIp: principal === STRANGER ? '10.4.0.66' : '10.4.0.9' }));
+  let compared = 0;
+  let matched = 0;
+  const differences: string[] = [];
+  for (const rule of rules) {
+    const compiled = compileRuleMatcherL7(rule);
+    for (const r of requests) {
+      const want = matchRuleL7(rule, r);
+      compared++;
+      if (want) matched++;
+      if (compiled(r) !== want) differences.push(`${rule.name} ${JSON.stringify(r)}: compiled ${!want}, expected ${want}`);
+    }
+  }
+  t.same(differences.slice(0, 5), [], `${compared} rule and request pairs, ${matched} matching`);
+  t.ok(matched > 1000 && compared - matched > 1000, 'both answers are well represented');
+  // The whole filter too: one compiled authorizer for many requests, against each request alone.
+  const authorizer = compileAuthorizerL7(pols, productpage);
+  for (const r of requests.slice(0, 400)) t.same(authorizer(r), authorizeL7(pols, productpage, r));
 });
