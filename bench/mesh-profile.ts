@@ -6,6 +6,7 @@
 //   node dist/bench/mesh-profile.js DIR [--top N]
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { CallFrame, CpuProfile, ProfileNode } from './core/cpu-profile';
 
 const DEFAULT_TOP = 12;
 /** processes-<runner pid>.json beside the profiles: pid -> the process's name in the mesh. */
@@ -15,25 +16,7 @@ const PID_RE = /^CPU\.\d+\.\d+\.(\d+)\./;
 /** Samples V8 attributes to no JavaScript: waiting, not working. */
 const IDLE = '(idle)';
 
-interface CallFrame {
-  readonly functionName: string;
-  readonly url: string;
-  readonly lineNumber: number;
-}
-
-interface ProfileNode {
-  readonly id: number;
-  readonly callFrame: CallFrame;
-  readonly children?: readonly number[];
-}
-
-export interface CpuProfile {
-  readonly nodes: readonly ProfileNode[];
-  readonly startTime: number;
-  readonly endTime: number;
-  readonly samples: readonly number[];
-  readonly timeDeltas: readonly number[];
-}
+export type { CpuProfile } from './core/cpu-profile';
 
 /** Kinds of work, first match wins; matched against "<function> <url>". */
 const KINDS: readonly (readonly [string, RegExp])[] = [

@@ -3,26 +3,10 @@
 // native/GC). Usage: node dist/bench/core/profile-summary.js [--top N] FILE.cpuprofile...
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { CallFrame, CpuProfile } from './cpu-profile';
 
 const DEFAULT_TOP = 25;
 const MICROS_PER_MS = 1000;
-
-interface CallFrame {
-  readonly functionName: string;
-  readonly url: string;
-  readonly lineNumber: number;
-}
-interface ProfileNode {
-  readonly id: number;
-  readonly callFrame: CallFrame;
-}
-interface CpuProfile {
-  readonly nodes: readonly ProfileNode[];
-  readonly samples: readonly number[];
-  readonly timeDeltas: readonly number[];
-  readonly startTime: number;
-  readonly endTime: number;
-}
 
 /** "node:internal/http2/core", "src/hbone/pipe", "(garbage collector)", "(native)". */
 function areaOf(f: CallFrame): string {
