@@ -6,7 +6,7 @@
 //   node dist/bench/mesh-profile.js DIR [--top N]
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { CallFrame, CpuProfile, ProfileNode } from './core/cpu-profile';
+import type { CallFrame, CpuProfile } from './core/cpu-profile';
 
 const DEFAULT_TOP = 12;
 /** processes-<runner pid>.json beside the profiles: pid -> the process's name in the mesh. */
