@@ -30,6 +30,8 @@ import { runSoak } from './suites/soak';
 import { runPush } from './suites/push';
 import { runPage } from './suites/page';
 import { runPods } from './suites/pods';
+import { runPeers } from './suites/peers';
+import { killPeerChildren } from './peers/child';
 import { evaluateTargets } from './report/targets';
 import { formatTables } from './report/table';
 import { PUBLISHED_BASE, writeReport } from './report/write';
@@ -56,6 +58,7 @@ class Cleanup {
   now(): void {
     this.progress?.stop();
     killAttackers();
+    killPeerChildren();
     this.server?.kill();
     if (this.held?.pid !== undefined && this.held.exitCode === null && this.held.signalCode === null) {
       try {
@@ -194,6 +197,20 @@ async function run(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
       tracker.begin('hostile');
       const setup = { attackSeconds: sz.attackSeconds, warmupSeconds: sz.warmupSeconds, settleMs: sz.attackSettleMs, progress };
       results.hostile = await withMesh(cleanup, opts, false, (mesh) => runHostile({ mesh, ...setup }));
+    }
+    // Our ztunnels beside nghttpx and a Go x/net/http2 server, one mesh; a missing peer is skipped and said.
+    if (has('peers')) {
+      tracker.begin('peers');
+      results.peers = await runPeers({
+        block: opts.block,
+        bytes: sz.peersBytes,
+        reps: opts.reps,
+        tunnelSeconds: sz.peersTunnelSeconds,
+        warmupSeconds: sz.warmupSeconds,
+        progress,
+        meshStarted: (mesh) => cleanup.meshes.add(mesh),
+        meshStopped: (mesh) => cleanup.meshes.delete(mesh),
+      });
     }
     // The push suite holds a mesh of its own (12 processes), as `hbone-sim up` does.
     if (has('push')) {

@@ -68,7 +68,13 @@ export function benchAddresses(n: number) {
   } as const;
 }
 
-export function benchScenario(n: number): string {
+/** A port capture of the client pod's beyond the scenario's own: listen there, tunnel to target (host:port). */
+export interface ExtraCapture {
+  readonly listen: Endpoint;
+  readonly target: string;
+}
+
+export function benchScenario(n: number, extra: readonly ExtraCapture[] = []): string {
   return `# hbone-sim bench mesh (bench/mesh.ts), block 10.${n}
 name: bench
 nodes:
@@ -94,7 +100,7 @@ captures:
   - { listen: 127.${n}.0.1:15101, source: client, target: sink:${SINK_PORT} }
   - { listen: 127.${n}.0.1:15102, source: client, target: http-l4:${HTTP_PORT} }
   - { listen: 127.${n}.0.1:15103, source: client, target: http-l7:${HTTP_PORT} }
-`;
+${extra.map((c) => `  - { listen: ${c.listen.host}:${c.listen.port}, source: client, target: ${c.target} }\n`).join('')}`;
 }
 
 export interface MeshOptions {
@@ -102,6 +108,8 @@ export interface MeshOptions {
   readonly block: number;
   /** Start the ztunnels with --no-pool: every CONNECT on a TLS connection of its own. */
   readonly noPool?: boolean;
+  /** Port captures added to the scenario's (the peers suite's, to its own sink). */
+  readonly captures?: readonly ExtraCapture[];
 }
 
 /** A running bench mesh: its processes by name, and what the suites need from it. */
@@ -135,7 +143,7 @@ export class BenchMesh {
   static async start(options: MeshOptions): Promise<BenchMesh> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hbone-bench-mesh-'));
     const file = path.join(dir, 'bench.yaml');
-    fs.writeFileSync(file, benchScenario(options.block));
+    fs.writeFileSync(file, benchScenario(options.block, options.captures));
     const scenario = loadScenario(file);
     const caDir = path.join(dir, 'certs');
     const ca = await loadOrCreateCa(caDir, scenario.trustDomain);

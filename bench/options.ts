@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import { Flags, parseFlags, UsageError } from '../src/cli/args';
 
-export const SUITES = ['throughput', 'latency', 'maxrps', 'cost', 'connections', 'scale', 'hostile', 'push', 'page', 'pods', 'soak'] as const;
+export const SUITES = ['throughput', 'latency', 'maxrps', 'cost', 'connections', 'scale', 'hostile', 'peers', 'push', 'page', 'pods', 'soak'] as const;
 export type Suite = (typeof SUITES)[number];
 /** What runs when no --suite is given: the soak is long and runs when asked for (--suite soak, or all). */
 export const DEFAULT_SUITES: readonly Suite[] = SUITES.filter((s) => s !== 'soak');
@@ -42,6 +42,10 @@ export interface Sizes {
   readonly pushes: number;
   /** Pods: the pod counts brought up over 3 nodes, a held mesh each. */
   readonly podCounts: readonly number[];
+  /** Peers: bytes of one timed transfer, per implementation, job and repetition. */
+  readonly peersBytes: number;
+  /** Peers: length of one new-tunnels repetition (outbound), per implementation. */
+  readonly peersTunnelSeconds: number;
 }
 
 const MiB = 2 ** 20;
@@ -60,6 +64,8 @@ export const FULL: Sizes = {
   soakSampleSeconds: 10,
   pushes: 100,
   podCounts: [10, 100, 1000],
+  peersBytes: 256 * MiB,
+  peersTunnelSeconds: 2,
 };
 
 export const QUICK: Sizes = {
@@ -77,6 +83,8 @@ export const QUICK: Sizes = {
   pushes: 10,
   // The 1,000-pod mesh alone takes ~15 s and both cores: the targets are judged by a full run.
   podCounts: [10, 100],
+  peersBytes: 16 * MiB,
+  peersTunnelSeconds: 0.5,
 };
 
 /** Three: the least that has a median, and these machines are shared. */

@@ -40,6 +40,14 @@ const PAGE_LOAD_S = 1;
 /** Pods: each count and repetition a held mesh brought up, asked, and torn down (1,000 pods: about 5 s up, 3 s down). */
 const PODS_FIXED_S = 3;
 const PODS_PER_POD_S = 0.005;
+/** Peers: the sink, nghttpx and the Go server started (its build cached after the first run). */
+const PEERS_START_S = 2;
+/** Outbound and inbound, ours and theirs, each warmed up with an eighth of a repetition's volume. */
+const PEER_JOBS = 2;
+const PEER_SIDES = 2;
+const PEERS_WARMUP_SHARE = 1 / 8;
+/** Mean rate over the four transfers (ztunnel A and nghttpx near 300 MB/s, the terminators faster). */
+const PEERS_MB_PER_S = 300;
 
 /** The status line on a terminal is redrawn this often, so elapsed time moves between steps. */
 const TICK_MS = 1000;
@@ -91,6 +99,13 @@ export function expectedSeconds(suite: Suite, o: BenchOptions): number {
       return PAGE_SETUP_S + o.pageReps * PAGE_LOAD_S;
     case 'pods':
       return o.podsReps * o.podCounts.reduce((sum, n) => sum + PODS_FIXED_S + n * PODS_PER_POD_S, 0);
+    case 'peers':
+      return (
+        MESH_START_S +
+        PEERS_START_S +
+        PEER_JOBS * PEER_SIDES * ((z.peersBytes * (o.reps + PEERS_WARMUP_SHARE)) / (PEERS_MB_PER_S * 1e6)) +
+        PEER_SIDES * (z.warmupSeconds + o.reps * z.peersTunnelSeconds)
+      );
     case 'soak':
       return HELD_MESH_START_S + z.soakWarmupSeconds + o.soakMinutes * 60;
   }

@@ -46,15 +46,18 @@ export function dialTls(peer: Peer, port: number): Promise<TLSSocket> {
   });
 }
 
-/** One CONNECT stream from the pool, with the headers ztunnel sends on every CONNECT. */
-export function dialHbone(pool: HbonePool, peer: Peer, hbonePort: number): Promise<ClientHttp2Stream> {
+/**
+ * One CONNECT stream from the pool, with the headers ztunnel sends on every CONNECT. The
+ * :authority is the bench server's (which accepts any) unless one is named (a mesh pod's ip:port).
+ */
+export function dialHbone(pool: HbonePool, peer: Peer, hbonePort: number, authority = `${peer.serverIp}:${SINK_PORT}`): Promise<ClientHttp2Stream> {
   return pool.connect({
     source: peer.clientCert,
     expect: expectIdentity(peer.serverSpiffeId),
     address: peer.serverIp,
     port: hbonePort,
     sourceIp: peer.clientIp,
-    authority: `${peer.serverIp}:${SINK_PORT}`,
+    authority,
     headers: connectHeaders({
       source: { namespace: 'bench', workloadName: 'bench-client' },
       client: { address: peer.clientIp, port: 0 },

@@ -30,6 +30,11 @@ export interface PeerComparison {
   readonly differences: readonly string[];
   /** Where we are behind, what stands between us and the peer (from a profile), when known. */
   readonly behind?: string;
+  /** Bytes each timed transfer moved (every one acknowledged by the sink), and the repetitions. */
+  readonly bytesPerRep?: number;
+  readonly reps?: number;
+  /** Tunnels that did not cross within their time, per side (counted, not in the rates). */
+  readonly failures?: { readonly ours: number; readonly theirs: number };
 }
 
 /** A peer that is not installed or would not start: the suite says so and goes on. */

@@ -103,6 +103,7 @@ const SUITE_TITLES: Readonly<Record<Suite, string>> = {
   connections: 'New connections',
   scale: 'Idle connections',
   hostile: 'Hostile: HTTP/2 rapid reset',
+  peers: 'Peers: other implementations of the same job',
   push: 'Push',
   page: 'Live page',
   pods: 'Pods',

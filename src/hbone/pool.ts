@@ -74,6 +74,8 @@ export interface HbonePoolOptions {
   readonly disablePooling?: boolean;
   readonly keepalive?: KeepaliveOptions;
   readonly log?: Logger;
+  /** OpenSSL cipher list to offer instead of node:tls's default (the peers bench pins one TLS 1.3 suite). */
+  readonly ciphers?: string;
 }
 
 /** One pooled HTTP/2 session. */
@@ -205,7 +207,7 @@ export class HbonePool {
     const target = formatAuthority(req.address, port);
     const timeout = this.options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
     // The certificate is read now: after a renewal, new sessions present the new one.
-    const tlsOptions = clientTlsOptions(req.source.tls, req.expect);
+    const tlsOptions = { ...clientTlsOptions(req.source.tls, req.expect), ...(this.options.ciphers !== undefined ? { ciphers: this.options.ciphers } : {}) };
     const pooled: PooledSession = { key, session: undefined as unknown as ClientHttp2Session, active: 0, retired: false };
     const session = http2.connect(`https://${target}`, {
       settings: HTTP2_SETTINGS,

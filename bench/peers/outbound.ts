@@ -1,0 +1,133 @@
+// Outbound encapsulation, ztunnel A's job, against nghttpx doing the same: plain TCP in, an h2
+// CONNECT over mutual TLS 1.3 out, to the same ztunnel-node-b, the same sink, from the same client.
+//
+//   ours:   client ─► capture ─► ztunnel-node-a ══HBONE══► ztunnel-node-b ─► sink
+//   theirs: client ─► nghttpx (HTTP/1.1 CONNECT) ══h2 CONNECT, mTLS══► ztunnel-node-b ─► sink
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import type { Endpoint } from '../mesh';
+import type { TlsMaterial } from '../../src/identity/workload-cert';
+import type { PeerComparison, PeerSkipped } from './types';
+import { peerRatio } from './types';
+import { connectThrough, findNghttpx, nghttpxVersion, startNghttpx } from './nghttpx';
+import { Contender, TUNNEL_CONCURRENCY, measureTransfers, measureTunnels } from './measure';
+import type { PeerChild } from './child';
+
+export const OURS_OUTBOUND = 'ztunnel-node-a';
+
+/**
+ * Where our encapsulation spends what nghttpx does not, from a CPU profile of ztunnel-node-a
+ * (HBONE_BENCH_CPU_PROF) during the outbound transfers; shown when we are behind on CPU.
+ */
+export const OUTBOUND_BEHIND = '';
+
+export interface OutboundSetup {
+  /** ztunnel-node-a's capture whose target is the sink (the peers suite adds it to the mesh). */
+  readonly capture: Endpoint;
+  /** ztunnel-node-a's pid. */
+  readonly oursPid: number;
+  /** ztunnel-node-b's :15008 for the sink pod: nghttpx's backend. */
+  readonly backend: Endpoint;
+  /** Where nghttpx's frontend listens. */
+  readonly frontend: Endpoint;
+  /** The sink as a CONNECT authority (its cluster ip:port). */
+  readonly sinkAuthority: string;
+  /** The client pod's certificate: the identity ztunnel A presents for it, and nghttpx too. */
+  readonly clientTls: TlsMaterial;
+  /** For nghttpx's files; the caller removes it. */
+  readonly dir: string;
+  readonly bytes: number;
+  readonly reps: number;
+  readonly tunnelSeconds: number;
+  readonly warmupSeconds: number;
+  readonly progress: (line: string) => void;
+  /** The nghttpx to run (NGHTTPX by default); a path that is not executable skips the job. */
+  readonly nghttpx?: string;
+  /** Told of nghttpx once it runs, so the bench's exit handler can kill it. */
+  readonly started?: (child: PeerChild) => void;
+}
+
+/** The TLS 1.3 suites node:tls offers, in its order: nghttpx is told to offer the same, so ztunnel B picks the same one for both. */
+export function nodeTls13Suites(): string {
+  return tls.DEFAULT_CIPHERS.split(':')
+    .filter((c) => c.startsWith('TLS_'))
+    .join(':');
+}
+
+export const OUTBOUND_DIFFERENCES: readonly string[] = [
+  'nghttpx cannot check ztunnel-node-b’s SPIFFE identity (it verifies a backend by DNS/IP SAN, so it runs with --insecure); ztunnel-node-a checks the SAN on every new HBONE connection',
+  'nghttpx’s client speaks HTTP/1.1 CONNECT and waits for its 200 before sending; ours is a transparent capture (the client just connects), and ztunnel-node-a resolves the destination workload, picks a pool connection by identity and keeps TCP metrics for every connection',
+  'nghttpx turns the client’s FIN into a stream reset (no half-close); ztunnel-node-a passes half-close through as END_STREAM, which costs it a round trip at close',
+  'both run one event loop (nghttpx --single-process --workers=1; Node’s one thread) with the same h2 windows (1 MiB stream, 4 MiB connection) and offer the same TLS 1.3 suites in the same order',
+];
+
+function dialTcp(to: Endpoint): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host: to.host, port: to.port, allowHalfOpen: true });
+    s.setNoDelay(true);
+    s.once('error', reject);
+    s.once('connect', () => {
+      s.off('error', reject);
+      resolve(s);
+    });
+  });
+}
+
+export async function runOutboundPeer(s: OutboundSetup): Promise<PeerComparison | PeerSkipped> {
+  const found = findNghttpx(s.nghttpx);
+  if ('missing' in found) return { job: 'outbound', peer: 'nghttpx', reason: found.missing };
+  const peer = nghttpxVersion(found.path);
+  let nghttpx: PeerChild;
+  try {
+    nghttpx = await startNghttpx({
+      binary: found.path,
+      frontend: s.frontend,
+      backend: s.backend,
+      tls: s.clientTls,
+      dir: s.dir,
+      tls13Suites: nodeTls13Suites(),
+    });
+  } catch (err) {
+    return { job: 'outbound', peer, reason: `nghttpx would not start: ${(err as Error).message}` };
+  }
+  s.started?.(nghttpx);
+  try {
+    const ours: Contender = { side: 'ours', name: OURS_OUTBOUND, pid: s.oursPid, dial: () => dialTcp(s.capture) };
+    const theirs: Contender = { side: 'theirs', name: 'nghttpx', pid: nghttpx.pid, dial: () => connectThrough(s.frontend, s.sinkAuthority) };
+    const both = [ours, theirs];
+    const moved = await measureTransfers(both, { bytes: s.bytes, reps: s.reps, progress: s.progress, job: 'outbound' });
+    const tunnels = await measureTunnels(both, {
+      seconds: s.tunnelSeconds,
+      warmupSeconds: s.warmupSeconds,
+      reps: s.reps,
+      progress: s.progress,
+      job: 'outbound',
+    });
+    if (!nghttpx.alive) throw new Error(`nghttpx died during the outbound job: ${nghttpx.output.trim().slice(-300)}`);
+    const o = moved.get(ours)!;
+    const t = moved.get(theirs)!;
+    const ot = tunnels.get(ours)!;
+    const tt = tunnels.get(theirs)!;
+    const cpuRatio = peerRatio('lower', o.cpuSPerGiB, t.cpuSPerGiB);
+    return {
+      job: 'outbound',
+      oursName: OURS_OUTBOUND,
+      peer,
+      figures: [
+        { metric: 'CPU s/GiB', better: 'lower', ours: o.cpuSPerGiB, theirs: t.cpuSPerGiB, ratio: cpuRatio },
+        { metric: 'MB/s', better: 'higher', ours: o.mbPerS, theirs: t.mbPerS, ratio: peerRatio('higher', o.mbPerS, t.mbPerS) },
+        { metric: 'tunnels/s', better: 'higher', ours: ot.perSecond, theirs: tt.perSecond, ratio: peerRatio('higher', ot.perSecond, tt.perSecond) },
+      ],
+      differences: [
+        ...OUTBOUND_DIFFERENCES,
+        `tunnels/s: ${TUNNEL_CONCURRENCY} at once, each opened, crossed by an empty payload the sink acknowledges, and dropped`,
+      ],
+      ...(cpuRatio < 1 && OUTBOUND_BEHIND ? { behind: OUTBOUND_BEHIND } : {}),
+      bytesPerRep: s.bytes,
+      reps: s.reps,
+      failures: { ours: ot.failures, theirs: tt.failures },
+    };
+  } finally {
+    await nghttpx.stop();
+  }
+}
