@@ -64,7 +64,7 @@ export const FULL: Sizes = {
   soakSampleSeconds: 10,
   pushes: 100,
   podCounts: [10, 100, 1000],
-  peersBytes: 256 * MiB,
+  peersBytes: 512 * MiB,
   peersTunnelSeconds: 2,
 };
 
@@ -83,7 +83,7 @@ export const QUICK: Sizes = {
   pushes: 10,
   // The 1,000-pod mesh alone takes ~15 s and both cores: the targets are judged by a full run.
   podCounts: [10, 100],
-  peersBytes: 16 * MiB,
+  peersBytes: 64 * MiB,
   peersTunnelSeconds: 0.5,
 };
 

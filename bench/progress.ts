@@ -46,8 +46,8 @@ const PEERS_START_S = 2;
 const PEER_JOBS = 2;
 const PEER_SIDES = 2;
 const PEERS_WARMUP_SHARE = 1 / 8;
-/** Mean rate over the four transfers (ztunnel A and nghttpx near 300 MB/s, the terminators faster). */
-const PEERS_MB_PER_S = 300;
+/** Mean rate over the four transfers (ztunnel A and nghttpx near 300 MB/s, the terminators near 600). */
+const PEERS_MB_PER_S = 400;
 
 /** The status line on a terminal is redrawn this often, so elapsed time moves between steps. */
 const TICK_MS = 1000;

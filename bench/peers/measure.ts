@@ -123,11 +123,21 @@ export interface TunnelPlan {
 
 export interface TunnelFigures {
   readonly perSecond: number;
+  /** CPU of the contender's process per tunnel, ms (its teardown may land in the next repetition). */
+  readonly cpuMsPerTunnel: number;
   readonly repsPerSecond: readonly number[];
   readonly failures: number;
 }
 
-async function tunnelRep(c: Contender, seconds: number, chunk: Buffer): Promise<{ perSecond: number; failures: number; firstError?: string }> {
+interface TunnelRep {
+  readonly perSecond: number;
+  readonly cpuMsPerTunnel: number;
+  readonly failures: number;
+  readonly firstError?: string;
+}
+
+async function tunnelRep(c: Contender, seconds: number, chunk: Buffer): Promise<TunnelRep> {
+  const sampled = startSampling(new Map([[c.name, c.pid]]));
   let done = 0;
   let failures = 0;
   let firstError: string | undefined;
@@ -145,20 +155,26 @@ async function tunnelRep(c: Contender, seconds: number, chunk: Buffer): Promise<
     }
   };
   await Promise.all(Array.from({ length: TUNNEL_CONCURRENCY }, worker));
-  return { perSecond: done / ((performance.now() - t0) / 1000), failures, ...(firstError !== undefined ? { firstError } : {}) };
+  const cpuS = sampled().get(c.name)!.cpuS;
+  return {
+    perSecond: done / ((performance.now() - t0) / 1000),
+    cpuMsPerTunnel: done > 0 ? (cpuS * 1000) / done : Number.NaN,
+    failures,
+    ...(firstError !== undefined ? { firstError } : {}),
+  };
 }
 
 /** Both contenders' new tunnels per second, interleaved repetitions, medians. */
 export async function measureTunnels(contenders: readonly Contender[], plan: TunnelPlan): Promise<Map<Contender, TunnelFigures>> {
   const chunk = Buffer.alloc(CHUNK_BYTES, 0xa5);
   for (const c of contenders) await tunnelRep(c, plan.warmupSeconds, chunk);
-  const reps = new Map(contenders.map((c) => [c, [] as Array<{ perSecond: number; failures: number; firstError?: string }>]));
+  const reps = new Map(contenders.map((c) => [c, [] as TunnelRep[]]));
   for (let i = 0; i < plan.reps; i++) {
     for (const c of contenders) {
       const r = await tunnelRep(c, plan.seconds, chunk);
       reps.get(c)!.push(r);
       plan.progress(
-        `peers ${plan.job} ${c.name}: tunnels rep ${i + 1}/${plan.reps} ${r.perSecond.toFixed(0)}/s, ${r.failures} failed${r.firstError ? ` (${r.firstError})` : ''}`,
+        `peers ${plan.job} ${c.name}: tunnels rep ${i + 1}/${plan.reps} ${r.perSecond.toFixed(0)}/s, ${r.cpuMsPerTunnel.toFixed(3)} CPU ms each, ${r.failures} failed${r.firstError ? ` (${r.firstError})` : ''}`,
       );
     }
   }
@@ -167,7 +183,12 @@ export async function measureTunnels(contenders: readonly Contender[], plan: Tun
       const rs = reps.get(c)!;
       return [
         c,
-        { perSecond: median(rs.map((r) => r.perSecond)), repsPerSecond: rs.map((r) => r.perSecond), failures: rs.reduce((n, r) => n + r.failures, 0) },
+        {
+          perSecond: median(rs.map((r) => r.perSecond)),
+          cpuMsPerTunnel: median(rs.map((r) => r.cpuMsPerTunnel)),
+          repsPerSecond: rs.map((r) => r.perSecond),
+          failures: rs.reduce((n, r) => n + r.failures, 0),
+        },
       ];
     }),
   );
