@@ -1,7 +1,8 @@
 // Settings of `npm run bench`: which suites, how long each runs, where results go. A full run
-// takes about thirteen minutes on a 2-core machine (the paced latency runs added some 80 s, by
-// arithmetic: 3 paths × 3 reps × 8 s, and warm-ups); --quick keeps every suite but shrinks each,
-// and finishes in about a minute (the page suite, a held bookinfo and chromium, adds some 15 s).
+// takes about fourteen minutes on a 2-core machine (the paced latency runs added some 80 s, by
+// arithmetic: 3 paths × 3 reps × 8 s, and warm-ups; the peers suite some 35 s); --quick keeps
+// every suite but shrinks each, and finishes in about a minute (the page suite, a held bookinfo
+// and chromium, adds some 15 s; peers some 10 s).
 import * as path from 'node:path';
 import { Flags, parseFlags, UsageError } from '../src/cli/args';
 
@@ -155,7 +156,8 @@ export const USAGE = `usage: npm run bench -- [flags]
 Progress goes to stderr: suite i/n, repetition, time elapsed and an estimate of the time left.
 Profiling: HBONE_BENCH_CPU_PROF=DIR writes a .cpuprofile of every mesh process into DIR.
 The page suite drives chromium at /usr/bin/chromium (CHROMIUM=PATH for another); without it the
-suite is skipped and says so.`;
+suite is skipped and says so. The peers suite runs nghttpx (NGHTTPX=PATH) and builds a Go server
+(GO=PATH for the toolchain); a missing one is skipped, and said.`;
 
 /** Flags that say how to run the suites, meaningless when rendering a saved run. */
 const RUN_FLAGS = ['quick', 'suite', 'reps', 'block', 'minutes', 'pods'] as const;

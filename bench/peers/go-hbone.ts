@@ -17,8 +17,11 @@ export const ENV_GO = 'GO';
 export const ENV_GOPATH = 'HBONE_PEERS_GOPATH';
 const DEBIAN_GOPATH = '/usr/share/gocode';
 export const GO_PACKAGES = 'golang-go golang-golang-x-net-dev';
-/** dist/bench/peers -> the repository's bench/peers/go */
-const SOURCE = path.resolve(__dirname, '..', '..', '..', 'bench', 'peers', 'go', 'hbone-server.go');
+const SOURCE_NAME = path.join('go', 'hbone-server.go');
+/** The Go source: beside this file when run from the repository's bench/peers, or back there from dist/bench/peers. */
+const SOURCE =
+  [path.join(__dirname, SOURCE_NAME), path.resolve(__dirname, '..', '..', '..', 'bench', 'peers', SOURCE_NAME)].find((f) => fs.existsSync(f)) ??
+  path.join(__dirname, SOURCE_NAME);
 const CACHE_DIR = path.join(os.tmpdir(), 'hbone-sim-peers-go');
 const BUILD_TIMEOUT_MS = 180_000;
 const READY_TIMEOUT_MS = 10_000;

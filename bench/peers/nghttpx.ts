@@ -91,7 +91,7 @@ export async function startNghttpx(s: NghttpxSetup): Promise<PeerChild> {
     });
   } catch (err) {
     const log = fs.existsSync(files.log) ? fs.readFileSync(files.log, 'utf8').trim().slice(-500) : '';
-    throw new Error(`${(err as Error).message}${log ? `; log: ${log}` : ''}`);
+    throw new Error(`${(err as Error).message}${log ? `; log: ${log}` : ''}`, { cause: err });
   }
 }
 

@@ -21,6 +21,8 @@ export const FIGURE_KINDS = {
   KB: { better: 'lower', decimals: 1 },
   /** Errors, failures: fewer is better. */
   count: { better: 'lower', decimals: 0 },
+  /** A peers ratio: above 1 = we do better. */
+  ratio: { better: 'higher', decimals: 2 },
 } as const satisfies Readonly<Record<string, { readonly better: Better; readonly decimals: number }>>;
 export type FigureKind = keyof typeof FIGURE_KINDS;
 
@@ -37,6 +39,16 @@ export interface Figure {
 }
 
 const KB = 1024;
+
+/** The figure kind of a peers metric, by its unit; one not known falls back on which way is better. */
+export function peerKind(metric: string, better: Better): FigureKind {
+  if (/s\/GiB/.test(metric)) return 'CPU s/GiB';
+  if (/MB\/s/.test(metric)) return 'MB/s';
+  if (/vCPU/.test(metric)) return 'vCPU';
+  if (/\bms\b/.test(metric)) return 'ms';
+  if (/\/s\b/.test(metric)) return 'conns/s';
+  return better === 'higher' ? 'rps' : 'ms';
+}
 
 export function betterOf(kind: FigureKind): Better {
   return FIGURE_KINDS[kind].better;
@@ -105,6 +117,17 @@ export function runFigures(r: BenchResults): Figure[] {
     add('hostile', row, 'victim vCPU, during', 'vCPU', h.victimVcpu.during, 2);
     add('hostile', row, 'victim RSS MB, peak', 'MB', h.victimRssMB.during, 0);
     add('hostile', row, 'victim RSS MB, after', 'MB', h.victimRssMB.after, 0);
+  }
+
+  for (const c of r.peers?.comparisons ?? []) {
+    // Rows name the job, not the peer's version: an upgraded nghttpx is still the same comparison.
+    const row = `${c.job}: ${c.oursName} vs peer`;
+    for (const f of c.figures) {
+      const kind = peerKind(f.metric, f.better);
+      add('peers', row, `ours ${f.metric}`, kind, f.ours);
+      add('peers', row, `peer ${f.metric}`, kind, f.theirs);
+      add('peers', row, `ratio ${f.metric}`, 'ratio', f.ratio);
+    }
   }
 
   if (r.push) {

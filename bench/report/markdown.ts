@@ -43,7 +43,8 @@ function sectionMarkdown(s: Section, picture: { alt: string; file: string } | un
     s.rows.map((row) => row.map((c) => (c === '-' ? EMPTY_CELL : c))),
   );
   const image = picture ? [`![${picture.alt}](${linkTarget(picture.file)})`, ''] : [];
-  return [`### ${s.title}`, '', ...image, table, ...(s.note ? ['', `_${s.note}_`] : [])].join('\n');
+  const details = s.details && s.details.length > 0 ? ['', ...s.details.map((d) => `- ${d}`)] : [];
+  return [`### ${s.title}`, '', ...image, table, ...(s.note ? ['', `_${s.note}_`] : []), ...details].join('\n');
 }
 
 function targetsMarkdown(targets: readonly TargetResult[]): string {
@@ -105,6 +106,7 @@ export function reportMarkdown(r: BenchResults, chartFileName: string, pictures:
       '- CPU and RSS are read from `/proc/<pid>/stat` of each process.',
       "- Nobody reads the waypoint's per-request trace records or its Envoy-style access log in the bench mesh, and it is told so (`HBONE_REQUEST_LINES=none`), as the runner tells it when no expectation, `trace --follow` or live page reads them: it writes neither. ztunnel's access log is written as always. `HBONE_REQUEST_LINES=trace,access-log npm run bench` measures a waypoint writing both.",
       '- Idle connection memory is RSS growth divided by the connection count.',
+      '- Peers: each job is done by our process and by another implementation on the same machine in the same run, with the same client, certificates and sink (a process of its own that answers once every byte has arrived); repetitions alternate ours, theirs. Outbound: the client through ztunnel-node-a’s capture, or through nghttpx (HTTP/1.1 CONNECT in, h2 CONNECT over mutual TLS 1.3 out), to the same ztunnel-node-b; CPU of the encapsulating process. Inbound: the bench’s HBONE client to ztunnel-node-b’s :15008, or to a Go server on golang.org/x/net/http2 built at suite start; CPU of the terminating process. Every ratio reads above 1 = we do better.',
       "- Live page: headless chromium, driven by playwright-core, opens the page of a held bookinfo in a fresh browser context each load; first contentful paint and DOMContentLoaded are the page's own Performance entries. Its weight is the HTML document as served: script, style and topology are inlined, and it requests nothing else but its event stream.",
       "- Pods: each pod count is brought up by `hbone-sim scenario --hold` in a process group of its own and torn down before the next; ready is timed from spawning the runner (Node's own start included) to the last of one request per Service through the mesh, and total RSS sums `/proc/<pid>/stat` over the runner and every process under it. GB in the targets: 2^30 bytes.",
       "- Hostile: a separate attacker process with a mesh certificate writes HEADERS+RST_STREAM pairs by hand over 4 connections, reconnecting when dropped; legitimate requests (200/s over 8 connections) through the victim are timed before and during. The victim's baseline RSS is its median over as long a legitimate run as the attack; its RSS after is the first reading back within 5% of it, or the lowest seen in the settle time.",

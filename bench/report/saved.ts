@@ -35,6 +35,16 @@ export function parseSavedResults(json: string, source: string): BenchResults {
   );
   // Latency runs saved before the paced generator existed were all autocannon's.
   lists.latency = (lists.latency as Record<string, unknown>[]).map((l) => ({ ...l, generator: l.generator ?? 'autocannon' }));
+  const peers = raw.peers;
+  if (peers !== undefined) {
+    const p = peers as { comparisons?: unknown; skipped?: unknown } | null;
+    if (typeof p !== 'object' || p === null || !Array.isArray(p.comparisons) || !Array.isArray(p.skipped))
+      throw new SavedResultsError(`${source}: peers is not { comparisons: [...], skipped: [...] }`);
+    for (const c of p.comparisons as unknown[]) {
+      if (typeof c !== 'object' || c === null || !Array.isArray((c as { figures?: unknown }).figures))
+        throw new SavedResultsError(`${source}: a peers comparison has no figures`);
+    }
+  }
   const run = { ...(raw as unknown as Omit<BenchResults, 'targets'>), ...lists };
   // The targets the run was judged by are kept; a file without them is judged now.
   const targets = Array.isArray(raw.targets) ? (raw.targets as BenchResults['targets']) : evaluateTargets(run);

@@ -18,6 +18,7 @@ import type {
   ThroughputResult,
   LoadGenerator,
 } from '../results';
+import type { PeerJob, PeersResult } from '../peers/types';
 import { formatNumber, formatTargetValue } from './targets';
 
 export const THROUGHPUT_LABELS: Readonly<Record<ThroughputPath, string>> = {
@@ -70,6 +71,8 @@ export interface Section {
   readonly rows: readonly (readonly string[])[];
   /** One short line under the table: what a column means. */
   readonly note?: string;
+  /** Paragraphs under the note, each a line of its own (the peers suite's differences and gaps). */
+  readonly details?: readonly string[];
 }
 
 const left = (header: string): Column => ({ header, align: 'left' });
@@ -442,6 +445,66 @@ function podsSection(results: readonly PodsResult[]): Section {
   };
 }
 
+/** Decimals a peers figure shows, by its unit. */
+function peerDecimals(metric: string): number {
+  if (/ms\/tunnel/.test(metric)) return 3;
+  if (/s\/GiB|vCPU/.test(metric)) return 2;
+  if (/\bms\b/.test(metric)) return 3;
+  return 0;
+}
+
+export const PEERS_JOB_LABELS: Readonly<Record<PeerJob, string>> = {
+  outbound: 'outbound encapsulation',
+  inbound: 'inbound termination',
+  l7: 'L7 hop',
+};
+const PEERS_JOB_ORDER: readonly PeerJob[] = ['outbound', 'inbound', 'l7'];
+
+/** "1.23x": a peers ratio, or the missing mark when it could not be taken. */
+export function formatRatio(ratio: number): string {
+  return Number.isFinite(ratio) ? `${formatNumber(ratio, 2)}x` : NONE;
+}
+
+/** One row per job and figure (ours, the peer's, the ratio), then one per skipped peer. */
+export function peersSection(r: PeersResult): Section {
+  const comparisons = byOrder(
+    r.comparisons,
+    (c) => c.job,
+    PEERS_JOB_ORDER,
+    () => 0,
+  );
+  const rows: string[][] = comparisons.flatMap((c) =>
+    c.figures.map((f) => {
+      const d = peerDecimals(f.metric);
+      return [PEERS_JOB_LABELS[c.job], c.oursName, c.peer, f.metric, fixed(f.ours, d), fixed(f.theirs, d), formatRatio(f.ratio)];
+    }),
+  );
+  for (const s of byOrder(
+    r.skipped,
+    (x) => x.job,
+    PEERS_JOB_ORDER,
+    () => 0,
+  ))
+    rows.push([PEERS_JOB_LABELS[s.job], NONE, s.peer, `skipped: ${s.reason}`, NONE, NONE, NONE]);
+  const details = comparisons.flatMap((c) => [
+    `${PEERS_JOB_LABELS[c.job]}, ${c.oursName} and ${c.peer} differ: ${c.differences.join('; ')}.`,
+    ...(c.behind ? [`${PEERS_JOB_LABELS[c.job]}, where ${c.oursName} is behind: ${c.behind}.`] : []),
+    ...(c.failures && c.failures.ours + c.failures.theirs > 0
+      ? [
+          `${PEERS_JOB_LABELS[c.job]}: ${c.failures.ours} tunnels through ${c.oursName} and ${c.failures.theirs} through ${c.peer} did not cross (not counted in tunnels/s).`,
+        ]
+      : []),
+  ]);
+  return {
+    suite: 'peers',
+    title: 'Peers: other implementations of the same job',
+    columns: [left('job'), left('ours'), left('peer'), left('figure'), right('ours'), right('peer'), right('ratio')],
+    rows,
+    note: 'ratio: above 1 = we do better (the peer’s cost ÷ ours for CPU, our rate ÷ the peer’s for MB/s and tunnels/s). Same machine, run, client, certificates and sink; repetitions interleaved, medians.',
+    ...(details.length > 0 ? { details } : {}),
+  };
+}
+
 /** The per-suite tables with data, in suite order; a suite not run has no section. */
 export function suiteSections(r: BenchResults): Section[] {
   const sections: Section[] = [];
@@ -455,6 +518,7 @@ export function suiteSections(r: BenchResults): Section[] {
   if (r.scale.length > 0) sections.push(scaleSection(r.scale));
   // Results written before the hostile suite existed have no such field.
   if ((r.hostile ?? []).length > 0) sections.push(hostileSection(r.hostile));
+  if (r.peers && r.peers.comparisons.length + r.peers.skipped.length > 0) sections.push(peersSection(r.peers));
   if (r.push) sections.push(pushSection(r.push));
   if (r.page) sections.push(pageSection(r.page));
   if (r.pods && r.pods.length > 0) sections.push(podsSection(r.pods));
@@ -491,6 +555,7 @@ export function formatSection(s: Section): string {
     ...s.rows.map(line),
   ];
   if (s.note) lines.push(s.note);
+  for (const d of s.details ?? []) lines.push(`- ${d}`);
   return lines.join('\n');
 }
 

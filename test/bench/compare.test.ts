@@ -59,7 +59,7 @@ t.test('percent change: (now - was) / was', async (t) => {
 });
 
 t.test('which way is better, by kind of figure', async (t) => {
-  for (const kind of ['MB/s', 'rps', 'conns/s'] as const) t.equal(betterOf(kind), 'higher', `${kind}: up is better`);
+  for (const kind of ['MB/s', 'rps', 'conns/s', 'ratio'] as const) t.equal(betterOf(kind), 'higher', `${kind}: up is better`);
   for (const kind of ['ms', 's', 'CPU s/GiB', 'vCPU', 'MB', 'KB', 'count'] as const) t.equal(betterOf(kind), 'lower', `${kind}: down is better`);
   t.equal(verdictOf('MB/s', 100, 110), 'better');
   t.equal(verdictOf('MB/s', 100, 90), 'worse');
@@ -73,7 +73,7 @@ t.test('which way is better, by kind of figure', async (t) => {
   const justUnder = 100 * (1 + (SAME_WITHIN_PERCENT * 0.99) / 100);
   t.equal(verdictOf('MB/s', 100, justUnder), 'same', `within ${SAME_WITHIN_PERCENT}%: the same`);
   t.equal(verdictOf('MB/s', 100, 100 * (1 + (SAME_WITHIN_PERCENT * 1.01) / 100)), 'better', 'just past it: better');
-  t.same(Object.keys(FIGURE_KINDS).sort(), ['CPU s/GiB', 'KB', 'MB', 'MB/s', 'conns/s', 'count', 'ms', 'rps', 's', 'vCPU']);
+  t.same(Object.keys(FIGURE_KINDS).sort(), ['CPU s/GiB', 'KB', 'MB', 'MB/s', 'conns/s', 'count', 'ms', 'ratio', 'rps', 's', 'vCPU']);
 });
 
 t.test('a run against itself: every figure the same, none missing', async (t) => {
@@ -155,7 +155,7 @@ t.test('the printed comparison: values, percent and marks; caveats', async (t) =
   t.match(text, /^Compared with bench\/results\/20261126T091402Z\.json$/m);
   t.match(text, /was: 2026-11-26T09:14:02\.117Z, full, 2 cores; now: 2026-11-27T10:00:00\.000Z, full, 2 cores/);
   t.match(text, new RegExp(`1 better ${MARKS.better}, 2 worse ${MARKS.worse}, \\d+ within ${SAME_WITHIN_PERCENT}% ${MARKS.same}, \\d+ in one run only`));
-  t.match(text, /Higher is better for MB\/s, rps, conns\/s; lower for ms,/);
+  t.match(text, /Higher is better for MB\/s, rps, conns\/s, ratio; lower for ms,/);
   t.match(text, /^L4 mesh \(ztunnel→ztunnel\), 1 conn +MB\/s +440 +484 +\+10\.0% +✅$/m);
   t.match(text, /^L4 mesh \(ztunnel→ztunnel\), 1 conn +CPU s\/GiB, ztunnel-node-a +1\.43 +1\.72 +\+20\.0% +❌$/m);
   t.match(text, /^L7 waypoint, 16 conns +rps +1,904 +1,428 +-25\.0% +❌$/m);

@@ -62,7 +62,7 @@ t.test('stages: latency and cost are one, in the order they run', async (t) => {
   const stages = planStages(parseOptions([], '/x'));
   t.same(
     stages.map((s) => s.label),
-    ['throughput', 'latency, cost', 'maxrps', 'connections', 'scale', 'hostile', 'push', 'page', 'pods'],
+    ['throughput', 'latency, cost', 'maxrps', 'connections', 'scale', 'hostile', 'peers', 'push', 'page', 'pods'],
   );
   t.same(
     planStages(parseOptions(['--suite', 'cost,scale'], '/x')).map((s) => s.label),
