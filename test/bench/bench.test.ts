@@ -107,6 +107,12 @@ t.test('a quick run of every suite writes the results, the report and the chart'
     t.same(res.page?.requests, ['/', '/api/events'], 'the page loads nothing but itself and its stream');
   }
   t.equal(res.soak, undefined, 'no soak in a default run');
+  // The peers suite: each job compared, or skipped with its reason when its peer is not installed.
+  t.same(
+    [...(res.peers?.comparisons ?? []), ...(res.peers?.skipped ?? [])].map((c) => c.job).sort(),
+    ['inbound', 'outbound'],
+    'peers: outbound and inbound, each compared or skipped with its reason',
+  );
 
   const report = fs.readFileSync(path.join(out, 'REPORT.md'), 'utf8');
   t.match(report, /## Targets/);
