@@ -76,17 +76,19 @@ export async function runPeers(s: PeersSetup): Promise<PeersResult> {
       s.progress(`peers ${r.job}: ${r.peer} skipped: ${r.reason}`);
     } else comparisons.push(r);
   };
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hbone-bench-peers-'));
   const mesh = await BenchMesh.start({ block: s.block, captures: [{ listen: at.capture, target: at.sinkAuthority }] });
   s.meshStarted?.(mesh);
-  const sink = await startPeerSink(at.sink).catch(async (err: Error) => {
-    await mesh.stop();
-    throw err;
-  });
-  s.started?.(sink);
-  const clientCert = await WorkloadCertificate.obtain(makeSpiffeId(NAMESPACE, CLIENT_SA, mesh.scenario.trustDomain), mesh.ca);
-  const sinkCert = await WorkloadCertificate.obtain(makeSpiffeId(NAMESPACE, SINK_SA, mesh.scenario.trustDomain), mesh.ca);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hbone-bench-peers-'));
+  // Whatever of these started is stopped in the finally, however the suite ends.
+  let sink: PeerChild | undefined;
+  let clientCert: WorkloadCertificate | undefined;
+  let sinkCert: WorkloadCertificate | undefined;
   try {
+    sink = await startPeerSink(at.sink);
+    s.started?.(sink);
+    // The client pod's identity (ztunnel A presents it for the client, nghttpx too) and the sink pod's (ztunnel B presents it, the Go server too).
+    clientCert = await WorkloadCertificate.obtain(makeSpiffeId(NAMESPACE, CLIENT_SA, mesh.scenario.trustDomain), mesh.ca);
+    sinkCert = await WorkloadCertificate.obtain(makeSpiffeId(NAMESPACE, SINK_SA, mesh.scenario.trustDomain), mesh.ca);
     add(
       await runOutboundPeer({
         capture: at.capture,
@@ -127,9 +129,9 @@ export async function runPeers(s: PeersSetup): Promise<PeersResult> {
     if (broken.length) throw new Error(`mesh process died during the peers suite: ${broken.join('; ')}`);
     return { comparisons, skipped };
   } finally {
-    clientCert.stop();
-    sinkCert.stop();
-    await sink.stop();
+    clientCert?.stop();
+    sinkCert?.stop();
+    await sink?.stop();
     await mesh.stop();
     s.meshStopped?.(mesh);
     fs.rmSync(dir, { recursive: true, force: true });
