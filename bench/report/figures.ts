@@ -121,11 +121,10 @@ export function runFigures(r: BenchResults): Figure[] {
 
   for (const c of r.peers?.comparisons ?? []) {
     // Rows name the job, not the peer's version: an upgraded nghttpx is still the same comparison.
+    // Ours and the ratio only: a peer's own figure moving is the machine, not a change of ours.
     const row = `${c.job}: ${c.oursName} vs peer`;
     for (const f of c.figures) {
-      const kind = peerKind(f.metric, f.better);
-      add('peers', row, `ours ${f.metric}`, kind, f.ours);
-      add('peers', row, `peer ${f.metric}`, kind, f.theirs);
+      add('peers', row, `ours ${f.metric}`, peerKind(f.metric, f.better), f.ours);
       add('peers', row, `ratio ${f.metric}`, 'ratio', f.ratio);
     }
   }
