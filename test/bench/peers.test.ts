@@ -147,6 +147,31 @@ t.test('a missing nghttpx is skipped with its reason, and the suite goes on', { 
   t.same(leftovers(), []);
 });
 
+t.test('Ctrl-C while nghttpx runs: exit 130, and no peer process outlives the bench', { skip: haveNghttpx ? false : 'nghttpx missing' }, async (t) => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'hbone-peers-sigint-'));
+  t.teardown(() => fs.rmSync(out, { recursive: true, force: true }));
+  const child = spawn(process.execPath, [BENCH, '--suite', 'peers', '--quick', '--block', String(BLOCK), '--out', out], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, HBONE_LOG: undefined },
+  });
+  let stderr = '';
+  const running = new Promise<void>((resolve) =>
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d;
+      if (/peers outbound nghttpx: rep 1\//.test(stderr)) resolve();
+    }),
+  );
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await Promise.race([running, exited]);
+  t.ok(leftovers().length >= 2, 'nghttpx and the peers sink were running');
+  child.kill('SIGINT');
+  t.equal(await exited, 130, 'exit 130, as for Ctrl-C');
+  // The bench kills its peers synchronously on exit; their parent-death signal backs that up.
+  await new Promise((r) => setTimeout(r, 200));
+  t.same(leftovers(), [], 'no nghttpx or peers sink left running');
+  t.equal(await probe(`127.${BLOCK}.6.1`, 3128), 'ECONNREFUSED', 'nghttpx no longer listens');
+});
+
 t.test('each job skips itself when its peer is missing, before starting anything', async (t) => {
   const never = (): never => {
     throw new Error('nothing may start');
@@ -183,6 +208,29 @@ t.test('each job skips itself when its peer is missing, before starting anything
   });
   t.same(inbound, { job: 'inbound', peer: 'Go x/net/http2', reason: `GO=${NOWHERE} is not an executable` });
   t.match(findGo(undefined, NOWHERE), { missing: /golang\.org\/x\/net\/http2 not found/ }, 'x/net missing is said too');
+  t.match(findGo('/bin/false'), { missing: /version failed/ }, 'a Go that does not run is said too');
+});
+
+t.test('a peer that will not start is skipped with the reason', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hbone-peers-broken-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const endpoint = { host: `127.${BLOCK}.6.1`, port: 3128 };
+  const r = await runOutboundPeer({
+    capture: endpoint,
+    oursPid: 0,
+    backend: endpoint,
+    frontend: endpoint,
+    sinkAuthority: 'x:1',
+    clientTls: { cert: '', key: '', ca: '' },
+    dir,
+    bytes: 1,
+    reps: 1,
+    tunnelSeconds: 1,
+    warmupSeconds: 1,
+    progress: () => undefined,
+    nghttpx: '/bin/false',
+  });
+  t.match(r, { job: 'outbound', reason: /^nghttpx would not start: nghttpx exited \(1\) before it was ready/ });
 });
 
 t.test('ratios read above 1 = we do better, either way a figure is better', async (t) => {
