@@ -91,32 +91,38 @@ export async function runInboundPeer(s: InboundSetup): Promise<PeerComparison | 
   s.started?.(goServer);
   const pool = new HbonePool({ ciphers: inboundCiphers() });
   try {
-    {
-      const dial = (to: Endpoint) => () => dialHbone(pool, { ...s.client, serverIp: to.host }, to.port, s.sinkAuthority);
-      const ours: Contender = { side: 'ours', name: OURS_INBOUND, pid: s.oursPid, dial: dial(s.ours) };
-      const theirs: Contender = { side: 'theirs', name: 'go-hbone', pid: goServer.pid, dial: dial(s.theirs) };
-      const ciphers = await Promise.all([ours, theirs].map(async (c) => cipherOfTunnel(await c.dial())));
-      const moved = await measureTransfers([ours, theirs], { bytes: s.bytes, reps: s.reps, progress: s.progress, job: 'inbound' });
-      if (!goServer.alive) throw new Error(`the Go server died during the inbound job: ${goServer.output.trim().slice(-300)}`);
-      const o = moved.get(ours)!;
-      const t = moved.get(theirs)!;
-      const figures = [figure('CPU s/GiB', 'lower', o.cpuSPerGiB, t.cpuSPerGiB), figure('MB/s', 'higher', o.mbPerS, t.mbPerS)];
-      const behind = behindText(figures, INBOUND_BEHIND);
-      return {
-        job: 'inbound',
-        oursName: OURS_INBOUND,
-        peer,
-        figures,
-        differences: [...INBOUND_DIFFERENCES, `negotiated: ztunnel-node-b ${ciphers[0]}, Go ${ciphers[1]}`],
-        ...(behind ? { behind } : {}),
-        bytesPerRep: s.bytes,
-        reps: s.reps,
-      };
-    }
+    return await compare(s, pool, goServer, peer);
+  } catch (err) {
+    // A peer that died mid-run is the peer's failure, said and skipped; anything else is ours.
+    if (goServer.alive) throw err;
+    return { job: 'inbound', peer, reason: `the Go server died during the run: ${(err as Error).message}; ${goServer.output.trim().slice(-300)}` };
   } finally {
     await pool.close();
     await goServer.stop();
   }
+}
+
+async function compare(s: InboundSetup, pool: HbonePool, goServer: PeerChild, peer: string): Promise<PeerComparison> {
+  const dial = (to: Endpoint) => () => dialHbone(pool, { ...s.client, serverIp: to.host }, to.port, s.sinkAuthority);
+  const ours: Contender = { side: 'ours', name: OURS_INBOUND, pid: s.oursPid, dial: dial(s.ours) };
+  const theirs: Contender = { side: 'theirs', name: 'go-hbone', pid: goServer.pid, dial: dial(s.theirs) };
+  const ciphers = await Promise.all([ours, theirs].map(async (c) => cipherOfTunnel(await c.dial())));
+  const moved = await measureTransfers([ours, theirs], { bytes: s.bytes, reps: s.reps, progress: s.progress, job: 'inbound' });
+  if (!goServer.alive) throw new Error('it exited');
+  const o = moved.get(ours)!;
+  const t = moved.get(theirs)!;
+  const figures = [figure('CPU s/GiB', 'lower', o.cpuSPerGiB, t.cpuSPerGiB), figure('MB/s', 'higher', o.mbPerS, t.mbPerS)];
+  const behind = behindText(figures, INBOUND_BEHIND);
+  return {
+    job: 'inbound',
+    oursName: OURS_INBOUND,
+    peer,
+    figures,
+    differences: [...INBOUND_DIFFERENCES, `negotiated: ztunnel-node-b ${ciphers[0]}, Go ${ciphers[1]}`],
+    ...(behind ? { behind } : {}),
+    bytesPerRep: s.bytes,
+    reps: s.reps,
+  };
 }
 
 /** The cipher a fresh tunnel negotiated; the tunnel is then closed. */

@@ -49,12 +49,34 @@ export interface TransferPlan {
   readonly job: string;
 }
 
+/** Resolves with `work`, or rejects with `message` after `ms` (then `onTimeout` cleans up). */
+async function within<T>(work: Promise<T>, ms: number, message: string, onTimeout: () => void): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>(
+    (_, reject) =>
+      (timer = setTimeout(() => {
+        onTimeout();
+        reject(new Error(message));
+      }, ms)),
+  );
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A stalled transfer fails the run rather than hanging it: slower than this many bytes a second is a stall. */
+const STALL_BYTES_PER_S = 5e6;
+const MIN_TRANSFER_TIMEOUT_MS = 30_000;
+
 async function moveOnce(c: Contender, bytes: number, chunk: Buffer): Promise<{ seconds: number; cpuS: number }> {
   const stream = await c.dial();
   try {
     const sampled = startSampling(new Map([[c.name, c.pid]]));
     const t0 = process.hrtime.bigint();
-    await transfer(stream, bytes, chunk);
+    const limitMs = Math.max(MIN_TRANSFER_TIMEOUT_MS, (bytes / STALL_BYTES_PER_S) * 1000);
+    await within(transfer(stream, bytes, chunk), limitMs, `${bytes} bytes through ${c.name} not acknowledged within ${limitMs} ms`, () => stream.destroy());
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     const cpuS = sampled().get(c.name)!.cpuS;
     return { seconds, cpuS };
@@ -94,21 +116,21 @@ export async function measureTransfers(contenders: readonly Contender[], plan: T
 
 /** One tunnel's whole life: open, an empty payload acknowledged through the sink, dropped. */
 async function oneTunnel(c: Contender, chunk: Buffer): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>(
-    (_, reject) => (timer = setTimeout(() => reject(new Error(`no tunnel through ${c.name} within ${TUNNEL_TIMEOUT_MS} ms`)), TUNNEL_TIMEOUT_MS)),
-  );
   let stream: Duplex | undefined;
+  let timedOut = false;
   try {
-    await Promise.race([
+    await within(
       (async () => {
         stream = await c.dial();
+        // Opened after its time ran out: nobody waits for it any more.
+        if (timedOut) return void stream.destroy();
         await transfer(stream, 0, chunk);
       })(),
-      timeout,
-    ]);
+      TUNNEL_TIMEOUT_MS,
+      `no tunnel through ${c.name} within ${TUNNEL_TIMEOUT_MS} ms`,
+      () => (timedOut = true),
+    );
   } finally {
-    clearTimeout(timer);
     stream?.destroy();
   }
 }

@@ -107,44 +107,52 @@ export async function runOutboundPeer(s: OutboundSetup): Promise<PeerComparison 
   }
   s.started?.(nghttpx);
   try {
-    const ours: Contender = { side: 'ours', name: OURS_OUTBOUND, pid: s.oursPid, dial: () => dialTcp(s.capture) };
-    const theirs: Contender = { side: 'theirs', name: 'nghttpx', pid: nghttpx.pid, dial: () => connectThrough(s.frontend, s.sinkAuthority) };
-    const both = [ours, theirs];
-    const moved = await measureTransfers(both, { bytes: s.bytes, reps: s.reps, progress: s.progress, job: 'outbound' });
-    const tunnels = await measureTunnels(both, {
-      seconds: s.tunnelSeconds,
-      warmupSeconds: s.warmupSeconds,
-      reps: s.reps,
-      progress: s.progress,
-      job: 'outbound',
-    });
-    if (!nghttpx.alive) throw new Error(`nghttpx died during the outbound job: ${nghttpx.output.trim().slice(-300)}`);
-    const o = moved.get(ours)!;
-    const t = moved.get(theirs)!;
-    const ot = tunnels.get(ours)!;
-    const tt = tunnels.get(theirs)!;
-    const figures = [
-      figure('CPU s/GiB', 'lower', o.cpuSPerGiB, t.cpuSPerGiB),
-      figure('MB/s', 'higher', o.mbPerS, t.mbPerS),
-      figure('tunnels/s', 'higher', ot.perSecond, tt.perSecond),
-      figure('CPU ms/tunnel', 'lower', ot.cpuMsPerTunnel, tt.cpuMsPerTunnel),
-    ];
-    const behind = behindText(figures, OUTBOUND_BEHIND);
-    return {
-      job: 'outbound',
-      oursName: OURS_OUTBOUND,
-      peer,
-      figures,
-      differences: [
-        ...OUTBOUND_DIFFERENCES,
-        `tunnels/s: ${TUNNEL_CONCURRENCY} at once, each opened, crossed by an empty payload the sink acknowledges, and dropped`,
-      ],
-      ...(behind ? { behind } : {}),
-      bytesPerRep: s.bytes,
-      reps: s.reps,
-      failures: { ours: ot.failures, theirs: tt.failures },
-    };
+    return await compare(s, nghttpx, peer);
+  } catch (err) {
+    // A peer that died mid-run is the peer's failure, said and skipped; anything else is ours.
+    if (nghttpx.alive) throw err;
+    return { job: 'outbound', peer, reason: `nghttpx died during the run: ${(err as Error).message}; ${nghttpx.output.trim().slice(-300)}` };
   } finally {
     await nghttpx.stop();
   }
+}
+
+async function compare(s: OutboundSetup, nghttpx: PeerChild, peer: string): Promise<PeerComparison> {
+  const ours: Contender = { side: 'ours', name: OURS_OUTBOUND, pid: s.oursPid, dial: () => dialTcp(s.capture) };
+  const theirs: Contender = { side: 'theirs', name: 'nghttpx', pid: nghttpx.pid, dial: () => connectThrough(s.frontend, s.sinkAuthority) };
+  const both = [ours, theirs];
+  const moved = await measureTransfers(both, { bytes: s.bytes, reps: s.reps, progress: s.progress, job: 'outbound' });
+  const tunnels = await measureTunnels(both, {
+    seconds: s.tunnelSeconds,
+    warmupSeconds: s.warmupSeconds,
+    reps: s.reps,
+    progress: s.progress,
+    job: 'outbound',
+  });
+  if (!nghttpx.alive) throw new Error('nghttpx exited');
+  const o = moved.get(ours)!;
+  const t = moved.get(theirs)!;
+  const ot = tunnels.get(ours)!;
+  const tt = tunnels.get(theirs)!;
+  const figures = [
+    figure('CPU s/GiB', 'lower', o.cpuSPerGiB, t.cpuSPerGiB),
+    figure('MB/s', 'higher', o.mbPerS, t.mbPerS),
+    figure('tunnels/s', 'higher', ot.perSecond, tt.perSecond),
+    figure('CPU ms/tunnel', 'lower', ot.cpuMsPerTunnel, tt.cpuMsPerTunnel),
+  ];
+  const behind = behindText(figures, OUTBOUND_BEHIND);
+  return {
+    job: 'outbound',
+    oursName: OURS_OUTBOUND,
+    peer,
+    figures,
+    differences: [
+      ...OUTBOUND_DIFFERENCES,
+      `tunnels/s: ${TUNNEL_CONCURRENCY} at once, each opened, crossed by an empty payload the sink acknowledges, and dropped`,
+    ],
+    ...(behind ? { behind } : {}),
+    bytesPerRep: s.bytes,
+    reps: s.reps,
+    failures: { ours: ot.failures, theirs: tt.failures },
+  };
 }
