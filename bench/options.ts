@@ -1,6 +1,6 @@
 // Settings of `npm run bench`: which suites, how long each runs, where results go. A full run
 // takes about fourteen minutes on a 2-core machine (the paced latency runs added some 80 s, by
-// arithmetic: 3 paths × 3 reps × 8 s, and warm-ups; the peers suite some 35 s); --quick keeps
+// arithmetic: 3 paths × 3 reps × 8 s, and warm-ups; the peers suite some 55 s); --quick keeps
 // every suite but shrinks each, and finishes in about a minute (the page suite, a held bookinfo
 // and chromium, adds some 15 s; peers some 10 s).
 import * as path from 'node:path';
@@ -104,7 +104,7 @@ export interface BenchOptions {
   readonly quick: boolean;
   readonly sizes: Sizes;
   readonly reps: number;
-  /** Throughput repeats more by default: single-stream figures swing most on a shared machine. */
+  /** Throughput (and peers) repeat more by default: single-stream figures swing most on a shared machine. */
   readonly throughputReps: number;
   /** Each scale measurement starts a mesh of its own; --quick takes one, to stay under a minute. */
   readonly scaleReps: number;
@@ -137,7 +137,7 @@ export const USAGE = `usage: npm run bench -- [flags]
                      every suite but soak runs)
   --minutes M        soak length after its warm-up (default ${DEFAULT_SOAK_MINUTES}; ${QUICK_SOAK_MINUTES} with --quick)
   --reps N           repetitions of every measurement; the median is reported
-                     (default ${DEFAULT_REPS}; ${DEFAULT_THROUGHPUT_REPS} for a full throughput suite, 1 for --quick scale and pods;
+                     (default ${DEFAULT_REPS}; ${DEFAULT_THROUGHPUT_REPS} for full throughput and peers suites, 1 for --quick scale and pods;
                      page loads ${DEFAULT_PAGE_REPS}, ${QUICK_PAGE_REPS} with --quick)
   --pods N[,M]       the pods suite's pod counts (default ${FULL.podCounts.join(',')}; ${QUICK.podCounts.join(',')} with --quick)
   --block N          address block of the bench mesh: 10.N served at 127.N (default ${DEFAULT_BLOCK})

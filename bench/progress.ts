@@ -103,8 +103,8 @@ export function expectedSeconds(suite: Suite, o: BenchOptions): number {
       return (
         MESH_START_S +
         PEERS_START_S +
-        PEER_JOBS * PEER_SIDES * ((z.peersBytes * (o.reps + PEERS_WARMUP_SHARE)) / (PEERS_MB_PER_S * 1e6)) +
-        PEER_SIDES * (z.warmupSeconds + o.reps * z.peersTunnelSeconds)
+        PEER_JOBS * PEER_SIDES * ((z.peersBytes * (o.throughputReps + PEERS_WARMUP_SHARE)) / (PEERS_MB_PER_S * 1e6)) +
+        PEER_SIDES * (z.warmupSeconds + o.throughputReps * z.peersTunnelSeconds)
       );
     case 'soak':
       return HELD_MESH_START_S + z.soakWarmupSeconds + o.soakMinutes * 60;
