@@ -23,10 +23,12 @@ export const OURS_OUTBOUND = 'ztunnel-node-a';
 export const OUTBOUND_BEHIND: Readonly<Record<string, string>> = {
   'tunnels/s': 'with the client and ztunnel-node-b on the same two cores, the rate follows the CPU each tunnel costs (see CPU ms/tunnel)',
   'CPU ms/tunnel':
-    'per tunnel ztunnel-node-a spent about 0.25 ms of CPU where nghttpx spends about 0.07. In a profile ' +
-    'of 8,000 tunnels that time went to JavaScript per connection and per stream, each of which nghttpx does in C: ' +
-    'handleOutbound about 79 µs a tunnel (the pool’s CONNECT stream open in node:http2 50 µs of it), the capture’s accept path ' +
-    '66 µs, the tunnel pipe 28 µs, garbage collection 32 µs and the access-log line on stdout 15 µs',
+    'per tunnel ztunnel-node-a spends about 0.15 to 0.25 ms of CPU where nghttpx spends about 0.06, and most of it is ' +
+    'JavaScript per connection and per stream, each of which nghttpx does in C without a collector. In a profile of about ' +
+    '8,000 tunnels, self time per tunnel: socket set-up, reads and writes through node:net 40 µs, the simulator’s own code ' +
+    '40 µs (routing the capture to its workload, the pool’s pick, connection records and TCP metrics), garbage collection ' +
+    '32 µs, node:http2’s JavaScript 25 µs, native work (TLS records, syscalls) about 55 µs; inclusive, handleOutbound took ' +
+    '79 µs (the pool’s CONNECT stream open 50 µs of it) and the access-log line on stdout 15 µs',
   'CPU s/GiB':
     'not in the bytes’ handling as such: 53% of ztunnel-node-a’s profiled CPU during the transfers was native work outside ' +
     'JavaScript (OpenSSL’s AES-GCM and nghttp2’s framing, what nghttpx does too) and it makes fewer syscalls (about 18,000 ' +
