@@ -75,7 +75,7 @@ export const OUTBOUND_DIFFERENCES: readonly string[] = [
   'nghttpx’s client speaks HTTP/1.1 CONNECT and waits for its 200 before sending; ours is a transparent capture (the client just connects), and ztunnel-node-a resolves the destination workload, picks a pool connection by identity and keeps TCP metrics for every connection',
   'nghttpx turns the client’s FIN into a stream reset (no half-close); ztunnel-node-a passes half-close through as END_STREAM, which costs it a round trip at close',
   'every tunnel through nghttpx ends with its RST_STREAM, and node:http2 (under ztunnel-node-b) answers a session’s thousandth reset or so (then more than 33 a second) with GOAWAY INTERNAL_ERROR: in the new-tunnels runs nghttpx reconnects every thousand tunnels or so and loses the few then in flight (counted as failures, not in the rate)',
-  'nghttpx has no setting for its SETTINGS_MAX_FRAME_SIZE (16 KiB; ztunnel-node-a advertises 1 MiB): it bounds only the frames ztunnel-node-b sends back, here the 8-byte acknowledgements; both send DATA in 16 KiB frames (both on nghttp2)',
+  'nghttpx has no setting for its SETTINGS_MAX_FRAME_SIZE (16 KiB; ztunnel-node-a advertises 1 MiB): it bounds only the frames ztunnel-node-b sends back, here the 8-byte acknowledgements (ztunnel-node-a itself sends DATA in nghttp2’s 16 KiB frames)',
   'both run one event loop (nghttpx --single-process --workers=1; Node’s one thread) with the same h2 windows (1 MiB stream, 4 MiB connection) and offer the same TLS 1.3 suites in the same order',
 ];
 
