@@ -86,7 +86,7 @@ t.test('a quick run of every suite writes the results, the report and the chart'
     );
     t.ok(h.legitRequests.during > 0, `${h.process}: legitimate requests were timed during the attack`);
   }
-  t.equal(res.targets.length, 18, "sixteen targets and two info rows (autocannon's p90 added)");
+  t.equal(res.targets.length, 19, "seventeen targets and two info rows (autocannon's p90 added)");
   t.match(res.push, { pushes: 10, nacks: 0, timedOut: 0 }, 'push: ten changes, each ACKed by every proxy');
   t.match(res.push, { proxies: 7, processes: 12 }, 'push: a mesh of 12 processes, 7 proxies (4 ztunnels, 3 waypoints) answered each apply');
   t.ok((res.push?.applyMaxMs ?? 0) >= (res.push?.applyP50Ms ?? NaN), 'apply times measured');
