@@ -133,6 +133,16 @@ function probe(host: string, port: number): Promise<string> {
   });
 }
 
+/** The probe's answer once the port refuses, or the last one after `ms`: a SIGKILLed process's sockets close when the kernel has reaped it. */
+async function settledProbe(host: string, port: number, ms: number): Promise<string> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const answer = await probe(host, port);
+    if (answer === 'ECONNREFUSED' || Date.now() > deadline) return answer;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 t.test('Ctrl-C mid-run exits 130 and leaves no mesh process listening', async (t) => {
   const block = 95;
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'hbone-bench-sigint-'));
@@ -159,6 +169,6 @@ t.test('Ctrl-C mid-run exits 130 and leaves no mesh process listening', async (t
     ['waypoint', `127.${block}.3.1`],
     ['http-echo', `127.${block}.2.2`],
   ]) {
-    t.equal(await probe(host, 15021), 'ECONNREFUSED', `${what} no longer listens`);
+    t.equal(await settledProbe(host, 15021, 5000), 'ECONNREFUSED', `${what} no longer listens`);
   }
 });
