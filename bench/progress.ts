@@ -8,8 +8,11 @@
 // second; otherwise (a pipe, a CI log) every line carries it.
 import type { BenchOptions, Suite } from './options';
 import { SUITES } from './options';
+import { TIME_WAIT_QUIET } from './time-wait';
 
-// What the expectations are made of, as bench/suites/*.ts run them on a 2-core machine.
+// What the expectations are made of, as bench/suites/*.ts run them on a 2-core machine, checked
+// against the stageSeconds of a full run (bench/results/20261201T110554Z.json: 0.86-1.0 of these
+// for most suites once latency counted both generators and scale its TIME_WAIT waits).
 /** A bench mesh (two ztunnels, a waypoint, sink, echo, client) from spawn to ready. */
 const MESH_START_S = 3;
 /** A mesh held by `hbone-sim up` (push, page, soak: istiod and a dozen processes). */
@@ -23,31 +26,42 @@ const THROUGHPUT_MB_PER_S = 700;
 const THROUGHPUT_WARMUP_SHARE = 1 / 8;
 /** Latency, cost and max rps: direct, L4 and L7, each warmed up, then every rep of each. */
 const REQUEST_PATHS = 3;
+/** Latency and cost run each path under both generators (paced, then autocannon); max rps under autocannon alone. */
+const FIXED_RATE_GENERATOR_COUNT = 2;
 /** Connections: pooled and unpooled, a mesh each. */
 const CONNECTION_MODES = 2;
-/** Scale: idle connections opened per second, and the wait for the connections suite's TIME_WAIT to drain (bench/time-wait.ts). */
-const SCALE_OPEN_PER_S = 2000;
+/**
+ * Scale: idle connections opened per second (10,000 took 13-14 s), the wait for the connections
+ * suite's TIME_WAIT to drain (bench/time-wait.ts), and a repetition's own wait for the one before
+ * it when that one left more ports in TIME_WAIT (two per connection) than the suite starts below.
+ */
+const SCALE_OPEN_PER_S = 750;
 const TIME_WAIT_DRAIN_S = 40;
+const TIME_WAIT_S = 60;
 /** Hostile: ztunnel and the waypoint; each a warm-up, a baseline, the attack (after a lead), a settle of about half its limit, and a last second. */
 const HOSTILE_VICTIMS = 2;
 const ATTACK_LEAD_S = 0.7;
 const HOSTILE_SETTLE_SHARE = 0.5;
-/** Push: one apply, ACKed by every proxy. */
-const PUSH_EACH_S = 0.05;
+/** Push: a mesh held by the runner (up in 2-3 s), then one apply after another, each ACKed by every proxy. */
+const PUSH_SETUP_S = 2.5;
+const PUSH_EACH_S = 0.005;
 /** Page: bookinfo held, chromium started, one untimed load; then each timed load. */
-const PAGE_SETUP_S = 12;
-const PAGE_LOAD_S = 1;
-/** Pods: each count and repetition a held mesh brought up, asked, and torn down (1,000 pods: about 5 s up, 3 s down). */
-const PODS_FIXED_S = 3;
-const PODS_PER_POD_S = 0.005;
+const PAGE_SETUP_S = 9;
+const PAGE_LOAD_S = 0.4;
+/** Pods: each count and repetition a held mesh brought up, asked, and torn down (1,000 pods: about 4.5 s up and down after 2 s of fixed cost). */
+const PODS_FIXED_S = 2;
+const PODS_PER_POD_S = 0.0035;
 /** Peers: the sink, nghttpx and the Go server started (its build cached after the first run). */
 const PEERS_START_S = 2;
 /** Outbound and inbound, ours and theirs, each warmed up with an eighth of a repetition's volume. */
 const PEER_JOBS = 2;
 const PEER_SIDES = 2;
 const PEERS_WARMUP_SHARE = 1 / 8;
-/** Mean rate over the four transfers (ztunnel A and nghttpx near 300 MB/s, the terminators near 600). */
-const PEERS_MB_PER_S = 400;
+/**
+ * Mean rate over the four transfers, weighted by time: ztunnel A and nghttpx near 500 MB/s, ztunnel
+ * B near 900, Go near 1,200 (a full peers stage took 41 s against 47 expected from these).
+ */
+const PEERS_MB_PER_S = 600;
 
 /** The status line on a terminal is redrawn this often, so elapsed time moves between steps. */
 const TICK_MS = 1000;
@@ -77,7 +91,7 @@ export function expectedSeconds(suite: Suite, o: BenchOptions): number {
       );
     case 'latency':
     case 'cost':
-      return MESH_START_S + REQUEST_PATHS * (z.warmupSeconds + o.reps * z.latencySeconds);
+      return MESH_START_S + REQUEST_PATHS * FIXED_RATE_GENERATOR_COUNT * (z.warmupSeconds + o.reps * z.latencySeconds);
     case 'maxrps':
       return MESH_START_S + REQUEST_PATHS * (z.warmupSeconds + o.reps * z.maxRpsSeconds);
     case 'connections':
@@ -86,7 +100,8 @@ export function expectedSeconds(suite: Suite, o: BenchOptions): number {
       // A full connections suite leaves tens of thousands of ports in TIME_WAIT; a quick one few.
       const drain = o.suites.includes('connections') && !o.quick ? TIME_WAIT_DRAIN_S : 0;
       const each = z.scaleCounts.reduce((sum, n) => sum + MESH_START_S + (2 * z.settleMs) / 1000 + n / SCALE_OPEN_PER_S, 0);
-      return drain + o.scaleReps * each;
+      const waits = z.scaleCounts.filter((n) => 2 * n >= TIME_WAIT_QUIET).length * (o.scaleReps - 1) * TIME_WAIT_S;
+      return drain + o.scaleReps * each + waits;
     }
     case 'hostile': {
       const victim =
@@ -94,7 +109,7 @@ export function expectedSeconds(suite: Suite, o: BenchOptions): number {
       return MESH_START_S + HOSTILE_VICTIMS * victim;
     }
     case 'push':
-      return HELD_MESH_START_S + z.pushes * PUSH_EACH_S;
+      return PUSH_SETUP_S + z.pushes * PUSH_EACH_S;
     case 'page':
       return PAGE_SETUP_S + o.pageReps * PAGE_LOAD_S;
     case 'pods':

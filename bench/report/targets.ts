@@ -12,6 +12,11 @@ export const L7_P90_ADDED_MAX_MS = 1.5;
 /** vCPU per 1,000 requests/s: the busier ztunnel, and the waypoint. */
 export const ZTUNNEL_MAX_VCPU_PER_1000_RPS = 0.1;
 export const WAYPOINT_MAX_VCPU_PER_1000_RPS = 0.25;
+/**
+ * Issue 14's binding cost target: absolute vCPU moves 2x between machines of one kind, so the
+ * waypoint's CPU per request is judged against the same run's http-echo (the pod behind it).
+ */
+export const WAYPOINT_MAX_X_HTTP_ECHO = 2.5;
 /** New tunneled connections per second, pooled HBONE. */
 export const NEW_CONNECTIONS_MIN_PER_S = 1500;
 /** Tunnel memory per idle tunneled connection, KB (1,024 bytes). */
@@ -42,6 +47,7 @@ export const LATENCY_TARGET_GENERATOR: LoadGenerator = 'paced';
 export const COST_TARGET_GENERATOR: LoadGenerator = 'autocannon';
 const ZTUNNELS = ['ztunnel-node-a', 'ztunnel-node-b'] as const;
 const WAYPOINT = 'waypoint';
+const HTTP_ECHO = 'http-echo';
 const KB = 1024;
 
 /** How a unit's numbers are written: decimals, and the text around the number. */
@@ -61,6 +67,7 @@ const UNITS: Readonly<Record<string, UnitStyle>> = {
   vCPU: { decimals: 3, marginDecimals: 3, value: (n) => `${n} vCPU`, margin: (n) => `${n} vCPU` },
   '/s': { decimals: 0, marginDecimals: 0, value: (n) => `${n}/s`, margin: (n) => `${n}/s` },
   KB: { decimals: 1, marginDecimals: 1, value: (n) => `${n} KB`, margin: (n) => `${n} KB` },
+  'x http-echo': { decimals: 2, marginDecimals: 2, value: (n) => `${n}x http-echo`, margin: (n) => `${n}x` },
   '%': { decimals: 1, marginDecimals: 1, value: (n) => `${n}%`, margin: (n) => `${n} points` },
   s: { decimals: 1, marginDecimals: 1, value: (n) => `${n} s`, margin: (n) => `${n} s` },
   GB: { decimals: 2, marginDecimals: 2, value: (n) => `${n} GB`, margin: (n) => `${n} GB` },
@@ -119,6 +126,13 @@ function verdict(l: Line, value: number | undefined): TargetResult {
   if (value === undefined || !Number.isFinite(value)) return { ...base, value: null, met: null, margin: NOT_MEASURED };
   const met = l.direction === '>=' ? value >= l.line : value <= l.line;
   return { ...base, value, met, margin: margin(l, value, met) };
+}
+
+/** The waypoint's CPU per request over the pod's behind it, both from the same L7 runs. */
+function waypointOverEcho(l: LatencyResult | undefined): number | undefined {
+  const waypoint = l?.cost[WAYPOINT]?.vcpuPer1000Rps;
+  const echo = l?.cost[HTTP_ECHO]?.vcpuPer1000Rps;
+  return waypoint === undefined || echo === undefined || echo <= 0 ? undefined : waypoint / echo;
 }
 
 function throughputOf(r: Omit<BenchResults, 'targets'>, path: ThroughputPath, connections: number): number | undefined {
@@ -228,6 +242,17 @@ export function evaluateTargets(r: Omit<BenchResults, 'targets'>): TargetResult[
         unit: 'vCPU',
       },
       latencyAtTargetRps(r, 'l7', COST_TARGET_GENERATOR)?.cost[WAYPOINT]?.vcpuPer1000Rps,
+    ),
+    verdict(
+      {
+        id: 'waypoint-cost-x-echo',
+        what: 'Cost per request, waypoint / http-echo (same run)',
+        direction: '<=',
+        line: WAYPOINT_MAX_X_HTTP_ECHO,
+        target: `<= ${WAYPOINT_MAX_X_HTTP_ECHO}x`,
+        unit: 'x http-echo',
+      },
+      waypointOverEcho(latencyAtTargetRps(r, 'l7', COST_TARGET_GENERATOR)),
     ),
     verdict(
       {

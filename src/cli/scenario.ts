@@ -79,7 +79,11 @@ async function livePage(mesh: HeldMesh, port: number): Promise<HeldAddOn> {
     },
     port,
   );
-  return { lines: [`live page: ${page.url} (the topology, live edges, every request hop by hop; loopback only, the token is its key)`], stop: page.stop };
+  return {
+    lines: [`live page: ${page.url} (the topology, live edges, every request hop by hop; loopback only, the token is its key)`],
+    fields: { livePage: page.url },
+    stop: page.stop,
+  };
 }
 
 /** --backoff-scale: a positive factor on the kubelet's restart back-off timings. */

@@ -15,6 +15,7 @@ import type { AccessRecords } from '../runner/access-records';
 import type { ChangeAnswer } from '../runner/api-server';
 import { apiErrorAnswer } from '../runner/api-server';
 import { Topology, topologyOf } from './topology';
+import { readRequestBody } from '../net/request-body';
 import { MeshScraper } from './mesh-scraper';
 import { edgeRequests, requestDetail } from './edge-requests';
 import { policiesFor } from './workload-policies';
@@ -214,12 +215,6 @@ function json(res: http.ServerResponse, status: number, body: unknown): void {
 }
 
 async function readBody(req: http.IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_SCENARIO_BYTES) throw new HttpError(413, `YAML over ${MAX_SCENARIO_BYTES} bytes`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  const body = await readRequestBody(req, MAX_SCENARIO_BYTES, () => new HttpError(413, `YAML over ${MAX_SCENARIO_BYTES} bytes`));
+  return body.toString('utf8');
 }

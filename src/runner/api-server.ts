@@ -15,6 +15,7 @@ import { istiodIp, istiodXdsAddress } from '../mesh/control-plane';
 import { signToken } from '../identity/sa-token';
 import { nameProblem } from '../mesh/k8s-names';
 import { listen } from '../net/listen';
+import { readRequestBody } from '../net/request-body';
 import { errorMessage } from '../error-message';
 import { Logger } from '../telemetry/log';
 import type { Scenario } from '../mesh/model';
@@ -426,16 +427,11 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    // The files of one apply, as JSON: a few times the scenario limit at most.
-    if (size > 4 * MAX_SCENARIO_BYTES) throw new BadRequest(`request over ${4 * MAX_SCENARIO_BYTES} bytes`);
-    chunks.push(chunk);
-  }
+  // The files of one apply, as JSON: a few times the scenario limit at most.
+  const limit = 4 * MAX_SCENARIO_BYTES;
+  const body = await readRequestBody(req, limit, () => new BadRequest(`request over ${limit} bytes`));
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return JSON.parse(body.toString('utf8'));
   } catch {
     throw new BadRequest('the request is not JSON');
   }

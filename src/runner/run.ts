@@ -78,6 +78,8 @@ export interface HeldMesh {
 
 export interface HeldAddOn {
   readonly lines: readonly string[];
+  /** The same, for --json: fields of the `hold` line (e.g. livePage: its URL). */
+  readonly fields: Readonly<Record<string, string>>;
   stop(): Promise<void>;
 }
 
@@ -274,7 +276,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         addOn = await options.onHold({ scenario: () => live.scenario, records, api, readTraces });
         if (!options.json) for (const l of addOn.lines) out(l);
       }
-      printHold(out, scenario, options.backOff ?? KUBELET_BACKOFF, options.podProcesses === true);
+      // With --json, stdout stays JSON lines: where the held mesh is served, then its events.
+      if (options.json) out(JSON.stringify({ hold: { kubeconfig, ...addOn?.fields } }));
+      else printHold(out, scenario, options.backOff ?? KUBELET_BACKOFF, options.podProcesses === true);
       return await finished;
     }
     await teardown(failed === 0 ? 0 : 1);

@@ -18,6 +18,7 @@ const IDS = [
   'l7-p90-added-autocannon',
   'ztunnel-cost',
   'waypoint-cost',
+  'waypoint-cost-x-echo',
   'new-connections',
   'idle-connection',
   'rapid-reset-p50',
@@ -53,7 +54,7 @@ function sectionLines(text: string, title: string): string[] {
   return block.split('\n');
 }
 
-t.test('the fixture: all sixteen targets and two info rows, in order, with values, verdicts and margins', async (t) => {
+t.test('the fixture: all seventeen targets and two info rows, in order, with values, verdicts and margins', async (t) => {
   const targets = evaluateTargets(RUN);
   t.same(
     targets.map((x) => x.id),
@@ -70,6 +71,8 @@ t.test('the fixture: all sixteen targets and two info rows, in order, with value
     'l7-p90-added-autocannon': [1.71, false, 'outside by 0.21 ms', '<= 1.5 ms'],
     'ztunnel-cost': [0.084, true, 'met by 0.016 vCPU', '<= 0.10 vCPU'],
     'waypoint-cost': [0.312, false, 'missed by 0.062 vCPU', '<= 0.25 vCPU'],
+    // The same L7 runs' http-echo spent 0.044: the waypoint 7.09 times as much per request.
+    'waypoint-cost-x-echo': [0.312 / 0.044, false, 'missed by 4.59x', '<= 2.5x'],
     'new-connections': [1912, true, 'met by 412/s', '>= 1,500/s'],
     'idle-connection': [12.3, true, 'met by 3.7 KB', '<= 16 KB'],
     // The worse victim counts: the waypoint's 104.5 ms, and its RSS 12.5% over 80 MB.
@@ -447,7 +450,7 @@ t.test('markdown: run, machine, targets, chart, tables, anchors, method', async 
   t.equal(md.match(/^\| .+ \| ℹ️ info \|/gm)?.length, 2, 'two info rows');
   t.ok(md.includes('| Cost per 1,000 rps, ztunnel | <= 0.10 vCPU | 0.084 vCPU | ✅ met | met by 0.016 vCPU |'));
   t.ok(md.includes('| Idle tunneled connection | <= 16 KB | 12.3 KB | ✅ met | met by 3.7 KB |'));
-  t.equal(md.match(/^\| .+ \| (✅ met|❌ missed|— not measured) \|/gm)?.length, 16, 'sixteen target rows');
+  t.equal(md.match(/^\| .+ \| (✅ met|❌ missed|— not measured) \|/gm)?.length, 17, 'seventeen target rows');
   t.ok(md.includes('| Soak: RSS growth after warm-up, worst process | <= 15% | 8.0% | ✅ met | met by 7.0 points |'));
   t.ok(md.includes('### Soak: 10 min on the L7 path'), 'the soak table');
   t.ok(md.includes('| Live page with bookinfo: first contentful paint, p50 | <= 1,000 ms | 248.300 ms | ✅ met | met by 751.70 ms |'));
@@ -494,7 +497,7 @@ t.test('markdown: nothing measured, quick run, awkward chart name', async (t) =>
   t.match(md, /This one: quick run/);
   t.match(md, /suites: none/);
   t.match(md, /before, not recorded after/);
-  t.equal(md.match(/\| — \| — not measured \| not measured \|/g)?.length, 16);
+  t.equal(md.match(/\| — \| — not measured \| not measured \|/g)?.length, 17);
   t.equal(md.match(/\| — \| ℹ️ info, not measured \| not measured \|/g)?.length, 2);
   t.ok(md.includes('No suite produced data.'));
   t.notMatch(md, /### /, 'no suite tables');

@@ -252,6 +252,16 @@ t.test('the CLI: productpage cannot start again (the test holds its port); given
     await tmp.cleanup();
   });
   await run.waitForOutput(/"results"/, UP_MS);
+  // --json keeps stdout JSON lines under --hold: where the mesh is served comes as one.
+  await run.waitForOutput(/^\{"hold"/m, UP_MS);
+  const hold = run
+    .stdout()
+    .split('\n')
+    .filter((l) => l.startsWith('{"hold"'))
+    .map((l) => (JSON.parse(l) as { hold: { kubeconfig: string; livePage: string } }).hold);
+  t.equal(hold.length, 1, 'one hold line');
+  t.match(hold[0], { kubeconfig: /kubeconfig/, livePage: /^http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{48}$/ }, 'the kubeconfig and the live page');
+  t.notMatch(run.stdout(), /The mesh stays up until Ctrl-C/, 'no prose among the JSON lines');
   await new Promise((r) => setTimeout(r, 200));
   const others = processesMentioning(tmp.dir).filter((p) => !p.cmdline.includes(`--pod ${CHAOS_PODS.productpage}`));
   const victim = pidOf(tmp.file, ' app ', `--pod ${CHAOS_PODS.productpage}`);

@@ -10,6 +10,7 @@ import { propagatedHeaders } from '../propagation';
 import { PRODUCT, PRODUCT_ID, parseProductId } from './book';
 import { appPort, html, json, pathOf, text } from './respond';
 import { indexPage, productPage, DetailsView, ReviewsView } from './productpage-html';
+import { readRequestBody } from '../../net/request-body';
 
 const DETAILS_SERVICE = 'http://details:9080';
 const REVIEWS_SERVICE = 'http://reviews:9080';
@@ -52,17 +53,8 @@ function asBackend(result: UpstreamResult, apology: string): Backend {
   return { status, body: { error: apology } };
 }
 
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => {
-      body += c;
-      if (body.length > MAX_LOGIN_BODY_BYTES) req.destroy(new Error('body too large'));
-    });
-    req.on('end', () => resolve(body));
-    req.on('error', reject);
-  });
+async function readBody(req: http.IncomingMessage): Promise<string> {
+  return (await readRequestBody(req, MAX_LOGIN_BODY_BYTES, () => new Error('body too large'))).toString('utf8');
 }
 
 export async function startProductpage(ctx: AppContext): Promise<RunningApp> {
