@@ -54,6 +54,7 @@ const POD_TLS_MAIN = path.join(__dirname, 'pod-tls-main.js');
 /** A paced run's first requests, on fresh connections, are sent but not counted (as in the requests suite). */
 const RUN_WARMUP_SECONDS = 0.1;
 const MS_DECIMALS = 3;
+const CPU_METRIC = 'vCPU per 1,000 rps';
 
 /** The four paths of the comparison, in run order within a repetition: ours, then theirs. */
 export const L7_PATHS = ['l4', 'l7', 'pod-tls', 'haproxy'] as const;
@@ -213,7 +214,7 @@ export async function runL7Peer(setup: L7PeerSetup): Promise<PeerComparison | Pe
     const p90 = (p: L7Path) => median(reps.get(p)!.map((r) => r.p90Ms));
     const vcpu = (p: L7Path) => median(reps.get(p)!.map((r) => r.hopVcpuPer1000Rps!));
     const figures = [
-      figure('vCPU per 1,000 rps', 'lower', vcpu('l7'), vcpu('haproxy')),
+      figure(CPU_METRIC, 'lower', vcpu('l7'), vcpu('haproxy')),
       figure('p90 added ms', 'lower', p90('l7') - p90('l4'), p90('haproxy') - p90('pod-tls')),
     ];
     const behind = await whyBehind(setup, figures, { body, headers, rate });
@@ -301,8 +302,8 @@ export const DIFFERENCES: readonly string[] = [
   'HBONE: the waypoint terminates an HTTP/2 CONNECT stream over mutual TLS from ztunnel A and originates another to ztunnel B; HAProxy reads and writes HTTP/1.1 straight over TLS on both sides: no HTTP/2 framing, no CONNECT tunnels.',
   "The baselines: ours is the L4 path (ztunnel A to ztunnel B), so the waypoint's p90 added counts the waypoint and the extra HBONE leg it brings (ztunnel A and B each terminate or originate once more); HAProxy's is the client straight to the pod's TLS endpoint, so its p90 added counts HAProxy and the extra TLS leg.",
   "The caller: HAProxy terminates the client's own TLS (the client pays its handshake and encryption); the waypoint gets the client pod's traffic from ztunnel A, which did the TLS for it.",
-  "The principal: the waypoint takes it from the HBONE peer's SPIFFE certificate; HAProxy 2.6 has no fetch for a certificate's SANs, so its ACL matches the URI SAN's DER bytes in the client certificate (same decision, cruder parse).",
-  "The upstream's identity: the waypoint checks the destination's SPIFFE ID; HAProxy checks the pod's chain against the mesh root only (its verifyhost matches DNS names, and SPIFFE IDs are URI SANs).",
+  "The principal: the waypoint takes it from the HBONE connection's peer certificate (the client pod's own, which ztunnel A presents for it); HAProxy 2.6 has no fetch for a certificate's SANs, so its ACL matches the URI SAN's DER bytes in the client certificate (the same decision, a cruder parse).",
+  "The upstream's identity: the waypoint requires a SPIFFE ID of the mesh's trust domain in ztunnel B's certificate; HAProxy checks the pod endpoint's chain against the mesh root only (its verifyhost matches DNS names, and SPIFFE IDs are URI SANs). With one mesh CA the two accept the same certificates.",
   "Telemetry: the waypoint keeps Istio's request metrics (istio_requests_total, duration and size histograms with Istio's labels); HAProxy keeps its own counters, with no stats or Prometheus endpoint configured. Neither writes an access log.",
   'Configuration: the waypoint gets the HTTPRoute and AuthorizationPolicy from istiod over xDS and applies changes live; HAProxy reads the same rules as ACLs from a static file.',
   "The pod's TLS endpoint on HAProxy's side is a small Node.js process (mutual TLS 1.3 in, plain TCP to http-echo): the part ztunnel B plays for ours, without HBONE. Its CPU is counted on neither side, as ztunnel B's is not.",
@@ -349,11 +350,12 @@ async function whyBehind(
   } catch (err) {
     return `${gaps}. The profile failed: ${(err as Error).message}`;
   }
-  return `${gaps}. ${profileText(summary)}`;
+  const cpu = figures.find((f) => f.metric === CPU_METRIC);
+  return `${gaps}. ${profileText(summary, cpu)}`;
 }
 
 /** The profile as the report's sentence: the waypoint's CPU by kind of work, and its heaviest own functions. */
-export function profileText(s: ProfileSummary): string {
+export function profileText(s: ProfileSummary, cpu?: PeerFigure): string {
   const pct = (ms: number) => `${((ms / Math.max(1, s.busyMs)) * 100).toFixed(0)}%`;
   const kinds = s.byKind
     .slice(0, TOP_KINDS)
@@ -363,5 +365,12 @@ export function profileText(s: ProfileSummary): string {
     .slice(0, TOP_OWN)
     .map(([f, ms]) => `${f} ${pct(ms)}`)
     .join(', ');
-  return `Profile of the ${OURS} under the same load (${s.busyMs.toFixed(0)} ms of CPU in ${(s.wallMs / 1000).toFixed(1)} s), self time by kind: ${kinds}. Its heaviest own functions, callees included: ${own}.`;
+  const text = `Profile of the ${OURS} under the same load (${s.busyMs.toFixed(0)} ms of CPU in ${(s.wallMs / 1000).toFixed(1)} s, profiler on), self time by kind: ${kinds}. Its heaviest own functions, callees included: ${own}.`;
+  if (!cpu) return text;
+  // The native share is the floor our design keeps (TLS both ways plus HBONE's HTTP/2) whatever the JavaScript costs.
+  const native = (s.byKind.find(([k]) => k === NATIVE_KIND)?.[1] ?? 0) / Math.max(1, s.busyMs);
+  const vcpu = (share: number) => (share * cpu.ours).toFixed(MS_DECIMALS);
+  // vCPU per 1,000 rps is ms of CPU per request: x 1000 for µs.
+  const gapUs = ((cpu.ours - cpu.theirs) * 1000).toFixed(0);
+  return `${text} At ${cpu.ours.toFixed(MS_DECIMALS)} vCPU per 1,000 rps (${gapUs} µs of CPU a request more than HAProxy), the native code alone comes to ${vcpu(native)} and the JavaScript around it to ${vcpu(1 - native)}, against HAProxy's ${cpu.theirs.toFixed(MS_DECIMALS)} for its whole hop.`;
 }
