@@ -354,6 +354,24 @@ async function whyBehind(
   return `${gaps}. ${profileText(summary, cpu)}`;
 }
 
+/** Two functions this close in inclusive time are one call chain: the inner one says more. */
+const SAME_CHAIN = 0.97;
+
+/** Named functions by inclusive time, each chain of wrappers (a loop's run, a turn) shown by its innermost function. */
+export function distinctOwn(own: ProfileSummary['ownInclusive']): (readonly [string, number])[] {
+  const kept: (readonly [string, number])[] = [];
+  let chainTop = Infinity;
+  for (const entry of own) {
+    if (entry[0].startsWith('(anonymous)')) continue;
+    if (kept.length > 0 && entry[1] >= chainTop * SAME_CHAIN) kept[kept.length - 1] = entry;
+    else {
+      kept.push(entry);
+      chainTop = entry[1];
+    }
+  }
+  return kept;
+}
+
 /** The profile as the report's sentence: the waypoint's CPU by kind of work, and its heaviest own functions. */
 export function profileText(s: ProfileSummary, cpu?: PeerFigure): string {
   const pct = (ms: number) => `${((ms / Math.max(1, s.busyMs)) * 100).toFixed(0)}%`;
@@ -361,7 +379,7 @@ export function profileText(s: ProfileSummary, cpu?: PeerFigure): string {
     .slice(0, TOP_KINDS)
     .map(([k, ms]) => `${k} ${pct(ms)}${KIND_NOTES[k] ? ` (${KIND_NOTES[k]})` : ''}`)
     .join(', ');
-  const own = s.ownInclusive
+  const own = distinctOwn(s.ownInclusive)
     .slice(0, TOP_OWN)
     .map(([f, ms]) => `${f} ${pct(ms)}`)
     .join(', ');

@@ -48,6 +48,25 @@ t.test("a profile's window keeps the samples stamped inside it", async (t) => {
   t.equal(w.endTime, 1350);
 });
 
+t.test("the profile's own functions: one per call chain, the innermost, named", async (t) => {
+  const { distinctOwn } = await dist.l7();
+  t.same(
+    distinctOwn([
+      ['(anonymous) src/a.js:1', 300],
+      ['run src/b.js:1', 180],
+      ['turn src/b.js:2', 178],
+      ['onRequest src/c.js:1', 176],
+      ['originateStage src/c.js:9', 110],
+      ['forwardStages src/c.js:5', 100],
+    ]),
+    [
+      ['onRequest src/c.js:1', 176],
+      ['originateStage src/c.js:9', 110],
+      ['forwardStages src/c.js:5', 100],
+    ],
+  );
+});
+
 t.test('HAProxy missing: the job is skipped with the reason', async (t) => {
   const { runL7Peer } = await dist.l7();
   const lines: string[] = [];
