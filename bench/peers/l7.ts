@@ -355,7 +355,7 @@ async function whyBehind(
 }
 
 /** Two functions this close in inclusive time are one call chain: the inner one says more. */
-const SAME_CHAIN = 0.97;
+const SAME_CHAIN = 0.95;
 
 /** Named functions by inclusive time, each chain of wrappers (a loop's run, a turn) shown by its innermost function. */
 export function distinctOwn(own: ProfileSummary['ownInclusive']): (readonly [string, number])[] {
