@@ -110,6 +110,8 @@ export interface MeshOptions {
   readonly noPool?: boolean;
   /** Port captures added to the scenario's (the peers suite's, to its own sink). */
   readonly captures?: readonly ExtraCapture[];
+  /** Every mesh process writes a .cpuprofile here when it exits (the default: $HBONE_BENCH_CPU_PROF). */
+  readonly cpuProfileDir?: string;
 }
 
 /** A running bench mesh: its processes by name, and what the suites need from it. */
@@ -148,7 +150,7 @@ export class BenchMesh {
     const caDir = path.join(dir, 'certs');
     const ca = await loadOrCreateCa(caDir, scenario.trustDomain);
     // stdout carries the access logs: read and dropped, so a pipe never fills and stalls a child.
-    const profileDir = process.env[ENV_CPU_PROF];
+    const profileDir = options.cpuProfileDir ?? process.env[ENV_CPU_PROF];
     const env = {
       ...process.env,
       HBONE_LOG: process.env.HBONE_LOG ?? 'warn',

@@ -13,11 +13,18 @@
 // the request/response objects, header parsing and stream machinery of node:http are work a
 // fixed, known request does not need.
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 import { performance } from 'node:perf_hooks';
 
 export interface PacedSpec {
-  /** http://host:port/path; the path is sent as is. */
+  /** http://host:port/path, or https:// with `tls`; the path is sent as is. */
   readonly url: string;
+  /**
+   * For an https:// url: how to speak TLS to it (client certificate, trusted root, how the server's
+   * identity is checked). Each connection's handshake is done before the clock starts, as its
+   * TCP connect is.
+   */
+  readonly tls?: tls.ConnectionOptions;
   readonly connections: number;
   /** Requests per second over all connections. */
   readonly rate: number;
@@ -211,9 +218,14 @@ interface InFlight {
 export async function drivePaced(spec: PacedSpec): Promise<PacedRun> {
   if (!(spec.rate > 0) || !(spec.connections >= 1) || !(spec.seconds > 0)) throw new Error('paced load needs a positive rate, connections and seconds');
   const url = new URL(spec.url);
-  if (url.protocol !== 'http:') throw new Error(`paced load speaks plain HTTP/1.1, not ${url.protocol}`);
+  const secure = url.protocol === 'https:';
+  if (!secure && url.protocol !== 'http:') throw new Error(`paced load speaks HTTP/1.1 over TCP or TLS, not ${url.protocol}`);
+  if (secure !== (spec.tls !== undefined)) throw new Error('paced load: an https:// url goes with tls options, an http:// one without');
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  const port = Number(url.port || 80);
+  const port = Number(url.port || (secure ? 443 : 80));
+  // A TLS connection is ready for requests once its handshake is done, a TCP one once connected.
+  const dial = (): net.Socket => (secure ? tls.connect({ ...spec.tls, host, port }) : net.connect({ host, port }));
+  const readyEvent = secure ? 'secureConnect' : 'connect';
   const wire = requestBytes(url, spec.body, { 'Content-Type': 'application/octet-stream', ...spec.headers });
   const warmupCount = Math.round((spec.warmupSeconds ?? 0) * spec.rate);
   const total = warmupCount + Math.round(spec.seconds * spec.rate);
@@ -243,21 +255,28 @@ export async function drivePaced(spec: PacedSpec): Promise<PacedRun> {
     /** Resolves once connected; a failure is left to the first request to find. */
     connected(): Promise<void> {
       return new Promise((resolve) => {
-        if (!this.socket.connecting) return resolve();
+        if (this.ready || this.socket.destroyed) return resolve();
         const timer = setTimeout(resolve, CONNECT_TIMEOUT_MS);
         const done = () => {
           clearTimeout(timer);
           resolve();
         };
-        this.socket.once('connect', done);
+        this.socket.once(readyEvent, done);
         this.socket.once('close', done);
       });
     }
 
+    /** Connected (TCP), or handshake done (TLS): a TLS socket stops `connecting` before its handshake ends. */
+    private ready = false;
+
     private open(): void {
-      const socket = net.connect({ host, port });
+      const socket = dial();
       socket.setNoDelay(true);
       this.socket = socket;
+      this.ready = false;
+      socket.once(readyEvent, () => {
+        if (socket === this.socket) this.ready = true;
+      });
       this.reader = new ResponseReader();
       socket.on('data', (chunk: Buffer) => {
         if (socket !== this.socket) return;

@@ -3,8 +3,11 @@
 // beyond orderings that hold on any machine.
 import t, { type Test } from 'tap';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { drivePaced, intendedOffsetMs } from '../../bench/paced-load';
+import { testCa, workload } from '../fixtures/mesh';
 
 const BODY = Buffer.alloc(1024, 0x61);
 
@@ -150,4 +153,56 @@ t.test('a target that refuses connections: every request an error, and it still 
   t.equal(run.sent, 10);
   t.equal(run.answered, 0);
   t.equal(run.errors, 10);
+});
+
+t.test('over mutual TLS: handshakes before the clock, the client certificate presented, every request answered', async (t) => {
+  const ca = await testCa('cluster.local');
+  const serverCert = await workload('bench', 'waypoint', { ca });
+  const clientCert = await workload('bench', 'client', { ca });
+  t.teardown(() => (serverCert.stop(), clientCert.stop()));
+  const peers = new Set<string | undefined>();
+  // Every handshake takes a second (the server picks its certificate late): a request whose clock
+  // started before its connection's handshake ended would take longer than that.
+  const SLOW_HANDSHAKE_MS = 1000;
+  const options: https.ServerOptions = {
+    ...serverCert.tls,
+    requestCert: true,
+    rejectUnauthorized: true,
+    minVersion: 'TLSv1.3',
+    SNICallback: (_name, done) => setTimeout(() => done(null), SLOW_HANDSHAKE_MS),
+  };
+  const s = https.createServer(options, (req, res) => {
+    peers.add((req.socket as TLSSocket).getPeerCertificate().subjectaltname);
+    res.writeHead(200, { 'content-length': req.headers['content-length'] });
+    req.pipe(res);
+  });
+  s.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    s.closeAllConnections();
+    s.close();
+  });
+  const url = `https://127.0.0.1:${(s.address() as AddressInfo).port}/echo`;
+  // The server's certificate names a SPIFFE identity, not 127.0.0.1: the chain is what is checked here.
+  const tls = { ...clientCert.tls, servername: 'waypoint', checkServerIdentity: () => undefined };
+  const run = await drivePaced({ url, tls, connections: 4, rate: 200, seconds: 0.2, body: BODY });
+  t.equal(run.answered, 40);
+  t.equal(run.errors, 0);
+  t.equal(run.non2xx, 0);
+  const slowest = run.latenciesMs.reduce((a, b) => Math.max(a, b), 0);
+  t.ok(slowest < SLOW_HANDSHAKE_MS, `no counted request waited for a handshake (slowest ${slowest.toFixed(1)} ms)`);
+  t.same([...peers], [`URI:${clientCert.spiffeId}`], 'the client certificate was presented');
+
+  const noCert = await drivePaced({
+    url,
+    tls: { ca: clientCert.tls.ca, servername: 'waypoint', checkServerIdentity: () => undefined },
+    connections: 1,
+    rate: 100,
+    seconds: 0.05,
+    body: BODY,
+  });
+  t.equal(noCert.answered, 0, 'without a client certificate nothing is answered');
+  t.equal(noCert.errors, 5);
+  await t.rejects(drivePaced({ url, connections: 1, rate: 100, seconds: 0.05, body: BODY }), /tls options/);
+  await t.rejects(drivePaced({ url: url.replace('https:', 'http:'), tls, connections: 1, rate: 100, seconds: 0.05, body: BODY }), /tls options/);
 });
