@@ -1,5 +1,6 @@
 // `hbone-sim scenario <name|file.yaml>`: the runner (src/runner) builds a scenario's mesh as real
 // processes, checks its expectations hop by hop and tears it down, or holds it up.
+import { WORKERS_FLAG, workerCount } from './workers-flag';
 import { loadScenario } from '../mesh/load';
 import { HeldAddOn, HeldMesh, runScenario } from '../runner/run';
 import { DEFAULT_PAGE_PORT, startLivePage } from '../console/page-server';
@@ -35,6 +36,7 @@ export const scenarioCommand: Command = {
       help: `with --hold: the loopback port of the live page (default ${DEFAULT_PAGE_PORT}, or one the kernel picks when taken; 0 for any)`,
     },
     'pod-processes': { kind: 'boolean', help: `one process per pod instead of a node agent per node (to kill -9 one pod; at most ${MAX_POD_PROCESSES} pods)` },
+    workers: { ...WORKERS_FLAG, help: `worker threads of every ztunnel and waypoint (their --workers): ${WORKERS_FLAG.help}` },
   },
   run: async ({ flags, operands }) => {
     const scenario = loadScenario(operands[0]);
@@ -45,8 +47,10 @@ export const scenarioCommand: Command = {
       throw new UsageError(`--pod-processes starts a process per pod: ${cap}; ${scenario.name} has ${scenario.workloads.length}`);
     }
     const pagePort = pagePortOf(stringFlag(flags, 'page-port'));
+    const workers = workerCount(flags);
     return runScenario(scenario, {
       podProcesses,
+      workers,
       onHold: (mesh) => livePage(mesh, pagePort),
       hold: flags.hold === true,
       json: flags.json === true,
