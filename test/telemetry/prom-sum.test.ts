@@ -51,7 +51,7 @@ t.test('every family keeps its lines together, under one # HELP and # TYPE', asy
   t.equal(text.match(/^# TYPE istio_requests_total counter$/gm)?.length, 1);
   const lines = text.split('\n');
   const first = lines.findIndex((l) => l.startsWith('istio_requests_total'));
-  const last = lines.findLastIndex((l) => l.startsWith('istio_requests_total'));
+  const last = lines.length - 1 - [...lines].reverse().findIndex((l) => l.startsWith('istio_requests_total'));
   t.equal(last - first, 2, 'the 503 series a second worker added sits with the others');
   t.ok(lines.indexOf('# TYPE istio_tcp_connections_opened_total counter') > last);
   t.equal(sumPromTexts([WORKER_0]).split('\n').filter((l) => l && !l.startsWith('#')).length, 6, 'one page comes back as it was');
