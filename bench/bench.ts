@@ -30,6 +30,7 @@ import { runSoak } from './suites/soak';
 import { runPush } from './suites/push';
 import { runPage } from './suites/page';
 import { runPods } from './suites/pods';
+import { runWorkers } from './suites/workers';
 import { evaluateTargets } from './report/targets';
 import { formatTables } from './report/table';
 import { PUBLISHED_BASE, writeReport } from './report/write';
@@ -210,6 +211,17 @@ async function run(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
     if (has('pods')) {
       tracker.begin('pods');
       results.pods = await runPods({ block: opts.block, counts: opts.podCounts, reps: opts.podsReps, progress, held: (child) => (cleanup.held = child) });
+    }
+    // A mesh with one worker per proxy, then one with two (--workers 2), the same load on each.
+    if (has('workers')) {
+      tracker.begin('workers');
+      let running: BenchMesh | undefined;
+      const track = (mesh: BenchMesh | undefined) => {
+        if (running) cleanup.meshes.delete(running);
+        running = mesh;
+        if (mesh) cleanup.meshes.add(mesh);
+      };
+      results.workers = await runWorkers({ block: opts.block, reps: opts.reps, seconds: sz.maxRpsSeconds, warmupSeconds: sz.warmupSeconds, progress, track });
     }
     // The runner holds this mesh itself (--hold), as a user would, so its own memory is measured too.
     if (has('soak')) {

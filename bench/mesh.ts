@@ -102,6 +102,8 @@ export interface MeshOptions {
   readonly block: number;
   /** Start the ztunnels with --no-pool: every CONNECT on a TLS connection of its own. */
   readonly noPool?: boolean;
+  /** Worker threads of both ztunnels and the waypoint (their --workers); one process each by default. */
+  readonly workers?: number;
 }
 
 /** A running bench mesh: its processes by name, and what the suites need from it. */
@@ -165,7 +167,7 @@ export class BenchMesh {
     const mesh = new BenchMesh(benchAddresses(options.block), ca, caDir, supervisor, dir, scenario);
     // One process per pod: the suites read the CPU and RSS of the echo and sink apps themselves,
     // and compare with figures taken when every pod was a process.
-    for (const spec of childSpecs(scenario, caDir, { podProcesses: true })) {
+    for (const spec of childSpecs(scenario, caDir, { podProcesses: true, workers: options.workers })) {
       const args = options.noPool && spec.args[0] === 'ztunnel' ? [...spec.args, '--no-pool'] : spec.args;
       supervisor.start({ ...spec, args });
     }

@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import { Flags, parseFlags, UsageError } from '../src/cli/args';
 
-export const SUITES = ['throughput', 'latency', 'maxrps', 'cost', 'connections', 'scale', 'hostile', 'push', 'page', 'pods', 'soak'] as const;
+export const SUITES = ['throughput', 'latency', 'maxrps', 'cost', 'connections', 'scale', 'hostile', 'push', 'page', 'pods', 'workers', 'soak'] as const;
 export type Suite = (typeof SUITES)[number];
 /** What runs when no --suite is given: the soak is long and runs when asked for (--suite soak, or all). */
 export const DEFAULT_SUITES: readonly Suite[] = SUITES.filter((s) => s !== 'soak');

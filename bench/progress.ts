@@ -91,6 +91,9 @@ export function expectedSeconds(suite: Suite, o: BenchOptions): number {
       return PAGE_SETUP_S + o.pageReps * PAGE_LOAD_S;
     case 'pods':
       return o.podsReps * o.podCounts.reduce((sum, n) => sum + PODS_FIXED_S + n * PODS_PER_POD_S, 0);
+    case 'workers':
+      // Two meshes (1 and 2 workers per proxy), each warming up and timing L4 and L7.
+      return 2 * (MESH_START_S + 2 * (z.warmupSeconds + o.reps * Math.min(z.maxRpsSeconds, 3)));
     case 'soak':
       return HELD_MESH_START_S + z.soakWarmupSeconds + o.soakMinutes * 60;
   }

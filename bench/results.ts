@@ -2,6 +2,7 @@
 // table, the report and the chart are all drawn from.
 import type { PushResult } from './suites/push';
 import type { PageResult } from './suites/page';
+import type { WorkersResult } from './suites/workers';
 
 /** The paths the suites compare. `hbone` is one raw HBONE stream (the hot core), no ztunnel. */
 export type ThroughputPath = 'tcp' | 'tls' | 'hbone' | 'l4' | 'l7';
@@ -190,6 +191,8 @@ export interface BenchResults {
   readonly stageSeconds?: Readonly<Record<string, number>>;
   /** Only when the pods suite ran: one entry per pod count, smallest first. */
   readonly pods?: readonly PodsResult[];
+  /** Only when the workers suite ran: each path at each worker count. */
+  readonly workers?: readonly WorkersResult[];
   readonly targets: readonly TargetResult[];
 }
 
