@@ -445,10 +445,12 @@ function podsSection(results: readonly PodsResult[]): Section {
 
 /** Why a second worker buys little here: the words the workers table ends with. */
 export const WORKERS_NOTE =
-  'Both ztunnels and the waypoint with --workers 1, then --workers 2 (each a mesh of its own; node:cluster workers behind a primary that keeps istiod, the CA and the admin ports), autocannon at 100 connections as in Max requests/s. ' +
+  'Both ztunnels and the waypoint with --workers 1, then --workers 2 (each a mesh of its own: node:cluster workers behind a primary that keeps istiod, the CA and the admin ports), autocannon at 100 connections as in Max requests/s. ' +
   'vCPU: CPU seconds per second, a proxy counted with all its workers; proxies: both ztunnels and the waypoint; all: those, the client (autocannon) and http-echo. load: the 1-minute load average after the runs. ' +
-  'This machine has 2 cores, and one request crosses the client, ztunnel A, the waypoint (L7), ztunnel B and http-echo, all on those 2 cores: with one worker each, the path already keeps both cores busy (all near 2.0 vCPU), so a second worker only has more processes take turns on the same cores, and adds the cost of each extra process (its own heap, event loop and TLS sessions) and of node:cluster handing every accepted connection from the primary to a worker. ' +
-  'A worker serves whole connections, and HBONE pools one TLS connection per pair of proxies, so traffic spreads over workers only as far as there are connections (here: each ztunnel A worker opens its own). A second worker pays off on a machine with cores to spare, which Envoy and ztunnel size their worker threads by.';
+  'The limit is the 2 cores: one request crosses the client, ztunnel A, the waypoint (L7), ztunnel B and http-echo, all on them. One worker is one event loop, so a proxy gets at most about 1 vCPU: ' +
+  'when the waypoint sits near that with all well under 2, it was the bottleneck and a second worker lets it use the idle core; once all nears 2.0, every process only takes turns on the same cores, and a second worker adds its own cost (a heap, an event loop and TLS sessions of its own, and node:cluster handing each accepted connection from the primary to a worker). ' +
+  'A worker serves whole connections, and HBONE pools one TLS connection per pair of proxies, so traffic spreads over workers only as far as there are connections (each worker of ztunnel A opens its own). ' +
+  'On a shared machine (load above 2), more processes also win a larger share of the CPU from other programs, which flatters the second worker: compare runs on a quiet machine.';
 
 function workersSection(results: readonly WorkersResult[]): Section {
   const rows = [...results].sort((a, b) => REQUEST_ORDER.indexOf(a.path) - REQUEST_ORDER.indexOf(b.path) || a.workers - b.workers);
@@ -462,6 +464,7 @@ function workersSection(results: readonly WorkersResult[]): Section {
       right('vs 1 worker'),
       right('p50 ms'),
       right('p99 ms'),
+      right('waypoint vCPU'),
       right('proxies vCPU'),
       right('all vCPU'),
       right('errors / non-2xx'),
@@ -476,6 +479,7 @@ function workersSection(results: readonly WorkersResult[]): Section {
         one && one.rps > 0 ? `${fixed(w.rps / one.rps, 2)}x` : NONE,
         fixed(w.ms.p50, 3),
         fixed(w.ms.p99, 3),
+        w.path === 'l7' ? fixed(w.vcpu.waypoint, 2) : NONE,
         fixed(proxiesVcpu(w), 2),
         fixed(totalVcpu(w), 2),
         `${w.errors} / ${w.non2xx}`,
