@@ -1,5 +1,5 @@
 // Settings of `npm run bench`: which suites, how long each runs, where results go. A full run
-// takes about thirteen minutes on a 2-core machine (the paced latency runs added some 80 s, by
+// takes about fourteen minutes on a 2-core machine (the paced latency runs added some 80 s, by
 // arithmetic: 3 paths × 3 reps × 8 s, and warm-ups); --quick keeps every suite but shrinks each,
 // and finishes in about a minute (the page suite, a held bookinfo and chromium, adds some 15 s).
 import * as path from 'node:path';

@@ -208,7 +208,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       out(
         `scenario ${scenario.name} (${path.relative(process.cwd(), scenario.file) || scenario.file}): ${scenario.nodes.length} nodes, ${scenario.workloads.length} pods, ${scenario.services.length} services`,
       );
-    const specs = childSpecs(scenario, caDir, { podProcesses: options.podProcesses, backOff: options.backOff, liveConfigFile, tokenKey, workers: options.workers });
+    const specs = childSpecs(scenario, caDir, {
+      podProcesses: options.podProcesses,
+      backOff: options.backOff,
+      liveConfigFile,
+      tokenKey,
+      workers: options.workers,
+    });
     for (const spec of specs) supervisor.start(spec);
     await supervisor.waitReady(READY_TIMEOUT_MS);
     restarter.arm();

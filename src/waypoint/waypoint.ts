@@ -111,12 +111,12 @@ export class Waypoint {
     const serveAdmin = this.options.serveAdmin !== false;
     if (serveAdmin)
       this.admin.push(
-      await startHttp(
-        podHost,
-        PORT_READINESS,
-        readinessRoutes(() => this.ready),
-      ),
-    );
+        await startHttp(
+          podHost,
+          PORT_READINESS,
+          readinessRoutes(() => this.ready),
+        ),
+      );
     this.cert =
       this.options.certificate ?? (await WorkloadCertificate.obtain(makeSpiffeId(pod.namespace, pod.serviceAccount, this.state.trustDomain), this.options.ca));
     this.server = new HboneServer({

@@ -27,7 +27,17 @@ export async function startPrimaryAdmin(
   const servers: AdminServer[] = [];
   const close = () => Promise.all(servers.map((s) => s.close())).then(() => undefined);
   try {
-    servers.push(await named(startHttp(host, PORT_READINESS, readinessRoutes(() => workers.ready)), PORT_READINESS, 'readiness'));
+    servers.push(
+      await named(
+        startHttp(
+          host,
+          PORT_READINESS,
+          readinessRoutes(() => workers.ready),
+        ),
+        PORT_READINESS,
+        'readiness',
+      ),
+    );
     servers.push(
       await named(
         startHttp(host, PORT_ADMIN, {

@@ -21,20 +21,7 @@ import type { TypeHandler } from '../xds/ads-client';
 import type { TypeUrl, XdsResource } from '../xds/types';
 import type { Logger } from '../telemetry/log';
 import { errorMessage } from '../error-message';
-import {
-  ANSWER,
-  ASK,
-  CONFIG,
-  CONFIG_APPLIED,
-  ConfigMessage,
-  CSR,
-  HELLO,
-  isWorkersMessage,
-  PrimaryMessage,
-  Question,
-  READY,
-  WorkerMessage,
-} from './messages';
+import { ANSWER, ASK, CONFIG, CONFIG_APPLIED, ConfigMessage, CSR, HELLO, isWorkersMessage, PrimaryMessage, Question, READY, WorkerMessage } from './messages';
 
 /** How long a push waits for every worker to take it before the ACK goes anyway. */
 export const CONFIG_WAIT_MS = 2000;

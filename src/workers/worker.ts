@@ -52,7 +52,9 @@ export class PrimaryLink {
     try {
       await Promise.race([
         this.configured,
-        new Promise((_r, reject) => (timer = setTimeout(() => reject(new Error(`no configuration from the primary within ${PRIMARY_WAIT_MS} ms`)), PRIMARY_WAIT_MS))),
+        new Promise(
+          (_r, reject) => (timer = setTimeout(() => reject(new Error(`no configuration from the primary within ${PRIMARY_WAIT_MS} ms`)), PRIMARY_WAIT_MS)),
+        ),
       ]);
     } finally {
       clearTimeout(timer);

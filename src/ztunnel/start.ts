@@ -83,7 +83,12 @@ export function ztunnelHandlers(state: MeshState): TypeHandler[] {
  * A ztunnel wired as its process runs it: L4 authorization of the current policies, TCP metrics
  * and the access log; `serveAdmin` false for a worker, whose primary serves the admin ports.
  */
-export function buildZtunnel(o: ZtunnelProcessOptions, state: MeshState, ca: CertificateSource, serveAdmin: boolean): { ztunnel: Ztunnel; metrics: TcpMetrics } {
+export function buildZtunnel(
+  o: ZtunnelProcessOptions,
+  state: MeshState,
+  ca: CertificateSource,
+  serveAdmin: boolean,
+): { ztunnel: Ztunnel; metrics: TcpMetrics } {
   const { scenario } = o;
   const metrics = new TcpMetrics();
   const authz = logger('rbac');

@@ -111,13 +111,13 @@ export class Ztunnel {
     // Readiness first, answering 503 until every listener is up.
     if (serveAdmin)
       this.admin.push(
-      await this.listenHttp(
-        nodeHost,
-        PORT_READINESS,
-        'readiness',
-        readinessRoutes(() => this.ready),
-      ),
-    );
+        await this.listenHttp(
+          nodeHost,
+          PORT_READINESS,
+          'readiness',
+          readinessRoutes(() => this.ready),
+        ),
+      );
     const outbound: OutboundContext = {
       state: this.state,
       pool: this.pool,

@@ -54,7 +54,13 @@ t.test('every family keeps its lines together, under one # HELP and # TYPE', asy
   const last = lines.length - 1 - [...lines].reverse().findIndex((l) => l.startsWith('istio_requests_total'));
   t.equal(last - first, 2, 'the 503 series a second worker added sits with the others');
   t.ok(lines.indexOf('# TYPE istio_tcp_connections_opened_total counter') > last);
-  t.equal(sumPromTexts([WORKER_0]).split('\n').filter((l) => l && !l.startsWith('#')).length, 6, 'one page comes back as it was');
+  t.equal(
+    sumPromTexts([WORKER_0])
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#')).length,
+    6,
+    'one page comes back as it was',
+  );
 });
 
 t.test('counterTotals sums each counter family of one page', async (t) => {

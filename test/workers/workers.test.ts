@@ -197,7 +197,10 @@ t.test('a mesh whose ztunnels and waypoint run two workers each', async (t) => {
     const w = page.workers[0];
     return w.starts === 2 && w.ready && w.pid !== victim.pid ? page : undefined;
   });
-  t.ok(replaced.workers.every((w) => w.ready), 'the waypoint has two ready workers again');
+  t.ok(
+    replaced.workers.every((w) => w.ready),
+    'the waypoint has two ready workers again',
+  );
   t.same([...new Set(await load('/', 60))], [200], 'and answers every request');
 
   // A SIGKILLed primary takes its workers with it (their IPC channel closes); the runner restarts it.
