@@ -10,6 +10,7 @@ import { ProxyWorkers } from '../workers/primary';
 import { PrimaryLink } from '../workers/worker';
 import { startPrimaryAdmin } from '../workers/admin';
 import { logger } from '../telemetry/log';
+import { processRequestLines } from '../telemetry/request-lines';
 import { joinAsProxy, newestVersion, proxyHandlers, WaypointProcess, WaypointProcessOptions } from './start';
 import { Waypoint } from './waypoint';
 
@@ -51,6 +52,9 @@ export async function startWaypointPrimary(o: WaypointProcessOptions, count: num
 
 /** A worker: the waypoint of start.ts on its primary's configuration, its admin left to the primary. */
 export async function startWaypointWorker(o: WaypointProcessOptions): Promise<WaypointProcess> {
+  // Listening for who reads the request lines before saying hello: the primary replays the
+  // runner's last word on it right after, and this worker's environment may be older than that.
+  processRequestLines();
   const state = new MeshState(o.scenario);
   const primary = new PrimaryLink(o.istiod ? proxyHandlers(state) : []);
   await primary.waitConfigured();

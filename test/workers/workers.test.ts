@@ -222,6 +222,23 @@ t.test('a mesh whose ztunnels and waypoint run two workers each', async (t) => {
   t.same(left, { processes: [], listeners: [] }, 'no process and no listener left');
 });
 
+t.test('the workers’ trace records reach the runner through their primary', async (t) => {
+  const expect = `expect:
+  - { from: sleep-7656cf8794-8tp9n, to: http://echo:8080/one, status: 200 }
+  - { from: sleep-7656cf8794-8tp9n, to: http://echo:8080/two, status: 200 }
+  - { from: sleep-7656cf8794-8tp9n, to: tcp-echo:9000, connects: true }
+`;
+  const tmp = tempScenario(heldMeshScenario('workers-trace', N) + expect, 'workers-trace');
+  t.teardown(() => tmp.cleanup());
+  const run = runCli(['scenario', tmp.file, '--ca-dir', tmp.caDir, '--workers', '2'], { env: { HBONE_SIM_HOME: path.join(tmp.dir, 'home') } });
+  t.teardown(() => killGroup(run.pid));
+  const exit = await run.waitExit(40_000);
+  t.equal(exit.code, 0, 'the run passed', { output: run.output().slice(-3000) });
+  t.match(run.stdout(), /3 of 3 expectations held/);
+  t.equal(run.stdout().match(/1 inbound_CONNECT_terminate/g)?.length, 2, "both requests told with the waypoint's stages");
+  t.same(await leftovers(tmp.dir, listenersOf(tmp.scenario), 5000), { processes: [], listeners: [] }, 'nothing left');
+});
+
 t.test('--workers is checked', async (t) => {
   const tmp = tempScenario(heldMeshScenario('workers-flag', N), 'workers-flag');
   t.teardown(() => tmp.cleanup());
