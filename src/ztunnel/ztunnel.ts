@@ -173,7 +173,9 @@ export class Ztunnel {
       this.admin.push(await this.listenHttp(nodeHost, PORT_METRICS, 'metrics', { '/metrics': metrics, '/stats/prometheus': metrics }));
     }
     this.ready = true;
-    this.log.info('ready', { node: this.options.node, pods: this.localPods.map((p) => p.name).join(','), admin: `${this.nodeIp}:${PORT_ADMIN}` });
+    // A worker's admin port is its primary's.
+    const admin = serveAdmin ? { admin: `${this.nodeIp}:${PORT_ADMIN}` } : {};
+    this.log.info('ready', { node: this.options.node, pods: this.localPods.map((p) => p.name).join(','), ...admin });
   }
 
   /** What /config_dump serves: the mesh as this ztunnel knows it and the certificates it holds. */
