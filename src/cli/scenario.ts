@@ -1,6 +1,5 @@
 // `hbone-sim scenario <name|file.yaml>`: the runner (src/runner) builds a scenario's mesh as real
 // processes, checks its expectations hop by hop and tears it down, or holds it up.
-import { WORKERS_FLAG, workerCount } from './workers-flag';
 import { loadScenario } from '../mesh/load';
 import { HeldAddOn, HeldMesh, runScenario } from '../runner/run';
 import { DEFAULT_PAGE_PORT, startLivePage } from '../console/page-server';
@@ -9,6 +8,7 @@ import { scaledBackOff } from '../runner/backoff';
 import { stringFlag, UsageError } from './args';
 import { MAX_POD_PROCESSES } from '../mesh/limits';
 import { Command, CA_DIR_FLAG } from './command';
+import { WORKERS_FLAG, workerCount } from './workers-flag';
 
 export const scenarioCommand: Command = {
   name: 'scenario',
@@ -36,7 +36,10 @@ export const scenarioCommand: Command = {
       help: `with --hold: the loopback port of the live page (default ${DEFAULT_PAGE_PORT}, or one the kernel picks when taken; 0 for any)`,
     },
     'pod-processes': { kind: 'boolean', help: `one process per pod instead of a node agent per node (to kill -9 one pod; at most ${MAX_POD_PROCESSES} pods)` },
-    workers: { ...WORKERS_FLAG, help: `worker threads of every ztunnel and waypoint (their --workers): ${WORKERS_FLAG.help}` },
+    workers: {
+      ...WORKERS_FLAG,
+      help: "worker threads of every ztunnel and waypoint it starts (their --workers), as Envoy's --concurrency and ztunnel's worker_threads (default 1: one process each)",
+    },
   },
   run: async ({ flags, operands }) => {
     const scenario = loadScenario(operands[0]);
