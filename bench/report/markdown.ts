@@ -94,7 +94,7 @@ export function reportMarkdown(r: BenchResults, chartFileName: string, pictures:
       `- ztunnel: ≈${ISTIO_ZTUNNEL.vcpu} vCPU and ${ISTIO_ZTUNNEL.rssMB} MB`,
       `- waypoint: ≈${ISTIO_WAYPOINT.vcpu} vCPU and ${ISTIO_WAYPOINT.rssMB} MB`,
       '',
-      'Those were measured on real clusters with the Rust ztunnel and an Envoy waypoint with 2 worker threads. Ours are single-threaded Node processes sharing one 2-core machine with the load generator, so the comparison is one of shape, not a claim of parity.',
+      'Those were measured on real clusters with the Rust ztunnel and an Envoy waypoint with 2 worker threads. Ours are single-threaded Node processes (one worker each, but in the Workers table) sharing one 2-core machine with the load generator, so the comparison is one of shape, not a claim of parity.',
     ].join('\n'),
     '## Method',
     [
@@ -105,6 +105,7 @@ export function reportMarkdown(r: BenchResults, chartFileName: string, pictures:
       '- CPU and RSS are read from `/proc/<pid>/stat` of each process.',
       "- Nobody reads the waypoint's per-request trace records or its Envoy-style access log in the bench mesh, and it is told so (`HBONE_REQUEST_LINES=none`), as the runner tells it when no expectation, `trace --follow` or live page reads them: it writes neither. ztunnel's access log is written as always. `HBONE_REQUEST_LINES=trace,access-log npm run bench` measures a waypoint writing both.",
       '- Idle connection memory is RSS growth divided by the connection count.',
+      "- Workers: a mesh whose ztunnels and waypoint run `--workers 1`, then one with `--workers 2`, one after the other (not interleaved: each is a mesh of its own); a proxy's CPU is its primary's and its workers' from `/proc`, summed.",
       "- Live page: headless chromium, driven by playwright-core, opens the page of a held bookinfo in a fresh browser context each load; first contentful paint and DOMContentLoaded are the page's own Performance entries. Its weight is the HTML document as served: script, style and topology are inlined, and it requests nothing else but its event stream.",
       "- Pods: each pod count is brought up by `hbone-sim scenario --hold` in a process group of its own and torn down before the next; ready is timed from spawning the runner (Node's own start included) to the last of one request per Service through the mesh, and total RSS sums `/proc/<pid>/stat` over the runner and every process under it. GB in the targets: 2^30 bytes.",
       "- Hostile: a separate attacker process with a mesh certificate writes HEADERS+RST_STREAM pairs by hand over 4 connections, reconnecting when dropped; legitimate requests (200/s over 8 connections) through the victim are timed before and during. The victim's baseline RSS is its median over as long a legitimate run as the attack; its RSS after is the first reading back within 5% of it, or the lowest seen in the settle time.",
