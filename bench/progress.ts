@@ -37,6 +37,8 @@ const PUSH_EACH_S = 0.05;
 /** Page: bookinfo held, chromium started, one untimed load; then each timed load. */
 const PAGE_SETUP_S = 12;
 const PAGE_LOAD_S = 1;
+/** Workers: what a mesh of the workers suite takes beyond a bench mesh (forking workers, stopping them). */
+const WORKERS_MESH_EXTRA_S = 3;
 /** Pods: each count and repetition a held mesh brought up, asked, and torn down (1,000 pods: about 5 s up, 3 s down). */
 const PODS_FIXED_S = 3;
 const PODS_PER_POD_S = 0.005;
@@ -92,8 +94,8 @@ export function expectedSeconds(suite: Suite, o: BenchOptions): number {
     case 'pods':
       return o.podsReps * o.podCounts.reduce((sum, n) => sum + PODS_FIXED_S + n * PODS_PER_POD_S, 0);
     case 'workers':
-      // Two meshes (1 and 2 workers per proxy), each warming up and timing L4 and L7.
-      return 2 * (MESH_START_S + 2 * (z.warmupSeconds + o.reps * Math.min(z.maxRpsSeconds, 3)));
+      // Two meshes (1 and 2 workers per proxy, forking and stopping them), each warming up and timing L4 and L7.
+      return 2 * (MESH_START_S + WORKERS_MESH_EXTRA_S + 2 * (z.warmupSeconds + o.reps * Math.min(z.maxRpsSeconds, 3)));
     case 'soak':
       return HELD_MESH_START_S + z.soakWarmupSeconds + o.soakMinutes * 60;
   }
