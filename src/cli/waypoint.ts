@@ -13,6 +13,7 @@ import { MESH_FLAG } from './api-client';
 import { WAYPOINT_VERBS, waypointAdmin } from './waypoint-admin';
 import { startWaypointPrimary, startWaypointWorker } from '../waypoint/workers';
 import { isProxyWorker, workerId } from '../workers/worker';
+import { logAsWorker } from '../telemetry/log';
 import { WORKERS_FLAG, workerCount } from './workers-flag';
 
 export const waypointCommand: Command = {
@@ -58,9 +59,15 @@ export const waypointCommand: Command = {
     const istiod = istiodLink(flags);
     const workers = workerCount(flags);
     const options = { scenario, pod, caDir, istiod };
-    if (isProxyWorker()) await runService(`waypoint::${pod.name}::worker_${workerId()}`, () => startWaypointWorker(options));
-    else if (workers > 1) await runService(`waypoint::${pod.name}`, (fail) => startWaypointPrimary(options, workers, fail));
-    else await runService(`waypoint::${pod.name}`, () => startWaypoint(options));
+    if (isProxyWorker()) {
+      // Every line names its worker, as Envoy's log lines name their thread.
+      logAsWorker(workerId());
+      await runService(`waypoint::${pod.name}`, () => startWaypointWorker(options));
+    } else if (workers > 1) {
+      await runService(`waypoint::${pod.name}`, (fail) => startWaypointPrimary(options, workers, fail));
+    } else {
+      await runService(`waypoint::${pod.name}`, () => startWaypoint(options));
+    }
     return KEEPS_RUNNING;
   },
 };

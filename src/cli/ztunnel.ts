@@ -8,6 +8,7 @@ import { Command, KEEPS_RUNNING, CA_DIR_FLAG, ISTIOD_FLAG, scenarioFlag } from '
 import { istiodLink } from './istiod-link';
 import { startZtunnelPrimary, startZtunnelWorker } from '../ztunnel/workers';
 import { isProxyWorker, workerId } from '../workers/worker';
+import { logAsWorker } from '../telemetry/log';
 import { WORKERS_FLAG, workerCount } from './workers-flag';
 
 export const ztunnelCommand: Command = {
@@ -28,9 +29,15 @@ export const ztunnelCommand: Command = {
     const caDir = stringFlag(flags, 'ca-dir') ?? defaultCaDir();
     const workers = workerCount(flags);
     const options = { scenario, node, caDir, istiod: istiodLink(flags), disablePooling: flags['no-pool'] === true };
-    if (isProxyWorker()) await runService(`ztunnel::${node}::worker_${workerId()}`, () => startZtunnelWorker(options));
-    else if (workers > 1) await runService(`ztunnel::${node}`, (fail) => startZtunnelPrimary(options, workers, fail));
-    else await runService(`ztunnel::${node}`, () => startZtunnel(options));
+    if (isProxyWorker()) {
+      // Every line names its worker, as Envoy's log lines name their thread.
+      logAsWorker(workerId());
+      await runService(`ztunnel::${node}`, () => startZtunnelWorker(options));
+    } else if (workers > 1) {
+      await runService(`ztunnel::${node}`, (fail) => startZtunnelPrimary(options, workers, fail));
+    } else {
+      await runService(`ztunnel::${node}`, () => startZtunnel(options));
+    }
     return KEEPS_RUNNING;
   },
 };
