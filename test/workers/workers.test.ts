@@ -161,6 +161,11 @@ t.test('a mesh whose ztunnels and waypoint run two workers each', async (t) => {
     accepted.every((n) => n > 0),
     `both workers of ztunnel node-a took captured connections (${accepted.join(' + ')})`,
   );
+  const nodeB = (await workersOf(`127.${N}.0.2`)).workers.map((w) => w.counters.istio_tcp_connections_opened_total ?? 0);
+  t.ok(
+    nodeB.every((n) => n > 0),
+    `both workers of ztunnel node-b took inbound tunnels (${nodeB.join(' + ')})`,
+  );
   const tcp = parsePromText((await getText(`http://${NODE_A}:15020/metrics`)).body).filter(
     (s) => s.name === 'istio_tcp_connections_opened_total' && s.labels.destination_service === 'tcp-echo.default.svc.cluster.local',
   );
