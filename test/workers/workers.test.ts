@@ -177,6 +177,21 @@ t.test('a mesh whose ztunnels and waypoint run two workers each', async (t) => {
   const dump = JSON.parse((await getText(`http://${WAYPOINT}:15000/config_dump`)).body) as { configs: unknown[] };
   t.ok(Array.isArray(dump.configs) && dump.configs.length > 0, 'the primary serves one config dump');
 
+  // Nobody read the waypoint's trace records when it started: the runner's word that someone does
+  // now reaches its workers through the primary, and their records reach the runner.
+  const trace = runCli(['trace', '--mermaid'], { env });
+  t.teardown(() => killGroup(trace.pid));
+  await trace.waitForOutput(/following requests/, 10_000);
+  await new Promise((r) => setTimeout(r, 500));
+  // Its own connection, closed after it: ztunnel logs a connection, so the request is told, when it closes.
+  const status = await new Promise<number>((resolve) => {
+    http.get({ ...L7, path: '/traced', agent: false }, (res) => res.resume().on('end', () => resolve(res.statusCode ?? 0))).on('error', () => resolve(0));
+  });
+  t.equal(status, 200);
+  const traced = await trace.waitExit(15_000);
+  t.equal(traced.code, 0, 'trace --mermaid drew the request');
+  t.match(trace.stdout(), /1 inbound_CONNECT_terminate[\s\S]*GET \/traced/, "with the waypoint's stages, from a worker's trace record");
+
   // A push reaches every worker before istiod hears the ACK: apply --wait, then every request is refused.
   const file = path.join(tmp.dir, 'policies.yaml');
   fs.writeFileSync(file, POLICIES);
@@ -227,7 +242,7 @@ t.test('a mesh whose ztunnels and waypoint run two workers each', async (t) => {
   t.same(left, { processes: [], listeners: [] }, 'no process and no listener left');
 });
 
-t.test('the workers’ trace records reach the runner through their primary', async (t) => {
+t.test('scenario --workers 2: the expectations hold and are told hop by hop, nothing is left', async (t) => {
   const expect = `expect:
   - { from: sleep-7656cf8794-8tp9n, to: http://echo:8080/one, status: 200 }
   - { from: sleep-7656cf8794-8tp9n, to: http://echo:8080/two, status: 200 }
