@@ -2,7 +2,7 @@
 // channel (advanced serialization: Dates and Maps cross as they are). The primary is Envoy's
 // main thread: it alone talks to istiod (xDS and the CA) and serves the admin ports; workers
 // serve the data path and ask the primary for what only it has.
-import type { IssuedCertificate, IssueOptions } from '../identity/ca';
+import type { IssueOptions } from '../identity/ca';
 import type { SpiffeId } from '../identity/spiffe';
 import type { TypeUrl, XdsResource } from '../xds/types';
 
@@ -72,6 +72,3 @@ export function isWorkersMessage(m: unknown): m is WorkerMessage | PrimaryMessag
   const kind = (m as { kind?: unknown } | null)?.kind;
   return typeof kind === 'string' && kind.startsWith(PREFIX);
 }
-
-/** An issued certificate as it crosses the channel (advanced serialization keeps its Dates). */
-export type IssuedOverIpc = IssuedCertificate;
