@@ -32,6 +32,7 @@ import { runPage } from './suites/page';
 import { runPods } from './suites/pods';
 import { runPeers } from './suites/peers';
 import { killPeerChildren } from './peers/child';
+import { runWorkers } from './suites/workers';
 import { evaluateTargets } from './report/targets';
 import { formatTables } from './report/table';
 import { PUBLISHED_BASE, writeReport } from './report/write';
@@ -208,6 +209,11 @@ async function run(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
         reps: opts.throughputReps,
         tunnelSeconds: sz.peersTunnelSeconds,
         warmupSeconds: sz.warmupSeconds,
+        l7: { seconds: sz.peersL7Seconds, reps: opts.reps },
+        // The waypoint's profile needs a mesh of its own: the block beside the bench's.
+        ...(sz.peersL7ProfileSeconds > 0
+          ? { l7Profile: { block: opts.block < 254 ? opts.block + 1 : opts.block - 1, seconds: sz.peersL7ProfileSeconds } }
+          : {}),
         progress,
         meshStarted: (mesh) => cleanup.meshes.add(mesh),
         meshStopped: (mesh) => cleanup.meshes.delete(mesh),
@@ -228,6 +234,17 @@ async function run(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
     if (has('pods')) {
       tracker.begin('pods');
       results.pods = await runPods({ block: opts.block, counts: opts.podCounts, reps: opts.podsReps, progress, held: (child) => (cleanup.held = child) });
+    }
+    // A mesh with one worker per proxy, then one with two (--workers 2), the same load on each.
+    if (has('workers')) {
+      tracker.begin('workers');
+      let running: BenchMesh | undefined;
+      const track = (mesh: BenchMesh | undefined) => {
+        if (running) cleanup.meshes.delete(running);
+        running = mesh;
+        if (mesh) cleanup.meshes.add(mesh);
+      };
+      results.workers = await runWorkers({ block: opts.block, reps: opts.reps, seconds: sz.maxRpsSeconds, warmupSeconds: sz.warmupSeconds, progress, track });
     }
     // The runner holds this mesh itself (--hold), as a user would, so its own memory is measured too.
     if (has('soak')) {

@@ -112,6 +112,8 @@ export interface MeshOptions {
   readonly captures?: readonly ExtraCapture[];
   /** Every mesh process writes a .cpuprofile here when it exits (the default: $HBONE_BENCH_CPU_PROF). */
   readonly cpuProfileDir?: string;
+  /** Worker threads of both ztunnels and the waypoint (their --workers); one process each by default. */
+  readonly workers?: number;
 }
 
 /** A running bench mesh: its processes by name, and what the suites need from it. */
@@ -175,7 +177,7 @@ export class BenchMesh {
     const mesh = new BenchMesh(benchAddresses(options.block), ca, caDir, supervisor, dir, scenario);
     // One process per pod: the suites read the CPU and RSS of the echo and sink apps themselves,
     // and compare with figures taken when every pod was a process.
-    for (const spec of childSpecs(scenario, caDir, { podProcesses: true })) {
+    for (const spec of childSpecs(scenario, caDir, { podProcesses: true, workers: options.workers })) {
       const args = options.noPool && spec.args[0] === 'ztunnel' ? [...spec.args, '--no-pool'] : spec.args;
       supervisor.start({ ...spec, args });
     }

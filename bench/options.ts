@@ -6,7 +6,21 @@
 import * as path from 'node:path';
 import { Flags, parseFlags, UsageError } from '../src/cli/args';
 
-export const SUITES = ['throughput', 'latency', 'maxrps', 'cost', 'connections', 'scale', 'hostile', 'peers', 'push', 'page', 'pods', 'soak'] as const;
+export const SUITES = [
+  'throughput',
+  'latency',
+  'maxrps',
+  'cost',
+  'connections',
+  'scale',
+  'hostile',
+  'peers',
+  'push',
+  'page',
+  'pods',
+  'workers',
+  'soak',
+] as const;
 export type Suite = (typeof SUITES)[number];
 /** What runs when no --suite is given: the soak is long and runs when asked for (--suite soak, or all). */
 export const DEFAULT_SUITES: readonly Suite[] = SUITES.filter((s) => s !== 'soak');
@@ -47,6 +61,10 @@ export interface Sizes {
   readonly peersBytes: number;
   /** Peers: length of one new-tunnels repetition (outbound), per implementation. */
   readonly peersTunnelSeconds: number;
+  /** Peers, the L7 hop: counted seconds of one paced 1,000 rps run of each of its four paths. */
+  readonly peersL7Seconds: number;
+  /** Peers, the L7 hop: seconds of the waypoint's profile when it is behind (0: none taken). */
+  readonly peersL7ProfileSeconds: number;
 }
 
 const MiB = 2 ** 20;
@@ -67,6 +85,8 @@ export const FULL: Sizes = {
   podCounts: [10, 100, 1000],
   peersBytes: 512 * MiB,
   peersTunnelSeconds: 2,
+  peersL7Seconds: 5,
+  peersL7ProfileSeconds: 5,
 };
 
 export const QUICK: Sizes = {
@@ -86,6 +106,8 @@ export const QUICK: Sizes = {
   podCounts: [10, 100],
   peersBytes: 64 * MiB,
   peersTunnelSeconds: 0.5,
+  peersL7Seconds: 0.8,
+  peersL7ProfileSeconds: 0,
 };
 
 /** Three: the least that has a median, and these machines are shared. */

@@ -62,6 +62,11 @@ const PEERS_WARMUP_SHARE = 1 / 8;
  * B near 900, Go near 1,200 (a full peers stage took 41 s against 47 expected from these).
  */
 const PEERS_MB_PER_S = 600;
+/** The L7 hop: L4, L7, the pod's TLS endpoint and HAProxy, each paced; HAProxy's start; the profiling mesh when taken. */
+const PEERS_L7_PATHS = 4;
+const PEERS_L7_START_S = 1;
+/** Workers: what a mesh of the workers suite takes beyond a bench mesh (forking workers, stopping them). */
+const WORKERS_MESH_EXTRA_S = 3;
 
 /** The status line on a terminal is redrawn this often, so elapsed time moves between steps. */
 const TICK_MS = 1000;
@@ -119,8 +124,14 @@ export function expectedSeconds(suite: Suite, o: BenchOptions): number {
         MESH_START_S +
         PEERS_START_S +
         PEER_JOBS * PEER_SIDES * ((z.peersBytes * (o.throughputReps + PEERS_WARMUP_SHARE)) / (PEERS_MB_PER_S * 1e6)) +
-        PEER_SIDES * (z.warmupSeconds + o.throughputReps * z.peersTunnelSeconds)
+        PEER_SIDES * (z.warmupSeconds + o.throughputReps * z.peersTunnelSeconds) +
+        PEERS_L7_START_S +
+        PEERS_L7_PATHS * (z.warmupSeconds + o.reps * z.peersL7Seconds) +
+        (z.peersL7ProfileSeconds > 0 ? MESH_START_S + z.warmupSeconds + z.peersL7ProfileSeconds : 0)
       );
+    case 'workers':
+      // Two meshes (1 and 2 workers per proxy, forking and stopping them), each warming up and timing L4 and L7.
+      return 2 * (MESH_START_S + WORKERS_MESH_EXTRA_S + 2 * (z.warmupSeconds + o.reps * Math.min(z.maxRpsSeconds, 3)));
     case 'soak':
       return HELD_MESH_START_S + z.soakWarmupSeconds + o.soakMinutes * 60;
   }

@@ -3,6 +3,7 @@
 import type { PushResult } from './suites/push';
 import type { PageResult } from './suites/page';
 import type { PeersResult } from './peers/types';
+import type { WorkersResult } from './suites/workers';
 
 /** The paths the suites compare. `hbone` is one raw HBONE stream (the hot core), no ztunnel. */
 export type ThroughputPath = 'tcp' | 'tls' | 'hbone' | 'l4' | 'l7';
@@ -193,6 +194,8 @@ export interface BenchResults {
   readonly pods?: readonly PodsResult[];
   /** Only when the peers suite ran: each job beside another implementation of it, or why not. */
   readonly peers?: PeersResult;
+  /** Only when the workers suite ran: each path at each worker count. */
+  readonly workers?: readonly WorkersResult[];
   readonly targets: readonly TargetResult[];
 }
 

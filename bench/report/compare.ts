@@ -107,6 +107,7 @@ const SUITE_TITLES: Readonly<Record<Suite, string>> = {
   push: 'Push',
   page: 'Live page',
   pods: 'Pods',
+  workers: 'Workers',
   soak: 'Soak',
 };
 

@@ -5,6 +5,7 @@ import type { Suite } from '../options';
 import type { BenchResults } from '../results';
 import { REQUEST_LABELS, REQUEST_ORDER, THROUGHPUT_LABELS, THROUGHPUT_ORDER } from './table';
 import { formatNumber } from './targets';
+import { proxiesVcpu } from '../suites/workers';
 
 export type Better = 'higher' | 'lower';
 
@@ -154,6 +155,13 @@ export function runFigures(r: BenchResults): Figure[] {
     add('pods', row, 'ready s', 's', p.answeredSeconds);
     add('pods', row, 'total RSS MB', 'MB', p.rssMB);
     add('pods', row, 'unanswered', 'count', p.unanswered);
+  }
+
+  for (const w of r.workers ?? []) {
+    const row = `${REQUEST_LABELS[w.path]}, ${w.workers} worker${w.workers === 1 ? '' : 's'}`;
+    add('workers', row, 'rps', 'rps', w.rps);
+    add('workers', row, 'p99 ms', 'ms', w.ms.p99);
+    add('workers', row, 'proxies vCPU', 'vCPU', proxiesVcpu(w), 2);
   }
 
   if (r.soak) {

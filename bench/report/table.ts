@@ -2,6 +2,7 @@
 // terminal. The markdown report renders the same rows, so the two never disagree.
 import type { PushResult } from '../suites/push';
 import type { PageLoadTimes, PageResult } from '../suites/page';
+import { proxiesVcpu, totalVcpu, type WorkersResult } from '../suites/workers';
 import type { Suite } from '../options';
 import type {
   BenchResults,
@@ -505,6 +506,53 @@ export function peersSection(r: PeersResult): Section {
   };
 }
 
+/** Why a second worker buys little here: the words the workers table ends with. */
+export const WORKERS_NOTE =
+  'Both ztunnels and the waypoint with --workers 1, then --workers 2 (each a mesh of its own: node:cluster workers behind a primary that keeps istiod, the CA and the admin ports), autocannon at 100 connections as in Max requests/s. ' +
+  'vCPU: CPU seconds per second, a proxy counted with all its workers; proxies: both ztunnels and the waypoint; all: those, the client (autocannon) and http-echo. load: the 1-minute load average after the runs. ' +
+  'The limit is the 2 cores: one request crosses the client, ztunnel A, the waypoint (L7), ztunnel B and http-echo, all on them. One worker is one event loop, so a proxy gets at most about 1 vCPU: ' +
+  'when the waypoint sits near that with all well under 2, it was the bottleneck and a second worker lets it use the idle core; once all nears 2.0, every process only takes turns on the same cores, and a second worker adds its own cost (a heap, an event loop and TLS sessions of its own, and node:cluster handing each accepted connection from the primary to a worker). ' +
+  'A worker serves whole connections, and HBONE pools one TLS connection per pair of proxies, so traffic spreads over workers only as far as there are connections (each worker of ztunnel A opens its own). ' +
+  'On a shared machine (load above 2), more processes also win a larger share of the CPU from other programs, which flatters the second worker: compare runs on a quiet machine.';
+
+function workersSection(results: readonly WorkersResult[]): Section {
+  const rows = [...results].sort((a, b) => REQUEST_ORDER.indexOf(a.path) - REQUEST_ORDER.indexOf(b.path) || a.workers - b.workers);
+  return {
+    suite: 'workers',
+    title: 'Workers',
+    columns: [
+      left('path'),
+      right('workers'),
+      right('rps'),
+      right('vs 1 worker'),
+      right('p50 ms'),
+      right('p99 ms'),
+      right('waypoint vCPU'),
+      right('proxies vCPU'),
+      right('all vCPU'),
+      right('errors / non-2xx'),
+      right('load'),
+    ],
+    rows: rows.map((w) => {
+      const one = rows.find((x) => x.path === w.path && x.workers === 1);
+      return [
+        REQUEST_LABELS[w.path],
+        String(w.workers),
+        fixed(w.rps, 0),
+        one && one.rps > 0 ? `${fixed(w.rps / one.rps, 2)}x` : NONE,
+        fixed(w.ms.p50, 3),
+        fixed(w.ms.p99, 3),
+        w.path === 'l7' ? fixed(w.vcpu.waypoint, 2) : NONE,
+        fixed(proxiesVcpu(w), 2),
+        fixed(totalVcpu(w), 2),
+        `${w.errors} / ${w.non2xx}`,
+        fixed(w.loadAverage, 2),
+      ];
+    }),
+    note: WORKERS_NOTE,
+  };
+}
+
 /** The per-suite tables with data, in suite order; a suite not run has no section. */
 export function suiteSections(r: BenchResults): Section[] {
   const sections: Section[] = [];
@@ -522,6 +570,7 @@ export function suiteSections(r: BenchResults): Section[] {
   if (r.push) sections.push(pushSection(r.push));
   if (r.page) sections.push(pageSection(r.page));
   if (r.pods && r.pods.length > 0) sections.push(podsSection(r.pods));
+  if (r.workers && r.workers.length > 0) sections.push(workersSection(r.workers));
   if (r.soak) sections.push(soakSection(r.soak));
   return sections;
 }

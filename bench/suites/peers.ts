@@ -2,7 +2,7 @@
 // the same run, with the same client, certificates and sink (issue 14 §3).
 //  - outbound: ztunnel-node-a's encapsulation against nghttpx (bench/peers/outbound.ts);
 //  - inbound: ztunnel-node-b's termination against a Go x/net/http2 server (bench/peers/inbound.ts);
-//  - l7: the waypoint against HAProxy (bench/peers/l7.ts, wired at the marked place below).
+//  - l7: the waypoint against HAProxy (bench/peers/l7.ts): paced 1,000 rps through each.
 // One mesh holds both ztunnels, with a capture of the client pod's to the peers' sink; a missing
 // or broken peer is skipped, and said, and the suite goes on.
 import * as fs from 'node:fs';
@@ -18,6 +18,7 @@ import type { PeerChild } from '../peers/child';
 import { runOutboundPeer } from '../peers/outbound';
 import { runInboundPeer } from '../peers/inbound';
 import { startPeerSink } from '../peers/sink';
+import { runL7Peer } from '../peers/l7';
 
 /** The peers' sink listens on the sink pod's address at this port (the mesh's own sink has 9000). */
 export const PEER_SINK_PORT = 9009;
@@ -44,6 +45,10 @@ export interface PeersSetup {
   readonly meshStopped?: (mesh: BenchMesh) => void;
   /** Each peer process once it runs, for the bench's exit handler (child.ts kills them too). */
   readonly started?: (child: PeerChild) => void;
+  /** The L7 hop's paced runs: counted seconds each, repetitions of its four paths. */
+  readonly l7: { readonly seconds: number; readonly reps: number };
+  /** When the waypoint is behind HAProxy on CPU, profile it for this long on a mesh of its own in this free block. */
+  readonly l7Profile?: { readonly block: number; readonly seconds: number };
   /** Peers to run instead of what PATH and the environment name (tests point them nowhere). */
   readonly nghttpx?: string;
   readonly go?: string;
@@ -123,8 +128,16 @@ export async function runPeers(s: PeersSetup): Promise<PeersResult> {
         ...(s.started ? { started: s.started } : {}),
       }),
     );
-    // ── l7: the waypoint against HAProxy (bench/peers/l7.ts, another helper's) is called here:
-    //    add(await runL7Peer({ mesh, ... }));
+    add(
+      await runL7Peer({
+        mesh,
+        seconds: s.l7.seconds,
+        reps: s.l7.reps,
+        warmupSeconds: s.warmupSeconds,
+        progress: s.progress,
+        ...(s.l7Profile ? { profile: s.l7Profile } : {}),
+      }),
+    );
     const broken = mesh.crashed();
     if (broken.length) throw new Error(`mesh process died during the peers suite: ${broken.join('; ')}`);
     return { comparisons, skipped };

@@ -21,7 +21,11 @@ export interface ServiceOptions {
   readonly contain?: (err: unknown) => boolean;
 }
 
-export async function runService(name: string, start: () => Promise<Service>, options: ServiceOptions = {}): Promise<void> {
+/**
+ * Runs a service until a signal, its runner's going away, or an uncaught exception stops it; the
+ * service may also stop itself with `fail` (exit code 1).
+ */
+export async function runService(name: string, start: (fail: (why: string) => void) => Promise<Service>, options: ServiceOptions = {}): Promise<void> {
   const log = logger(name);
   let service: Service | undefined;
   let stopping = false;
@@ -57,7 +61,7 @@ export async function runService(name: string, start: () => Promise<Service>, op
     stop('uncaught exception', 1);
   });
   try {
-    service = await start();
+    service = await start((why) => stop(why, 1));
   } catch (err) {
     process.stderr.write(`${name}: ${errorMessage(err)}\n`);
     process.exit(1);

@@ -8,6 +8,7 @@ import { scaledBackOff } from '../runner/backoff';
 import { stringFlag, UsageError } from './args';
 import { MAX_POD_PROCESSES } from '../mesh/limits';
 import { Command, CA_DIR_FLAG } from './command';
+import { WORKERS_FLAG, workerCount } from './workers-flag';
 
 export const scenarioCommand: Command = {
   name: 'scenario',
@@ -35,6 +36,10 @@ export const scenarioCommand: Command = {
       help: `with --hold: the loopback port of the live page (default ${DEFAULT_PAGE_PORT}, or one the kernel picks when taken; 0 for any)`,
     },
     'pod-processes': { kind: 'boolean', help: `one process per pod instead of a node agent per node (to kill -9 one pod; at most ${MAX_POD_PROCESSES} pods)` },
+    workers: {
+      ...WORKERS_FLAG,
+      help: "worker threads of every ztunnel and waypoint it starts (their --workers), as Envoy's --concurrency and ztunnel's worker_threads (default 1: one process each)",
+    },
   },
   run: async ({ flags, operands }) => {
     const scenario = loadScenario(operands[0]);
@@ -45,8 +50,10 @@ export const scenarioCommand: Command = {
       throw new UsageError(`--pod-processes starts a process per pod: ${cap}; ${scenario.name} has ${scenario.workloads.length}`);
     }
     const pagePort = pagePortOf(stringFlag(flags, 'page-port'));
+    const workers = workerCount(flags);
     return runScenario(scenario, {
       podProcesses,
+      workers,
       onHold: (mesh) => livePage(mesh, pagePort),
       hold: flags.hold === true,
       json: flags.json === true,

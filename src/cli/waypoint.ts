@@ -11,6 +11,10 @@ import { readLiveConfig } from '../mesh/control-plane';
 import { istiodLink } from './istiod-link';
 import { MESH_FLAG } from './api-client';
 import { WAYPOINT_VERBS, waypointAdmin } from './waypoint-admin';
+import { startWaypointPrimary, startWaypointWorker } from '../waypoint/workers';
+import { isProxyWorker, workerId } from '../workers/worker';
+import { logAsWorker } from '../telemetry/log';
+import { WORKERS_FLAG, workerCount } from './workers-flag';
 
 export const waypointCommand: Command = {
   name: 'waypoint',
@@ -36,6 +40,7 @@ export const waypointCommand: Command = {
     'live-config': LIVE_CONFIG_FLAG,
     'ca-dir': CA_DIR_FLAG,
     istiod: ISTIOD_FLAG,
+    workers: WORKERS_FLAG,
   },
   run: async ({ flags, operands }) => {
     if (operands.length > 0) {
@@ -52,7 +57,17 @@ export const waypointCommand: Command = {
     if (!pod) throw new UsageError(`no waypoint pod ${podName} in scenario ${scenario.name}`);
     const caDir = stringFlag(flags, 'ca-dir') ?? defaultCaDir();
     const istiod = istiodLink(flags);
-    await runService(`waypoint::${pod.name}`, () => startWaypoint({ scenario, pod, caDir, istiod }));
+    const workers = workerCount(flags);
+    const options = { scenario, pod, caDir, istiod };
+    if (isProxyWorker()) {
+      // Every line names its worker, as Envoy's log lines name their thread.
+      logAsWorker(workerId());
+      await runService(`waypoint::${pod.name}`, () => startWaypointWorker(options));
+    } else if (workers > 1) {
+      await runService(`waypoint::${pod.name}`, (fail) => startWaypointPrimary(options, workers, fail));
+    } else {
+      await runService(`waypoint::${pod.name}`, () => startWaypoint(options));
+    }
     return KEEPS_RUNNING;
   },
 };

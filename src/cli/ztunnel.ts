@@ -6,6 +6,10 @@ import { runService } from './lifecycle';
 import { requireString, stringFlag } from './args';
 import { Command, KEEPS_RUNNING, CA_DIR_FLAG, ISTIOD_FLAG, scenarioFlag } from './command';
 import { istiodLink } from './istiod-link';
+import { startZtunnelPrimary, startZtunnelWorker } from '../ztunnel/workers';
+import { isProxyWorker, workerId } from '../workers/worker';
+import { logAsWorker } from '../telemetry/log';
+import { WORKERS_FLAG, workerCount } from './workers-flag';
 
 export const ztunnelCommand: Command = {
   name: 'ztunnel',
@@ -17,12 +21,23 @@ export const ztunnelCommand: Command = {
     'ca-dir': CA_DIR_FLAG,
     istiod: ISTIOD_FLAG,
     'no-pool': { kind: 'boolean', help: 'give every outbound CONNECT its own TLS connection (the connections bench compares it with the pool)' },
+    workers: WORKERS_FLAG,
   },
   run: async ({ flags }) => {
     const scenario = loadScenario(requireString(flags, 'scenario', 'ztunnel'));
     const node = requireString(flags, 'node', 'ztunnel');
     const caDir = stringFlag(flags, 'ca-dir') ?? defaultCaDir();
-    await runService(`ztunnel::${node}`, () => startZtunnel({ scenario, node, caDir, istiod: istiodLink(flags), disablePooling: flags['no-pool'] === true }));
+    const workers = workerCount(flags);
+    const options = { scenario, node, caDir, istiod: istiodLink(flags), disablePooling: flags['no-pool'] === true };
+    if (isProxyWorker()) {
+      // Every line names its worker, as Envoy's log lines name their thread.
+      logAsWorker(workerId());
+      await runService(`ztunnel::${node}`, () => startZtunnelWorker(options));
+    } else if (workers > 1) {
+      await runService(`ztunnel::${node}`, (fail) => startZtunnelPrimary(options, workers, fail));
+    } else {
+      await runService(`ztunnel::${node}`, () => startZtunnel(options));
+    }
     return KEEPS_RUNNING;
   },
 };

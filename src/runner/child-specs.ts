@@ -34,6 +34,13 @@ export interface ChildSpecOptions {
   readonly tokenKey?: string;
   /** Where the API server keeps the live configuration for istiod (under --hold). */
   readonly liveConfigFile?: string;
+  /** Worker threads of every ztunnel and waypoint (`--workers N`); 1 (one process, no flag) by default. */
+  readonly workers?: number;
+}
+
+/** `--workers N` for a proxy's command line, nothing for the default of one. */
+function workersArgs(workers: number | undefined): string[] {
+  return workers !== undefined && workers > 1 ? ['--workers', String(workers)] : [];
 }
 
 export function childSpecs(scenario: Scenario, caDir: string, options: ChildSpecOptions = {}): ChildSpec[] {
@@ -51,7 +58,7 @@ export function childSpecs(scenario: Scenario, caDir: string, options: ChildSpec
   };
   const ztunnels = scenario.nodes.map((n) => ({
     name: `ztunnel-${n.name}`,
-    args: ['ztunnel', '--scenario', scenario.file, '--node', n.name, '--ca-dir', caDir, '--istiod', xds],
+    args: ['ztunnel', '--scenario', scenario.file, '--node', n.name, '--ca-dir', caDir, '--istiod', xds, ...workersArgs(options.workers)],
     ready: `${hostAddress(n.ip)}:${PORT_READINESS}`,
     container: PROXY_CONTAINER,
     env: token({ namespace: ZTUNNEL_NAMESPACE, serviceAccount: ZTUNNEL_SERVICE_ACCOUNT, pod: `ztunnel-${n.name}`, node: n.name }),
@@ -88,8 +95,10 @@ export function waypointSpec(
   scenario: Scenario,
   w: Workload,
   caDir: string,
-  options: { readonly tokenKey: string; readonly liveConfigFile?: string },
+  options: { readonly tokenKey: string; readonly liveConfigFile?: string; readonly workers?: number },
 ): ChildSpec {
+  // Worker threads are the waypoint's (Envoy's --concurrency); an ingress gateway runs one process.
+  const workers = w.app.kind === GATEWAY_APP ? [] : workersArgs(options.workers);
   const live = options.liveConfigFile ? ['--live-config', options.liveConfigFile] : [];
   return {
     name: w.name,
@@ -104,6 +113,7 @@ export function waypointSpec(
       caDir,
       '--istiod',
       istiodXdsAddress(scenario),
+      ...workers,
     ],
     ready: `${hostAddress(w.ip)}:${PORT_READINESS}`,
     container: PROXY_CONTAINER,

@@ -60,6 +60,8 @@ export interface RunOptions {
   readonly backOff?: BackOffTimings;
   /** One process per pod instead of a node agent per node (--pod-processes). */
   readonly podProcesses?: boolean;
+  /** Worker threads of every ztunnel and waypoint (their --workers); 1, one process each, by default. */
+  readonly workers?: number;
   /**
    * Under --hold, once the API server is up: what else serves the held mesh (the live page).
    * Its lines are printed after the kubeconfig's; it is stopped first at teardown.
@@ -208,7 +210,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       out(
         `scenario ${scenario.name} (${path.relative(process.cwd(), scenario.file) || scenario.file}): ${scenario.nodes.length} nodes, ${scenario.workloads.length} pods, ${scenario.services.length} services`,
       );
-    const specs = childSpecs(scenario, caDir, { podProcesses: options.podProcesses, backOff: options.backOff, liveConfigFile, tokenKey });
+    const specs = childSpecs(scenario, caDir, {
+      podProcesses: options.podProcesses,
+      backOff: options.backOff,
+      liveConfigFile,
+      tokenKey,
+      workers: options.workers,
+    });
     for (const spec of specs) supervisor.start(spec);
     await supervisor.waitReady(READY_TIMEOUT_MS);
     restarter.arm();
@@ -251,7 +259,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
             watch: (handle) => restarter.watch(handle),
             forget: (name) => restarter.forget(name),
           },
-          (s, pod) => waypointSpec(s, pod, caDir, { tokenKey, liveConfigFile }),
+          (s, pod) => waypointSpec(s, pod, caDir, { tokenKey, liveConfigFile, workers: options.workers }),
           READY_TIMEOUT_MS,
           logger('kube-controller-manager', out),
         ),

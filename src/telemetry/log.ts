@@ -118,11 +118,20 @@ export function formatFields(fields: Fields | undefined): string {
   return parts.join(' ');
 }
 
+/** Fields on every line of this process: a proxy's worker names itself, as Envoy's log lines name their thread. */
+let processFields = '';
+
+/** Every later line of this process says which worker wrote it (`worker=1`). */
+export function logAsWorker(id: number): void {
+  processFields = formatFields({ worker: id });
+}
+
 /** A logger for one target, named like ztunnel's (`hbone::server`, `access`, `proxy::inbound`). */
 export function logger(target: string, sink: (line: string) => void = (l) => process.stderr.write(l + '\n')): Logger {
   const at = (level: Level) => (msg: string, fields?: Fields) => {
     if (RANK[level] > rankFor(target)) return;
-    const rest = formatFields(fields);
+    const own = formatFields(fields);
+    const rest = processFields === '' ? own : own === '' ? processFields : `${own} ${processFields}`;
     sink(`${new Date().toISOString()}\t${level}\t${target}\t${msg}${rest ? '\t' + rest : ''}`);
   };
   return {

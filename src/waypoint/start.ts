@@ -8,7 +8,8 @@ import { makeSpiffeId } from '../identity/spiffe';
 import { logger } from '../telemetry/log';
 import { joinControlPlane, ControlPlaneLink, IstiodLink } from '../xds/bootstrap';
 import { addressHandler, authorizationHandler, routeHandler } from '../xds/mesh-handlers';
-import { TYPE_URLS } from '../xds/types';
+import { TYPE_URLS, TypeUrl } from '../xds/types';
+import type { TypeHandler } from '../xds/ads-client';
 import type { CertificateSource, WorkloadCertificate } from '../identity/workload-cert';
 import { Waypoint } from './waypoint';
 
@@ -35,7 +36,14 @@ export interface JoinedProxy {
  * Joins istiod as a waypoint or gateway pod does: its own certificate from the CA, then one ADS
  * stream for addresses, policies and routes, whose pushes keep `state` current.
  */
-export async function joinAsProxy(scenario: Scenario, pod: Workload, state: MeshState, caDir: string, istiod: IstiodLink): Promise<JoinedProxy> {
+export async function joinAsProxy(
+  scenario: Scenario,
+  pod: Workload,
+  state: MeshState,
+  caDir: string,
+  istiod: IstiodLink,
+  wrap: (h: TypeHandler) => TypeHandler = (h) => h,
+): Promise<JoinedProxy> {
   const link = await joinControlPlane({
     istiod: istiod.address,
     caDir,
@@ -44,16 +52,23 @@ export async function joinAsProxy(scenario: Scenario, pod: Workload, state: Mesh
     // The proxy's own identity is both its mesh identity and what it shows istiod.
     identity: makeSpiffeId(pod.namespace, pod.serviceAccount, scenario.trustDomain),
     node: { id: `router~${pod.ip}~${pod.name}.${pod.namespace}~${pod.namespace}.svc.cluster.local`, proxyType: 'router' },
-    handlers: [addressHandler(state), authorizationHandler(state), routeHandler(state)],
+    handlers: proxyHandlers(state).map(wrap),
     log: logger('xds'),
   });
   const ads = link.ads;
-  // The newest version of any type it took, as Envoy's dump shows the version it applied.
-  const configVersion = () =>
-    TYPE_URLS.map((t) => ads.versionOf(t))
-      .filter((v): v is string => v !== undefined)
-      .sort((a, b) => Number(b.split('/').pop()) - Number(a.split('/').pop()))[0];
-  return { link, configVersion };
+  return { link, configVersion: () => newestVersion((t) => ads.versionOf(t)) };
+}
+
+/** The xDS types a waypoint or gateway takes, each applied to its MeshState. */
+export function proxyHandlers(state: MeshState): TypeHandler[] {
+  return [addressHandler(state), authorizationHandler(state), routeHandler(state)];
+}
+
+/** The newest version of any type it took, as Envoy's dump shows the version it applied. */
+export function newestVersion(versionOf: (t: TypeUrl) => string | undefined): string | undefined {
+  return TYPE_URLS.map(versionOf)
+    .filter((v): v is string => v !== undefined)
+    .sort((a, b) => Number(b.split('/').pop()) - Number(a.split('/').pop()))[0];
 }
 
 /** What a proxy's process needs of the proxy it runs (a Waypoint, an IngressGateway). */

@@ -53,6 +53,8 @@ export interface WaypointOptions {
   readonly log?: Logger;
   /** Whether anyone reads its trace records and access log; this process's switch (request-lines.ts) by default. */
   readonly lines?: RequestLines;
+  /** Serve readiness, /config_dump and /metrics on its pod address; a worker leaves them to its primary. */
+  readonly serveAdmin?: boolean;
 }
 
 export class Waypoint {
@@ -106,13 +108,15 @@ export class Waypoint {
   async start(): Promise<void> {
     const pod = this.options.pod;
     const podHost = hostAddress(pod.ip);
-    this.admin.push(
-      await startHttp(
-        podHost,
-        PORT_READINESS,
-        readinessRoutes(() => this.ready),
-      ),
-    );
+    const serveAdmin = this.options.serveAdmin !== false;
+    if (serveAdmin)
+      this.admin.push(
+        await startHttp(
+          podHost,
+          PORT_READINESS,
+          readinessRoutes(() => this.ready),
+        ),
+      );
     this.cert =
       this.options.certificate ?? (await WorkloadCertificate.obtain(makeSpiffeId(pod.namespace, pod.serviceAccount, this.state.trustDomain), this.options.ca));
     this.server = new HboneServer({
@@ -125,19 +129,26 @@ export class Waypoint {
     // Compile every served service's routes now: a bad route fails the start, not a request.
     for (const s of this.served) for (const p of s.ports) this.routeTable(s, p.port);
     await this.server.listen();
-    this.admin.push(
-      await startHttp(podHost, PORT_ADMIN, {
-        '/config_dump': (_req, res) =>
-          sendJson(res, configDump(this.state, pod, this.served, { routeTable: (s, p) => this.routeTable(s, p), versionInfo: this.options.configVersion?.() })),
-      }),
-    );
-    const metrics = async (_req: unknown, res: http.ServerResponse): Promise<void> => {
-      const text = (await this.metrics.metrics()) + (await this.tcpMetrics.metrics());
-      res.writeHead(200, { 'content-type': this.metrics.contentType }).end(text);
-    };
-    this.admin.push(await startHttp(podHost, PORT_METRICS, { '/metrics': metrics, '/stats/prometheus': metrics }));
+    if (serveAdmin) {
+      this.admin.push(await startHttp(podHost, PORT_ADMIN, { '/config_dump': (_req, res) => sendJson(res, this.configDump()) }));
+      const metrics = async (_req: unknown, res: http.ServerResponse): Promise<void> => {
+        res.writeHead(200, { 'content-type': this.metrics.contentType }).end(await this.metricsText());
+      };
+      this.admin.push(await startHttp(podHost, PORT_METRICS, { '/metrics': metrics, '/stats/prometheus': metrics }));
+    }
     this.ready = true;
     this.log.info('ready', { pod: pod.name, identity: this.cert.spiffeId, serves: this.served.map(serviceHost).join(',') });
+  }
+
+  /** What /config_dump serves: Envoy's shape of its listeners, routes and clusters. */
+  configDump(): ReturnType<typeof configDump> {
+    const pod = this.options.pod;
+    return configDump(this.state, pod, this.served, { routeTable: (s, p) => this.routeTable(s, p), versionInfo: this.options.configVersion?.() });
+  }
+
+  /** What /metrics serves: istio_requests_total and friends, then istio_tcp_* of L4 relays. */
+  async metricsText(): Promise<string> {
+    return (await this.metrics.metrics()) + (await this.tcpMetrics.metrics());
   }
 
   async stop(graceMs = 1000): Promise<void> {

@@ -26,7 +26,11 @@ const RECONNECT_MAX_MS = 5000;
 /** What a proxy does with one type: validate and apply the whole new set, or throw to NACK. */
 export interface TypeHandler {
   readonly typeUrl: TypeUrl;
-  apply(resources: ReadonlyMap<string, XdsResource>, version: string): void;
+  /**
+   * Checks and applies a response (throws to NACK). A promise means "applied here, in effect
+   * everywhere once it settles" (a proxy with worker threads hands it on): the ACK waits for it.
+   */
+  apply(resources: ReadonlyMap<string, XdsResource>, version: string): void | Promise<void>;
 }
 
 export interface AdsClientOptions {
@@ -154,8 +158,9 @@ export class AdsClient extends EventEmitter<AdsClientEvents> {
     for (const res of r.resources ?? []) next.set(res.name, res);
     for (const name of r.removedResources ?? []) next.delete(name);
     const type = TYPE_SHORT_NAMES[r.typeUrl];
+    let settled: void | Promise<void>;
     try {
-      state.handler.apply(next, r.systemVersionInfo);
+      settled = state.handler.apply(next, r.systemVersionInfo);
     } catch (err) {
       const message = errorMessage(err);
       this.log.warn('rejected a config update (NACK); keeping the last good version', {
@@ -174,9 +179,18 @@ export class AdsClient extends EventEmitter<AdsClientEvents> {
     }
     state.have = next;
     state.version = r.systemVersionInfo;
-    this.log.debug('applied a config update (ACK)', { type, version: r.systemVersionInfo, resources: next.size });
-    writeMessage(stream, { typeUrl: r.typeUrl, responseNonce: r.nonce } satisfies DeltaDiscoveryRequest);
-    this.emit('applied', r.typeUrl, r.systemVersionInfo);
-    if ([...this.types.values()].every((s) => s.version !== undefined)) this.readyResolve();
+    const typeUrl = r.typeUrl;
+    const nonce = r.nonce;
+    const version = r.systemVersionInfo;
+    const ack = (): void => {
+      this.log.debug('applied a config update (ACK)', { type, version, resources: next.size });
+      writeMessage(stream, { typeUrl, responseNonce: nonce } satisfies DeltaDiscoveryRequest);
+      this.emit('applied', typeUrl, version);
+      if ([...this.types.values()].every((s) => s.version !== undefined)) this.readyResolve();
+    };
+    if (!(settled instanceof Promise)) return ack();
+    // The stream may have been replaced while the workers took the update: the new one resyncs.
+    const ackIfCurrent = () => void (stream === this.stream && stream.writable && ack());
+    settled.then(ackIfCurrent, ackIfCurrent);
   }
 }

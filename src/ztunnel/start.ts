@@ -5,8 +5,10 @@
 import type { Scenario } from '../mesh/model';
 import { MeshState } from '../mesh/state';
 import { loadOrCreateCa } from '../identity/ca-store';
-import { makeSpiffeId } from '../identity/spiffe';
+import { makeSpiffeId, SpiffeId } from '../identity/spiffe';
 import type { CertificateSource } from '../identity/workload-cert';
+import type { TypeHandler } from '../xds/ads-client';
+import type { XdsNode } from '../xds/types';
 import { authorize } from '../policy/authz';
 import { TcpMetrics } from '../telemetry/tcp-metrics';
 import { logger } from '../telemetry/log';
@@ -48,34 +50,15 @@ export async function startZtunnel(o: ZtunnelProcessOptions): Promise<ZtunnelPro
       caDir: o.caDir,
       token: o.istiod.token,
       certLifetimeMs: o.istiod.secretTtlMs,
-      identity: makeSpiffeId(ZTUNNEL_NAMESPACE, ZTUNNEL_SERVICE_ACCOUNT, scenario.trustDomain),
-      node: { id: `ztunnel~${node.ip}~ztunnel-${o.node}.${ZTUNNEL_NAMESPACE}~${ZTUNNEL_NAMESPACE}.svc.cluster.local`, proxyType: 'ztunnel' },
-      handlers: [addressHandler(state), authorizationHandler(state)],
+      ...ztunnelXdsNode(scenario, o.node, node.ip),
+      handlers: ztunnelHandlers(state),
       log: logger('xds'),
     });
     ca = link.ca;
   } else {
     ca = await loadOrCreateCa(o.caDir, scenario.trustDomain);
   }
-  const metrics = new TcpMetrics();
-  const authz = logger('rbac');
-  const authorizer: Authorizer = (pod, req) => {
-    const d = authorize(state.scenario.policies, { namespace: pod.namespace, labels: pod.labels }, req);
-    for (const note of d.l7 ?? []) authz.warn(note.message);
-    return { allowed: d.allowed, reason: d.reason, policy: d.policy };
-  };
-  const zt = new Ztunnel({
-    scenario,
-    state,
-    node: o.node,
-    ca,
-    reporter: new ZtunnelReporter(metrics, new AccessLog(), scenario.trustDomain),
-    authorize: authorizer,
-    metricsText: () => metrics.metrics(),
-    disablePooling: o.disablePooling === true,
-    certLifetimeMs: o.istiod?.secretTtlMs,
-    log: logger('ztunnel'),
-  });
+  const { ztunnel: zt } = buildZtunnel(o, state, ca, true);
   try {
     await zt.start();
   } catch (err) {
@@ -88,5 +71,52 @@ export async function startZtunnel(o: ZtunnelProcessOptions): Promise<ZtunnelPro
       link?.stop();
       await zt.stop();
     },
+  };
+}
+
+/** The xDS types a ztunnel takes, each applied to its MeshState. */
+export function ztunnelHandlers(state: MeshState): TypeHandler[] {
+  return [addressHandler(state), authorizationHandler(state)];
+}
+
+/**
+ * A ztunnel wired as its process runs it: L4 authorization of the current policies, TCP metrics
+ * and the access log; `serveAdmin` false for a worker, whose primary serves the admin ports.
+ */
+export function buildZtunnel(
+  o: ZtunnelProcessOptions,
+  state: MeshState,
+  ca: CertificateSource,
+  serveAdmin: boolean,
+): { ztunnel: Ztunnel; metrics: TcpMetrics } {
+  const { scenario } = o;
+  const metrics = new TcpMetrics();
+  const authz = logger('rbac');
+  const authorizer: Authorizer = (pod, req) => {
+    const d = authorize(state.scenario.policies, { namespace: pod.namespace, labels: pod.labels }, req);
+    for (const note of d.l7 ?? []) authz.warn(note.message);
+    return { allowed: d.allowed, reason: d.reason, policy: d.policy };
+  };
+  const ztunnel = new Ztunnel({
+    scenario,
+    state,
+    node: o.node,
+    ca,
+    reporter: new ZtunnelReporter(metrics, new AccessLog(), scenario.trustDomain),
+    authorize: authorizer,
+    metricsText: () => metrics.metrics(),
+    disablePooling: o.disablePooling === true,
+    certLifetimeMs: o.istiod?.secretTtlMs,
+    serveAdmin,
+    log: logger('ztunnel'),
+  });
+  return { ztunnel, metrics };
+}
+
+/** The xDS node a ztunnel shows istiod, and the identity it joins as. */
+export function ztunnelXdsNode(scenario: Scenario, nodeName: string, nodeIp: string): { identity: SpiffeId; node: XdsNode } {
+  return {
+    identity: makeSpiffeId(ZTUNNEL_NAMESPACE, ZTUNNEL_SERVICE_ACCOUNT, scenario.trustDomain),
+    node: { id: `ztunnel~${nodeIp}~ztunnel-${nodeName}.${ZTUNNEL_NAMESPACE}~${ZTUNNEL_NAMESPACE}.svc.cluster.local`, proxyType: 'ztunnel' },
   };
 }

@@ -47,6 +47,8 @@ export interface ZtunnelOptions {
    * POOL_MAX_STREAMS_PER_CONNECTION, caps concurrent streams but still reuses connections.
    */
   readonly disablePooling?: boolean;
+  /** Serve readiness, /config_dump and /metrics on the node address; a worker leaves them to its primary. */
+  readonly serveAdmin?: boolean;
   readonly log?: Logger;
 }
 
@@ -105,15 +107,17 @@ export class Ztunnel {
 
   async start(): Promise<void> {
     const nodeHost = hostAddress(this.nodeIp);
+    const serveAdmin = this.options.serveAdmin !== false;
     // Readiness first, answering 503 until every listener is up.
-    this.admin.push(
-      await this.listenHttp(
-        nodeHost,
-        PORT_READINESS,
-        'readiness',
-        readinessRoutes(() => this.ready),
-      ),
-    );
+    if (serveAdmin)
+      this.admin.push(
+        await this.listenHttp(
+          nodeHost,
+          PORT_READINESS,
+          'readiness',
+          readinessRoutes(() => this.ready),
+        ),
+      );
     const outbound: OutboundContext = {
       state: this.state,
       pool: this.pool,
@@ -157,17 +161,26 @@ export class Ztunnel {
         handleOutbound(outbound, socket, source, { host, port }).catch((err: Error) => this.outboundFailed(socket, err));
       });
     }
-    this.admin.push(
-      await this.listenHttp(nodeHost, PORT_ADMIN, 'admin', {
-        '/config_dump': (_req, res) => sendJson(res, configDump(this.state, this.certificates.held())),
-      }),
-    );
-    const metrics = async (_req: unknown, res: import('node:http').ServerResponse): Promise<void> => {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(await this.options.metricsText());
-    };
-    this.admin.push(await this.listenHttp(nodeHost, PORT_METRICS, 'metrics', { '/metrics': metrics, '/stats/prometheus': metrics }));
+    if (serveAdmin) {
+      this.admin.push(
+        await this.listenHttp(nodeHost, PORT_ADMIN, 'admin', {
+          '/config_dump': (_req, res) => sendJson(res, this.configDump()),
+        }),
+      );
+      const metrics = async (_req: unknown, res: import('node:http').ServerResponse): Promise<void> => {
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(await this.options.metricsText());
+      };
+      this.admin.push(await this.listenHttp(nodeHost, PORT_METRICS, 'metrics', { '/metrics': metrics, '/stats/prometheus': metrics }));
+    }
     this.ready = true;
-    this.log.info('ready', { node: this.options.node, pods: this.localPods.map((p) => p.name).join(','), admin: `${this.nodeIp}:${PORT_ADMIN}` });
+    // A worker's admin port is its primary's.
+    const admin = serveAdmin ? { admin: `${this.nodeIp}:${PORT_ADMIN}` } : {};
+    this.log.info('ready', { node: this.options.node, pods: this.localPods.map((p) => p.name).join(','), ...admin });
+  }
+
+  /** What /config_dump serves: the mesh as this ztunnel knows it and the certificates it holds. */
+  configDump(): ReturnType<typeof configDump> {
+    return configDump(this.state, this.certificates.held());
   }
 
   /**

@@ -54,6 +54,8 @@ t.test('expected durations follow the run’s sizes and reps', async (t) => {
   t.equal(expectedSeconds('cost', full), expectedSeconds('latency', full), 'cost is measured by the latency runs');
   const soak = parseOptions(['--suite', 'soak', '--minutes', '2'], '/x');
   t.ok(expectedSeconds('soak', soak) >= 120, 'the soak at least its minutes');
+  const workers = expectedSeconds('workers', full);
+  t.ok(workers > 30 && workers <= 60, `the workers suite, two meshes, stays within a minute (${workers.toFixed(0)} s)`);
   const total = full.suites.reduce((a, s) => a + (s === 'cost' ? 0 : expectedSeconds(s, full)), 0);
   t.ok(total > 5 * 60 && total < 20 * 60, `a full run without the soak: minutes, not seconds or hours (${total.toFixed(0)} s)`);
 });
@@ -62,7 +64,7 @@ t.test('stages: latency and cost are one, in the order they run', async (t) => {
   const stages = planStages(parseOptions([], '/x'));
   t.same(
     stages.map((s) => s.label),
-    ['throughput', 'latency, cost', 'maxrps', 'connections', 'scale', 'hostile', 'peers', 'push', 'page', 'pods'],
+    ['throughput', 'latency, cost', 'maxrps', 'connections', 'scale', 'hostile', 'peers', 'push', 'page', 'pods', 'workers'],
   );
   t.same(
     planStages(parseOptions(['--suite', 'cost,scale'], '/x')).map((s) => s.label),

@@ -30,7 +30,7 @@ t.test('--help, -h, help, help <command>, <command> --help: stdout, exit 0', asy
   }
   t.match(
     node(['help', 'waypoint']).stdout,
-    /^usage: hbone-sim waypoint \[apply\|list\|delete\|generate\] \[NAME\.\.\.\] .*\[--scenario <name\|file>\] \[--pod <waypoint pod>\] \[--live-config <file>\] \[--ca-dir <dir>\] \[--istiod <host:port>\]\n/,
+    /^usage: hbone-sim waypoint \[apply\|list\|delete\|generate\] \[NAME\.\.\.\] .*\[--scenario <name\|file>\] \[--pod <waypoint pod>\] \[--live-config <file>\] \[--ca-dir <dir>\] \[--istiod <host:port>\] \[--workers <N>\]\n/,
   );
 });
 

@@ -247,6 +247,42 @@ t.test('ADS: the first push is ACKed (SYNCED); a change sends only what changed;
   t.same(rows[0].types.AUTHZ, { status: 'SYNCED', sent: fourth, acked: fourth });
 });
 
+t.test('ADS: a handler that settles later (a proxy handing the push to its workers) is ACKed once it settles', async (t) => {
+  const f = await start(t);
+  let settle: (() => void) | undefined;
+  const later: TypeHandler = {
+    typeUrl: TYPE_AUTHORIZATION,
+    apply: () => (settle === undefined ? undefined : new Promise<void>((r) => (settle = r))),
+  };
+  const link = await joinControlPlane({
+    istiod: '127.108.255.1:15012',
+    caDir: path.join(f.dir, 'certs'),
+    token: f.ztunnelToken('node-a'),
+    identity: id(ZTUNNEL_NAMESPACE, ZTUNNEL_SERVICE_ACCOUNT),
+    node: { id: 'ztunnel~10.108.0.1~ztunnel-node-a.istio-system~istio-system.svc.cluster.local', proxyType: 'ztunnel' },
+    handlers: [{ typeUrl: TYPE_ADDRESS, apply: () => undefined }, later],
+    log: QUIET,
+  });
+  t.teardown(() => link.stop());
+  const first = f.istiod.version;
+  const authz = async () =>
+    ((await getJson('http://127.108.255.1:15014/debug/syncz')) as { types: Record<string, { status: string; acked?: string }> }[])[0]?.types.AUTHZ;
+  settle = () => undefined;
+  f.istiod.setConfig(f.scenario('DENY'));
+  const second = f.istiod.version;
+  for (let i = 0; i < 100 && link.ads.versionOf(TYPE_AUTHORIZATION) !== second; i++) await new Promise((r) => setTimeout(r, 20));
+  t.equal(link.ads.versionOf(TYPE_AUTHORIZATION), second, 'applied here');
+  await new Promise((r) => setTimeout(r, 200));
+  t.match(await authz(), { acked: first }, 'but not ACKed while it has not settled');
+  settle();
+  let row = await authz();
+  for (let i = 0; i < 100 && row?.acked !== second; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    row = await authz();
+  }
+  t.match(row, { status: 'SYNCED', acked: second }, 'ACKed once it settled');
+});
+
 t.test('ADS needs mutual TLS and a token', async (t) => {
   const f = await start(t);
   const http2 = await import('node:http2');
