@@ -233,9 +233,12 @@ t.test('the real commands: every one listed, every flag in its usage line and he
   }
   t.equal(
     usageLine(COMMANDS[0]),
-    'hbone-sim scenario <name|file.yaml> [--hold] [--json] [--verbose] [--ca-dir <dir>] [--backoff-scale <x>] [--page-port <port>] [--pod-processes]',
+    'hbone-sim scenario <name|file.yaml> [--hold] [--json] [--verbose] [--ca-dir <dir>] [--backoff-scale <x>] [--page-port <port>] [--pod-processes] [--workers <N>]',
   );
-  t.equal(usageLine(COMMANDS[14]), 'hbone-sim ztunnel --scenario <name|file> --node <node> [--ca-dir <dir>] [--istiod <host:port>] [--no-pool]');
+  t.equal(
+    usageLine(COMMANDS[14]),
+    'hbone-sim ztunnel --scenario <name|file> --node <node> [--ca-dir <dir>] [--istiod <host:port>] [--no-pool] [--workers <N>]',
+  );
   t.equal(usageLine(COMMANDS[2]), 'hbone-sim apply -f <file|dir|-> [--wait] [-n <ns>] [--mesh <name>]');
   t.equal(usageLine(COMMANDS[4]), 'hbone-sim get <resource> [name] [-n <ns>] [-A] [-o <wide|yaml|json>] [-l <selector>] [--mesh <name>]');
   t.match(commandHelp(COMMANDS[4]), / {2}-n, --namespace <ns> +the namespace \(default: default\)\n/);
