@@ -124,6 +124,17 @@ t.test(
       `through nghttpx ${outbound?.failures?.theirs} failed: at most the streams in flight at each of ${goaways} GOAWAYs`,
     );
     t.match(inbound?.differences.join(' '), /negotiated: ztunnel-node-b TLS_AES_256_GCM_SHA384, Go TLS_AES_256_GCM_SHA384/, 'both terminated the same cipher');
+    // The L7 hop: the waypoint against HAProxy, paced (a lost request throws, so a result means none was).
+    const l7 = r.peers.comparisons.find((c) => c.job === 'l7');
+    t.match(l7, { oursName: 'waypoint', peer: /^HAProxy \d/ }, 'HAProxy names its version');
+    t.same(
+      l7?.figures.map((f) => f.metric),
+      ['vCPU per 1,000 rps', 'p90 added ms'],
+    );
+    const cpu = l7?.figures[0];
+    t.ok(cpu && cpu.ours > 0 && cpu.theirs > 0 && Math.abs(cpu.ratio - cpu.theirs / cpu.ours) < 1e-9, `l7 vCPU: ours ${cpu?.ours}, HAProxy ${cpu?.theirs}`);
+    t.ok(Number.isFinite(l7?.figures[1]?.ours), 'the p90 the waypoint adds is measured (a busy machine may make either side negative)');
+    t.equal(await probe(`127.${BLOCK}.14.1`, 8443), 'ECONNREFUSED', 'HAProxy no longer listens');
     t.same(leftovers(), [], 'no nghttpx, Go server or peers sink left running');
     t.equal(await probe(`127.${BLOCK}.6.1`, 3128), 'ECONNREFUSED', 'nghttpx no longer listens');
     t.equal(await probe(`127.${BLOCK}.6.2`, 15008), 'ECONNREFUSED', 'the Go server no longer listens');
@@ -131,12 +142,14 @@ t.test(
 );
 
 t.test('a missing nghttpx is skipped with its reason, and the suite goes on', { skip: haveGo ? false : 'Go x/net missing' }, async (t) => {
-  const r = await peersRun(t, { NGHTTPX: NOWHERE });
+  // HAProxy pointed nowhere too: the L7 job is skipped the same way, and the test stays short.
+  const r = await peersRun(t, { NGHTTPX: NOWHERE, HAPROXY: NOWHERE });
   if (!r) return;
   t.same(
     r.peers.skipped.map((s) => s.job),
-    ['outbound'],
+    ['outbound', 'l7'],
   );
+  t.match(r.stderr, /peers l7: HAProxy skipped: /, 'the L7 job says why');
   t.match(r.peers.skipped[0]?.reason, `NGHTTPX=${NOWHERE} is not an executable`);
   t.match(r.stderr, /peers outbound: nghttpx skipped: NGHTTPX=/, 'said on the progress lines');
   t.same(
