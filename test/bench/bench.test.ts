@@ -110,9 +110,16 @@ t.test('a quick run of every suite writes the results, the report and the chart'
   // The peers suite: each job compared, or skipped with its reason when its peer is not installed.
   t.same(
     [...(res.peers?.comparisons ?? []), ...(res.peers?.skipped ?? [])].map((c) => c.job).sort(),
-    ['inbound', 'outbound'],
-    'peers: outbound and inbound, each compared or skipped with its reason',
+    ['inbound', 'l7', 'outbound'],
+    'peers: outbound, inbound and the L7 hop, each compared or skipped with its reason',
   );
+
+  t.same(
+    (res.workers ?? []).map((w) => `${w.path} ${w.workers}`).sort(),
+    ['l4 1', 'l4 2', 'l7 1', 'l7 2'],
+    'workers: L4 and L7, each with one worker per proxy and with two',
+  );
+  for (const w of res.workers ?? []) t.ok(w.rps > 0 && w.errors === 0, `workers ${w.path} x${w.workers}: ${w.rps.toFixed(0)} rps, no error`);
 
   const report = fs.readFileSync(path.join(out, 'REPORT.md'), 'utf8');
   t.match(report, /## Targets/);
