@@ -235,15 +235,10 @@ async function run(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
       tracker.begin('pods');
       results.pods = await runPods({ block: opts.block, counts: opts.podCounts, reps: opts.podsReps, progress, held: (child) => (cleanup.held = child) });
     }
-    // A mesh with one worker per proxy, then one with two (--workers 2), the same load on each.
+    // A mesh with one worker per proxy and one with two (--workers 2), the same load on each in turn.
     if (has('workers')) {
       tracker.begin('workers');
-      let running: BenchMesh | undefined;
-      const track = (mesh: BenchMesh | undefined) => {
-        if (running) cleanup.meshes.delete(running);
-        running = mesh;
-        if (mesh) cleanup.meshes.add(mesh);
-      };
+      const track = (mesh: BenchMesh, running: boolean) => void (running ? cleanup.meshes.add(mesh) : cleanup.meshes.delete(mesh));
       results.workers = await runWorkers({ block: opts.block, reps: opts.reps, seconds: sz.maxRpsSeconds, warmupSeconds: sz.warmupSeconds, progress, track });
     }
     // The runner holds this mesh itself (--hold), as a user would, so its own memory is measured too.

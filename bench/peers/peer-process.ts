@@ -64,7 +64,9 @@ export class PeerProcess {
   /** Starts `command args` and resolves once `readyAt` accepts a TCP connection; rejects with its output if it exits or never does. */
   static async start(name: string, command: string, args: readonly string[], readyAt: Endpoint): Promise<PeerProcess> {
     const [file, argv] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', command, ...args]] : [command, [...args]];
-    const peer = new PeerProcess(name, spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'] }));
+    // stdin a pipe the bench holds: a peer of ours (pod-tls) exits when it closes, so even a
+    // SIGKILLed bench on a machine without setpriv leaves none behind.
+    const peer = new PeerProcess(name, spawn(file, argv, { stdio: ['pipe', 'pipe', 'pipe'] }));
     const spawned = await new Promise<Error | undefined>((resolve) => {
       peer.child.once('spawn', () => resolve(undefined));
       peer.child.once('error', resolve);

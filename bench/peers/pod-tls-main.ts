@@ -45,6 +45,10 @@ function main(argv: string[]): void {
   server.on('tlsClientError', () => undefined);
   server.listen(listen.port, listen.host);
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => process.exit(0));
+  // The bench holds our stdin: when it goes away, however it went, so do we.
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.on('error', () => process.exit(0));
+  process.stdin.resume();
 }
 
 if (require.main === module) main(process.argv.slice(2));

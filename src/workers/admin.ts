@@ -1,12 +1,14 @@
 // The admin ports of a proxy with worker threads, served by its primary as Envoy's main thread
 // serves them: readiness (:15021) once every worker listens; /config_dump (:15000) from one
 // worker, since each holds the same configuration; /metrics (:15020) summed over the workers,
-// series by series, so a counter says what the proxy counted; and /workers (:15000), each
+// series by series, so a counter says what the proxy counted (and never goes down when a worker
+// is replaced: metrics-sum.ts); and /workers (:15000), each
 // worker's pid, readiness, restarts and counters, to see the connections spread over them.
 import type * as http from 'node:http';
 import { AdminServer, readinessRoutes, sendJson, startHttp } from '../admin/http';
 import { PORT_ADMIN, PORT_METRICS, PORT_READINESS } from '../mesh/ports';
-import { counterTotals, sumPromTexts } from '../telemetry/prom-sum';
+import { counterTotals } from '../telemetry/prom-sum';
+import { WorkerMetricsSum } from './metrics-sum';
 import type { ProxyWorkers } from './primary';
 
 const PROMETHEUS_TEXT = 'text/plain; version=0.0.4; charset=utf-8';
@@ -48,15 +50,12 @@ export async function startPrimaryAdmin(
         'admin',
       ),
     );
+    // Summed over the workers, monotonic when one is replaced (metrics-sum.ts).
+    const summed = new WorkerMetricsSum();
     const metrics = async (_req: unknown, res: http.ServerResponse): Promise<void> => {
       const pages = await workers.askAll('metrics');
-      const missing = pages.filter((p) => p.error !== undefined);
-      // A sum without a worker would count less than was served: say so rather than mislead.
-      if (missing.length > 0) {
-        res.writeHead(503, { 'content-type': 'text/plain' }).end(`${missing.map((m) => m.error).join('\n')}\n`);
-        return;
-      }
-      res.writeHead(200, { 'content-type': PROMETHEUS_TEXT }).end(sumPromTexts(pages.map((p) => String(p.value))));
+      const pids = new Map(workers.status().map((s) => [s.worker, s.pid]));
+      res.writeHead(200, { 'content-type': PROMETHEUS_TEXT }).end(summed.sum(pages, (w) => pids.get(w)));
     };
     servers.push(await named(startHttp(host, PORT_METRICS, { '/metrics': metrics, '/stats/prometheus': metrics }), PORT_METRICS, 'metrics'));
   } catch (err) {

@@ -8,6 +8,8 @@
 // are relayed to the workers, and the workers' stdout and stderr reach the runner through the
 // primary, whole lines at a time, so two workers never interleave a record.
 //
+// A worker that does not take a push within CONFIG_WAIT_MS, or refuses one the primary took,
+// is replaced before the ACK: no worker serves a configuration istiod was told is gone.
 // A worker that dies is logged and started again at once: node:cluster stops handing it
 // connections when it exits, so nothing is black-holed meanwhile, but its share of the capacity
 // must come back. Envoy has no such respawn (a dead thread is a dead process): a worker that
@@ -183,7 +185,10 @@ export class ProxyWorkers {
     if (told.length === 0) return undefined;
     return new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
-        this.options.log.warn('a worker did not take a config push in time; ACKing anyway', { version, wait_ms: CONFIG_WAIT_MS });
+        // A worker still on the old configuration must not serve on: it is replaced (its
+        // successor takes the newest push before it listens), then the push is ACKed.
+        for (const slot of this.slots.filter((x) => x.helloed && x.worker?.isConnected() && x.applied < m.seq))
+          this.replace(slot, 'did not take a config push in time', { version, wait_ms: CONFIG_WAIT_MS });
         done();
       }, CONFIG_WAIT_MS);
       const done = () => {
@@ -225,14 +230,17 @@ export class ProxyWorkers {
     switch (m.kind) {
       case HELLO:
         slot.helloed = true;
-        for (const c of this.latest.values()) this.send(slot, c);
+        // In the order they were pushed, so `applied` (the highest taken) means every one before it.
+        for (const c of [...this.latest.values()].sort((a, b) => a.seq - b.seq)) this.send(slot, c);
         for (const r of this.relayed.values()) worker.send(r as object);
         // A worker with nothing to take has taken everything so far.
         if (this.latest.size === 0) slot.applied = this.seq;
         break;
       case CONFIG_APPLIED:
-        if (m.error) this.options.log.error('a worker refused a config push its primary took', { worker: slot.id, error: m.error });
-        slot.applied = Math.max(slot.applied, m.seq);
+        // The primary took it, so the worker should have: one that did not would serve the old
+        // configuration (an AuthorizationPolicy not in force there). It is replaced.
+        if (m.error) this.replace(slot, 'refused a config push its primary took', { error: m.error });
+        else slot.applied = Math.max(slot.applied, Math.min(m.seq, this.seq));
         this.settle();
         break;
       case READY:
@@ -291,6 +299,16 @@ export class ProxyWorkers {
     }
   }
 
+  /** Kills a worker that cannot be trusted with the configuration in force; onExit starts another. */
+  private replace(slot: Slot, why: string, fields: Record<string, unknown>): void {
+    const worker = slot.worker;
+    if (!worker) return;
+    this.options.log.error(`worker ${why}; replacing it`, { worker: slot.id, pid: worker.process.pid, ...fields });
+    // Out of the count now: the push it holds up is settled without it.
+    slot.helloed = false;
+    worker.process.kill('SIGKILL');
+  }
+
   private onExit(slot: Slot, worker: Worker, code: number | null, signal: NodeJS.Signals | null): void {
     if (slot.worker !== worker) return;
     slot.worker = undefined;
@@ -337,7 +355,8 @@ export function relayLines(from: Readable | null, to: Writable): void {
     }
   });
   from.on('end', () => {
-    if (partial?.length) to.write(partial);
+    // A last line without its newline still ends: the next worker's line must not join it.
+    if (partial?.length) to.write(Buffer.concat([partial, Buffer.from('\n')]));
     partial = undefined;
   });
 }

@@ -56,11 +56,11 @@ t.test('two workers into one output: every line arrives whole', async (t) => {
   );
 });
 
-t.test('what is left at the end is passed on', async (t) => {
+t.test('what is left at the end is passed on, as a line of its own', async (t) => {
   const from = new PassThrough();
   const { writes, stream } = collector();
   relayLines(from, stream);
   from.end('no newline');
   await tick();
-  t.same(writes, ['no newline']);
+  t.same(writes.join(''), 'no newline\n');
 });

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { killGroup, leftovers, listenersOf, runCli, simWith, tempScenario } from '../runner/fixtures/cli';
 import { heldMeshScenario } from '../runner/fixtures/held-mesh';
 import { parsePromText } from '../../src/telemetry/prom-text';
+import { maxWorkers } from '../../src/workers/worker-count';
 
 const N = 125;
 const NODE_A = `127.${N}.0.1`;
@@ -35,6 +36,16 @@ spec:
   selector: { matchLabels: { app: tcp-echo } }
   action: DENY
   rules: [ { from: [ { source: { principals: ["cluster.local/ns/default/sa/sleep"] } } ] } ]
+`;
+
+/** Pushed while one waypoint worker is stopped (SIGSTOP). */
+const STALLED_POLICY = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: deny-stalled, namespace: default }
+spec:
+  targetRefs: [ { kind: Service, group: "", name: echo } ]
+  action: DENY
+  rules: [ { to: [ { operation: { paths: ["/stalled"] } } ] } ]
 `;
 
 interface WorkersPage {
@@ -214,7 +225,13 @@ t.test('a mesh whose ztunnels and waypoint run two workers each', async (t) => {
   t.equal(closed.filter(Boolean).length, 0, 'and no L4 connection to tcp-echo is echoed: both ztunnel workers enforce the new L4 policy');
   t.same([...new Set(await load('/', 30))], [200], 'other paths still answer');
 
-  // A worker that dies is replaced; the other keeps serving meanwhile.
+  // A worker that dies is replaced; the other keeps serving meanwhile. The summed counter does
+  // not go down (a drop would read as a reset to Prometheus): the dead worker's last page stays in it.
+  const requestsTotal = async () =>
+    parsePromText((await getText(`http://${WAYPOINT}:15020/metrics`)).body)
+      .filter((m) => m.name === 'istio_requests_total')
+      .reduce((sum, m) => sum + m.value, 0);
+  const totalBefore = await requestsTotal();
   const victim = served.workers[0];
   process.kill(victim.pid, 'SIGKILL');
   const replaced = await until('a new worker 0', 15_000, async () => {
@@ -227,12 +244,32 @@ t.test('a mesh whose ztunnels and waypoint run two workers each', async (t) => {
     'the waypoint has two ready workers again',
   );
   t.same([...new Set(await load('/', 60))], [200], 'and answers every request');
+  t.equal(await requestsTotal(), totalBefore + 60, 'istio_requests_total kept the dead worker’s counts and added the 60');
+
+  // A worker that stalls neither holds up a push nor serves the old policy: it is replaced before the ACK.
+  const stalled = replaced.workers[1];
+  process.kill(stalled.pid, 'SIGSTOP');
+  const stalledFile = path.join(tmp.dir, 'stalled.yaml');
+  fs.writeFileSync(stalledFile, STALLED_POLICY);
+  const pushed = sim('apply', '-f', stalledFile, '--wait');
+  t.equal(pushed.code, 0, pushed.err);
+  const renewed = await until('a new worker 1', 15_000, async () => {
+    const page = await workersOf(WAYPOINT);
+    const w = page.workers[1];
+    return w.pid !== stalled.pid && w.ready ? page : undefined;
+  });
+  t.notOk(alive(stalled.pid), 'the stalled worker was killed');
+  t.ok(
+    renewed.workers.every((w) => w.ready),
+    'two ready workers again',
+  );
+  t.same([...new Set(await load('/stalled', 40))], [403], 'the new policy is in force on every worker');
 
   // A SIGKILLed primary takes its workers with it (their IPC channel closes); the runner restarts it.
   const zt = await workersOf(NODE_A);
   const primary = (await until('the primary of ztunnel node-a', 5000, async () => pidOfParent(zt.workers[0].pid))) as number;
   process.kill(primary, 'SIGKILL');
-  await until('the workers of the killed primary to exit', 5000, async () => (zt.workers.some((w) => alive(w.pid)) ? undefined : true));
+  await until('the workers of the killed primary to exit', 8000, async () => (zt.workers.some((w) => alive(w.pid)) ? undefined : true));
   t.pass('no worker outlives its SIGKILLed primary');
   await until('ztunnel node-a restarted with two workers', 20_000, async () => {
     const page = await workersOf(NODE_A);
@@ -268,7 +305,7 @@ t.test('--workers is checked', async (t) => {
   const tmp = tempScenario(heldMeshScenario('workers-flag', N), 'workers-flag');
   t.teardown(() => tmp.cleanup());
   const sim = simWith({ HBONE_SIM_HOME: path.join(tmp.dir, 'home') });
-  for (const bad of ['0', '99', 'two']) {
+  for (const bad of ['0', String(maxWorkers() + 1), 'two']) {
     const r = sim('ztunnel', '--scenario', tmp.file, '--node', 'node-a', '--workers', bad);
     t.equal(r.code, 2, `ztunnel --workers ${bad} is a usage error`);
     t.match(r.err, /--workers must be a whole number from 1 to \d+/);
