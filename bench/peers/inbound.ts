@@ -13,7 +13,7 @@ import { cipherOf, dialHbone } from '../core/dial';
 import { HbonePool } from '../../src/hbone/pool';
 import type { TlsMaterial } from '../../src/identity/workload-cert';
 import type { PeerComparison, PeerSkipped } from './types';
-import { behindText, figure } from './figures';
+import { BEHIND_SOURCE, behindText, figure } from './figures';
 import { GO_MAXPROCS, buildGoServer, findGo, peerName, startGoServer } from './go-hbone';
 import { Contender, measureTransfers } from './measure';
 import type { PeerChild } from './child';
@@ -112,7 +112,7 @@ async function compare(s: InboundSetup, pool: HbonePool, goServer: PeerChild, pe
   const o = moved.get(ours)!;
   const t = moved.get(theirs)!;
   const figures = [figure('CPU s/GiB', 'lower', o.cpuSPerGiB, t.cpuSPerGiB), figure('MB/s', 'higher', o.mbPerS, t.mbPerS)];
-  const behind = behindText(figures, INBOUND_BEHIND);
+  const behind = behindText(figures, INBOUND_BEHIND, BEHIND_SOURCE);
   return {
     job: 'inbound',
     oursName: OURS_INBOUND,

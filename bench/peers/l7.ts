@@ -121,12 +121,20 @@ export async function runL7Peer(setup: L7PeerSetup): Promise<PeerComparison | Pe
   const n = blockOf(mesh);
   const td = mesh.scenario.trustDomain;
   const issue = (sa: string, ns = NAMESPACE) => WorkloadCertificate.obtain(makeSpiffeId(ns, sa, td), mesh.ca);
-  const certs = {
-    client: await issue(CLIENT_SERVICE_ACCOUNT, CLIENT_NAMESPACE),
-    peer: await issue(PEER_SERVICE_ACCOUNT),
-    pod: await issue(POD_SERVICE_ACCOUNT),
-    other: await issue(OTHER_SERVICE_ACCOUNT),
-  };
+  // Issued together, and every one that was issued stopped (its renewal timer) if another fails.
+  const issued = await Promise.allSettled([
+    issue(CLIENT_SERVICE_ACCOUNT, CLIENT_NAMESPACE),
+    issue(PEER_SERVICE_ACCOUNT),
+    issue(POD_SERVICE_ACCOUNT),
+    issue(OTHER_SERVICE_ACCOUNT),
+  ]);
+  const refused = issued.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (refused) {
+    for (const r of issued) if (r.status === 'fulfilled') r.value.stop();
+    throw refused.reason;
+  }
+  const [client, peerCert, pod, other] = issued.map((r) => (r as PromiseFulfilledResult<WorkloadCertificate>).value);
+  const certs = { client, peer: peerCert, pod, other };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hbone-peers-l7-'));
   const haproxyAt: Endpoint = { host: `127.${n}.${HAPROXY_SUBNET}.1`, port: HAPROXY_PORT };
   const podTlsAt: Endpoint = { host: mesh.addresses.direct.http.host, port: POD_TLS_PORT };
@@ -153,8 +161,9 @@ export async function runL7Peer(setup: L7PeerSetup): Promise<PeerComparison | Pe
     started.push(haproxy);
 
     setup.progress(`l7 peers: pushing the route and policy to ${OURS}`);
-    const synced = await mesh.pushConfig(routedScenario(n, td));
+    // Marked before the push: one that fails half-way is rolled back too.
     routed = true;
+    const synced = await mesh.pushConfig(routedScenario(n, td));
     if (synced.nacked.length > 0 || synced.timedOut) throw new Error(`the route and policy were not taken: ${JSON.stringify(synced)}`);
 
     const body = Buffer.alloc(PAYLOAD_BYTES, 0x61);

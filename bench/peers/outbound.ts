@@ -8,7 +8,7 @@ import * as tls from 'node:tls';
 import type { Endpoint } from '../mesh';
 import type { TlsMaterial } from '../../src/identity/workload-cert';
 import type { PeerComparison, PeerSkipped } from './types';
-import { behindText, figure } from './figures';
+import { BEHIND_SOURCE, behindText, figure } from './figures';
 import { connectThrough, findNghttpx, nghttpxVersion, startNghttpx } from './nghttpx';
 import { Contender, TUNNEL_CONCURRENCY, measureTransfers, measureTunnels } from './measure';
 import type { PeerChild } from './child';
@@ -143,7 +143,7 @@ async function compare(s: OutboundSetup, nghttpx: PeerChild, peer: string): Prom
     figure('tunnels/s', 'higher', ot.perSecond, tt.perSecond),
     figure('CPU ms/tunnel', 'lower', ot.cpuMsPerTunnel, tt.cpuMsPerTunnel),
   ];
-  const behind = behindText(figures, OUTBOUND_BEHIND);
+  const behind = behindText(figures, OUTBOUND_BEHIND, BEHIND_SOURCE);
   return {
     job: 'outbound',
     oursName: OURS_OUTBOUND,
