@@ -509,7 +509,7 @@ export function peersSection(r: PeersResult): Section {
 /** Why a second worker buys little here: the words the workers table ends with. */
 export const WORKERS_NOTE =
   'Both ztunnels and the waypoint with --workers 1 and with --workers 2 (two meshes up at once, their repetitions alternating; node:cluster workers behind a primary that keeps istiod, the CA and the admin ports), autocannon at 100 connections as in Max requests/s. ' +
-  'vCPU: CPU seconds per second, a proxy counted with all its workers; proxies: both ztunnels and the waypoint; all: those, the client (autocannon) and http-echo. load: the 1-minute load average after the runs. ' +
+  'vCPU: CPU seconds per second, a proxy counted with all its workers; proxies: both ztunnels and the waypoint; all: those, the client (autocannon) and http-echo. load: the 1-minute load average at the end of each repetition, median. ' +
   "The limit is the machine's cores (2 where this report is made): one request crosses the client, ztunnel A, the waypoint (L7), ztunnel B and http-echo, all on them. One worker is one event loop, so a proxy gets at most about 1 vCPU: " +
   'when the waypoint sits near that with all well under 2, it was the bottleneck and a second worker lets it use the idle core; once all nears the core count, every process only takes turns on the same cores, and a second worker adds its own cost (a heap, an event loop and TLS sessions of its own, and node:cluster handing each accepted connection from the primary to a worker). ' +
   'A worker serves whole connections, and HBONE pools one TLS connection per pair of proxies, so traffic spreads over workers only as far as there are connections (each worker of ztunnel A opens its own). ' +

@@ -38,7 +38,7 @@ export interface WorkersResult {
   readonly non2xx: number;
   /** CPU seconds per second of each process on the path (a proxy: its primary and workers). */
   readonly vcpu: Readonly<Record<string, number>>;
-  /** The 1-minute load average when the worker count's runs were done. */
+  /** The 1-minute load average at the end of each of its repetitions, median. */
   readonly loadAverage: number;
 }
 
