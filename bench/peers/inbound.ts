@@ -43,7 +43,7 @@ export const INBOUND_BEHIND: Readonly<Record<string, string>> = {
     'arrives split over two TLS records (9 + 16,375 bytes, 27 + 16,357...), so it made about 130,000 writes per GiB (8 KiB each) ' +
     'where the Go handler copies 64 KiB per write (about 19,000 per GiB); the native writeBuffer was 57% of ztunnel-node-b’s ' +
     'profiled CPU. A trial that corked the sink socket until the end of the event loop’s poll phase (setImmediate, one writev per ' +
-    'turn) took ztunnel-node-b from about 1.7 to 1.0 CPU s/GiB against Go’s 0.65: coalescing those writes is most of the gap',
+    'turn) took ztunnel-node-b from about 1.7 to 1.0 CPU s/GiB against Go’s 0.65 in this job; the same change showed no gain on the L4 path (ztunnel A to ztunnel B to the sink), so it is not adopted yet',
   'MB/s': 'one Node thread does TLS, HTTP/2 and the writes in turn: the rate follows the CPU per byte (see CPU s/GiB)',
 };
 

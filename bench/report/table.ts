@@ -461,6 +461,11 @@ export const PEERS_JOB_LABELS: Readonly<Record<PeerJob, string>> = {
 };
 const PEERS_JOB_ORDER: readonly PeerJob[] = ['outbound', 'inbound', 'l7'];
 
+/** A sentence without its closing full stop, so one can be put after it in a list. */
+function unstop(text: string): string {
+  return text.replace(/\.+$/, '');
+}
+
 /** "1.23x": a peers ratio, or the missing mark when it could not be taken. */
 export function formatRatio(ratio: number): string {
   return Number.isFinite(ratio) ? `${formatNumber(ratio, 2)}x` : NONE;
@@ -488,8 +493,8 @@ export function peersSection(r: PeersResult): Section {
   ))
     rows.push([PEERS_JOB_LABELS[s.job], NONE, s.peer, `skipped: ${s.reason}`, NONE, NONE, NONE]);
   const details = comparisons.flatMap((c) => [
-    `${PEERS_JOB_LABELS[c.job]}, ${c.oursName} and ${c.peer} differ: ${c.differences.join('; ')}.`,
-    ...(c.behind ? [`${PEERS_JOB_LABELS[c.job]}, where ${c.oursName} is behind: ${c.behind}.`] : []),
+    `${PEERS_JOB_LABELS[c.job]}, ${c.oursName} and ${c.peer} differ: ${c.differences.map(unstop).join('; ')}.`,
+    ...(c.behind ? [`${PEERS_JOB_LABELS[c.job]}, where ${c.oursName} is behind: ${unstop(c.behind)}.`] : []),
     ...(c.failures && c.failures.ours + c.failures.theirs > 0
       ? [
           `${PEERS_JOB_LABELS[c.job]}: ${c.failures.ours} tunnels through ${c.oursName} and ${c.failures.theirs} through ${c.peer} did not cross (not counted in tunnels/s).`,
