@@ -24,7 +24,7 @@ const OTHERS = [CLIENT, ROLES.httpEcho] as const;
 /** A timed repetition lasts at most this long: two meshes, two paths and three reps stay under a minute. */
 const MAX_SECONDS = 3;
 /** The highest block a mesh may use (10.<n>, served at 127.<n>). */
-const MAX_BLOCK = 254;
+const LAST_BLOCK_OCTET = 254;
 
 /** One path at one worker count; figures are medians over repetitions. */
 export interface WorkersResult {
@@ -152,7 +152,7 @@ interface Rep {
 
 /** The block of the i-th mesh: the bench's own, then the one beside it. */
 export function neighbourBlock(block: number, i: number): number {
-  return block + i <= MAX_BLOCK ? block + i : block - i;
+  return block + i <= LAST_BLOCK_OCTET ? block + i : block - i;
 }
 
 function isAlive(pid: number): boolean {
