@@ -1,8 +1,7 @@
 // A peer's process (nghttpx, the Go HBONE server, the peers' sink): started, waited for, and
 // killed however the bench ends. Each gets a pipe on stdin (our own children exit when it closes)
 // and, where util-linux's setpriv exists, a parent-death signal, so none outlives a killed bench.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { findExecutable } from './executable';
 import { spawn, ChildProcess } from 'node:child_process';
 
 const STOP_GRACE_MS = 1000;
@@ -15,25 +14,6 @@ const running = new Set<ChildProcess>();
 
 export function killPeerChildren(): void {
   for (const c of running) c.kill('SIGKILL');
-}
-
-/** Debian puts some daemons (nghttpx) in /usr/sbin, not always on a user's PATH. */
-export function findExecutable(name: string): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean), '/usr/bin', '/usr/sbin'];
-  for (const dir of dirs) {
-    const candidate = path.join(dir, name);
-    if (isExecutable(candidate)) return candidate;
-  }
-  return undefined;
-}
-
-export function isExecutable(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
 }
 
 const SETPRIV = findExecutable('setpriv');

@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import { execFile, execFileSync } from 'node:child_process';
 import type { TlsMaterial } from '../../src/identity/workload-cert';
 import { CONNECTION_WINDOW_BYTES, MAX_FRAME_BYTES, SERVER_MAX_CONCURRENT_STREAMS, STREAM_WINDOW_BYTES } from '../../src/hbone/constants';
-import { PeerChild, findExecutable, isExecutable } from './child';
+import { PeerChild } from './child';
+import { findExecutable, isExecutable } from './executable';
 
 /** GO=PATH builds with another Go toolchain (a path that is not executable skips the job). */
 export const ENV_GO = 'GO';

@@ -4,7 +4,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import type { Endpoint } from '../mesh';
-import { PeerProcess, findExecutable } from './peer-process';
+import { PeerProcess } from './peer-process';
+import { findExecutable } from './executable';
 import { ROUTE_HEADER, ROUTE_PATH_PREFIX } from './l7-route';
 
 /** Names the HAProxy binary to use (a path or a name on PATH); by default haproxy, which Debian installs in /usr/sbin. */

@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import type { TlsMaterial } from '../../src/identity/workload-cert';
 import { CONNECTION_WINDOW_BYTES, STREAM_WINDOW_BYTES } from '../../src/hbone/constants';
-import { PeerChild, findExecutable, isExecutable } from './child';
+import { PeerChild } from './child';
+import { findExecutable, isExecutable } from './executable';
 
 /** NGHTTPX=PATH runs another nghttpx (a path that is not executable skips the job). */
 export const ENV_NGHTTPX = 'NGHTTPX';

@@ -2,9 +2,8 @@
 // under setpriv --pdeathsig (util-linux) when there is one, so the kernel kills it if the bench
 // dies without running its cleanup; it is killed on the bench's exit too, and stopped with
 // SIGTERM, then SIGKILL. setpriv execs the command, so the pid is the peer's own, for /proc.
-import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as path from 'node:path';
+import { findExecutable } from './executable';
 import { spawn, ChildProcess } from 'node:child_process';
 import type { Endpoint } from '../mesh';
 
@@ -13,22 +12,6 @@ const READY_TIMEOUT_MS = 10_000;
 /** Before SIGKILL: HAProxy's hard stop and node's exit are far quicker. */
 const STOP_GRACE_MS = 1000;
 const TAIL_LINES = 20;
-
-/** An executable file by absolute path, or by name in /usr/sbin, /usr/bin and $PATH (Debian puts daemons in /usr/sbin). */
-export function findExecutable(nameOrPath: string): string | undefined {
-  const candidates = path.isAbsolute(nameOrPath)
-    ? [nameOrPath]
-    : ['/usr/sbin', '/usr/bin', ...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean)].map((d) => path.join(d, nameOrPath));
-  for (const candidate of candidates) {
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      if (fs.statSync(candidate).isFile()) return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
 
 const SETPRIV = findExecutable('setpriv');
 
