@@ -45,15 +45,7 @@ export async function startZtunnel(o: ZtunnelProcessOptions): Promise<ZtunnelPro
   let ca: CertificateSource;
   if (o.istiod) {
     // Before any listener: the pods to serve come with istiod's first push.
-    link = await joinControlPlane({
-      istiod: o.istiod.address,
-      caDir: o.caDir,
-      token: o.istiod.token,
-      certLifetimeMs: o.istiod.secretTtlMs,
-      ...ztunnelXdsNode(scenario, o.node, node.ip),
-      handlers: ztunnelHandlers(state),
-      log: logger('xds'),
-    });
+    link = await joinAsZtunnel(o, o.istiod, node.ip, ztunnelHandlers(state));
     ca = link.ca;
   } else {
     ca = await loadOrCreateCa(o.caDir, scenario.trustDomain);
@@ -72,6 +64,19 @@ export async function startZtunnel(o: ZtunnelProcessOptions): Promise<ZtunnelPro
       await zt.stop();
     },
   };
+}
+
+/** Joins istiod as this node's ztunnel: its certificate from the CA, then one ADS stream fed to `handlers`. */
+export function joinAsZtunnel(o: ZtunnelProcessOptions, istiod: IstiodLink, nodeIp: string, handlers: TypeHandler[]): Promise<ControlPlaneLink> {
+  return joinControlPlane({
+    istiod: istiod.address,
+    caDir: o.caDir,
+    token: istiod.token,
+    certLifetimeMs: istiod.secretTtlMs,
+    ...ztunnelXdsNode(o.scenario, o.node, nodeIp),
+    handlers,
+    log: logger('xds'),
+  });
 }
 
 /** The xDS types a ztunnel takes, each applied to its MeshState. */

@@ -6,12 +6,12 @@
 import { MeshState } from '../mesh/state';
 import { hostAddress } from '../mesh/model';
 import { loadOrCreateCa } from '../identity/ca-store';
-import { joinControlPlane, ControlPlaneLink } from '../xds/bootstrap';
+import type { ControlPlaneLink } from '../xds/bootstrap';
 import { logger } from '../telemetry/log';
 import { ProxyWorkers } from '../workers/primary';
 import { PrimaryLink } from '../workers/worker';
 import { startPrimaryAdmin } from '../workers/admin';
-import { buildZtunnel, ztunnelHandlers, ztunnelXdsNode, ZtunnelProcess, ZtunnelProcessOptions } from './start';
+import { buildZtunnel, joinAsZtunnel, ztunnelHandlers, ZtunnelProcess, ZtunnelProcessOptions } from './start';
 
 /** How long the primary gives its workers to drain before SIGKILL (the process's own deadline is 5 s). */
 const WORKER_GRACE_MS = 3000;
@@ -29,15 +29,12 @@ export async function startZtunnelPrimary(o: ZtunnelProcessOptions, count: numbe
   const workers = new ProxyWorkers({ count, log: logger('ztunnel'), onGiveUp });
   let link: ControlPlaneLink | undefined;
   if (o.istiod) {
-    link = await joinControlPlane({
-      istiod: o.istiod.address,
-      caDir: o.caDir,
-      token: o.istiod.token,
-      certLifetimeMs: o.istiod.secretTtlMs,
-      ...ztunnelXdsNode(scenario, o.node, node.ip),
-      handlers: ztunnelHandlers(state).map((h) => workers.relay(h)),
-      log: logger('xds'),
-    });
+    link = await joinAsZtunnel(
+      o,
+      o.istiod,
+      node.ip,
+      ztunnelHandlers(state).map((h) => workers.relay(h)),
+    );
   }
   let admin;
   try {
