@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { WorkloadCertificate } from '../src/identity/workload-cert';
 import { makeSpiffeId } from '../src/identity/spiffe';
-import { BenchMesh } from './mesh';
+import { BenchMesh, neighbourBlock } from './mesh';
 import { runEntry } from './entry';
 import { BenchProgress, planStages } from './progress';
 import { BenchOptions, Suite, USAGE, parseOptions } from './options';
@@ -211,9 +211,7 @@ async function run(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
         warmupSeconds: sz.warmupSeconds,
         l7: { seconds: sz.peersL7Seconds, reps: opts.reps },
         // The waypoint's profile needs a mesh of its own: the block beside the bench's.
-        ...(sz.peersL7ProfileSeconds > 0
-          ? { l7Profile: { block: opts.block < 254 ? opts.block + 1 : opts.block - 1, seconds: sz.peersL7ProfileSeconds } }
-          : {}),
+        ...(sz.peersL7ProfileSeconds > 0 ? { l7Profile: { block: neighbourBlock(opts.block, 1), seconds: sz.peersL7ProfileSeconds } } : {}),
         progress,
         meshStarted: (mesh) => cleanup.meshes.add(mesh),
         meshStopped: (mesh) => cleanup.meshes.delete(mesh),

@@ -74,6 +74,14 @@ export interface ExtraCapture {
   readonly target: string;
 }
 
+/** The highest block a mesh may use (10.<n>, served at 127.<n>). */
+const LAST_BLOCK_OCTET = 254;
+
+/** The block of a suite's i-th extra mesh: the bench's own, then the ones beside it. */
+export function neighbourBlock(block: number, i: number): number {
+  return block + i <= LAST_BLOCK_OCTET ? block + i : block - i;
+}
+
 export function benchScenario(n: number, extra: readonly ExtraCapture[] = []): string {
   return `# hbone-sim bench mesh (bench/mesh.ts), block 10.${n}
 name: bench

@@ -6,7 +6,7 @@
 // primary and workers summed.
 import * as os from 'node:os';
 import type { Endpoint } from '../mesh';
-import { BenchMesh, ROLES } from '../mesh';
+import { BenchMesh, ROLES, neighbourBlock } from '../mesh';
 import { drive, percentiles } from '../load';
 import { median } from '../core/measure';
 import { childrenOf, startSampling } from '../proc';
@@ -23,8 +23,6 @@ const PROXIES = [ROLES.ztunnelA, ROLES.waypoint, ROLES.ztunnelB] as const;
 const OTHERS = [CLIENT, ROLES.httpEcho] as const;
 /** A timed repetition lasts at most this long: two meshes, two paths and three reps stay under a minute. */
 const MAX_SECONDS = 3;
-/** The highest block a mesh may use (10.<n>, served at 127.<n>). */
-const LAST_BLOCK_OCTET = 254;
 
 /** One path at one worker count; figures are medians over repetitions. */
 export interface WorkersResult {
@@ -148,11 +146,6 @@ interface Rep {
   readonly non2xx: number;
   readonly vcpu: Record<string, number>;
   readonly loadAverage: number;
-}
-
-/** The block of the i-th mesh: the bench's own, then the one beside it. */
-export function neighbourBlock(block: number, i: number): number {
-  return block + i <= LAST_BLOCK_OCTET ? block + i : block - i;
 }
 
 function isAlive(pid: number): boolean {
